@@ -1,0 +1,74 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Postern",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "posternd", targets: ["posternd"]),
+        .executable(name: "postern", targets: ["postern"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
+        .target(name: "PosternCore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "PosternProtocols", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .target(name: "PosternAuth", dependencies: [
+            "PosternCore", "CCrypt",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "PosternStore", dependencies: [
+            "PosternCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "PosternServer", dependencies: [
+            "PosternCore", "PosternStore", "PosternAuth", "PosternProtocols",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .executableTarget(name: "posternd", dependencies: [
+            "PosternServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "postern", dependencies: [
+            "PosternCore", "PosternProtocols",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
+        .testTarget(name: "PosternProtocolsTests", dependencies: ["PosternProtocols"]),
+        .testTarget(name: "PosternAuthTests", dependencies: ["PosternAuth"]),
+        .testTarget(name: "PosternStoreTests", dependencies: ["PosternStore"]),
+        .testTarget(name: "PosternServerTests", dependencies: [
+            "PosternServer",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+    ]
+)

@@ -1,0 +1,88 @@
+import PosternCore
+import Synchronization
+
+/// What a device password's digest leads to.
+public struct DeviceCredential: Sendable, Equatable {
+    public let deviceID: Int64
+    /// The mailbox address, which is the canonical login (`user=` in the answer).
+    public let address: String
+
+    public init(deviceID: Int64, address: String) {
+        self.deviceID = deviceID
+        self.address = address
+    }
+}
+
+/// A mailbox's generic password, verified only when no device password matched.
+public struct GenericCredential: Sendable, Equatable {
+    public let deviceID: Int64
+    public let address: String
+    public let password: GenericPassword
+
+    public init(deviceID: Int64, address: String, password: GenericPassword) {
+        self.deviceID = deviceID
+        self.address = address
+        self.password = password
+    }
+}
+
+/// The in-memory index the password check reads: digest → device, address → generic password.
+/// Loaded from the store at start; every write changes it before the control API answers.
+public final class CredentialIndex: Sendable {
+    /// One change, applied after the store committed it.
+    public enum Change: Sendable {
+        case addDevice(PasswordDigest, DeviceCredential)
+        case setGeneric(GenericCredential)
+        /// Removes a device of either kind by its id.
+        case removeDevice(Int64)
+    }
+
+    private struct State {
+        var byDigest: [PasswordDigest: DeviceCredential] = [:]
+        var digestOf: [Int64: PasswordDigest] = [:]
+        var generic: [String: GenericCredential] = [:]
+        var genericAddressOf: [Int64: String] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func device(for digest: PasswordDigest) -> DeviceCredential? {
+        state.withLock { $0.byDigest[digest] }
+    }
+
+    public func generic(for address: String) -> GenericCredential? {
+        state.withLock { $0.generic[address] }
+    }
+
+    public var count: (devices: Int, generic: Int) {
+        state.withLock { ($0.byDigest.count, $0.generic.count) }
+    }
+
+    public func apply(_ changes: [Change]) {
+        state.withLock { state in
+            for change in changes {
+                switch change {
+                case let .addDevice(digest, credential):
+                    if let old = state.digestOf[credential.deviceID] { state.byDigest[old] = nil }
+                    state.byDigest[digest] = credential
+                    state.digestOf[credential.deviceID] = digest
+                case let .setGeneric(credential):
+                    state.generic[credential.address] = credential
+                    state.genericAddressOf[credential.deviceID] = credential.address
+                case let .removeDevice(id):
+                    if let digest = state.digestOf.removeValue(forKey: id) { state.byDigest[digest] = nil }
+                    if let address = state.genericAddressOf.removeValue(forKey: id) { state.generic[address] = nil }
+                }
+            }
+        }
+    }
+
+    public func reserve(devices: Int) {
+        state.withLock {
+            $0.byDigest.reserveCapacity(devices)
+            $0.digestOf.reserveCapacity(devices)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// The rules for changing a mailbox's devices, as plain decisions over values.
+public enum DeviceRules {
+    /// Longest device name accepted.
+    public static let maxNameLength = 64
+    /// The name shown for a mailbox's generic password in the device list.
+    public static let genericName = "generic password"
+
+    /// A device may be rotated ("change password") only if Postern generated its password.
+    public static func checkRotate(_ device: Device) throws(PosternError) {
+        if device.kind == .generic { throw .genericPasswordCannotBeReset }
+    }
+
+    /// "Disconnect all devices" is destructive and needs an explicit yes.
+    public static func checkDisconnectAll(confirmed: Bool) throws(PosternError) {
+        if !confirmed { throw .confirmationRequired }
+    }
+
+    /// A device name is what the user will recognise ("iPhone", "Thunderbird at work"): 1 to 64
+    /// printable characters, unique within the mailbox.
+    public static func validName(_ raw: String, existing: [Device]) throws(PosternError) -> String {
+        let name = raw.trimmingSpaces()
+        guard !name.isEmpty, name.count <= maxNameLength else {
+            throw PosternError(.invalid, code: "invalid_device_name", "a device name must be 1 to \(maxNameLength) characters, such as \"iPhone\"")
+        }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw PosternError(.invalid, code: "invalid_device_name", "a device name may not hold control characters")
+        }
+        guard name != genericName else {
+            throw PosternError(.invalid, code: "invalid_device_name", "\"\(genericName)\" is reserved for the mailbox's imported password")
+        }
+        if existing.contains(where: { $0.name == name }) {
+            throw PosternError(.conflict, code: "device_exists", "this mailbox already has a device named \"\(name)\"; pick another name or rotate that device")
+        }
+        return name
+    }
+
+    /// Finds a device by its name, or by its numeric id when no device has that name.
+    public static func find(_ reference: String, in devices: [Device], mailbox: String) throws(PosternError) -> Device {
+        if let byName = devices.first(where: { $0.name == reference }) { return byName }
+        if let id = Int64(reference), let byID = devices.first(where: { $0.id == id }) { return byID }
+        throw .deviceNotFound(reference, mailbox: mailbox)
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,52 @@
+/// A line Postern writes on the auth socket.
+public enum AuthServerReply: Equatable, Sendable {
+    /// The greeting, written at accept time without waiting for the client.
+    case handshake(mechanisms: [String], serverPID: UInt32, connectionID: UInt32, cookie: String)
+    case cont(id: UInt32, challenge: [UInt8])
+    case ok(id: UInt32, user: String)
+    case fail(id: UInt32, user: String?, code: FailCode?, reason: String?)
+
+    /// `code=` values of a FAIL.
+    public enum FailCode: String, Sendable {
+        case tempFail = "temp_fail"
+        case invalidBase64 = "invalid_base64"
+    }
+
+    /// The wire bytes, LF included.
+    public func encode(into out: inout [UInt8]) {
+        switch self {
+        case let .handshake(mechanisms, pid, cuid, cookie):
+            out.append(contentsOf: "VERSION\t1\t2\n".utf8)
+            for mech in mechanisms {
+                out.append(contentsOf: "MECH\t\(mech)\tplaintext\n".utf8)
+            }
+            out.append(contentsOf: "SPID\t\(pid)\nCUID\t\(cuid)\nCOOKIE\t\(cookie)\nDONE\n".utf8)
+        case let .cont(id, challenge):
+            out.append(contentsOf: "CONT\t\(id)\t".utf8)
+            Base64.encode(challenge, into: &out)
+            out.append(0x0A)
+        case let .ok(id, user):
+            out.append(contentsOf: "OK\t\(id)\tuser=".utf8)
+            TabEscaping.escape(user.utf8, into: &out)
+            out.append(0x0A)
+        case let .fail(id, user, code, reason):
+            out.append(contentsOf: "FAIL\t\(id)".utf8)
+            if let user {
+                out.append(contentsOf: "\tuser=".utf8)
+                TabEscaping.escape(user.utf8, into: &out)
+            }
+            if let code { out.append(contentsOf: "\tcode=\(code.rawValue)".utf8) }
+            if let reason {
+                out.append(contentsOf: "\treason=".utf8)
+                TabEscaping.escape(reason.utf8, into: &out)
+            }
+            out.append(0x0A)
+        }
+    }
+
+    public var encoded: [UInt8] {
+        var out: [UInt8] = []
+        encode(into: &out)
+        return out
+    }
+}

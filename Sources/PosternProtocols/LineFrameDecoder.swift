@@ -1,0 +1,47 @@
+import NIOCore
+
+/// Splits a byte stream into LF-terminated lines (CR before LF is dropped). A line longer than
+/// `maxLength` bytes, LF included, is an error: the connection is closed rather than buffered without end.
+public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
+    public typealias InboundOut = ByteBuffer
+
+    public struct LineTooLong: Error, Equatable {
+        public let limit: Int
+    }
+
+    public let maxLength: Int
+    private var scanned = 0
+
+    public init(maxLength: Int) {
+        self.maxLength = maxLength
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let line = try next(&buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(line))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        // A last line without LF is dropped: a client that hangs up mid-line sent nothing complete.
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+
+    /// The framing itself, free of channel state so tests can drive it byte by byte.
+    public mutating func next(_ buffer: inout ByteBuffer) throws -> ByteBuffer? {
+        let view = buffer.readableBytesView
+        if let lf = view.dropFirst(scanned).firstIndex(of: 0x0A) {
+            let length = lf - view.startIndex
+            guard length + 1 <= maxLength else { throw LineTooLong(limit: maxLength) }
+            var line = buffer.readSlice(length: length)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            scanned = 0
+            if line.readableBytesView.last == 0x0D { line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)! }
+            return line
+        }
+        scanned = view.count
+        guard view.count < maxLength else { throw LineTooLong(limit: maxLength) }
+        return nil
+    }
+}

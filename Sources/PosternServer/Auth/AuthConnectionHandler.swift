@@ -1,0 +1,83 @@
+import Logging
+import NIOCore
+import PosternAuth
+import PosternProtocols
+
+/// Performs what `AuthServerConnection` decides for one Dovecot auth connection. Replies are
+/// written as they are decided and flushed once per read batch, so pipelined requests cost one write.
+final class AuthConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var connection = AuthServerConnection()
+    private let check: PasswordCheck
+    private let handshake: [UInt8]
+    private let logger: Logger
+    private var out: [UInt8] = []
+
+    init(check: PasswordCheck, handshake: AuthServerReply, logger: Logger) {
+        self.check = check
+        self.handshake = handshake.encoded
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: handshake)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = unwrapInboundIn(data)
+        let action = line.withUnsafeReadableBytes { connection.receive(line: Array($0)[...]) }
+        switch action {
+        case .none:
+            break
+        case let .reply(reply):
+            reply.encode(into: &out)
+        case let .close(error):
+            logger.notice("closing auth connection: \(error)")
+            flush(context)
+            context.close(promise: nil)
+        case let .check(attempt):
+            let request = CheckRequest(login: attempt.login, password: attempt.password, service: attempt.service, remoteIP: attempt.remoteIP)
+            switch check.checkFast(request) {
+            case let .done(result):
+                answer(attempt, result)
+            case let .verifyGeneric(generic):
+                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                check.verify(generic, request, on: context.eventLoop).whenComplete { outcome in
+                    let handler = loopBound.value
+                    handler.answer(attempt, (try? outcome.get()) ?? .tempFail)
+                    handler.flush(contextBound.value)
+                }
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context)
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.notice("auth connection error, closing: \(error)")
+        context.close(promise: nil)
+    }
+
+    private func answer(_ attempt: AuthAttempt, _ result: CheckResult) {
+        guard connection.finish(id: attempt.id) else { return }  // cancelled meanwhile
+        let reply: AuthServerReply = switch result {
+        case let .ok(user, _): .ok(id: attempt.id, user: user)
+        case .fail: .fail(id: attempt.id, user: attempt.login, code: nil, reason: nil)
+        case .tempFail: .fail(id: attempt.id, user: attempt.login, code: .tempFail, reason: nil)
+        }
+        reply.encode(into: &out)
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        guard !out.isEmpty, context.channel.isActive else { out.removeAll(keepingCapacity: true); return }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: nil)
+        out.removeAll(keepingCapacity: true)
+    }
+}

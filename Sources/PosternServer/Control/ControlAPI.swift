@@ -1,0 +1,170 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOPosix
+import PosternCore
+
+/// The request context of the control API: a bigger body limit, for passwd-file imports.
+public struct ControlContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    public var maxUploadSize: Int { PasswdFile.maxBytes }
+    public var responseEncoder: JSONEncoder { ControlAPI.encoder }
+    public var requestDecoder: JSONDecoder { ControlAPI.decoder }
+}
+
+/// The control API: HTTP/JSON over a unix socket. Described in `openapi.yaml` (a test keeps the two equal).
+public enum ControlAPI {
+    /// Dates as ISO 8601, keys sorted: the same JSON the CLI prints with --json.
+    public static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    public static func router(_ plane: ControlPlane) -> Router<ControlContext> {
+        let router = Router(context: ControlContext.self)
+        router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
+
+        router.get("/v1/health") { _, _ in
+            let count = plane.index.count
+            return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic)
+        }
+
+        router.get("/v1/organizations") { _, _ in OrganizationList(organizations: try await blocking { try plane.organizations() }) }
+        router.post("/v1/organizations") { request, context -> EditedResponse<OrganizationBody> in
+            let input = try await request.decode(as: NameInput.self, context: context)
+            let org = try await blocking { try plane.addOrganization(input.name, actor: actor(request)) }
+            return EditedResponse(status: .created, response: OrganizationBody(organization: org))
+        }
+        router.delete("/v1/organizations/:organization") { request, context in
+            let name = try context.parameters.decoded("organization")
+            return OrganizationRemoved(removed: try await blocking { try plane.removeOrganization(name, actor: actor(request)) })
+        }
+
+        router.get("/v1/services") { _, _ in ServiceList(services: try await blocking { try plane.mailServices() }) }
+        router.post("/v1/services") { request, context -> EditedResponse<ServiceBody> in
+            let input = try await request.decode(as: ServiceInput.self, context: context)
+            let service = try await blocking {
+                try plane.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: actor(request))
+            }
+            return EditedResponse(status: .created, response: ServiceBody(service: service))
+        }
+        router.delete("/v1/services/:service") { request, context in
+            let name = try context.parameters.decoded("service")
+            return ServiceRemoved(removed: try await blocking { try plane.removeMailService(name, actor: actor(request)) })
+        }
+
+        router.get("/v1/mailboxes") { request, _ in
+            let domain = request.uri.queryParameters.get("domain")
+            return MailboxList(mailboxes: try await blocking { try plane.mailboxes(domain: domain) })
+        }
+        router.post("/v1/mailboxes") { request, context -> EditedResponse<MailboxBody> in
+            let input = try await request.decode(as: AddressInput.self, context: context)
+            let box = try await blocking { try plane.addMailbox(input.address, actor: actor(request)) }
+            return EditedResponse(status: .created, response: MailboxBody(mailbox: box))
+        }
+        router.get("/v1/mailboxes/:address") { _, context in
+            let address = try context.parameters.decoded("address")
+            return MailboxBody(mailbox: try await blocking { try plane.mailbox(address) })
+        }
+        router.delete("/v1/mailboxes/:address") { request, context in
+            let address = try context.parameters.decoded("address")
+            return MailboxRemoved(removed: try await blocking { try plane.removeMailbox(address, actor: actor(request)) })
+        }
+        router.get("/v1/mailboxes/:address/history") { request, context in
+            let address = try context.parameters.decoded("address")
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            return HistoryList(history: try await blocking { try plane.history(address, limit: limit) })
+        }
+
+        router.get("/v1/mailboxes/:address/devices") { _, context in
+            let address = try context.parameters.decoded("address")
+            return DeviceList(devices: try await blocking { try plane.devices(address) })
+        }
+        router.post("/v1/mailboxes/:address/devices") { request, context -> EditedResponse<ControlPlane.NewSecret> in
+            let address = try context.parameters.decoded("address")
+            let input = try await request.decode(as: NameInput.self, context: context)
+            let secret = try await blocking { try plane.addDevice(address, name: input.name, actor: actor(request)) }
+            return EditedResponse(status: .created, response: secret)
+        }
+        router.post("/v1/mailboxes/:address/devices/:device/rotate") { request, context in
+            let address = try context.parameters.decoded("address")
+            let device = try context.parameters.decoded("device")
+            return try await blocking { try plane.rotateDevice(address, device: device, actor: actor(request)) }
+        }
+        router.delete("/v1/mailboxes/:address/devices/:device") { request, context in
+            let address = try context.parameters.decoded("address")
+            let device = try context.parameters.decoded("device")
+            return Disconnected(disconnected: [try await blocking { try plane.disconnectDevice(address, device: device, actor: actor(request)) }])
+        }
+        router.post("/v1/mailboxes/:address/disconnect-all") { request, context in
+            let address = try context.parameters.decoded("address")
+            let input = try? await request.decode(as: ConfirmInput.self, context: context)
+            return Disconnected(disconnected: try await blocking {
+                try plane.disconnectAll(address, confirmed: input?.confirm == true, actor: actor(request))
+            })
+        }
+
+        router.post("/v1/import/passwd-file") { request, context in
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+                throw PosternError(.invalid, code: "invalid_encoding", "the passwd-file is not UTF-8 text")
+            }
+            return try await blocking { try plane.importPasswdFile(text, actor: actor(request)) }
+        }
+        return router
+    }
+
+    /// Who made a change, for the action history: the `X-Postern-Actor` header (the CLI sends the
+    /// login name of its user), or "control" when absent.
+    static func actor(_ request: Request) -> String {
+        let raw: String = request.headers.first { $0.name.canonicalName == "x-postern-actor" }?.value ?? ""
+        var clean = ""
+        for scalar in raw.unicodeScalars where scalar.value >= 0x20 && scalar.value != 0x7F && clean.unicodeScalars.count < 64 {
+            clean.unicodeScalars.append(scalar)
+        }
+        return clean.isEmpty ? "control" : clean
+    }
+
+    /// Store work blocks on fsync: keep it off the cooperative pool.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+}
+
+extension Parameters {
+    /// A path parameter with its percent-encoding removed (addresses and device names arrive encoded).
+    func decoded(_ name: String) throws -> String {
+        let raw = try require(name)
+        return raw.removingPercentEncoding ?? raw
+    }
+}
+
+struct NameInput: Decodable { let name: String }
+struct AddressInput: Decodable { let address: String }
+struct ConfirmInput: Decodable { let confirm: Bool? }
+struct ServiceInput: Decodable { let name: String; let organization: String; let domains: [String] }
+
+struct Health: ResponseEncodable { let status: String; let devicePasswords: Int; let genericPasswords: Int }
+struct OrganizationList: ResponseEncodable { let organizations: [Organization] }
+struct OrganizationBody: ResponseEncodable { let organization: Organization }
+struct OrganizationRemoved: ResponseEncodable { let removed: Organization }
+struct ServiceList: ResponseEncodable { let services: [MailService] }
+struct ServiceBody: ResponseEncodable { let service: MailService }
+struct ServiceRemoved: ResponseEncodable { let removed: MailService }
+struct MailboxList: ResponseEncodable { let mailboxes: [Mailbox] }
+struct MailboxBody: ResponseEncodable { let mailbox: Mailbox }
+struct MailboxRemoved: ResponseEncodable { let removed: Mailbox }
+struct HistoryList: ResponseEncodable { let history: [HistoryEntry] }
+struct DeviceList: ResponseEncodable { let devices: [Device] }
+struct Disconnected: ResponseEncodable { let disconnected: [Device] }
+extension ControlPlane.NewSecret: ResponseEncodable {}
+extension ImportReport: ResponseEncodable {}

@@ -1,0 +1,227 @@
+import Foundation
+import GRDB
+import Logging
+import PosternAuth
+import PosternCore
+import PosternStore
+
+/// Every change operators make, in one place: the store commits it (with its history line), then
+/// the in-memory index takes it, then the caller answers. No secret is logged or written to history.
+public final class ControlPlane: Sendable {
+    public let store: Store
+    public let index: CredentialIndex
+    public let lastUse: LastUseRecorder
+    private let key: ServerKey
+    private let logger: Logger
+
+    public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, logger: Logger) {
+        self.store = store
+        self.key = key
+        self.index = index
+        self.lastUse = lastUse
+        self.logger = logger
+    }
+
+    /// Loads every credential from the store into the index.
+    public func loadIndex() throws -> (devices: Int, generic: Int) {
+        let index = self.index
+        try store.read { db in
+            index.reserve(devices: try db.deviceCount())
+            var batch: [CredentialIndex.Change] = []
+            try db.forEachCredential { credential in
+                if let bytes = credential.digest, let digest = PasswordDigest(bytes: bytes) {
+                    batch.append(.addDevice(digest, DeviceCredential(deviceID: credential.deviceID, address: credential.address)))
+                } else if let generic = credential.generic {
+                    batch.append(.setGeneric(GenericCredential(deviceID: credential.deviceID, address: credential.address, password: generic)))
+                }
+                if batch.count >= 4096 { index.apply(batch); batch.removeAll(keepingCapacity: true) }
+            }
+            index.apply(batch)
+        }
+        return index.count
+    }
+
+    // MARK: organizations and mail services
+
+    public func addOrganization(_ name: String, actor: String) throws -> Organization {
+        try store.write { db in
+            let org = try db.createOrganization(name)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "organization.add", detail: "organization \(org.name)"))
+            return org
+        }
+    }
+
+    public func organizations() throws -> [Organization] { try store.read { try $0.organizations() } }
+
+    public func removeOrganization(_ name: String, actor: String) throws -> Organization {
+        try store.write { db in
+            let org = try db.removeOrganization(name)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "organization.remove", detail: "organization \(org.name)"))
+            return org
+        }
+    }
+
+    public func addMailService(name: String, organization: String, domains: [String], actor: String) throws -> MailService {
+        try store.write { db in
+            let service = try db.createMailService(name: name, organization: organization, domains: domains)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "service.add",
+                                              detail: "mail service \(service.name) (\(service.domains.joined(separator: ", "))) of \(organization)"))
+            return service
+        }
+    }
+
+    public func mailServices() throws -> [MailService] { try store.read { try $0.mailServices() } }
+
+    public func removeMailService(_ name: String, actor: String) throws -> MailService {
+        try store.write { db in
+            let service = try db.removeMailService(name)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "service.remove", detail: "mail service \(service.name)"))
+            return service
+        }
+    }
+
+    // MARK: mailboxes
+
+    public func addMailbox(_ address: String, actor: String) throws -> Mailbox {
+        let address = try MailAddress(address)
+        return try store.write { db in
+            let box = try db.createMailbox(address)
+            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.add", detail: "mailbox created"))
+            return box
+        }
+    }
+
+    public func mailboxes(domain: String?) throws -> [Mailbox] { try store.read { try $0.mailboxes(domain: domain) } }
+
+    public func mailbox(_ address: String) throws -> Mailbox {
+        let address = try MailAddress(address)
+        return try store.read { try $0.mailbox(address) }
+    }
+
+    public func removeMailbox(_ address: String, actor: String) throws -> Mailbox {
+        let address = try MailAddress(address)
+        let (box, ids) = try store.write({ db in
+            let (box, ids) = try db.removeMailbox(address)
+            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
+                                              detail: "mailbox removed with \(ids.count) device(s)"))
+            return (box, ids)
+        }, afterCommit: { [index, lastUse] (_, ids) in
+            index.apply(ids.map { .removeDevice($0) })
+            lastUse.forget(ids)
+        })
+        _ = ids
+        return box
+    }
+
+    public func history(_ address: String, limit: Int) throws -> [HistoryEntry] {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            _ = try db.mailbox(address)
+            return try db.history(mailbox: address.description, limit: max(1, min(limit, 10_000)))
+        }
+    }
+
+    // MARK: devices
+
+    /// A device with its freshly generated password, shown to the caller once.
+    public struct NewSecret: Sendable, Codable {
+        public var device: Device
+        public var password: String
+    }
+
+    public func devices(_ address: String) throws -> [Device] {
+        let address = try MailAddress(address)
+        var devices = try store.read { db in try db.devices(mailboxID: try db.mailbox(address).id!) }
+        let fresh = lastUse.peek(devices.map(\.id))
+        for i in devices.indices { if let use = fresh[devices[i].id] { devices[i].lastUse = use } }
+        return devices
+    }
+
+    public func addDevice(_ address: String, name: String, actor: String) throws -> NewSecret {
+        let address = try MailAddress(address)
+        let password = DevicePassword.generate()
+        let digest = PasswordDigest(password: Array(password.utf8), key: key)
+        let device = try store.write({ db in
+            let box = try db.mailbox(address)
+            let name = try DeviceRules.validName(name, existing: try db.devices(mailboxID: box.id!))
+            let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.add", detail: "device \"\(name)\" (id \(device.id)) created"))
+            return device
+        }, afterCommit: { [index] device in
+            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description))])
+        })
+        logger.info("device created", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
+        return NewSecret(device: device, password: password)
+    }
+
+    /// "Change password": a new secret for the same device; the old one fails on the next request.
+    public func rotateDevice(_ address: String, device reference: String, actor: String) throws -> NewSecret {
+        let address = try MailAddress(address)
+        let password = DevicePassword.generate()
+        let digest = PasswordDigest(password: Array(password.utf8), key: key)
+        let device = try store.write({ db in
+            let box = try db.mailbox(address)
+            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            try DeviceRules.checkRotate(device)
+            let rotated = try db.rotateDevice(id: device.id, digest: digest.bytes)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.rotate",
+                                              detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
+            return rotated
+        }, afterCommit: { [index] device in
+            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description))])
+        })
+        logger.info("device rotated", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
+        return NewSecret(device: device, password: password)
+    }
+
+    /// "Disconnect the device": the device and its password are deleted.
+    public func disconnectDevice(_ address: String, device reference: String, actor: String) throws -> Device {
+        let address = try MailAddress(address)
+        let device = try store.write({ db in
+            let box = try db.mailbox(address)
+            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            try db.deleteDevices(ids: [device.id])
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect",
+                                              detail: "\(device.kind == .generic ? "generic password" : "device \"\(device.name)\"") (id \(device.id)) disconnected"))
+            return device
+        }, afterCommit: { [index, lastUse] device in
+            index.apply([.removeDevice(device.id)])
+            lastUse.forget([device.id])
+        })
+        logger.info("device disconnected", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
+        return device
+    }
+
+    /// "Disconnect all devices": every device of the mailbox, generic password included. Needs a yes.
+    public func disconnectAll(_ address: String, confirmed: Bool, actor: String) throws -> [Device] {
+        let address = try MailAddress(address)
+        try DeviceRules.checkDisconnectAll(confirmed: confirmed)
+        let devices = try store.write({ db in
+            let box = try db.mailbox(address)
+            let devices = try db.devices(mailboxID: box.id!)
+            try db.deleteDevices(ids: devices.map(\.id))
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect_all",
+                                              detail: "all \(devices.count) device(s) disconnected"))
+            return devices
+        }, afterCommit: { [index, lastUse] devices in
+            index.apply(devices.map { .removeDevice($0.id) })
+            lastUse.forget(devices.map(\.id))
+        })
+        logger.info("all devices disconnected", metadata: ["mailbox": "\(address)", "count": "\(devices.count)"])
+        return devices
+    }
+
+    // MARK: last use
+
+    /// Writes the coalesced last uses; on failure they are kept for the next try.
+    public func flushLastUse() {
+        let batch = lastUse.drain()
+        guard !batch.isEmpty else { return }
+        do {
+            try store.write { db in try db.recordLastUse(batch) }
+        } catch {
+            lastUse.restore(batch)
+            logger.error("could not write last use of \(batch.count) device(s); will retry: \(error)")
+        }
+    }
+}

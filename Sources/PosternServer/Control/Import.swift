@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import PosternAuth
+import PosternCore
+import PosternStore
+
+/// What `postern import passwd-file` did, line by line where it matters.
+public struct ImportReport: Codable, Sendable, Equatable {
+    /// Mailboxes that got a generic password.
+    public var imported: Int = 0
+    /// Of those, mailboxes that did not exist before.
+    public var mailboxesCreated: Int = 0
+    /// Lines whose mailbox already had exactly this generic password.
+    public var unchanged: Int = 0
+    /// Lines not imported; nothing of them was written.
+    public var errors: [PasswdFile.LineError] = []
+}
+
+extension ControlPlane {
+    /// Imports a Dovecot passwd-file: each good line becomes a mailbox (created if needed, in the mail
+    /// service that holds its domain) with a generic password. Good lines are written in one transaction.
+    public func importPasswdFile(_ text: String, actor: String) throws -> ImportReport {
+        let file = PasswdFile.decode(text)
+        let (report, changes) = try store.write({ db in
+            var report = ImportReport(errors: file.errors)
+            var changes: [CredentialIndex.Change] = []
+            for entry in file.entries {
+                let address = entry.address.description
+                let mailbox: Mailbox
+                let created: Bool
+                do {
+                    if let existing = try? db.mailbox(entry.address) {
+                        mailbox = existing
+                        created = false
+                    } else {
+                        mailbox = try db.createMailbox(entry.address)
+                        created = true
+                    }
+                } catch let error as PosternError {
+                    report.errors.append(.init(line: entry.line, code: error.code, message: "line \(entry.line): \(error.message)"))
+                    continue
+                }
+                if !created, let current = try db.genericPassword(mailboxID: mailbox.id!) {
+                    if current == entry.password {
+                        report.unchanged += 1
+                    } else {
+                        report.errors.append(.init(line: entry.line, code: "generic_password_exists",
+                            message: "line \(entry.line): \(address) already has a generic password, which cannot be reset; disconnect it first to import another"))
+                    }
+                    continue
+                }
+                let id = try db.setGenericPassword(mailboxID: mailbox.id!, entry.password)
+                try db.appendHistory(HistoryEntry(mailbox: address, actor: actor, action: "generic.import",
+                                                  detail: "generic password imported ({\(entry.password.scheme.rawValue)})\(created ? ", mailbox created" : "")"))
+                changes.append(.setGeneric(GenericCredential(deviceID: id, address: address, password: entry.password)))
+                report.imported += 1
+                if created { report.mailboxesCreated += 1 }
+            }
+            report.errors.sort { $0.line < $1.line }
+            return (report, changes)
+        }, afterCommit: { [index] (result: (ImportReport, [CredentialIndex.Change])) in
+            let changes = result.1
+            index.apply(changes)
+        })
+        _ = changes
+        return report
+    }
+}

@@ -1,0 +1,107 @@
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+
+/// A configuration value that cannot be used, with the key to fix.
+public enum ConfigError: Error, CustomStringConvertible {
+    case invalid(key: String, message: String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(key, message): "configuration \(key): \(message)"
+        }
+    }
+}
+
+/// Everything posternd reads at start. Every key is documented in conf/postern.yaml and can be
+/// overridden by an environment variable: `auth.socketMode` → `POSTERN_AUTH_SOCKET_MODE`.
+public struct DaemonConfig: Sendable {
+    public var databasePath = "./var/postern.sqlite"
+    public var serverKeyPath = "./var/server.key"
+    public var authSocket = "./var/run/auth.sock"
+    public var authSocketMode: mode_t = 0o660
+    public var authSocketGroup: String?
+    public var authTCP: (host: String, port: Int)?
+    public var hashThreads = 2
+    public var controlSocket = "./var/run/control.sock"
+    public var controlSocketMode: mode_t = 0o660
+    public var controlSocketGroup: String?
+    public var lastUseFlushSeconds = 5.0
+    public var seedsDirectory: String? = "./seeds"
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Reads the YAML file (if given) with environment variables taking precedence.
+    public static func load(file: String?, environment: [String: String]? = nil) async throws -> DaemonConfig {
+        var providers: [any ConfigProvider] = []
+        let env = environment.map { EnvironmentVariablesProvider(environmentVariables: $0) } ?? EnvironmentVariablesProvider()
+        providers.append(env.prefixKeys(with: "postern"))
+        if let file {
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw ConfigError.invalid(key: "--config", message: "no such file \(file)")
+            }
+            providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+        }
+        return try DaemonConfig(reader: ConfigReader(providers: providers))
+    }
+
+    init(reader c: ConfigReader) throws {
+        // Every value is read as text and parsed here, so a bad value is an error naming its key
+        // instead of a silent fallback to the default.
+        func text(_ key: ConfigKey) -> String? {
+            c.string(forKey: key) ?? c.int(forKey: key).map { String($0) } ?? c.double(forKey: key).map { String($0) }
+                ?? c.bool(forKey: key).map { String($0) }
+        }
+        func path(_ key: ConfigKey, _ fallback: String) throws -> String {
+            let value = text(key) ?? fallback
+            guard !value.isEmpty else { throw ConfigError.invalid(key: "\(key)", message: "must not be empty") }
+            return value
+        }
+        func optional(_ key: ConfigKey) -> String? {
+            let value = text(key) ?? ""
+            return value.isEmpty ? nil : value
+        }
+        func number(_ key: ConfigKey, _ fallback: Double) throws -> Double {
+            guard let value = text(key) else { return fallback }
+            guard let parsed = Double(value) else { throw ConfigError.invalid(key: "\(key)", message: "'\(value)' is not a number") }
+            return parsed
+        }
+        func mode(_ key: ConfigKey, _ fallback: String) throws -> mode_t {
+            let text = text(key) ?? fallback
+            guard let value = mode_t(text, radix: 8), value <= 0o777 else {
+                throw ConfigError.invalid(key: "\(key)", message: "'\(text)' is not an octal file mode such as \"0660\" (quote it in YAML)")
+            }
+            return value
+        }
+        databasePath = try path("database.path", databasePath)
+        serverKeyPath = try path("serverKey.path", serverKeyPath)
+        authSocket = try path("auth.socket", authSocket)
+        authSocketMode = try mode("auth.socketMode", "0660")
+        authSocketGroup = optional("auth.socketGroup")
+        if let tcp = optional("auth.tcp") {
+            guard let colon = tcp.lastIndex(of: ":"), let port = Int(tcp[tcp.index(after: colon)...]), (1...65535).contains(port) else {
+                throw ConfigError.invalid(key: "auth.tcp", message: "'\(tcp)' is not HOST:PORT, such as 127.0.0.1:12345")
+            }
+            let host = String(tcp[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            authTCP = (host, port)
+        }
+        hashThreads = Int(try number("auth.hashThreads", Double(hashThreads)))
+        guard (1...64).contains(hashThreads) else { throw ConfigError.invalid(key: "auth.hashThreads", message: "must be 1 to 64") }
+        controlSocket = try path("control.socket", controlSocket)
+        controlSocketMode = try mode("control.socketMode", "0660")
+        controlSocketGroup = optional("control.socketGroup")
+        lastUseFlushSeconds = try number("lastUse.flushSeconds", lastUseFlushSeconds)
+        guard lastUseFlushSeconds > 0, lastUseFlushSeconds <= 3600 else {
+            throw ConfigError.invalid(key: "lastUse.flushSeconds", message: "must be more than 0 and at most 3600")
+        }
+        seedsDirectory = text("seeds.directory") ?? seedsDirectory
+        if seedsDirectory?.isEmpty == true { seedsDirectory = nil }
+        let level = text("log.level") ?? "info"
+        guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+            throw ConfigError.invalid(key: "log.level", message: "'\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        logLevel = parsed
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import PosternAuth
+import PosternStore
+import ServiceLifecycle
+import UnixSignals
+
+/// posternd: opens the store, loads the index, and runs the auth listener, the control API and the
+/// last-use flusher until SIGTERM or SIGINT.
+public enum Daemon {
+    public static func run(config: DaemonConfig) async throws {
+        var logger = Logger(label: "posternd")
+        logger.logLevel = config.logLevel
+        let started = ContinuousClock.now
+
+        let store = try Store(path: config.databasePath)
+        let key = try ServerKey.loadOrCreate(at: config.serverKeyPath)
+        let index = CredentialIndex()
+        let lastUse = LastUseRecorder()
+        let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, logger: logger)
+        if store.isNew, let seeds = config.seedsDirectory {
+            try Seeds.load(directory: seeds, into: plane, logger: logger)
+        }
+        let loaded = try plane.loadIndex()
+        logger.info("index loaded", metadata: [
+            "devicePasswords": "\(loaded.devices)", "genericPasswords": "\(loaded.generic)",
+            "took": "\(ContinuousClock.now - started)",
+        ])
+
+        let hashPool = NIOThreadPool(numberOfThreads: config.hashThreads)
+        hashPool.start()
+        let check = PasswordCheck(key: key, index: index, lastUse: lastUse, threadPool: hashPool)
+        let auth = AuthListener(check: check, group: MultiThreadedEventLoopGroup.singleton, socketPath: config.authSocket,
+                                socketMode: config.authSocketMode, socketGroup: config.authSocketGroup, tcp: config.authTCP,
+                                logger: logger)
+
+        try FileManager.default.createDirectory(atPath: (config.controlSocket as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let controlSocket = config.controlSocket
+        let controlMode = config.controlSocketMode
+        let controlGroup = config.controlSocketGroup
+        let controlLogger = logger
+        var appLogger = Logger(label: "posternd.control")
+        appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
+        let app = Application(
+            router: ControlAPI.router(plane),
+            configuration: .init(address: .unixDomainSocket(path: controlSocket), serverName: "posternd"),
+            onServerRunning: { _ in
+                do {
+                    try SocketFile.setPermissions(path: controlSocket, mode: controlMode, group: controlGroup)
+                    controlLogger.info("control socket listening", metadata: ["path": "\(controlSocket)", "mode": "\(String(controlMode, radix: 8))"])
+                } catch {
+                    controlLogger.error("\(error)")
+                }
+            },
+            logger: appLogger
+        )
+        let flusher = LastUseFlusher(plane: plane, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
+        // Shutdown runs in reverse: the control API, then the auth listener, then the final last-use flush.
+        let group = ServiceGroup(configuration: .init(
+            services: [flusher, auth, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        try? FileManager.default.removeItem(atPath: controlSocket)
+        try await hashPool.shutdownGracefully()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+import PosternCore
+
+/// Demo data loaded when the database is created: `seeds/demo.json` (organizations, mail services,
+/// mailboxes) and every `seeds/*.passwd` (imported as generic passwords).
+enum Seeds {
+    struct File: Decodable {
+        struct Org: Decodable { let name: String; let services: [Service] }
+        struct Service: Decodable { let name: String; let domains: [String] }
+        let organizations: [Org]
+        let mailboxes: [String]
+    }
+
+    static func load(directory: String, into plane: ControlPlane, logger: Logger) throws {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: directory) else {
+            logger.warning("seeds directory \(directory) does not exist; starting empty")
+            return
+        }
+        let jsonPath = (directory as NSString).appendingPathComponent("demo.json")
+        if fm.fileExists(atPath: jsonPath) {
+            let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
+            for org in file.organizations {
+                _ = try plane.addOrganization(org.name, actor: "seeds")
+                for service in org.services {
+                    _ = try plane.addMailService(name: service.name, organization: org.name, domains: service.domains, actor: "seeds")
+                }
+            }
+            for address in file.mailboxes { _ = try plane.addMailbox(address, actor: "seeds") }
+        }
+        for name in try fm.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".passwd") {
+            let text = try String(contentsOfFile: (directory as NSString).appendingPathComponent(name), encoding: .utf8)
+            let report = try plane.importPasswdFile(text, actor: "seeds")
+            for error in report.errors { logger.warning("seeds \(name): \(error.message)") }
+            logger.info("seeds \(name): \(report.imported) generic password(s) imported")
+        }
+        logger.info("demo data loaded from \(directory)")
+    }
+}

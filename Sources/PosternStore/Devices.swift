@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import PosternCore
+
+/// A device row as the index loader sees it: the credential, never shown to anyone.
+public struct StoredCredential: Sendable {
+    public let deviceID: Int64
+    public let address: String
+    public let digest: [UInt8]?
+    public let generic: GenericPassword?
+}
+
+extension Database {
+    public func devices(mailboxID: Int64) throws -> [Device] {
+        try Row.fetchAll(self, sql: "SELECT * FROM device WHERE mailboxId = ? ORDER BY kind = 'device', createdAt, id",
+                         arguments: [mailboxID]).map(Self.device(from:))
+    }
+
+    static func device(from row: Row) -> Device {
+        let lastAt: Date? = row["lastUsedAt"]
+        return Device(id: row["id"], name: row["name"], kind: DeviceKind(rawValue: row["kind"]) ?? .device,
+                      createdAt: row["createdAt"], rotatedAt: row["rotatedAt"],
+                      lastUse: lastAt.map { LastUse(at: $0, ip: row["lastIP"], service: row["lastService"] ?? "") })
+    }
+
+    public func insertDevice(mailboxID: Int64, name: String, digest: [UInt8]) throws -> Device {
+        let now = Date()
+        try execute(sql: "INSERT INTO device (mailboxId, name, kind, digest, createdAt) VALUES (?, ?, 'device', ?, ?)",
+                    arguments: [mailboxID, name, Data(digest), now])
+        return Device(id: lastInsertedRowID, name: name, kind: .device, createdAt: now)
+    }
+
+    public func rotateDevice(id: Int64, digest: [UInt8]) throws -> Device {
+        try execute(sql: "UPDATE device SET digest = ?, rotatedAt = ? WHERE id = ? AND kind = 'device'",
+                    arguments: [Data(digest), Date(), id])
+        guard let row = try Row.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]) else {
+            throw PosternError(.notFound, code: "device_not_found", "device \(id) no longer exists")
+        }
+        return Self.device(from: row)
+    }
+
+    public func deleteDevices(ids: [Int64]) throws {
+        for id in ids { try execute(sql: "DELETE FROM device WHERE id = ?", arguments: [id]) }
+    }
+
+    /// Sets the mailbox's generic password, replacing any earlier one; returns its device id.
+    public func setGenericPassword(mailboxID: Int64, _ password: GenericPassword) throws -> Int64 {
+        try execute(sql: "DELETE FROM device WHERE mailboxId = ? AND kind = 'generic'", arguments: [mailboxID])
+        try execute(sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES (?, ?, 'generic', ?, ?)",
+                    arguments: [mailboxID, DeviceRules.genericName, password.stored, Date()])
+        return lastInsertedRowID
+    }
+
+    public func genericPassword(mailboxID: Int64) throws -> GenericPassword? {
+        try String.fetchOne(self, sql: "SELECT genericHash FROM device WHERE mailboxId = ? AND kind = 'generic'", arguments: [mailboxID])
+            .flatMap { try? GenericPassword(parsing: $0) }
+    }
+
+    /// Writes a batch of last uses; devices deleted meanwhile are skipped.
+    public func recordLastUse(_ batch: [Int64: LastUse]) throws {
+        let statement = try makeStatement(sql: "UPDATE device SET lastUsedAt = ?, lastIP = ?, lastService = ? WHERE id = ?")
+        for (id, use) in batch {
+            try statement.execute(arguments: [use.at, use.ip, use.service, id])
+        }
+    }
+
+    /// Every credential, for loading the in-memory index at start.
+    public func forEachCredential(_ body: (StoredCredential) throws -> Void) throws {
+        let cursor = try Row.fetchCursor(self, sql: """
+            SELECT d.id, m.address, d.digest, d.genericHash FROM device d JOIN mailbox m ON m.id = d.mailboxId
+            """)
+        while let row = try cursor.next() {
+            let digest: Data? = row["digest"]
+            let hash: String? = row["genericHash"]
+            try body(StoredCredential(deviceID: row["id"], address: row["address"], digest: digest.map { Array($0) },
+                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }))
+        }
+    }
+
+    public func deviceCount() throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT count(*) FROM device") ?? 0
+    }
+}

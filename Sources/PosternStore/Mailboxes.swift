@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+import PosternCore
+
+extension Database {
+    public func createMailbox(_ address: MailAddress) throws -> Mailbox {
+        guard let service = try mailService(forDomain: address.domain) else {
+            throw PosternError(.notFound, code: "domain_not_served",
+                               "no mail service holds domain \(address.domain); add one with `postern service add NAME --organization ORG --domain \(address.domain)`")
+        }
+        if try Bool.fetchOne(self, sql: "SELECT 1 FROM mailbox WHERE address = ?", arguments: [address.description]) == true {
+            throw PosternError(.conflict, code: "mailbox_exists", "mailbox \(address) already exists")
+        }
+        let now = Date()
+        try execute(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)",
+                    arguments: [service.id, address.description, now])
+        return Mailbox(id: lastInsertedRowID, address: address, mailService: service.name, createdAt: now)
+    }
+
+    public func mailbox(_ address: MailAddress) throws -> Mailbox {
+        guard let row = try Row.fetchOne(self, sql: """
+            SELECT m.id, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?
+            """, arguments: [address.description]) else {
+            throw PosternError.mailboxNotFound(address.description)
+        }
+        return Mailbox(id: row["id"], address: address, mailService: row["service"], createdAt: row["createdAt"])
+    }
+
+    /// Mailboxes, optionally of one domain, in address order.
+    public func mailboxes(domain: String? = nil) throws -> [Mailbox] {
+        var sql = "SELECT m.id, m.address, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId"
+        var arguments: StatementArguments = []
+        if let domain {
+            sql += " WHERE m.address LIKE ? ESCAPE '\\'"
+            let escaped = domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            arguments = ["%@" + escaped]
+        }
+        return try Row.fetchAll(self, sql: sql, arguments: arguments).map { row in
+            Mailbox(id: row["id"], address: try MailAddress(row["address"] as String), mailService: row["service"], createdAt: row["createdAt"])
+        }.sorted { $0.address < $1.address }
+    }
+
+    /// Deletes a mailbox and its devices; returns the ids of the devices removed.
+    public func removeMailbox(_ address: MailAddress) throws -> (Mailbox, [Int64]) {
+        let box = try mailbox(address)
+        let ids = try Int64.fetchAll(self, sql: "SELECT id FROM device WHERE mailboxId = ?", arguments: [box.id])
+        try execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [box.id])
+        return (box, ids)
+    }
+
+    // MARK: history
+
+    public func appendHistory(_ entry: HistoryEntry) throws {
+        try execute(sql: "INSERT INTO history (at, mailbox, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [entry.at, entry.mailbox, entry.actor, entry.action, entry.detail])
+    }
+
+    public func history(mailbox: String, limit: Int = 100) throws -> [HistoryEntry] {
+        try Row.fetchAll(self, sql: "SELECT * FROM history WHERE mailbox = ? ORDER BY id DESC LIMIT ?", arguments: [mailbox, limit]).map {
+            HistoryEntry(id: $0["id"], at: $0["at"], mailbox: $0["mailbox"], actor: $0["actor"], action: $0["action"], detail: $0["detail"])
+        }
+    }
+}

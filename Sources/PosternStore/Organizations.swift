@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import PosternCore
+
+extension Database {
+    public func organizationID(_ name: String) throws -> Int64 {
+        guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM organization WHERE name = ?", arguments: [name]) else {
+            throw PosternError(.notFound, code: "organization_not_found", "no organization named \"\(name)\"; `postern org list` shows them")
+        }
+        return id
+    }
+
+    public func createOrganization(_ name: String) throws -> Organization {
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 128, !name.contains(where: { $0.isNewline }) else {
+            throw PosternError(.invalid, code: "invalid_name", "an organization name must be 1 to 128 characters on one line")
+        }
+        if try Bool.fetchOne(self, sql: "SELECT 1 FROM organization WHERE name = ?", arguments: [name]) == true {
+            throw PosternError(.conflict, code: "organization_exists", "an organization named \"\(name)\" already exists")
+        }
+        let now = Date()
+        try execute(sql: "INSERT INTO organization (name, createdAt) VALUES (?, ?)", arguments: [name, now])
+        return Organization(id: lastInsertedRowID, name: name, createdAt: now)
+    }
+
+    public func organizations() throws -> [Organization] {
+        try Row.fetchAll(self, sql: "SELECT id, name, createdAt FROM organization ORDER BY name").map {
+            Organization(id: $0["id"], name: $0["name"], createdAt: $0["createdAt"])
+        }
+    }
+
+    public func removeOrganization(_ name: String) throws -> Organization {
+        let id = try organizationID(name)
+        let services = try String.fetchAll(self, sql: "SELECT name FROM mailService WHERE organizationId = ? ORDER BY name", arguments: [id])
+        guard services.isEmpty else {
+            throw PosternError(.conflict, code: "organization_not_empty",
+                               "organization \"\(name)\" still has mail services (\(services.joined(separator: ", "))); remove them first")
+        }
+        let org = try organizations().first { $0.id == id }!
+        try execute(sql: "DELETE FROM organization WHERE id = ?", arguments: [id])
+        return org
+    }
+
+    // MARK: mail services
+
+    public func createMailService(name: String, organization: String, domains: [String]) throws -> MailService {
+        let orgID = try organizationID(organization)
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 128, !name.contains(where: { $0.isNewline }) else {
+            throw PosternError(.invalid, code: "invalid_name", "a mail service name must be 1 to 128 characters on one line")
+        }
+        guard !domains.isEmpty else {
+            throw PosternError(.invalid, code: "missing_domain", "a mail service needs at least one domain")
+        }
+        var normalized: [String] = []
+        for domain in domains {
+            let d = domain.lowercased()
+            try MailAddress.validate(domain: d)
+            if let owner = try String.fetchOne(self, sql: """
+                SELECT s.name FROM domain d JOIN mailService s ON s.id = d.mailServiceId WHERE d.name = ?
+                """, arguments: [d]) {
+                throw PosternError(.conflict, code: "domain_taken", "domain \(d) already belongs to mail service \"\(owner)\"")
+            }
+            if !normalized.contains(d) { normalized.append(d) }
+        }
+        if try Bool.fetchOne(self, sql: "SELECT 1 FROM mailService WHERE name = ?", arguments: [name]) == true {
+            throw PosternError(.conflict, code: "mail_service_exists", "a mail service named \"\(name)\" already exists")
+        }
+        let now = Date()
+        try execute(sql: "INSERT INTO mailService (organizationId, name, createdAt) VALUES (?, ?, ?)", arguments: [orgID, name, now])
+        let id = lastInsertedRowID
+        for d in normalized {
+            try execute(sql: "INSERT INTO domain (name, mailServiceId) VALUES (?, ?)", arguments: [d, id])
+        }
+        return MailService(id: id, name: name, organization: organization, domains: normalized, createdAt: now)
+    }
+
+    public func mailServices() throws -> [MailService] {
+        let rows = try Row.fetchAll(self, sql: """
+            SELECT s.id, s.name, s.createdAt, o.name AS org,
+                   (SELECT group_concat(name, ' ') FROM (SELECT name FROM domain WHERE mailServiceId = s.id ORDER BY name)) AS domains
+            FROM mailService s JOIN organization o ON o.id = s.organizationId ORDER BY s.name
+            """)
+        return rows.map { row in
+            let domains: String? = row["domains"]
+            return MailService(id: row["id"], name: row["name"], organization: row["org"],
+                               domains: domains.map { $0.split(separator: " ").map(String.init) } ?? [], createdAt: row["createdAt"])
+        }
+    }
+
+    public func removeMailService(_ name: String) throws -> MailService {
+        guard let service = try mailServices().first(where: { $0.name.lowercased() == name.lowercased() }) else {
+            throw PosternError(.notFound, code: "mail_service_not_found", "no mail service named \"\(name)\"; `postern service list` shows them")
+        }
+        let count = try Int.fetchOne(self, sql: "SELECT count(*) FROM mailbox WHERE mailServiceId = ?", arguments: [service.id]) ?? 0
+        guard count == 0 else {
+            throw PosternError(.conflict, code: "mail_service_not_empty", "mail service \"\(service.name)\" still has \(count) mailbox(es); remove them first")
+        }
+        try execute(sql: "DELETE FROM mailService WHERE id = ?", arguments: [service.id])
+        return service
+    }
+
+    /// The mail service that holds a domain, or nil.
+    func mailService(forDomain domain: String) throws -> (id: Int64, name: String)? {
+        try Row.fetchOne(self, sql: """
+            SELECT s.id, s.name FROM domain d JOIN mailService s ON s.id = d.mailServiceId WHERE d.name = ?
+            """, arguments: [domain]).map { ($0["id"], $0["name"]) }
+    }
+}

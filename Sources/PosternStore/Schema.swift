@@ -1,0 +1,61 @@
+import GRDB
+
+/// Versioned, append-only migrations. Never edit a shipped migration: add a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: organizations, mail services, mailboxes, devices, history") { db in
+            try db.create(table: "organization") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique().collate(.nocase)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "mailService") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("organization", onDelete: .restrict).notNull()
+                t.column("name", .text).notNull().unique().collate(.nocase)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "domain") { t in
+                t.primaryKey("name", .text)
+                t.belongsTo("mailService", onDelete: .cascade).notNull()
+            }
+            try db.create(table: "mailbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("mailService", onDelete: .restrict).notNull()
+                t.column("address", .text).notNull().unique()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "device") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("mailbox", onDelete: .cascade).notNull()
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("digest", .blob).unique()
+                t.column("genericHash", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("rotatedAt", .datetime)
+                t.column("lastUsedAt", .datetime)
+                t.column("lastIP", .text)
+                t.column("lastService", .text)
+                t.uniqueKey(["mailboxId", "name"])
+                t.check(sql: "(kind = 'device' AND digest IS NOT NULL AND genericHash IS NULL) OR (kind = 'generic' AND digest IS NULL AND genericHash IS NOT NULL)")
+            }
+            try db.create(table: "history") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull()
+                t.column("mailbox", .text)
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("detail", .text).notNull()
+            }
+            try db.create(index: "history_by_mailbox", on: "history", columns: ["mailbox", "id"])
+            // Append-only: the action history can be added to, never rewritten.
+            try db.execute(sql: """
+                CREATE TRIGGER history_no_update BEFORE UPDATE ON history BEGIN SELECT RAISE(ABORT, 'the action history is append-only'); END;
+                CREATE TRIGGER history_no_delete BEFORE DELETE ON history BEGIN SELECT RAISE(ABORT, 'the action history is append-only'); END;
+                """)
+        }
+        return migrator
+    }
+}
