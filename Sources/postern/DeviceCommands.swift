@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+import PosternCore
+
+struct DeviceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "device", abstract: "Device passwords: one generated password per mail client.",
+        subcommands: [Add.self, List.self, Rotate.self, Disconnect.self, DisconnectAll.self])
+
+    static func devicePath(_ address: String, _ rest: String = "") -> String {
+        "/v1/mailboxes/\(ControlClient.segment(address))/devices\(rest)"
+    }
+
+    static func showSecret(_ secret: NewSecret, verb: String) {
+        print("""
+            \(verb) device "\(secret.device.name)" (id \(secret.device.id)). Its password, shown this once:
+
+                \(secret.password)
+
+            Type it in the mail client as the password (dashes optional). Postern keeps only a digest of it.
+            """)
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a device and show its generated password once.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The mailbox address.") var address: String
+        @Option(name: .long, help: "What the user will recognise, such as \"iPhone\".") var name: String
+
+        func run() async throws {
+            try await options.perform(NewSecret.self, { try await $0.send(.POST, DeviceCommand.devicePath(address), json: ["name": name]) }) {
+                DeviceCommand.showSecret($0, verb: "Added")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a mailbox's devices and their last use (never their passwords).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+
+        func run() async throws {
+            try await options.perform(DeviceList.self, { try await $0.send(.GET, DeviceCommand.devicePath(address)) }) { list in
+                if list.devices.isEmpty { print("\(address) has no devices; add one with: postern device add \(address) --name NAME") }
+                else {
+                    Output.table(["ID", "NAME", "KIND", "CREATED", "LAST USED", "FROM", "SERVICE"], list.devices.map {
+                        [String($0.id), $0.name, $0.kind.rawValue, Output.date($0.createdAt), Output.date($0.lastUse?.at),
+                         $0.lastUse?.ip ?? "-", $0.lastUse?.service ?? "-"]
+                    })
+                }
+            }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a device's password: a new one is shown once, the old one stops working at once.",
+            discussion: "The generic password cannot be rotated: add a device password instead.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Argument(help: "The device's name or id.") var device: String
+
+        func run() async throws {
+            try await options.perform(NewSecret.self, {
+                try await $0.send(.POST, DeviceCommand.devicePath(address, "/\(ControlClient.segment(device))/rotate"))
+            }) { DeviceCommand.showSecret($0, verb: "Rotated") }
+        }
+    }
+
+    struct Disconnect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disconnect a device: it and its password are deleted.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Argument(help: "The device's name or id (\"\(DeviceRules.genericName)\" for the generic password).") var device: String
+
+        func run() async throws {
+            try await options.perform(Disconnected.self, {
+                try await $0.send(.DELETE, DeviceCommand.devicePath(address, "/\(ControlClient.segment(device))"))
+            }) { for d in $0.disconnected { print("disconnected \(d.kind == .generic ? "the generic password" : "device \"\(d.name)\"") of \(address)") } }
+        }
+    }
+
+    struct DisconnectAll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "disconnect-all", abstract: "Disconnect every device of a mailbox, generic password included.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Flag(name: .long, help: "Confirm: without it nothing changes.") var yes = false
+
+        func run() async throws {
+            try await options.perform(Disconnected.self, {
+                try await $0.send(.POST, "/v1/mailboxes/\(ControlClient.segment(address))/disconnect-all", json: ["confirm": yes])
+            }) { print("disconnected \($0.disconnected.count) device(s) of \(address)") }
+        }
+    }
+}
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import an existing user base.",
+                                                    subcommands: [PasswdFileImport.self])
+
+    struct PasswdFileImport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "passwd-file",
+            abstract: "Import a Dovecot passwd-file: each user becomes a mailbox with its hash as the generic password.",
+            discussion: "Lines that cannot be imported are reported with their line number; nothing of them is written. Exit status 1 if any line failed.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The passwd-file (user:{SCHEME}hash:…), or - for standard input.") var file: String
+
+        func run() async throws {
+            let text: String
+            do {
+                let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+                guard let decoded = String(data: data, encoding: .utf8) else { throw options.refuse("invalid_encoding", "\(file) is not UTF-8 text") }
+                text = decoded
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                throw options.refuse("unreadable_file", "cannot read \(file): \(error.localizedDescription)")
+            }
+            var failed = false
+            try await options.perform(ImportReport.self, { client in
+                let data = try await client.send(.POST, "/v1/import/passwd-file", text: text)
+                failed = ((try? Output.decoder.decode(ImportReport.self, from: data))?.errors.isEmpty == false)
+                return data
+            }) { report in
+                print("imported \(report.imported) generic password(s) (\(report.mailboxesCreated) new mailbox(es)), \(report.unchanged) unchanged, \(report.errors.count) error(s)")
+                for error in report.errors { print("  \(error.message)") }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+}

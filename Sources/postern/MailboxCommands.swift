@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+
+struct MailboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailbox", abstract: "Mailboxes, known by their full address (which is also the login).",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a mailbox in the mail service that holds its domain.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The address, such as alice@example.org.") var address: String
+
+        func run() async throws {
+            try await options.perform(MailboxBody.self, { try await $0.send(.POST, "/v1/mailboxes", json: ["address": address]) }) {
+                print("mailbox \($0.mailbox.address) added to mail service \($0.mailbox.mailService)")
+                print("next: postern device add \($0.mailbox.address) --name iPhone")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List mailboxes.")
+        @OptionGroup var options: GlobalOptions
+        @Option(name: .long, help: "Only mailboxes of this domain.") var domain: String?
+
+        func run() async throws {
+            var path = "/v1/mailboxes"
+            if let domain { path += "?domain=\(ControlClient.segment(domain))" }
+            try await options.perform(MailboxList.self, { try await $0.send(.GET, path) }) { list in
+                Output.table(["ADDRESS", "MAIL SERVICE", "CREATED"],
+                             list.mailboxes.map { [$0.address.description, $0.mailService, Output.date($0.createdAt)] })
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a mailbox and all its devices (its passwords stop working at once).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+
+        func run() async throws {
+            try await options.perform(MailboxRemoved.self, {
+                try await $0.send(.DELETE, "/v1/mailboxes/\(ControlClient.segment(address))")
+            }) { print("mailbox \($0.removed.address) removed") }
+        }
+    }
+}
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show a mailbox's action history, newest first.")
+    @OptionGroup var options: GlobalOptions
+    @Argument var address: String
+    @Option(name: .long, help: "How many entries.") var limit = 50
+
+    func run() async throws {
+        try await options.perform(HistoryList.self, {
+            try await $0.send(.GET, "/v1/mailboxes/\(ControlClient.segment(address))/history?limit=\(limit)")
+        }) { list in
+            Output.table(["WHEN", "WHO", "ACTION", "DETAIL"], list.history.map { [Output.date($0.at), $0.actor, $0.action, $0.detail] })
+        }
+    }
+}
