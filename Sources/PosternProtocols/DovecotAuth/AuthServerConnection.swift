@@ -7,6 +7,16 @@ public struct AuthAttempt: Equatable, Sendable {
     public var remoteIP: String?
     public var localIP: String?
     public var secured: Bool
+
+    public init(id: UInt32, login: String, password: [UInt8], service: String, remoteIP: String?, localIP: String?, secured: Bool) {
+        self.id = id
+        self.login = login
+        self.password = password
+        self.service = service
+        self.remoteIP = remoteIP
+        self.localIP = localIP
+        self.secured = secured
+    }
 }
 
 /// The server side of one Dovecot auth connection as a pure state machine: it takes decoded lines and
