@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import PosternCore
+import PosternStore
+import Testing
+
+@Suite struct StoreTests {
+    let store: Store
+
+    init() throws {
+        let dir = NSTemporaryDirectory() + "postern-store-\(UUID().uuidString)"
+        store = try Store(path: dir + "/db/postern.sqlite")
+        _ = try store.write { db in
+            _ = try db.createOrganization("Example Ltd")
+            _ = try db.createMailService(name: "example", organization: "Example Ltd", domains: ["Example.org", "example.net"])
+        }
+    }
+
+    @Test func theDatabaseIsInWALModeWithFullSync() throws {
+        #expect(store.isNew)
+        let mode = try store.pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        let sync = try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        #expect(mode == "wal")
+        #expect(sync == 2)  // FULL
+    }
+
+    @Test func mailboxesLandInTheServiceOfTheirDomain() throws {
+        let box = try store.write { try $0.createMailbox(try MailAddress("alice@EXAMPLE.net")) }
+        #expect(box.mailService == "example")
+        #expect(box.address.description == "alice@example.net")
+        #expect(throws: PosternError.self) { try store.write { try $0.createMailbox(try MailAddress("alice@example.net")) } }
+        do { _ = try store.write { try $0.createMailbox(try MailAddress("x@other.org")) } } catch let e as PosternError {
+            #expect(e.code == "domain_not_served")
+        }
+        #expect(try store.read { try $0.mailboxes(domain: "example.net") }.count == 1)
+        #expect(try store.read { try $0.mailboxes(domain: "example.org") }.isEmpty)
+    }
+
+    @Test func aDomainBelongsToOneServiceAndNonEmptyThingsCannotBeRemoved() throws {
+        #expect(throws: PosternError.self) {
+            try store.write { try $0.createMailService(name: "other", organization: "Example Ltd", domains: ["example.org"]) }
+        }
+        _ = try store.write { try $0.createMailbox(try MailAddress("a@example.org")) }
+        #expect(throws: PosternError.self) { try store.write { try $0.removeMailService("example") } }
+        #expect(throws: PosternError.self) { try store.write { try $0.removeOrganization("Example Ltd") } }
+    }
+
+    @Test func devicesRotateAndDeleteAndLastUseIsWritten() throws {
+        let box = try store.write { try $0.createMailbox(try MailAddress("a@example.org")) }
+        let digest = [UInt8](repeating: 1, count: 32)
+        let device = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "iPhone", digest: digest) }
+        #expect(throws: DatabaseError.self) { try store.write { try $0.insertDevice(mailboxID: box.id!, name: "Other", digest: digest) } }
+        let rotated = try store.write { try $0.rotateDevice(id: device.id, digest: [UInt8](repeating: 2, count: 32)) }
+        #expect(rotated.rotatedAt != nil)
+        let when = Date(timeIntervalSince1970: 1_800_000_000)
+        try store.write { try $0.recordLastUse([device.id: LastUse(at: when, ip: "192.0.2.9", service: "imap"), 999: LastUse(at: when, ip: nil, service: "smtp")]) }
+        let listed = try store.read { try $0.devices(mailboxID: box.id!) }
+        #expect(listed.count == 1)
+        #expect(listed[0].lastUse == LastUse(at: when, ip: "192.0.2.9", service: "imap"))
+        let credentials = try store.read { db in
+            var all: [StoredCredential] = []
+            try db.forEachCredential { all.append($0) }
+            return all
+        }
+        #expect(credentials.map(\.digest) == [[UInt8](repeating: 2, count: 32)])
+        try store.write { try $0.deleteDevices(ids: [device.id]) }
+        #expect(try store.read { try $0.devices(mailboxID: box.id!) }.isEmpty)
+    }
+
+    @Test func aMailboxHasAtMostOneGenericPassword() throws {
+        let box = try store.write { try $0.createMailbox(try MailAddress("g@example.org")) }
+        let p1 = try GenericPassword(parsing: "{SHA512-CRYPT}$6$a$b"), p2 = try GenericPassword(parsing: "{BLF-CRYPT}$2y$05$c")
+        _ = try store.write { try $0.setGenericPassword(mailboxID: box.id!, p1) }
+        _ = try store.write { try $0.setGenericPassword(mailboxID: box.id!, p2) }
+        let devices = try store.read { try $0.devices(mailboxID: box.id!) }
+        #expect(devices.map(\.kind) == [.generic])
+        #expect(try store.read { try $0.genericPassword(mailboxID: box.id!) } == p2)
+    }
+
+    @Test func removingAMailboxRemovesItsDevicesButKeepsItsHistory() throws {
+        let box = try store.write { try $0.createMailbox(try MailAddress("r@example.org")) }
+        _ = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "a", digest: [UInt8](repeating: 3, count: 32)) }
+        try store.write { try $0.appendHistory(HistoryEntry(mailbox: "r@example.org", actor: "t", action: "x", detail: "y")) }
+        let (_, ids) = try store.write { try $0.removeMailbox(try MailAddress("r@example.org")) }
+        #expect(ids.count == 1)
+        #expect(try store.read { try $0.deviceCount() } == 0)
+        #expect(try store.read { try $0.history(mailbox: "r@example.org") }.count == 1)
+    }
+
+    @Test func theActionHistoryIsAppendOnly() throws {
+        try store.write { try $0.appendHistory(HistoryEntry(mailbox: "a@example.org", actor: "t", action: "x", detail: "y")) }
+        #expect(throws: DatabaseError.self) { try store.write { try $0.execute(sql: "UPDATE history SET detail = 'z'") } }
+        #expect(throws: DatabaseError.self) { try store.write { try $0.execute(sql: "DELETE FROM history") } }
+    }
+
+    @Test func aFailedWriteChangesNothingAndSkipsAfterCommit() throws {
+        let ran = LockedFlag()
+        #expect(throws: PosternError.self) {
+            try store.write({ db in
+                _ = try db.createMailbox(try MailAddress("half@example.org"))
+                throw PosternError(.invalid, code: "x", "stop")
+            }, afterCommit: { _ in ran.set() })
+        }
+        #expect(!ran.value)
+        #expect(try store.read { try $0.mailboxes() }.isEmpty)
+    }
+
+    @Test func reopeningKeepsDataAndRunsNoMigrationTwice() throws {
+        _ = try store.write { try $0.createMailbox(try MailAddress("keep@example.org")) }
+        let again = try Store(path: store.pool.path)
+        #expect(!again.isNew)
+        #expect(try again.read { try $0.mailboxes() }.count == 1)
+    }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set() { lock.withLock { flag = true } }
+    var value: Bool { lock.withLock { flag } }
+}
