@@ -5,7 +5,7 @@ public enum AuthClientMessage: Equatable, Sendable {
     case auth(AuthRequest)
     case cont(id: UInt32, response: [UInt8])
     case cancel(id: UInt32)
-    /// A command this server does not know; ignored, as Dovecot ignores unknown client commands.
+    /// A well-formed command this server does not know; ignored, for newer clients.
     case unknown(command: String)
 }
 
@@ -70,7 +70,11 @@ extension AuthClientMessage {
             }
             return .cpid(String(pid))
         case let other:
-            return .unknown(command: String(other.prefix(32)))
+            // A newer client's command (uppercase letters, digits, "-") is ignored; anything else is garbage.
+            guard command.count <= 32, command.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+                throw .malformed("not a command")
+            }
+            return .unknown(command: other)
         }
     }
 

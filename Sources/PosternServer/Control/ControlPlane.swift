@@ -22,6 +22,9 @@ public final class ControlPlane: Sendable {
         self.logger = logger
     }
 
+    /// The server key device-password digests are taken under.
+    public var serverKey: ServerKey { key }
+
     /// Loads every credential from the store into the index.
     public func loadIndex() throws -> (devices: Int, generic: Int) {
         let index = self.index

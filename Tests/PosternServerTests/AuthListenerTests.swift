@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import NIOPosix
+import PosternAuth
+@testable import PosternServer
+import Synchronization
+import Testing
+
+/// The auth listener on a real unix socket, driven by a raw client: framing, pipelining,
+/// concurrency and bad input. (Postfix and doveadm against it are in scripts/e2e.)
+@Suite(.serialized) struct AuthListenerTests {
+    let plane: ControlPlane
+    let path: String
+
+    init() throws {
+        plane = try makePlane()
+        path = NSTemporaryDirectory() + "pa-\(UUID().uuidString.prefix(8)).sock"
+    }
+
+    func withListener(_ body: () async throws -> Void) async throws {
+        let ready = Mutex(false)
+        let listener = AuthListener(check: plane.check, group: MultiThreadedEventLoopGroup.singleton, socketPath: path, socketMode: 0o600,
+                                    socketGroup: nil, tcp: nil, logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
+        let task = Task { try await listener.run() }
+        for _ in 0..<500 where !ready.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        defer { task.cancel() }
+        try await body()
+    }
+
+    func hello(_ s: RawSocket) -> [String] {
+        let greeting = s.greeting()
+        s.send("VERSION\t1\t0\nCPID\t\(getpid())\n")
+        return greeting
+    }
+
+    @Test func greetsAtOnceAndAnswersPostfixStylePlain() async throws {
+        let secret = try plane.addMailbox("alice@example.org", actor: "t").address.description
+        let device = try plane.addDevice(secret, name: "iPhone", actor: "t")
+        try await withListener {
+            let s = try RawSocket(path: path)
+            let greeting = hello(s)
+            #expect(greeting.first == "VERSION\t1\t2")
+            #expect(greeting.contains("MECH\tPLAIN\tplaintext") && greeting.contains("MECH\tLOGIN\tplaintext"))
+            #expect(greeting.contains { $0.hasPrefix("COOKIE\t") && $0.count == 39 })
+            s.send("AUTH\t1\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip=127.0.0.1\t\(plainResponse("alice@example.org", device.password))\n")
+            #expect(s.line() == "OK\t1\tuser=alice@example.org")
+            s.send("AUTH\t2\tPLAIN\tservice=smtp\tnologin\t\(plainResponse("alice@example.org", "nope"))\n")
+            #expect(s.line() == "FAIL\t2\tuser=alice@example.org")
+        }
+    }
+
+    @Test func pipelinedRequestsSentByteByByteAreAllAnswered() async throws {
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        let device = try plane.addDevice("alice@example.org", name: "iPhone", actor: "t")
+        try await withListener {
+            let s = try RawSocket(path: path)
+            _ = s.greeting()
+            var stream = "VERSION\t1\t2\nCPID\t7\n"
+            for id in 1...20 {
+                stream += "AUTH\t\(id)\tPLAIN\tservice=imap\t\(plainResponse("alice@example.org", id % 2 == 0 ? device.password : "wrong"))\n"
+            }
+            for byte in Array(stream.utf8) { s.send([byte]) }
+            var answers: [String] = []
+            for _ in 1...20 { answers.append(s.line() ?? "EOF") }
+            #expect(answers.filter { $0.hasPrefix("OK\t") }.count == 10)
+            #expect(answers.filter { $0.hasPrefix("FAIL\t") }.count == 10)
+            #expect(Set(answers.map { $0.split(separator: "\t")[1] }).count == 20)
+        }
+    }
+
+    @Test func manyConcurrentConnectionsEachGetTheirAnswers() async throws {
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        let device = try plane.addDevice("alice@example.org", name: "iPhone", actor: "t")
+        try await withListener {
+            let oks = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: 64) { i in
+                guard let s = try? RawSocket(path: path) else { return }
+                _ = hello(s)
+                for id in 1...10 {
+                    s.send("AUTH\t\(id)\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", device.password))\n")
+                    if s.line() == "OK\t\(id)\tuser=alice@example.org" { oks.add(1, ordering: .relaxed) }
+                }
+            }
+            #expect(oks.load(ordering: .relaxed) == 640)
+        }
+    }
+
+    @Test func theGenericPasswordIsCheckedOffTheEventLoop() async throws {
+        let hash = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
+        let report = try plane.importPasswdFile("carol@example.org:\(hash)\n", actor: "t")
+        #expect(report.imported == 1)
+        try await withListener {
+            let s = try RawSocket(path: path)
+            _ = hello(s)
+            s.send("AUTH\t1\tLOGIN\tservice=smtp\n")
+            #expect(s.line() == "CONT\t1\tVXNlcm5hbWU6")
+            s.send("CONT\t1\t\(Data("carol@example.org".utf8).base64EncodedString())\n")
+            #expect(s.line() == "CONT\t1\tUGFzc3dvcmQ6")
+            s.send("CONT\t1\t\(Data("correct horse".utf8).base64EncodedString())\n")
+            #expect(s.line() == "OK\t1\tuser=carol@example.org")
+        }
+    }
+
+    static let badInputs: [String: String] = [
+        "auth before handshake": "AUTH\t1\tPLAIN\tservice=smtp\n",
+        "another major version": "VERSION\t9\t0\n",
+        "binary garbage": "\u{1}\u{2}garbage\u{0}\n",
+        "oversized line without LF": String(repeating: "A", count: 20000),
+        "LF past the 16384-byte limit": String(repeating: "B", count: 16384) + "\n",
+    ]
+
+    @Test(arguments: badInputs.keys.sorted())
+    func badInputClosesTheConnectionAndTheServerKeepsServing(name: String) async throws {
+        let input = Self.badInputs[name]!
+        try await withListener {
+            let bad = try RawSocket(path: path)
+            _ = bad.greeting()
+            bad.send(input)
+            #expect(bad.closedByServer())
+            let good = try RawSocket(path: path)
+            _ = hello(good)
+            good.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("x@example.org", "y"))\n")
+            #expect(good.line() == "FAIL\t1\tuser=x@example.org")
+        }
+    }
+
+    @Test func aRotatedSecretFailsOnTheVeryNextRequestOnTheSameConnection() async throws {
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        let old = try plane.addDevice("alice@example.org", name: "iPhone", actor: "t")
+        try await withListener {
+            let s = try RawSocket(path: path)
+            _ = hello(s)
+            s.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", old.password))\n")
+            #expect(s.line()?.hasPrefix("OK\t1") == true)
+            let new = try plane.rotateDevice("alice@example.org", device: "iPhone", actor: "t")
+            s.send("AUTH\t2\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", old.password))\n")
+            #expect(s.line() == "FAIL\t2\tuser=alice@example.org")
+            s.send("AUTH\t3\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", new.password))\n")
+            #expect(s.line()?.hasPrefix("OK\t3") == true)
+            _ = try plane.disconnectDevice("alice@example.org", device: "iPhone", actor: "t")
+            s.send("AUTH\t4\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", new.password))\n")
+            #expect(s.line() == "FAIL\t4\tuser=alice@example.org")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+@testable import PosternServer
+import Testing
+
+@Suite struct ConfigTests {
+    func file(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "postern-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theShippedConfigParsesAndMatchesTheDefaults() async throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../conf/postern.yaml").path
+        let c = try await DaemonConfig.load(file: shipped, environment: [:])
+        let d = DaemonConfig()
+        #expect(c.databasePath == d.databasePath && c.authSocket == d.authSocket && c.controlSocket == d.controlSocket)
+        #expect(c.authSocketMode == d.authSocketMode && c.lastUseFlushSeconds == d.lastUseFlushSeconds && c.hashThreads == d.hashThreads)
+        #expect(c.authTCP == nil)
+    }
+
+    @Test func environmentVariablesOverrideTheFile() async throws {
+        let path = try file("auth:\n  socket: /from/file.sock\n  socketMode: \"0600\"\nlastUse:\n  flushSeconds: 2\n")
+        let c = try await DaemonConfig.load(file: path, environment: [
+            "POSTERN_AUTH_SOCKET": "/from/env.sock", "POSTERN_AUTH_TCP": "127.0.0.1:12345", "POSTERN_LOG_LEVEL": "debug",
+        ])
+        #expect(c.authSocket == "/from/env.sock")
+        #expect(c.authSocketMode == 0o600)
+        #expect(c.lastUseFlushSeconds == 2)
+        #expect(c.authTCP?.host == "127.0.0.1" && c.authTCP?.port == 12345)
+        #expect(c.logLevel == .debug)
+    }
+
+    @Test(arguments: [
+        ("POSTERN_AUTH_SOCKET_MODE", "rw-rw----", "auth.socketMode"),
+        ("POSTERN_AUTH_TCP", "localhost", "auth.tcp"),
+        ("POSTERN_LAST_USE_FLUSH_SECONDS", "soon", "lastUse.flushSeconds"),
+        ("POSTERN_AUTH_HASH_THREADS", "0", "auth.hashThreads"),
+        ("POSTERN_LOG_LEVEL", "loud", "log.level"),
+    ])
+    func aBadValueIsAnErrorNamingItsKey(variable: String, value: String, key: String) async throws {
+        do {
+            _ = try await DaemonConfig.load(file: nil, environment: [variable: value])
+            Issue.record("\(variable)=\(value) was accepted")
+        } catch let error as ConfigError {
+            #expect(error.description.contains(key))
+        }
+    }
+
+    @Test func aMissingConfigFileIsAnError() async throws {
+        await #expect(throws: ConfigError.self) { try await DaemonConfig.load(file: "/nonexistent/postern.yaml", environment: [:]) }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+@testable import PosternServer
+import Testing
+import Yams
+
+/// The control API through Hummingbird's router, checked against openapi.yaml.
+@Suite struct ControlAPITests {
+    nonisolated(unsafe) static let spec: [String: Any] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../openapi.yaml")
+        let text = try! String(contentsOf: url, encoding: .utf8)
+        return try! Yams.load(yaml: text) as! [String: Any]
+    }()
+
+    /// "METHOD /path/{param}" for every operation in openapi.yaml.
+    static var documentedRoutes: Set<String> {
+        let paths = spec["paths"] as! [String: Any]
+        var out = Set<String>()
+        for (path, item) in paths {
+            for method in (item as! [String: Any]).keys where ["get", "post", "put", "patch", "delete"].contains(method) {
+                out.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        return out
+    }
+
+    /// The statuses openapi.yaml documents for one operation.
+    static func documentedStatuses(_ method: String, _ path: String) -> Set<Int> {
+        let item = (spec["paths"] as! [String: Any])[path] as! [String: Any]
+        let op = item[method.lowercased()] as! [String: Any]
+        return Set((op["responses"] as! [String: Any]).keys.compactMap { Int($0) })
+    }
+
+    @Test func theRoutesAreExactlyThoseInOpenAPI() throws {
+        let router = ControlAPI.router(try makePlane())
+        let served = Set(router.routes.map { "\($0.method) \($0.path)" }
+            .map { $0.replacingOccurrences(of: #":([a-z]+)"#, with: "{$1}", options: .regularExpression) })
+        #expect(served == Self.documentedRoutes)
+    }
+
+    struct Call {
+        let client: any TestClientProtocol
+
+        /// Sends a request and checks its status is one openapi.yaml documents for that operation.
+        func send(_ method: HTTPRequest.Method, _ uri: String, spec path: String, json: String? = nil, text: String? = nil,
+                  expect status: Int) async throws -> [String: Any] {
+            var headers: HTTPFields = [:]
+            var body: ByteBuffer?
+            if let json { headers[.contentType] = "application/json"; body = ByteBuffer(string: json) }
+            if let text { headers[.contentType] = "text/plain"; body = ByteBuffer(string: text) }
+            return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+                #expect(Int(response.status.code) == status, "\(method) \(uri): \(String(buffer: response.body))")
+                #expect(ControlAPITests.documentedStatuses(method.rawValue, path).contains(Int(response.status.code)),
+                        "\(method) \(path) answered \(response.status.code), which openapi.yaml does not document")
+                let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any] ?? [:]
+                if status >= 400 {
+                    let error = object["error"] as? [String: Any]
+                    #expect(error?["code"] is String && error?["message"] is String, "error envelope of \(uri)")
+                }
+                return object
+            }
+        }
+    }
+
+    @Test func theDeviceLifecycleOverTheAPI() async throws {
+        let plane = try makePlane(seeded: false)
+        let app = Application(router: ControlAPI.router(plane))
+        try await app.test(.router) { client in
+            let c = Call(client: client)
+            _ = try await c.send(.post, "/v1/organizations", spec: "/v1/organizations", json: #"{"name":"Example Ltd"}"#, expect: 201)
+            _ = try await c.send(.post, "/v1/organizations", spec: "/v1/organizations", json: #"{"name":"Example Ltd"}"#, expect: 409)
+            _ = try await c.send(.post, "/v1/services", spec: "/v1/services",
+                                 json: #"{"name":"example","organization":"Example Ltd","domains":["example.org"]}"#, expect: 201)
+            _ = try await c.send(.post, "/v1/mailboxes", spec: "/v1/mailboxes", json: #"{"address":"not-an-address"}"#, expect: 400)
+            _ = try await c.send(.post, "/v1/mailboxes", spec: "/v1/mailboxes", json: #"{"address":"bob@other.test"}"#, expect: 404)
+            _ = try await c.send(.post, "/v1/mailboxes", spec: "/v1/mailboxes", json: #"{"address":"alice@example.org"}"#, expect: 201)
+
+            let dev = "/v1/mailboxes/{address}/devices"
+            let added = try await c.send(.post, "/v1/mailboxes/alice%40example.org/devices", spec: dev, json: #"{"name":"iPhone"}"#, expect: 201)
+            let password = try #require(added["password"] as? String)
+            #expect(password.range(of: #"^[a-z2-9]{6}(-[a-z2-9]{6}){3}$"#, options: .regularExpression) != nil)
+            _ = try await c.send(.post, "/v1/mailboxes/alice%40example.org/devices", spec: dev, json: #"{"name":"iPhone"}"#, expect: 409)
+            _ = try await c.send(.post, "/v1/mailboxes/alice%40example.org/devices", spec: dev, json: #"{"nom":"x"}"#, expect: 400)
+            _ = try await c.send(.post, "/v1/mailboxes/alice%40example.org/devices", spec: dev, json: #"{"name":"Thunderbird at work"}"#, expect: 201)
+
+            let listed = try await c.send(.get, "/v1/mailboxes/alice@example.org/devices", spec: dev, expect: 200)
+            let devices = try #require(listed["devices"] as? [[String: Any]])
+            #expect(devices.map { $0["name"] as? String } == ["iPhone", "Thunderbird at work"])
+            #expect(!String(describing: listed).contains(password), "a device list never holds a secret")
+
+            let rot = "/v1/mailboxes/{address}/devices/{device}/rotate"
+            let rotated = try await c.send(.post, "/v1/mailboxes/alice@example.org/devices/iPhone/rotate", spec: rot, expect: 200)
+            #expect(rotated["password"] as? String != password)
+            _ = try await c.send(.post, "/v1/mailboxes/alice@example.org/devices/Android/rotate", spec: rot, expect: 404)
+            _ = try await c.send(.delete, "/v1/mailboxes/alice@example.org/devices/Thunderbird%20at%20work",
+                                 spec: "/v1/mailboxes/{address}/devices/{device}", expect: 200)
+
+            let all = "/v1/mailboxes/{address}/disconnect-all"
+            _ = try await c.send(.post, "/v1/mailboxes/alice@example.org/disconnect-all", spec: all, json: "{}", expect: 400)
+            #expect(try plane.devices("alice@example.org").count == 1, "an unconfirmed disconnect-all changes nothing")
+            let gone = try await c.send(.post, "/v1/mailboxes/alice@example.org/disconnect-all", spec: all, json: #"{"confirm":true}"#, expect: 200)
+            #expect((gone["disconnected"] as? [Any])?.count == 1)
+
+            let history = try await c.send(.get, "/v1/mailboxes/alice@example.org/history?limit=3", spec: "/v1/mailboxes/{address}/history", expect: 200)
+            #expect((history["history"] as? [[String: Any]])?.first?["action"] as? String == "device.disconnect_all")
+            #expect(!String(describing: history).contains(password))
+        }
+    }
+
+    @Test func importingAPasswdFileAndTheGenericPasswordRules() async throws {
+        let plane = try makePlane()
+        let app = Application(router: ControlAPI.router(plane))
+        let hash = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
+        try await app.test(.router) { client in
+            let c = Call(client: client)
+            let report = try await c.send(.post, "/v1/import/passwd-file", spec: "/v1/import/passwd-file",
+                                          text: "carol@example.org:\(hash)\nbroken\nx@elsewhere.test:\(hash)\n", expect: 200)
+            #expect(report["imported"] as? Int == 1)
+            #expect(((report["errors"] as? [[String: Any]]) ?? []).map { $0["line"] as? Int } == [2, 3])
+            let again = try await c.send(.post, "/v1/import/passwd-file", spec: "/v1/import/passwd-file", text: "carol@example.org:\(hash)\n", expect: 200)
+            #expect(again["unchanged"] as? Int == 1)
+
+            let listed = try await c.send(.get, "/v1/mailboxes/carol@example.org/devices", spec: "/v1/mailboxes/{address}/devices", expect: 200)
+            let generic = try #require((listed["devices"] as? [[String: Any]])?.first)
+            #expect(generic["kind"] as? String == "generic")
+            #expect(!String(describing: listed).contains("$6$"), "the generic password is never displayed")
+
+            let refused = try await c.send(.post, "/v1/mailboxes/carol@example.org/devices/generic%20password/rotate",
+                                           spec: "/v1/mailboxes/{address}/devices/{device}/rotate", expect: 409)
+            #expect((refused["error"] as? [String: Any])?["code"] as? String == "generic_password_cannot_be_reset")
+            _ = try await c.send(.delete, "/v1/mailboxes/carol@example.org/devices/generic%20password",
+                                 spec: "/v1/mailboxes/{address}/devices/{device}", expect: 200)
+            #expect(plane.index.count.generic == 0)
+        }
+    }
+
+    @Test func unknownRoutesAndBadJSONGetTheErrorEnvelope() async throws {
+        let app = Application(router: ControlAPI.router(try makePlane()))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains(#""code":"no_such_route""#))
+            }
+            try await client.execute(uri: "/v1/mailboxes", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: "{not json")) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains(#""code":"bad_request""#))
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import Logging
+import NIOPosix
+import PosternAuth
+@testable import PosternServer
+import PosternStore
+
+/// A control plane on a fresh database under a temp dir, with one organization and mail service.
+func makePlane(seeded: Bool = true) throws -> ControlPlane {
+    let dir = NSTemporaryDirectory() + "postern-server-\(UUID().uuidString)"
+    let store = try Store(path: dir + "/postern.sqlite")
+    let key = ServerKey(key: SymmetricKey(size: .bits256))
+    let plane = ControlPlane(store: store, key: key, index: CredentialIndex(), lastUse: LastUseRecorder(), logger: Logger(label: "test"))
+    if seeded {
+        _ = try plane.addOrganization("Example Ltd", actor: "test")
+        _ = try plane.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: "test")
+    }
+    return plane
+}
+
+extension ControlPlane {
+    var check: PasswordCheck {
+        PasswordCheck(key: serverKey, index: index, lastUse: lastUse, threadPool: NIOThreadPool.singleton)
+    }
+}
+
+/// A blocking unix-socket client for driving the auth listener byte by byte.
+final class RawSocket {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    private var pending: [UInt8] = []
+
+    /// The next line without LF, or nil at EOF or timeout.
+    func line() -> String? {
+        while true {
+            if let lf = pending.firstIndex(of: 0x0A) {
+                let line = String(decoding: pending[..<lf], as: UTF8.self)
+                pending.removeSubrange(...lf)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return nil }
+            pending += chunk[..<n]
+        }
+    }
+
+    /// Reads the greeting up to DONE.
+    func greeting() -> [String] {
+        var lines: [String] = []
+        while let l = line() {
+            lines.append(l)
+            if l == "DONE" { break }
+        }
+        return lines
+    }
+
+    /// True when the server closed the connection.
+    func closedByServer() -> Bool { line() == nil }
+}
+
+func plainResponse(_ login: String, _ password: String) -> String {
+    "resp=" + Data("\0\(login)\0\(password)".utf8).base64EncodedString()
+}
