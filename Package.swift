@@ -63,7 +63,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
-        .testTarget(name: "PosternProtocolsTests", dependencies: ["PosternProtocols"]),
+        .testTarget(name: "PosternProtocolsTests", dependencies: ["PosternProtocols"], exclude: ["Captures"]),
         .testTarget(name: "PosternAuthTests", dependencies: ["PosternAuth"]),
         .testTarget(name: "PosternStoreTests", dependencies: ["PosternStore"]),
         .testTarget(name: "PosternServerTests", dependencies: [

@@ -68,24 +68,8 @@ struct AuthSocketClient {
     let path: String
 
     func plain(service: String, login: String, password: [UInt8], remoteIP: String?) throws -> AuthClientCodec.ServerLine {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CLIError(code: "socket", message: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        let fd = try UnixSocket.connect(path, what: "the auth socket")
         defer { close(fd) }
-        var tv = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw CLIError(code: "bad_socket", message: "the auth socket path \(path) is too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            throw CLIError(code: "unreachable", message: "cannot connect to the auth socket \(path): \(String(cString: strerror(errno))); is posternd running?")
-        }
         var request = AuthClientCodec.hello(pid: UInt32(getpid()))
         request += AuthClientCodec.plain(id: 1, service: service, login: login, password: password, remoteIP: remoteIP)
         guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else {
@@ -108,5 +92,32 @@ struct AuthSocketClient {
             }
             pending += chunk[..<n]
         }
+    }
+}
+
+/// A connected unix stream socket, or an error that says what to check.
+enum UnixSocket {
+    static func connect(_ path: String, what: String, timeoutSeconds: Int = 30) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CLIError(code: "socket", message: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw CLIError(code: "bad_socket", message: "the socket path \(path) is too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw CLIError(code: "unreachable", message: "cannot connect to \(what) \(path): \(reason); is posternd running? (`scripts/run` starts it)")
+        }
+        return fd
     }
 }

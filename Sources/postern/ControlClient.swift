@@ -12,6 +12,8 @@ struct ControlClient {
         guard let url = URL(httpURLWithSocketPath: socket, uri: path) else {
             throw CLIError(code: "bad_socket", message: "cannot use \(socket) as a socket path")
         }
+        // Fail fast with a clear message when nothing listens (the HTTP client would keep retrying).
+        close(try UnixSocket.connect(socket, what: "posternd's control socket", timeoutSeconds: 5))
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
         request.headers.add(name: "X-Postern-Actor", value: Self.actor)

@@ -8,17 +8,19 @@ post-install need it).  Checked on Debian 12: Postfix 3.7.11, Dovecot 2.3.19.1.
         assert code == 235, print_log_tail(tmpdir)
     ok, out = doveadm_auth_test("/tmp/t/postern-auth.sock", "alice@example.org", "secret")
 
-Permissions the auth socket needs (smtpd runs as user `postfix`, not root):
-  * the socket file must be writable by `postfix`: mode 0666, or group
-    `postfix` with mode 0660 (connect(2) on a unix socket needs write
-    permission on the socket inode, nothing else);
-  * EVERY parent directory up to / must be searchable (x) by `postfix`:
-    e.g. `chmod o+x` (0711 is enough, 0755 is fine).  tempfile.mkdtemp()
-    creates 0700 directories, which smtpd cannot traverse: chmod them.
-  Symptom otherwise: smtpd logs `warning: SASL: Connect to <path> failed:
-  Permission denied`, then `fatal: no SASL authentication mechanisms`, dies
-  before the 220 banner, and master throttles the smtp service for 60 s.
-  `postfix_can_connect(path)` checks all of this for real.
+Permissions the auth socket needs (smtpd runs as user `postfix`, uid and
+primary group `postfix` plus its supplementary groups from /etc/group):
+  * the socket file must be writable by `postfix`: mode 0666 (o+w), or
+    group `postfix` and g+w (0660/0620).  Read bits do not matter; connect(2)
+    on a unix socket only checks write permission on the socket inode.
+  * EVERY directory on the path must be searchable (x) by `postfix`: o+x
+    (0711 is enough, 0755 fine) or group postfix with g+x (0710/0750).
+    tempfile.mkdtemp() makes 0700 directories: chmod them (0o711).
+  Symptom otherwise: smtpd logs `warning: SASL: Connect to Dovecot auth
+  socket '<path>' failed: Permission denied`, then `fatal: no SASL
+  authentication mechanisms`, dies before the 220 banner, and master then
+  throttles the whole smtp service (`bad command startup -- throttling`,
+  60 s).  postfix_can_connect(path) checks all of this for real.
 
 The auth socket must be listening BEFORE PrivatePostfix starts: the 220
 banner wait below makes smtpd connect to it (see PROTOCOLS.md section 1).
@@ -27,6 +29,8 @@ banner wait below makes smtpd connect to it (see PROTOCOLS.md section 1).
 import grp
 import os
 import pwd
+import pty
+import select
 import signal
 import smtplib
 import socket
@@ -63,7 +67,8 @@ maillog_file_prefixes = {logdir}
 myhostname = postern-e2e.example
 mydomain = example
 mydestination =
-mynetworks = 127.0.0.1/32
+# empty: 127.0.0.1 gets no relay right without SASL AUTH
+mynetworks =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 alias_maps =
@@ -212,6 +217,9 @@ class PrivatePostfix:
     directories under tmpdir/postfix/, one smtpd on 127.0.0.1:smtp_port
     doing SMTP AUTH against the Dovecot-protocol socket auth_socket_path.
 
+    tmpdir gets o+x added (Postfix opens files below it as user postfix);
+    its parent directories must already be searchable by others (/tmp is).
+
     Context manager: __enter__ writes the config, runs `postfix -c DIR
     start` and waits for the 220 banner; __exit__ stops master and makes
     sure no process of the instance is left.  Other instances (the system
@@ -244,12 +252,19 @@ class PrivatePostfix:
     def write_config(self):
         """Create the directories and write main.cf and master.cf."""
         p = self.paths
+        # master opens data_directory/master.lock as user postfix, so tmpdir
+        # must be searchable by postfix: add o+x (mkdtemp gives 0700).
+        os.makedirs(self.tmpdir, exist_ok=True)
+        os.chmod(self.tmpdir, os.stat(self.tmpdir).st_mode & 0o7777 | 0o001)
         for d in (p["base"], p["config"], p["queue"], p["logdir"]):
             os.makedirs(d, exist_ok=True)
             os.chmod(d, 0o755)  # root-owned, not group/other writable
         main = OPERATOR_TEMPLATE.format(sasl_path=self.auth_socket_path) + "\n"
         main += _TEST_MAIN_CF.format(**p)
         if self.extra_main_cf:
+            # Drop the lines being overridden (Postfix warns about duplicates).
+            main = "".join(line for line in main.splitlines(True)
+                           if line.split("=")[0].strip() not in self.extra_main_cf)
             main += "\n# --- test-specific ---\n"
             main += "".join(f"{k} = {v}\n" for k, v in self.extra_main_cf.items())
         with open(os.path.join(p["config"], "main.cf"), "w") as f:
@@ -264,10 +279,29 @@ class PrivatePostfix:
             os.utime(os.path.join(p["config"], name), (old, old))
 
     def _postfix(self, *args, check=True):
+        """Run `postfix -c DIR ARGS`.  With maillog_file set, postfix(1),
+        postfix-script and master log their startup errors only to the
+        maillog (often not yet open) or to a terminal: give them a pty as
+        stderr so that the errors end up in the exception text."""
         env = dict(os.environ, MAIL_CONFIG=self.config_dir)
-        r = subprocess.run([POSTFIX, "-c", self.config_dir, *args], env=env,
-                           stdin=subprocess.DEVNULL, capture_output=True,
-                           text=True, timeout=60)
+        master_fd, slave_fd = pty.openpty()
+        try:
+            r = subprocess.run([POSTFIX, "-c", self.config_dir, *args], env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=slave_fd, text=True, timeout=60)
+        finally:
+            os.close(slave_fd)
+            chunks = []
+            while select.select([master_fd], [], [], 0.05)[0]:
+                try:
+                    data = os.read(master_fd, 65536)
+                except OSError:  # EIO: no writer left
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            os.close(master_fd)
+        r.stderr = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
         if check and r.returncode != 0:
             raise RuntimeError(f"postfix {' '.join(args)} failed ({r.returncode}):\n"
                                f"{r.stdout}{r.stderr}\n{self.log_tail()}")

@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""End-to-end: posternd with a real Postfix smtpd (smtpd_sasl_type = dovecot) and doveadm.
+
+Everything runs under one temp dir, on loopback and unix sockets, and is stopped at the end.
+Usage: test_spine.py --bin .build/debug   (the folder holding posternd and postern)
+Ends with the line "N passed, N failed".
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, print_log_tail, smtp_auth  # noqa: E402
+
+SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
+SHA256 = "{SHA256-CRYPT}$5$qMCGldF3IppIw0QO$CKWvJeCRMpZgP8r9WM1svzeeWRZmRQ1VNc2vJOV9ea5"
+BLF = "{BLF-CRYPT}$2y$05$W0Rvi8rfAPIEfxckwasEy.uHCh66qkXkJT/3HGpaxcgc4SFA7rStG"
+GENERIC = "correct horse"  # the password of the three hashes above (doveadm pw -p 'correct horse')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Posternd:
+    """posternd under the temp dir, configured through POSTERN_* variables."""
+
+    def __init__(self, bin_dir, tmp):
+        self.bin_dir, self.tmp = bin_dir, tmp
+        self.run_dir = os.path.join(tmp, "run")
+        self.auth_socket = os.path.join(self.run_dir, "auth.sock")
+        self.control_socket = os.path.join(self.run_dir, "control.sock")
+        self.log_path = os.path.join(tmp, "posternd.log")
+        self.env = dict(os.environ,
+                        POSTERN_DATABASE_PATH=os.path.join(tmp, "db", "postern.sqlite"),
+                        POSTERN_SERVER_KEY_PATH=os.path.join(tmp, "db", "server.key"),
+                        POSTERN_AUTH_SOCKET=self.auth_socket,
+                        POSTERN_AUTH_SOCKET_MODE="0666",  # smtpd runs as "postfix"
+                        POSTERN_CONTROL_SOCKET=self.control_socket,
+                        POSTERN_SEEDS_DIRECTORY="",
+                        POSTERN_LAST_USE_FLUSH_SECONDS="1")
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.run_dir, exist_ok=True)
+        os.chmod(self.run_dir, 0o711)
+        for s in (self.auth_socket, self.control_socket):
+            if os.path.exists(s):
+                os.unlink(s)
+        log = open(self.log_path, "a")
+        started = time.monotonic()
+        self.proc = subprocess.Popen([os.path.join(self.bin_dir, "posternd")], env=self.env, cwd=self.tmp,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        while not (os.path.exists(self.auth_socket) and os.path.exists(self.control_socket)):
+            if self.proc.poll() is not None:
+                raise RuntimeError("posternd exited:\n" + open(self.log_path).read())
+            if time.monotonic() - started > 30:
+                raise RuntimeError("posternd did not create its sockets in 30 s")
+            time.sleep(0.02)
+        return time.monotonic() - started
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def cli(self, *args, stdin=None):
+        """Runs `postern ARGS --json`; returns (exit status, the one JSON object printed)."""
+        cmd = [os.path.join(self.bin_dir, "postern"), *args, "--json", "--socket", self.control_socket]
+        r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60, env=self.env)
+        try:
+            obj = json.loads(r.stdout)
+        except json.JSONDecodeError:
+            raise AssertionError(f"{' '.join(args)}: stdout is not one JSON object: {r.stdout!r} {r.stderr!r}")
+        return r.returncode, obj
+
+    def ok(self, *args, stdin=None):
+        rc, obj = self.cli(*args, stdin=stdin)
+        assert rc == 0, f"postern {' '.join(args)} failed: {obj}"
+        return obj
+
+    def refused(self, code, *args):
+        rc, obj = self.cli(*args)
+        assert rc != 0, f"postern {' '.join(args)} should have failed"
+        assert obj.get("error", {}).get("code") == code, f"expected error {code}, got {obj}"
+        return obj["error"]["message"]
+
+
+class Suite:
+    def __init__(self, bin_dir):
+        self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
+        os.chmod(self.tmp, 0o711)
+        self.d = Posternd(bin_dir, self.tmp)
+        self.port = free_port()
+        self.pf = None
+        self.passed, self.failed = 0, 0
+        self.secrets = [GENERIC]
+
+    def smtp(self, user, password, mech="PLAIN"):
+        return smtp_auth(self.port, user, password, mech)[0]
+
+    def expect_smtp(self, user, password, code, mechs=("PLAIN", "LOGIN")):
+        for mech in mechs:
+            got = self.smtp(user, password, mech)
+            assert got == code, f"SMTP AUTH {mech} as {user}: expected {code}, got {got}"
+
+    def expect_doveadm(self, user, password, ok):
+        got, out = doveadm_auth_test(self.d.auth_socket, user, password)
+        assert got == ok, f"doveadm auth test {user}: expected ok={ok}, got:\n{out}"
+        if ok:
+            assert doveadm_fields(out).get("user") == user.split("@")[0] + "@" + user.split("@")[1].lower(), out
+
+    def add_device(self, address, name):
+        secret = self.d.ok("device", "add", address, "--name", name)
+        self.secrets.append(secret["password"])
+        return secret["password"]
+
+    # -- the tests, in order; later ones build on earlier state ---------------------------------
+
+    def test_operator_sets_up_a_mailbox_with_the_cli(self):
+        self.d.ok("org", "add", "Example Ltd")
+        svc = self.d.ok("service", "add", "example", "--organization", "Example Ltd", "--domain", "example.org", "--domain", "Example.NET")
+        assert svc["service"]["domains"] == ["example.org", "example.net"], svc
+        box = self.d.ok("mailbox", "add", "alice@example.org")
+        assert box["mailbox"]["address"] == "alice@example.org"
+        self.d.ok("mailbox", "add", "bob@example.net")
+        listed = self.d.ok("mailbox", "list")
+        assert [m["address"] for m in listed["mailboxes"]] == ["bob@example.net", "alice@example.org"], listed
+
+    def test_cli_errors_are_clear_json_and_change_nothing(self):
+        self.d.refused("invalid_address", "mailbox", "add", "not-an-address")
+        self.d.refused("domain_not_served", "mailbox", "add", "x@unknown.test")
+        self.d.refused("mailbox_exists", "mailbox", "add", "alice@example.org")
+        self.d.refused("mailbox_not_found", "device", "list", "ghost@example.org")
+        self.d.refused("device_not_found", "device", "rotate", "alice@example.org", "Nokia")
+        r = subprocess.run([os.path.join(self.d.bin_dir, "postern"), "mailbox", "list", "--json",
+                            "--socket", os.path.join(self.tmp, "nothing.sock")], capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0 and json.loads(r.stdout)["error"]["code"] == "unreachable", r
+        assert len(self.d.ok("mailbox", "list")["mailboxes"]) == 2
+
+    def test_smtp_auth_plain_and_login_through_postfix(self):
+        self.phone = self.add_device("alice@example.org", "iPhone")
+        assert len(self.phone) == 27 and self.phone.count("-") == 3, self.phone
+        self.expect_smtp("alice@example.org", self.phone, 235)
+        self.expect_smtp("alice@example.org", self.phone.replace("-", ""), 235, mechs=("PLAIN",))
+        self.expect_smtp("alice@EXAMPLE.org", self.phone, 235, mechs=("PLAIN",))
+        self.expect_smtp("alice@example.org", self.phone[:-1] + ("x" if self.phone[-1] != "x" else "y"), 535)
+        self.expect_smtp("alice@example.org", "", 535, mechs=("LOGIN",))
+        self.expect_smtp("nobody@example.org", self.phone, 535)
+        self.expect_smtp("bob@example.net", self.phone, 535)
+
+    def test_doveadm_auth_test_gives_the_same_answers(self):
+        self.expect_doveadm("alice@example.org", self.phone, True)
+        self.expect_doveadm("alice@example.org", "wrong", False)
+        self.expect_doveadm("nobody@example.org", self.phone, False)
+
+    def test_postern_auth_test_asks_the_auth_socket(self):
+        base = [os.path.join(self.d.bin_dir, "postern"), "auth", "test", "--auth-socket", self.d.auth_socket]
+        r = subprocess.run(base + ["alice@example.org", "--json"], input=self.phone + "\n", capture_output=True, text=True)
+        assert r.returncode == 0 and json.loads(r.stdout) == {"result": "ok", "user": "alice@example.org"}, r
+        r = subprocess.run(base + ["alice@example.org"], input="wrong\n", capture_output=True, text=True)
+        assert r.returncode == 1 and "auth failed" in r.stdout, r
+
+    def test_rotate_old_secret_fails_at_once_new_one_works(self):
+        before = self.d.ok("device", "list", "alice@example.org")["devices"][0]
+        rotated = self.d.ok("device", "rotate", "alice@example.org", "iPhone")
+        new = rotated["password"]
+        self.secrets.append(new)
+        assert new != self.phone and rotated["device"]["id"] == before["id"]
+        self.expect_smtp("alice@example.org", self.phone, 535)
+        self.expect_doveadm("alice@example.org", self.phone, False)
+        self.expect_smtp("alice@example.org", new, 235)
+        self.expect_doveadm("alice@example.org", new, True)
+        self.phone = new
+
+    def test_device_list_shows_last_use_never_the_secret(self):
+        self.laptop = self.add_device("alice@example.org", "Thunderbird at work")
+        self.expect_smtp("alice@example.org", self.laptop, 235, mechs=("PLAIN",))
+        time.sleep(1.5)  # the flusher writes every second here
+        listed = self.d.ok("device", "list", "alice@example.org")
+        by_name = {d["name"]: d for d in listed["devices"]}
+        assert set(by_name) == {"iPhone", "Thunderbird at work"}, listed
+        use = by_name["Thunderbird at work"].get("lastUse")
+        assert use and use["service"] == "smtp" and use["ip"] == "127.0.0.1" and use["at"], listed
+        text = json.dumps(listed)
+        assert not any(s in text for s in self.secrets), "a device list must never show a secret"
+
+    def test_disconnect_a_device(self):
+        self.d.ok("device", "disconnect", "alice@example.org", "Thunderbird at work")
+        self.expect_smtp("alice@example.org", self.laptop, 535)
+        self.expect_doveadm("alice@example.org", self.laptop, False)
+        self.expect_smtp("alice@example.org", self.phone, 235, mechs=("PLAIN",))
+
+    def test_import_passwd_file_generic_passwords_log_in(self):
+        path = os.path.join(self.tmp, "users.passwd")
+        with open(path, "w") as f:
+            f.write(f"# exported from the old server\ncarol@example.org:{SHA512}:1000:1000::/home/carol::\n"
+                    f"dave@example.net:{SHA256}\nerin@example.org:{BLF}\nbroken line without colon\n"
+                    f"frank@example.org:{{MD4}}abcdef\nalice@example.org:{SHA512}\n")
+        rc, report = self.d.cli("import", "passwd-file", path)
+        assert rc == 1, "an import with bad lines exits non-zero"
+        assert report["imported"] == 4 and report["mailboxesCreated"] == 3, report
+        assert [(e["line"], e["code"]) for e in report["errors"]] == [(5, "invalid_line"), (6, "unknown_scheme")], report
+        assert all(e["message"].startswith(f"line {e['line']}:") for e in report["errors"])
+        self.d.refused("mailbox_not_found", "device", "list", "frank@example.org")
+        for user in ("carol@example.org", "dave@example.net", "erin@example.org", "alice@example.org"):
+            self.expect_smtp(user, GENERIC, 235, mechs=("PLAIN",))
+            self.expect_doveadm(user, GENERIC, True)
+        self.expect_smtp("carol@example.org", "correct horsE", 535)
+        self.expect_smtp("alice@example.org", self.phone, 235, mechs=("PLAIN",))  # the device password still works beside it
+
+    def test_generic_password_cannot_be_rotated_but_can_be_disconnected(self):
+        listed = self.d.ok("device", "list", "carol@example.org")["devices"]
+        assert [(d["name"], d["kind"]) for d in listed] == [("generic password", "generic")], listed
+        assert "$6$" not in json.dumps(listed)
+        message = self.d.refused("generic_password_cannot_be_reset", "device", "rotate", "carol@example.org", "generic password")
+        assert "add a device password instead" in message, message
+        self.expect_smtp("carol@example.org", GENERIC, 235, mechs=("LOGIN",))
+        self.d.ok("device", "disconnect", "carol@example.org", "generic password")
+        self.expect_smtp("carol@example.org", GENERIC, 535, mechs=("PLAIN",))
+        self.expect_doveadm("carol@example.org", GENERIC, False)
+
+    def test_disconnect_all_needs_yes_then_revokes_everything(self):
+        self.add_device("alice@example.org", "iPad")
+        message = self.d.refused("confirmation_required", "device", "disconnect-all", "alice@example.org")
+        assert "nothing was changed" in message
+        self.expect_smtp("alice@example.org", self.phone, 235, mechs=("PLAIN",))
+        gone = self.d.ok("device", "disconnect-all", "alice@example.org", "--yes")
+        assert sorted(d["name"] for d in gone["disconnected"]) == ["generic password", "iPad", "iPhone"], gone
+        self.expect_smtp("alice@example.org", self.phone, 535, mechs=("PLAIN",))
+        self.expect_smtp("alice@example.org", GENERIC, 535, mechs=("PLAIN",))
+        assert self.d.ok("device", "list", "alice@example.org")["devices"] == []
+
+    def test_restart_keeps_everything_and_postfix_reconnects(self):
+        self.bob = self.add_device("bob@example.net", "Android")
+        self.expect_smtp("bob@example.net", self.bob, 235, mechs=("PLAIN",))
+        assert self.d.stop() == 0, "posternd exits 0 on SIGTERM"
+        self.cold_start = self.d.start()
+        self.expect_smtp("bob@example.net", self.bob, 235)
+        self.expect_smtp("dave@example.net", GENERIC, 235, mechs=("PLAIN",))
+        self.expect_smtp("alice@example.org", self.phone, 535, mechs=("PLAIN",))
+        use = self.d.ok("device", "list", "bob@example.net")["devices"][0]["lastUse"]
+        assert use and use["service"] == "smtp", use
+
+    def test_history_records_changes_without_secrets(self):
+        history = self.d.ok("history", "alice@example.org", "--limit", "100")["history"]
+        actions = [h["action"] for h in history]
+        for a in ("mailbox.add", "device.add", "device.rotate", "device.disconnect", "device.disconnect_all", "generic.import"):
+            assert a in actions, (a, actions)
+        text = json.dumps(history)
+        assert not any(s in text for s in self.secrets) and "$6$" not in text
+
+    def test_secrets_never_reach_the_logs(self):
+        log = open(self.d.log_path).read()
+        if os.path.exists(self.pf.maillog):
+            log += open(self.pf.maillog).read()
+        assert "alice@example.org" in log, "the logs were read"
+        leaked = [s for s in self.secrets if s in log or s.replace("-", "") in log]
+        assert not leaked, "secrets found in logs"
+
+    def run(self):
+        print(f"==> posternd and a private Postfix under {self.tmp}", flush=True)
+        took = self.d.start()
+        print(f"    posternd up in {took * 1000:.0f} ms", flush=True)
+        self.pf = PrivatePostfix(self.tmp, self.d.auth_socket, self.port)
+        tests = [getattr(self, n) for n in dir(self) if n.startswith("test_")]
+        tests.sort(key=lambda f: f.__code__.co_firstlineno)
+        try:
+            self.pf.__enter__()
+            print(f"    Postfix smtpd on 127.0.0.1:{self.port} (started in {self.pf.start_seconds:.1f} s)", flush=True)
+            for test in tests:
+                started = time.monotonic()
+                try:
+                    test()
+                    self.passed += 1
+                    print(f"PASS {test.__name__} ({time.monotonic() - started:.2f} s)", flush=True)
+                except Exception:
+                    self.failed += 1
+                    print(f"FAIL {test.__name__}", flush=True)
+                    traceback.print_exc()
+            if self.failed:
+                print("---- posternd log (tail) ----")
+                print("".join(open(self.d.log_path).readlines()[-30:]))
+                print("---- Postfix log (tail) ----")
+                print_log_tail(self.tmp, 30)
+            print(f"    posternd cold start after restart: {getattr(self, 'cold_start', 0) * 1000:.0f} ms")
+        finally:
+            try:
+                self.pf.__exit__(None, None, None)
+            finally:
+                self.d.stop()
+                if not self.failed:
+                    shutil.rmtree(self.tmp, ignore_errors=True)
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 0 if self.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True, help="folder with posternd and postern")
+    sys.exit(Suite(os.path.abspath(parser.parse_args().bin)).run())
