@@ -40,18 +40,25 @@ import time
 POSTFIX = "/usr/sbin/postfix"
 DOVEADM = "/usr/bin/doveadm"
 
-# What an operator puts in /etc/postfix/main.cf to use Postern (the harness
-# uses the same lines, with an absolute socket path because its smtpd is not
-# chrooted).  With Debian's default chrooted smtpd, keep the socket inside
-# the queue directory and use the relative form `private/postern-auth`.
-OPERATOR_TEMPLATE = """\
-# --- Postern: SMTP AUTH through the Dovecot auth protocol ---
-smtpd_sasl_auth_enable = yes
-smtpd_sasl_type = dovecot
-smtpd_sasl_path = {sasl_path}
-smtpd_sasl_security_options = noanonymous
-smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-"""
+# What an operator puts in /etc/postfix/main.cf to use Postern: conf/postfix-main.cf, used
+# as is, but for smtpd_sasl_path (an absolute path: this smtpd is not chrooted) and the keys
+# the test-only part below sets (no TLS here, so AUTH must be allowed without it).
+OPERATOR_SNIPPET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf", "postfix-main.cf")
+_TEST_ONLY_KEYS = {"smtpd_tls_auth_only", "broken_sasl_auth_clients"}
+
+
+def operator_lines(sasl_path):
+    """conf/postfix-main.cf with smtpd_sasl_path pointed at sasl_path."""
+    out = ["# --- Postern: conf/postfix-main.cf ---\n"]
+    for line in open(OPERATOR_SNIPPET).read().splitlines(True):
+        key = line.split("=")[0].strip()
+        if key == "smtpd_sasl_path":
+            line = f"smtpd_sasl_path = {sasl_path}\n"
+        elif key in _TEST_ONLY_KEYS:
+            continue
+        out.append(line)
+    return "".join(out)
+
 
 # Everything else in the private main.cf: test-only.
 _TEST_MAIN_CF = """\
@@ -118,6 +125,13 @@ def _layout(tmpdir):
         "logdir": os.path.join(base, "log"),
         "maillog": os.path.join(base, "log", "maillog"),
     }
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free right now (for smtp_port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _port_open(port):
@@ -259,7 +273,7 @@ class PrivatePostfix:
         for d in (p["base"], p["config"], p["queue"], p["logdir"]):
             os.makedirs(d, exist_ok=True)
             os.chmod(d, 0o755)  # root-owned, not group/other writable
-        main = OPERATOR_TEMPLATE.format(sasl_path=self.auth_socket_path) + "\n"
+        main = operator_lines(self.auth_socket_path) + "\n"
         main += _TEST_MAIN_CF.format(**p)
         if self.extra_main_cf:
             # Drop the lines being overridden (Postfix warns about duplicates).

@@ -80,12 +80,6 @@ def check(label, cond, detail=""):
         failures.append(label)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_connectable(path, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -206,7 +200,7 @@ def main():
     root = tempfile.mkdtemp(prefix="postern-e2e-selftest-")
     os.chmod(root, 0o711)  # smtpd (user postfix) must traverse it
     auth_sock = os.path.join(root, "auth.sock")
-    port = free_port()
+    port = harness.free_port()
     timings = {}
     instance = None
     try:
