@@ -17,10 +17,11 @@ import Testing
         path = NSTemporaryDirectory() + "pa-\(UUID().uuidString.prefix(8)).sock"
     }
 
-    func withListener(_ body: () async throws -> Void) async throws {
+    func withListener(tcpPort: Int? = nil, _ body: () async throws -> Void) async throws {
         let ready = Mutex(false)
         let listener = AuthListener(check: plane.check, group: MultiThreadedEventLoopGroup.singleton, socketPath: path, socketMode: 0o600,
-                                    socketGroup: nil, tcp: nil, logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
+                                    socketGroup: nil, tcp: tcpPort.map { ("127.0.0.1", $0) }, logger: Logger(label: "test"),
+                                    ready: { ready.withLock { $0 = true } })
         let task = Task { try await listener.run() }
         for _ in 0..<500 where !ready.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         defer { task.cancel() }
@@ -46,6 +47,18 @@ import Testing
             #expect(s.line() == "OK\t1\tuser=alice@example.org")
             s.send("AUTH\t2\tPLAIN\tservice=smtp\tnologin\t\(plainResponse("alice@example.org", "nope"))\n")
             #expect(s.line() == "FAIL\t2\tuser=alice@example.org")
+        }
+    }
+
+    @Test func theOptionalLoopbackTCPListenerAnswersToo() async throws {
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        let device = try plane.addDevice("alice@example.org", name: "iPhone", actor: "t")
+        let port = freeTCPPort()
+        try await withListener(tcpPort: port) {
+            let s = try RawSocket(tcpPort: port)
+            _ = hello(s)
+            s.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", device.password))\n")
+            #expect(s.line() == "OK\t1\tuser=alice@example.org")
         }
     }
 

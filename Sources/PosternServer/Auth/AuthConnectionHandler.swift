@@ -14,6 +14,8 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     private let handshake: [UInt8]
     private let logger: Logger
     private var out: [UInt8] = []
+    /// Set once the connection is being closed: lines already read are not acted on.
+    private var closing = false
 
     init(check: PasswordCheck, handshake: AuthServerReply, logger: Logger) {
         self.check = check
@@ -27,6 +29,7 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         let line = unwrapInboundIn(data)
         let action = line.withUnsafeReadableBytes { connection.receive(line: Array($0)[...]) }
         switch action {
@@ -36,6 +39,7 @@ final class AuthConnectionHandler: ChannelInboundHandler {
             reply.encode(into: &out)
         case let .close(error):
             logger.notice("closing auth connection: \(error)")
+            closing = true
             flush(context)
             context.close(promise: nil)
         case let .check(attempt):
