@@ -29,7 +29,7 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(name: .long, help: "What the user will recognise, such as \"iPhone\".") var name: String
 
         func run() async throws {
-            try await options.perform(NewSecret.self, { try await $0.send(.POST, DeviceCommand.devicePath(address), json: ["name": name]) }) {
+            try await options.perform(NewSecret.self, { try await $0.send(.POST, DeviceCommand.devicePath(address), json: NameInput(name: name)) }) {
                 DeviceCommand.showSecret($0, verb: "Added")
             }
         }
@@ -90,7 +90,7 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await options.perform(Disconnected.self, {
-                try await $0.send(.POST, "/v1/mailboxes/\(ControlClient.segment(address))/disconnect-all", json: ["confirm": yes])
+                try await $0.send(.POST, "/v1/mailboxes/\(ControlClient.segment(address))/disconnect-all", json: ConfirmInput(confirm: yes))
             }) { print("disconnected \($0.disconnected.count) device(s) of \(address)") }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PosternCore
 import NIOHTTP1
 
 struct MailboxCommand: AsyncParsableCommand {
@@ -13,7 +14,7 @@ struct MailboxCommand: AsyncParsableCommand {
         @Argument(help: "The address, such as alice@example.org.") var address: String
 
         func run() async throws {
-            try await options.perform(MailboxBody.self, { try await $0.send(.POST, "/v1/mailboxes", json: ["address": address]) }) {
+            try await options.perform(MailboxBody.self, { try await $0.send(.POST, "/v1/mailboxes", json: AddressInput(address: address)) }) {
                 print("mailbox \($0.mailbox.address) added to mail service \($0.mailbox.mailService)")
                 print("next: postern device add \($0.mailbox.address) --name iPhone")
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PosternCore
 import NIOHTTP1
 
 struct OrganizationCommand: AsyncParsableCommand {
@@ -13,7 +14,7 @@ struct OrganizationCommand: AsyncParsableCommand {
         @Argument(help: "Its name, such as \"Example Ltd\".") var name: String
 
         func run() async throws {
-            try await options.perform(OrganizationBody.self, { try await $0.send(.POST, "/v1/organizations", json: ["name": name]) }) {
+            try await options.perform(OrganizationBody.self, { try await $0.send(.POST, "/v1/organizations", json: NameInput(name: name)) }) {
                 print("organization \($0.organization.name) added")
             }
         }
@@ -56,9 +57,8 @@ struct ServiceCommand: AsyncParsableCommand {
         @Option(name: .long, help: "A domain it serves (repeat for more).") var domain: [String]
 
         func run() async throws {
-            struct Body: Encodable { let name: String; let organization: String; let domains: [String] }
             try await options.perform(ServiceBody.self, {
-                try await $0.send(.POST, "/v1/services", json: Body(name: name, organization: organization, domains: domain))
+                try await $0.send(.POST, "/v1/services", json: ServiceInput(name: name, organization: organization, domains: domain))
             }) { print("mail service \($0.service.name) added: \($0.service.domains.joined(separator: ", "))") }
         }
     }

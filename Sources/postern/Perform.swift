@@ -23,23 +23,3 @@ extension GlobalOptions {
     }
 }
 
-// Response bodies, as the control API sends them.
-struct OrganizationList: Decodable { let organizations: [Organization] }
-struct OrganizationBody: Decodable { let organization: Organization }
-struct OrganizationRemoved: Decodable { let removed: Organization }
-struct ServiceList: Decodable { let services: [MailService] }
-struct ServiceBody: Decodable { let service: MailService }
-struct ServiceRemoved: Decodable { let removed: MailService }
-struct MailboxList: Decodable { let mailboxes: [Mailbox] }
-struct MailboxBody: Decodable { let mailbox: Mailbox }
-struct MailboxRemoved: Decodable { let removed: Mailbox }
-struct DeviceList: Decodable { let devices: [Device] }
-struct NewSecret: Decodable { let device: Device; let password: String }
-struct Disconnected: Decodable { let disconnected: [Device] }
-struct HistoryList: Decodable { let history: [HistoryEntry] }
-struct ImportReport: Decodable {
-    let imported: Int
-    let mailboxesCreated: Int
-    let unchanged: Int
-    let errors: [PasswdFile.LineError]
-}

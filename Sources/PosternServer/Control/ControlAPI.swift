@@ -89,7 +89,7 @@ public enum ControlAPI {
             let address = try context.parameters.decoded("address")
             return DeviceList(devices: try await blocking { try plane.devices(address) })
         }
-        router.post("/v1/mailboxes/:address/devices") { request, context -> EditedResponse<ControlPlane.NewSecret> in
+        router.post("/v1/mailboxes/:address/devices") { request, context -> EditedResponse<NewSecret> in
             let address = try context.parameters.decoded("address")
             let input = try await request.decode(as: NameInput.self, context: context)
             let secret = try await blocking { try plane.addDevice(address, name: input.name, actor: actor(request)) }
@@ -148,23 +148,18 @@ extension Parameters {
     }
 }
 
-struct NameInput: Decodable { let name: String }
-struct AddressInput: Decodable { let address: String }
-struct ConfirmInput: Decodable { let confirm: Bool? }
-struct ServiceInput: Decodable { let name: String; let organization: String; let domains: [String] }
-
-struct Health: ResponseEncodable { let status: String; let devicePasswords: Int; let genericPasswords: Int }
-struct OrganizationList: ResponseEncodable { let organizations: [Organization] }
-struct OrganizationBody: ResponseEncodable { let organization: Organization }
-struct OrganizationRemoved: ResponseEncodable { let removed: Organization }
-struct ServiceList: ResponseEncodable { let services: [MailService] }
-struct ServiceBody: ResponseEncodable { let service: MailService }
-struct ServiceRemoved: ResponseEncodable { let removed: MailService }
-struct MailboxList: ResponseEncodable { let mailboxes: [Mailbox] }
-struct MailboxBody: ResponseEncodable { let mailbox: Mailbox }
-struct MailboxRemoved: ResponseEncodable { let removed: Mailbox }
-struct HistoryList: ResponseEncodable { let history: [HistoryEntry] }
-struct DeviceList: ResponseEncodable { let devices: [Device] }
-struct Disconnected: ResponseEncodable { let disconnected: [Device] }
-extension ControlPlane.NewSecret: ResponseEncodable {}
+extension Health: ResponseEncodable {}
+extension OrganizationList: ResponseEncodable {}
+extension OrganizationBody: ResponseEncodable {}
+extension OrganizationRemoved: ResponseEncodable {}
+extension ServiceList: ResponseEncodable {}
+extension ServiceBody: ResponseEncodable {}
+extension ServiceRemoved: ResponseEncodable {}
+extension MailboxList: ResponseEncodable {}
+extension MailboxBody: ResponseEncodable {}
+extension MailboxRemoved: ResponseEncodable {}
+extension HistoryList: ResponseEncodable {}
+extension DeviceList: ResponseEncodable {}
+extension Disconnected: ResponseEncodable {}
+extension NewSecret: ResponseEncodable {}
 extension ImportReport: ResponseEncodable {}

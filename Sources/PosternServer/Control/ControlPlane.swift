@@ -126,12 +126,6 @@ public final class ControlPlane: Sendable {
 
     // MARK: devices
 
-    /// A device with its freshly generated password, shown to the caller once.
-    public struct NewSecret: Sendable, Codable {
-        public var device: Device
-        public var password: String
-    }
-
     public func devices(_ address: String) throws -> [Device] {
         let address = try MailAddress(address)
         var devices = try store.read { db in try db.devices(mailboxID: try db.mailbox(address).id!) }

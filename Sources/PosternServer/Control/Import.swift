@@ -4,18 +4,6 @@ import PosternAuth
 import PosternCore
 import PosternStore
 
-/// What `postern import passwd-file` did, line by line where it matters.
-public struct ImportReport: Codable, Sendable, Equatable {
-    /// Mailboxes that got a generic password.
-    public var imported: Int = 0
-    /// Of those, mailboxes that did not exist before.
-    public var mailboxesCreated: Int = 0
-    /// Lines whose mailbox already had exactly this generic password.
-    public var unchanged: Int = 0
-    /// Lines not imported; nothing of them was written.
-    public var errors: [PasswdFile.LineError] = []
-}
-
 extension ControlPlane {
     /// Imports a Dovecot passwd-file: each good line becomes a mailbox (created if needed, in the mail
     /// service that holds its domain) with a generic password. Good lines are written in one transaction.

@@ -1,0 +1,66 @@
+import Foundation
+
+// The bodies of the control API (openapi.yaml), shared by posternd and the postern command.
+
+public struct NameInput: Codable, Sendable { public let name: String; public init(name: String) { self.name = name } }
+public struct AddressInput: Codable, Sendable { public let address: String; public init(address: String) { self.address = address } }
+public struct ConfirmInput: Codable, Sendable { public let confirm: Bool?; public init(confirm: Bool?) { self.confirm = confirm } }
+public struct ServiceInput: Codable, Sendable {
+    public let name: String
+    public let organization: String
+    public let domains: [String]
+    public init(name: String, organization: String, domains: [String]) {
+        self.name = name
+        self.organization = organization
+        self.domains = domains
+    }
+}
+
+public struct Health: Codable, Sendable { public let status: String; public let devicePasswords: Int; public let genericPasswords: Int
+    public init(status: String, devicePasswords: Int, genericPasswords: Int) {
+        self.status = status
+        self.devicePasswords = devicePasswords
+        self.genericPasswords = genericPasswords
+    }
+}
+public struct OrganizationList: Codable, Sendable { public let organizations: [Organization]; public init(organizations: [Organization]) { self.organizations = organizations } }
+public struct OrganizationBody: Codable, Sendable { public let organization: Organization; public init(organization: Organization) { self.organization = organization } }
+public struct OrganizationRemoved: Codable, Sendable { public let removed: Organization; public init(removed: Organization) { self.removed = removed } }
+public struct ServiceList: Codable, Sendable { public let services: [MailService]; public init(services: [MailService]) { self.services = services } }
+public struct ServiceBody: Codable, Sendable { public let service: MailService; public init(service: MailService) { self.service = service } }
+public struct ServiceRemoved: Codable, Sendable { public let removed: MailService; public init(removed: MailService) { self.removed = removed } }
+public struct MailboxList: Codable, Sendable { public let mailboxes: [Mailbox]; public init(mailboxes: [Mailbox]) { self.mailboxes = mailboxes } }
+public struct MailboxBody: Codable, Sendable { public let mailbox: Mailbox; public init(mailbox: Mailbox) { self.mailbox = mailbox } }
+public struct MailboxRemoved: Codable, Sendable { public let removed: Mailbox; public init(removed: Mailbox) { self.removed = removed } }
+public struct HistoryList: Codable, Sendable { public let history: [HistoryEntry]; public init(history: [HistoryEntry]) { self.history = history } }
+public struct DeviceList: Codable, Sendable { public let devices: [Device]; public init(devices: [Device]) { self.devices = devices } }
+public struct Disconnected: Codable, Sendable { public let disconnected: [Device]; public init(disconnected: [Device]) { self.disconnected = disconnected } }
+
+/// A device with its freshly generated password: the only time the password is ever shown.
+public struct NewSecret: Codable, Sendable {
+    public var device: Device
+    public var password: String
+    public init(device: Device, password: String) {
+        self.device = device
+        self.password = password
+    }
+}
+
+/// What `postern import passwd-file` did, line by line where it matters.
+public struct ImportReport: Codable, Sendable, Equatable {
+    /// Mailboxes that got a generic password.
+    public var imported: Int = 0
+    /// Of those, mailboxes that did not exist before.
+    public var mailboxesCreated: Int = 0
+    /// Lines whose mailbox already had exactly this generic password.
+    public var unchanged: Int = 0
+    /// Lines not imported; nothing of them was written.
+    public var errors: [PasswdFile.LineError] = []
+
+    public init(imported: Int = 0, mailboxesCreated: Int = 0, unchanged: Int = 0, errors: [PasswdFile.LineError] = []) {
+        self.imported = imported
+        self.mailboxesCreated = mailboxesCreated
+        self.unchanged = unchanged
+        self.errors = errors
+    }
+}
