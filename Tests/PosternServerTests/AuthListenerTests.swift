@@ -17,9 +17,9 @@ import Testing
         path = NSTemporaryDirectory() + "pa-\(UUID().uuidString.prefix(8)).sock"
     }
 
-    func withListener(tcpPort: Int? = nil, _ body: () async throws -> Void) async throws {
+    func withListener(tcpPort: Int? = nil, check: PasswordCheck? = nil, _ body: () async throws -> Void) async throws {
         let ready = Mutex(false)
-        let listener = AuthListener(check: plane.check, group: MultiThreadedEventLoopGroup.singleton, socketPath: path, socketMode: 0o600,
+        let listener = AuthListener(check: check ?? plane.check, group: MultiThreadedEventLoopGroup.singleton, socketPath: path, socketMode: 0o600,
                                     socketGroup: nil, tcp: tcpPort.map { ("127.0.0.1", $0) }, logger: Logger(label: "test"),
                                     ready: { ready.withLock { $0 = true } })
         let task = Task { try await listener.run() }
@@ -47,6 +47,19 @@ import Testing
             #expect(s.line() == "OK\t1\tuser=alice@example.org")
             s.send("AUTH\t2\tPLAIN\tservice=smtp\tnologin\t\(plainResponse("alice@example.org", "nope"))\n")
             #expect(s.line() == "FAIL\t2\tuser=alice@example.org")
+        }
+    }
+
+    @Test func internalTroubleAnswersTempFail() async throws {
+        _ = try plane.importPasswdFile("carol@example.org:{SHA512-CRYPT}$6$a$b\n", actor: "t")
+        // A hash pool that is not running: the generic password cannot be verified.
+        let stopped = PasswordCheck(key: plane.serverKey, index: plane.index, lastUse: plane.lastUse,
+                                    threadPool: NIOThreadPool(numberOfThreads: 1))
+        try await withListener(check: stopped) {
+            let s = try RawSocket(path: path)
+            _ = hello(s)
+            s.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("carol@example.org", "anything"))\n")
+            #expect(s.line() == "FAIL\t1\tuser=carol@example.org\tcode=temp_fail")
         }
     }
 

@@ -255,8 +255,24 @@ class Suite:
         self.expect_smtp("bob@example.net", self.bob, 235)
         self.expect_smtp("dave@example.net", GENERIC, 235, mechs=("PLAIN",))
         self.expect_smtp("alice@example.org", self.phone, 535, mechs=("PLAIN",))
+
+    def test_last_use_is_flushed_at_shutdown(self):
+        # With a flush interval of an hour, only the shutdown flush can have written it.
+        self.d.stop()
+        self.d.env["POSTERN_LAST_USE_FLUSH_SECONDS"] = "3600"
+        self.d.start()
+        self.expect_smtp("bob@example.net", self.bob, 235, mechs=("PLAIN",))
+        used_at = self.d.ok("device", "list", "bob@example.net")["devices"][0]["lastUse"]["at"]
+        assert self.d.stop() == 0
+        self.d.start()
         use = self.d.ok("device", "list", "bob@example.net")["devices"][0]["lastUse"]
-        assert use and use["service"] == "smtp", use
+        assert use["at"] == used_at and use["service"] == "smtp" and use["ip"] == "127.0.0.1", (use, used_at)
+
+    def test_sockets_have_the_configured_modes(self):
+        assert os.stat(self.d.control_socket).st_mode & 0o777 == 0o660, oct(os.stat(self.d.control_socket).st_mode)
+        assert os.stat(self.d.auth_socket).st_mode & 0o777 == 0o666
+        key = os.path.join(self.tmp, "db", "server.key")
+        assert os.stat(key).st_mode & 0o777 == 0o600, oct(os.stat(key).st_mode)
 
     def test_history_records_changes_without_secrets(self):
         history = self.d.ok("history", "alice@example.org", "--limit", "100")["history"]
