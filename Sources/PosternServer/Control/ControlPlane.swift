@@ -103,7 +103,7 @@ public final class ControlPlane: Sendable {
 
     public func removeMailbox(_ address: String, actor: String) throws -> Mailbox {
         let address = try MailAddress(address)
-        let (box, ids) = try store.write({ db in
+        return try store.write({ db in
             let (box, ids) = try db.removeMailbox(address)
             try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
                                               detail: "mailbox removed with \(ids.count) device(s)"))
@@ -111,9 +111,7 @@ public final class ControlPlane: Sendable {
         }, afterCommit: { [index, lastUse] (_, ids) in
             index.apply(ids.map { .removeDevice($0) })
             lastUse.forget(ids)
-        })
-        _ = ids
-        return box
+        }).0
     }
 
     public func history(_ address: String, limit: Int) throws -> [HistoryEntry] {

@@ -9,7 +9,7 @@ extension ControlPlane {
     /// service that holds its domain) with a generic password. Good lines are written in one transaction.
     public func importPasswdFile(_ text: String, actor: String) throws -> ImportReport {
         let file = PasswdFile.decode(text)
-        let (report, changes) = try store.write({ db in
+        return try store.write({ db in
             var report = ImportReport(errors: file.errors)
             var changes: [CredentialIndex.Change] = []
             for entry in file.entries {
@@ -47,10 +47,7 @@ extension ControlPlane {
             report.errors.sort { $0.line < $1.line }
             return (report, changes)
         }, afterCommit: { [index] (result: (ImportReport, [CredentialIndex.Change])) in
-            let changes = result.1
-            index.apply(changes)
-        })
-        _ = changes
-        return report
+            index.apply(result.1)
+        }).0
     }
 }
