@@ -1,24 +1,55 @@
+import CArgon2
 import CCrypt
+@preconcurrency import Crypto
 import Foundation
 import PosternCore
 
-/// Verifies imported generic passwords with libxcrypt's `crypt_r`: {SHA512-CRYPT}, {SHA256-CRYPT},
-/// {BLF-CRYPT}, {MD5-CRYPT} and {CRYPT} (yescrypt, and whatever else libxcrypt knows).
-/// Deliberately slow (milliseconds): call it on a thread pool, never on an event loop.
+/// Verifies imported generic passwords in every scheme `GenericPassword` parses: the crypt family
+/// through libxcrypt's `crypt_r`, Argon2 through libargon2, the SHA family through swift-crypto.
+/// The slow ones (`Scheme.isSlow`) take milliseconds: call them on a thread pool, never on an event loop.
 public enum LegacyHash {
     public static func verify(password: [UInt8], against generic: GenericPassword) -> Bool {
         guard !password.contains(0) else { return false }
+        switch generic.scheme {
+        case .sha512Crypt, .sha256Crypt, .blfCrypt, .md5Crypt, .crypt:
+            return cryptVerify(password, generic.hash)
+        case .argon2i, .argon2id:
+            let type = generic.scheme == .argon2i ? Argon2_i : Argon2_id
+            return password.withUnsafeBytes { pwd in
+                argon2_verify(generic.hash, pwd.baseAddress, pwd.count, type) == ARGON2_OK.rawValue
+            }
+        case .sha512, .sha256, .sha1:
+            guard let stored = generic.digestBytes else { return false }
+            return constantTimeEqual(digest(generic.scheme, password), stored)
+        case .ssha512, .ssha256, .ssha:
+            guard let stored = generic.digestBytes, let length = generic.scheme.digestLength, stored.count > length else { return false }
+            let salt = stored[length...]
+            return constantTimeEqual(digest(generic.scheme, password + salt), Array(stored[..<length]))
+        case .plain:
+            return constantTimeEqual(password, Array(generic.hash.utf8))
+        }
+    }
+
+    static func digest(_ scheme: GenericPassword.Scheme, _ bytes: [UInt8]) -> [UInt8] {
+        switch scheme.digestLength {
+        case 64: Array(SHA512.hash(data: bytes))
+        case 32: Array(SHA256.hash(data: bytes))
+        default: Array(Insecure.SHA1.hash(data: bytes))
+        }
+    }
+
+    static func cryptVerify(_ password: [UInt8], _ hash: String) -> Bool {
         let data = UnsafeMutablePointer<crypt_data>.allocate(capacity: 1)
+        let size = MemoryLayout<crypt_data>.size
+        UnsafeMutableRawPointer(data).initializeMemory(as: UInt8.self, repeating: 0, count: size)
         defer {
             // Wipe the work area: it held the password.
-            UnsafeMutableRawPointer(data).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<crypt_data>.size)
+            UnsafeMutableRawPointer(data).initializeMemory(as: UInt8.self, repeating: 0, count: size)
             data.deallocate()
         }
-        UnsafeMutableRawPointer(data).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<crypt_data>.size)
         var phrase = password
         phrase.append(0)
         defer { for i in phrase.indices { phrase[i] = 0 } }
-        let hash = generic.hash
         let result: [UInt8]? = phrase.withUnsafeBufferPointer { phrasePtr -> [UInt8]? in
             hash.withCString { settingPtr -> [UInt8]? in
                 phrasePtr.baseAddress!.withMemoryRebound(to: CChar.self, capacity: phrasePtr.count) { p -> [UInt8]? in

@@ -57,6 +57,12 @@ public final class PasswordCheck: Sendable {
             return .done(.ok(user: device.address, deviceID: device.deviceID))
         }
         if let generic = index.generic(for: login) {
+            guard generic.password.scheme.isSlow else {
+                // Unsalted or salted SHA and PLAIN cost about as much as the HMAC: no need to leave the loop.
+                guard LegacyHash.verify(password: request.password, against: generic.password) else { return .done(.fail) }
+                used(generic.deviceID, request)
+                return .done(.ok(user: generic.address, deviceID: generic.deviceID))
+            }
             return .verifyGeneric(generic)
         }
         return .done(.fail)

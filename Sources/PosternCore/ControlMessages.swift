@@ -56,11 +56,15 @@ public struct ImportReport: Codable, Sendable, Equatable {
     public var unchanged: Int = 0
     /// Lines not imported; nothing of them was written.
     public var errors: [PasswdFile.LineError] = []
+    /// Lines imported with a caveat, such as {PLAIN}.
+    public var warnings: [PasswdFile.LineError] = []
 
-    public init(imported: Int = 0, mailboxesCreated: Int = 0, unchanged: Int = 0, errors: [PasswdFile.LineError] = []) {
+    public init(imported: Int = 0, mailboxesCreated: Int = 0, unchanged: Int = 0, errors: [PasswdFile.LineError] = [],
+                warnings: [PasswdFile.LineError] = []) {
         self.imported = imported
         self.mailboxesCreated = mailboxesCreated
         self.unchanged = unchanged
         self.errors = errors
+        self.warnings = warnings
     }
 }

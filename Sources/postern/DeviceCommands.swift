@@ -126,7 +126,8 @@ struct ImportCommand: AsyncParsableCommand {
                 return data
             }) { report in
                 print("imported \(report.imported) generic password(s) (\(report.mailboxesCreated) new mailbox(es)), \(report.unchanged) unchanged, \(report.errors.count) error(s)")
-                for error in report.errors { print("  \(error.message)") }
+                for error in report.errors { print("  error: \(error.message)") }
+                for warning in report.warnings { print("  warning: \(warning.message)") }
             }
             if failed { throw ExitCode(1) }
         }

@@ -2,7 +2,8 @@ import PosternAuth
 import PosternCore
 import Testing
 
-/// Vectors from `doveadm pw -s SCHEME -p 'correct horse'` (Dovecot 2.3.19) and libxcrypt's crypt_gensalt.
+/// Vectors from `doveadm pw -s SCHEME -p 'correct horse'` (Dovecot 2.3.19) and libxcrypt's crypt_gensalt:
+/// every scheme Postern verifies.
 @Suite struct LegacyHashTests {
     static let vectors = [
         "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0",
@@ -13,6 +14,17 @@ import Testing
         "{CRYPT}$y$j9T$sy6CFKiHNr6Qe51GMB6Hm.$t60YY33pXVKBKOL9vNJS90IM4KB7Fm5p8NDLg1Evn/7",
         "{CRYPT}$2b$05$Rsyqw6ZczZ7TiX7Q7AxcxOrPf/YxMatZIQKzGyNg41zUUMd7hOJGu",
         "{CRYPT}$6$FVPzh4RFLrtaWyxa$45nq8e/pvXkq7zeq9tl6Tn3VnZoBP4Gd6VUwcVlUcx1GVOxFtqy8IHLfA5lMHnSYXey684G0ur8R6rxV1znvP.",
+        "{ARGON2I}$argon2i$v=19$m=32768,t=4,p=1$+WizGzUSSF5SO6cUR9PrIw$INWUbQ041g3vaMY4uW35eFofRUb1R7X9zSOI8hjaxCk",
+        "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$DV75KuHxfh8QxVtNX3j+fQ$4pc5r7bDH2iDNUc4QLaJaSjdmGbf2HLeW/urofznJ04",
+        "{SSHA512}dxAE1Yp4dCCQAbvf1jJFT69dkIq/mXR65EStpcv3cN8miFeFZZi+C3pCwvvfc0rx51jNuRhvLMZJEp3BHhx2Yt9A04E=",
+        "{SSHA256}vp8sqW9SPpLNkgnH5TG8udeboa2xxDaqyMZU6skCodCTxN3k",
+        "{SSHA}uiBxI83QD0FseNhXkisjdvk50gbMuL1p",
+        "{SHA512}VraY3v7bWkNbY0r+MyC7rz/c2SC2xQOkRvx7endrKY1HnRumqLYXgI6wv1ec6aldZoNHvKtxSQhayTyyeZUZew==",
+        "{SHA256}QQTTb42iwlQ0n4WDZ5Pr4CngyVcGOjTJHC6SAxh7VjE=",
+        "{SHA256.HEX}4104d36f8da2c254349f85836793ebe029e0c957063a34c91c2e9203187b5631",
+        "{SHA1}L55TUjtiq8FBorTWAZ0jy6g129A=",
+        "{PLAIN}correct horse",
+        "{MD5}$1$j/PGO2dC$4ZAdVVR9C1nOMxjBBTHyp.",
     ]
 
     @Test(arguments: vectors)
@@ -22,6 +34,26 @@ import Testing
         #expect(!LegacyHash.verify(password: Array("correct horsf".utf8), against: generic))
         #expect(!LegacyHash.verify(password: [], against: generic))
         #expect(!LegacyHash.verify(password: Array("correct\0horse".utf8), against: generic))
+    }
+
+    @Test func fastSchemesAreMarkedSoTheyCanStayOnTheEventLoop() throws {
+        #expect(try GenericPassword(parsing: Self.vectors[0]).scheme.isSlow)
+        #expect(try GenericPassword(parsing: "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$DV75KuHxfh8QxVtNX3j+fQ$4pc5r7bDH2iDNUc4QLaJaSjdmGbf2HLeW/urofznJ04").scheme.isSlow)
+        #expect(try !GenericPassword(parsing: "{SSHA256}vp8sqW9SPpLNkgnH5TG8udeboa2xxDaqyMZU6skCodCTxN3k").scheme.isSlow)
+    }
+
+    @Test(arguments: ["{SHA256}QQTTb42iwlQ0n4WDZ5Pr4Cng", "{SSHA256}QQTTb42iwlQ0n4WDZ5Pr4CngyVcGOjTJHC6SAxh7VjE=", "{SHA256}!!!!",
+                      "{SHA256.HEX}4104xx", "{ARGON2ID}$argon2i$v=19$x", "{PLAIN}", "{SHA512-CRYPT}$5$abc$def"])
+    func malformedValuesAreRefusedAtImport(text: String) {
+        #expect(throws: PosternError.self) { try GenericPassword(parsing: text) }
+    }
+
+    @Test func plainIsImportedWithAWarningAndKeepsItsForm() throws {
+        let plain = try GenericPassword(parsing: "{plain}correct horse")
+        #expect(plain.warning != nil)
+        #expect(plain.stored == "{PLAIN}correct horse")
+        #expect(try GenericPassword(parsing: "{SHA256.HEX}4104d36f8da2c254349f85836793ebe029e0c957063a34c91c2e9203187b5631").stored.hasPrefix("{SHA256.HEX}"))
+        #expect(try GenericPassword(parsing: Self.vectors[0]).warning == nil)
     }
 
     @Test func aHashCryptCannotReadNeverVerifies() throws {

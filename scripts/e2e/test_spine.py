@@ -24,6 +24,8 @@ from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, print_log
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
 SHA256 = "{SHA256-CRYPT}$5$qMCGldF3IppIw0QO$CKWvJeCRMpZgP8r9WM1svzeeWRZmRQ1VNc2vJOV9ea5"
 BLF = "{BLF-CRYPT}$2y$05$W0Rvi8rfAPIEfxckwasEy.uHCh66qkXkJT/3HGpaxcgc4SFA7rStG"
+ARGON2ID = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$DV75KuHxfh8QxVtNX3j+fQ$4pc5r7bDH2iDNUc4QLaJaSjdmGbf2HLeW/urofznJ04"
+SSHA512 = "{SSHA512}dxAE1Yp4dCCQAbvf1jJFT69dkIq/mXR65EStpcv3cN8miFeFZZi+C3pCwvvfc0rx51jNuRhvLMZJEp3BHhx2Yt9A04E="
 GENERIC = "correct horse"  # the password of the three hashes above (doveadm pw -p 'correct horse')
 
 
@@ -224,6 +226,17 @@ class Suite:
             self.expect_doveadm(user, GENERIC, True)
         self.expect_smtp("carol@example.org", "correct horsE", 535)
         self.expect_smtp("alice@example.org", self.phone, 235, mechs=("PLAIN",))  # the device password still works beside it
+
+    def test_every_legacy_scheme_logs_in_through_postfix(self):
+        path = os.path.join(self.tmp, "more.passwd")
+        with open(path, "w") as f:
+            f.write(f"gina@example.org:{ARGON2ID}\nhank@example.org:{SSHA512}\nivy@example.org:{{PLAIN}}{GENERIC}\n")
+        rc, report = self.d.cli("import", "passwd-file", path)
+        assert rc == 0 and report["imported"] == 3, report
+        assert [(w["line"], w["code"]) for w in report["warnings"]] == [(3, "plain_password")], report
+        for user in ("gina@example.org", "hank@example.org", "ivy@example.org"):
+            self.expect_smtp(user, GENERIC, 235, mechs=("PLAIN",))
+            self.expect_smtp(user, GENERIC + "!", 535, mechs=("PLAIN",))
 
     def test_generic_password_cannot_be_rotated_but_can_be_disconnected(self):
         listed = self.d.ok("device", "list", "carol@example.org")["devices"]

@@ -24,4 +24,4 @@ install_packages() {
 }
 
 # Packages the build needs.
-BUILD_PACKAGES=(libsqlite3-dev libcrypt-dev)
+BUILD_PACKAGES=(libsqlite3-dev libcrypt-dev libargon2-dev)

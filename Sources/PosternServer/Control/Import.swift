@@ -42,6 +42,9 @@ extension ControlPlane {
                                                   detail: "generic password imported ({\(entry.password.scheme.rawValue)})\(created ? ", mailbox created" : "")"))
                 changes.append(.setGeneric(GenericCredential(deviceID: id, address: address, password: entry.password)))
                 report.imported += 1
+                if let warning = entry.password.warning {
+                    report.warnings.append(.init(line: entry.line, code: "plain_password", message: "line \(entry.line): \(address): \(warning)"))
+                }
                 if created { report.mailboxesCreated += 1 }
             }
             report.errors.sort { $0.line < $1.line }
