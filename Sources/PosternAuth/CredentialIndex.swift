@@ -6,10 +6,12 @@ public struct DeviceCredential: Sendable, Equatable {
     public let deviceID: Int64
     /// The mailbox address, which is the canonical login (`user=` in the answer).
     public let address: String
+    public let scope: ServiceScope
 
-    public init(deviceID: Int64, address: String) {
+    public init(deviceID: Int64, address: String, scope: ServiceScope = .all) {
         self.deviceID = deviceID
         self.address = address
+        self.scope = scope
     }
 }
 

@@ -53,6 +53,9 @@ public final class PasswordCheck: Sendable {
         let login = MailAddress.loginKey(request.login)
         let digest = PasswordDigest(password: request.password, key: key)
         if let device = index.device(for: digest), device.address == login {
+            // A password scoped to other services is refused like a wrong one (and the generic
+            // password is not tried instead: the client did use this device's password).
+            guard device.scope.allows(request.service) else { return .done(.fail) }
             used(device.deviceID, request)
             return .done(.ok(user: device.address, deviceID: device.deviceID))
         }

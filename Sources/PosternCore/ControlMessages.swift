@@ -3,6 +3,17 @@ import Foundation
 // The bodies of the control API (openapi.yaml), shared by posternd and the postern command.
 
 public struct NameInput: Codable, Sendable { public let name: String; public init(name: String) { self.name = name } }
+public struct DeviceInput: Codable, Sendable {
+    public let name: String
+    /// Service names; absent, null or empty: every service.
+    public let scopes: [String]?
+    public init(name: String, scopes: [String]?) {
+        self.name = name
+        self.scopes = scopes
+    }
+}
+public struct ScopeInput: Codable, Sendable { public let scopes: [String]?; public init(scopes: [String]?) { self.scopes = scopes } }
+public struct DeviceBody: Codable, Sendable { public let device: Device; public init(device: Device) { self.device = device } }
 public struct AddressInput: Codable, Sendable { public let address: String; public init(address: String) { self.address = address } }
 public struct ConfirmInput: Codable, Sendable { public let confirm: Bool?; public init(confirm: Bool?) { self.confirm = confirm } }
 public struct ServiceInput: Codable, Sendable {

@@ -10,6 +10,14 @@ public enum DeviceRules {
         if device.kind == .generic { throw .genericPasswordCannotBeReset }
     }
 
+    /// Only device passwords have a scope: the generic password keeps working everywhere until disconnected.
+    public static func checkScope(_ device: Device) throws(PosternError) {
+        if device.kind == .generic {
+            throw PosternError(.conflict, code: "generic_password_has_no_scope",
+                               "the generic password cannot be limited to some services; add a device password with --scope instead")
+        }
+    }
+
     /// "Disconnect all devices" is destructive and needs an explicit yes.
     public static func checkDisconnectAll(confirmed: Bool) throws(PosternError) {
         if !confirmed { throw .confirmationRequired }

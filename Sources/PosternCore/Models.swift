@@ -72,14 +72,39 @@ public struct Device: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var rotatedAt: Date?
     public var lastUse: LastUse?
+    /// The services this password may log in to; all when `services` is nil.
+    public var scope: ServiceScope
 
-    public init(id: Int64, name: String, kind: DeviceKind, createdAt: Date, rotatedAt: Date? = nil, lastUse: LastUse? = nil) {
+    public init(id: Int64, name: String, kind: DeviceKind, createdAt: Date, rotatedAt: Date? = nil, lastUse: LastUse? = nil,
+                scope: ServiceScope = .all) {
         self.id = id
         self.name = name
         self.kind = kind
         self.createdAt = createdAt
         self.rotatedAt = rotatedAt
         self.lastUse = lastUse
+        self.scope = scope
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, kind, createdAt, rotatedAt, lastUse, scope = "scopes" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(Int64.self, forKey: .id), name: try c.decode(String.self, forKey: .name),
+                  kind: try c.decode(DeviceKind.self, forKey: .kind), createdAt: try c.decode(Date.self, forKey: .createdAt),
+                  rotatedAt: try c.decodeIfPresent(Date.self, forKey: .rotatedAt), lastUse: try c.decodeIfPresent(LastUse.self, forKey: .lastUse),
+                  scope: try c.decodeIfPresent(ServiceScope.self, forKey: .scope) ?? .all)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(rotatedAt, forKey: .rotatedAt)
+        try c.encodeIfPresent(lastUse, forKey: .lastUse)
+        try c.encode(scope, forKey: .scope)
     }
 }
 

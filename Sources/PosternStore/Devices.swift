@@ -8,6 +8,7 @@ public struct StoredCredential: Sendable {
     public let address: String
     public let digest: [UInt8]?
     public let generic: GenericPassword?
+    public let scope: ServiceScope
 }
 
 extension Database {
@@ -20,14 +21,24 @@ extension Database {
         let lastAt: Date? = row["lastUsedAt"]
         return Device(id: row["id"], name: row["name"], kind: DeviceKind(rawValue: row["kind"]) ?? .device,
                       createdAt: row["createdAt"], rotatedAt: row["rotatedAt"],
-                      lastUse: lastAt.map { LastUse(at: $0, ip: row["lastIP"], service: row["lastService"] ?? "") })
+                      lastUse: lastAt.map { LastUse(at: $0, ip: row["lastIP"], service: row["lastService"] ?? "") },
+                      scope: ServiceScope(stored: row["scopes"]))
     }
 
-    public func insertDevice(mailboxID: Int64, name: String, digest: [UInt8]) throws -> Device {
+    public func insertDevice(mailboxID: Int64, name: String, digest: [UInt8], scope: ServiceScope = .all) throws -> Device {
         let now = Date()
-        try execute(sql: "INSERT INTO device (mailboxId, name, kind, digest, createdAt) VALUES (?, ?, 'device', ?, ?)",
-                    arguments: [mailboxID, name, Data(digest), now])
-        return Device(id: lastInsertedRowID, name: name, kind: .device, createdAt: now)
+        try execute(sql: "INSERT INTO device (mailboxId, name, kind, digest, createdAt, scopes) VALUES (?, ?, 'device', ?, ?, ?)",
+                    arguments: [mailboxID, name, Data(digest), now, scope.stored])
+        return Device(id: lastInsertedRowID, name: name, kind: .device, createdAt: now, scope: scope)
+    }
+
+    /// Changes which services a device password may log in to.
+    public func setScope(deviceID: Int64, _ scope: ServiceScope) throws -> Device {
+        try execute(sql: "UPDATE device SET scopes = ? WHERE id = ? AND kind = 'device'", arguments: [scope.stored, deviceID])
+        guard let row = try Row.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
+            throw PosternError(.notFound, code: "device_not_found", "device \(deviceID) no longer exists")
+        }
+        return Self.device(from: row)
     }
 
     public func rotateDevice(id: Int64, digest: [UInt8]) throws -> Device {
@@ -37,6 +48,11 @@ extension Database {
             throw PosternError(.notFound, code: "device_not_found", "device \(id) no longer exists")
         }
         return Self.device(from: row)
+    }
+
+    /// The stored digest of a device password (never leaves the daemon).
+    public func deviceDigest(id: Int64) throws -> [UInt8]? {
+        try Data.fetchOne(self, sql: "SELECT digest FROM device WHERE id = ?", arguments: [id]).map { Array($0) }
     }
 
     public func deleteDevices(ids: [Int64]) throws {
@@ -67,13 +83,13 @@ extension Database {
     /// Every credential, for loading the in-memory index at start.
     public func forEachCredential(_ body: (StoredCredential) throws -> Void) throws {
         let cursor = try Row.fetchCursor(self, sql: """
-            SELECT d.id, m.address, d.digest, d.genericHash FROM device d JOIN mailbox m ON m.id = d.mailboxId
+            SELECT d.id, m.address, d.digest, d.genericHash, d.scopes FROM device d JOIN mailbox m ON m.id = d.mailboxId
             """)
         while let row = try cursor.next() {
             let digest: Data? = row["digest"]
             let hash: String? = row["genericHash"]
             try body(StoredCredential(deviceID: row["id"], address: row["address"], digest: digest.map { Array($0) },
-                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }))
+                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row["scopes"])))
         }
     }
 

@@ -56,6 +56,11 @@ enum Schema {
                 CREATE TRIGGER history_no_delete BEFORE DELETE ON history BEGIN SELECT RAISE(ABORT, 'the action history is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v2: device scopes") { db in
+            try db.alter(table: "device") { t in
+                t.add(column: "scopes", .text)  // "imap,smtp"; NULL: every service
+            }
+        }
         return migrator
     }
 }

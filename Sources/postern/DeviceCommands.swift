@@ -6,7 +6,7 @@ import PosternCore
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device", abstract: "Device passwords: one generated password per mail client.",
-        subcommands: [Add.self, List.self, Rotate.self, Disconnect.self, DisconnectAll.self])
+        subcommands: [Add.self, List.self, Rotate.self, Scope.self, Disconnect.self, DisconnectAll.self])
 
     static func devicePath(_ address: String, _ rest: String = "") -> String {
         "/v1/mailboxes/\(ControlClient.segment(address))/devices\(rest)"
@@ -27,11 +27,13 @@ struct DeviceCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The mailbox address.") var address: String
         @Option(name: .long, help: "What the user will recognise, such as \"iPhone\".") var name: String
+        @Option(name: .long, help: "Limit the password to a service: imap, pop3, smtp, submission, sieve (repeat for more; default: all).")
+        var scope: [String] = []
 
         func run() async throws {
-            try await options.perform(NewSecret.self, { try await $0.send(.POST, DeviceCommand.devicePath(address), json: NameInput(name: name)) }) {
-                DeviceCommand.showSecret($0, verb: "Added")
-            }
+            try await options.perform(NewSecret.self, {
+                try await $0.send(.POST, DeviceCommand.devicePath(address), json: DeviceInput(name: name, scopes: scope.isEmpty ? nil : scope))
+            }) { DeviceCommand.showSecret($0, verb: "Added") }
         }
     }
 
@@ -44,8 +46,8 @@ struct DeviceCommand: AsyncParsableCommand {
             try await options.perform(DeviceList.self, { try await $0.send(.GET, DeviceCommand.devicePath(address)) }) { list in
                 if list.devices.isEmpty { print("\(address) has no devices; add one with: postern device add \(address) --name NAME") }
                 else {
-                    Output.table(["ID", "NAME", "KIND", "CREATED", "LAST USED", "FROM", "SERVICE"], list.devices.map {
-                        [String($0.id), $0.name, $0.kind.rawValue, Output.date($0.createdAt), Output.date($0.lastUse?.at),
+                    Output.table(["ID", "NAME", "KIND", "SCOPES", "CREATED", "LAST USED", "FROM", "SERVICE"], list.devices.map {
+                        [String($0.id), $0.name, $0.kind.rawValue, $0.scope.stored ?? "all", Output.date($0.createdAt), Output.date($0.lastUse?.at),
                          $0.lastUse?.ip ?? "-", $0.lastUse?.service ?? "-"]
                     })
                 }
@@ -65,6 +67,27 @@ struct DeviceCommand: AsyncParsableCommand {
             try await options.perform(NewSecret.self, {
                 try await $0.send(.POST, DeviceCommand.devicePath(address, "/\(ControlClient.segment(device))/rotate"))
             }) { DeviceCommand.showSecret($0, verb: "Rotated") }
+        }
+    }
+
+    struct Scope: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Limit a device password to some services, or (with --all) let it log in everywhere again.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Argument(help: "The device's name or id.") var device: String
+        @Option(name: .long, help: "A service it may log in to: imap, pop3, smtp, submission, sieve (repeat for more).") var scope: [String] = []
+        @Flag(name: .long, help: "Every service.") var all = false
+
+        func validate() throws {
+            if all == !scope.isEmpty { throw ValidationError("give one or more --scope, or --all") }
+        }
+
+        func run() async throws {
+            try await options.perform(DeviceBody.self, {
+                try await $0.send(.PUT, DeviceCommand.devicePath(address, "/\(ControlClient.segment(device))/scopes"),
+                                  json: ScopeInput(scopes: all ? nil : scope))
+            }) { print("device \"\($0.device.name)\" of \(address) now logs in to \($0.device.scope.stored ?? "every service")") }
         }
     }
 

@@ -44,6 +44,15 @@ import Testing
         #expect(lastUse.drain().isEmpty)
     }
 
+    @Test func aScopedPasswordIsRefusedByOtherServicesWithoutTryingTheGenericPassword() async throws {
+        index.apply([.addDevice(PasswordDigest(password: Array("aaaaaa-bbbbbb-cccccc-dddddd".utf8), key: key),
+                                DeviceCredential(deviceID: 1, address: "alice@example.org", scope: try ServiceScope(names: ["imap"])))])
+        #expect(await check().check(request("alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd", service: "imap")) == .ok(user: "alice@example.org", deviceID: 1))
+        #expect(await check().check(request("alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd", service: "smtp")) == .fail)
+        #expect(await check().check(request("alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd", service: "pop3")) == .fail)
+        #expect(lastUse.drain().count == 1)
+    }
+
     @Test func rotatingReplacesTheOldDigestAtOnce() async {
         addDevice(1, "alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd")
         addDevice(1, "alice@example.org", "mmmmmm-nnnnnn-pppppp-qqqqqq")

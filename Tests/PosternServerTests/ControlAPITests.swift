@@ -90,6 +90,16 @@ import Yams
             #expect(devices.map { $0["name"] as? String } == ["iPhone", "Thunderbird at work"])
             #expect(!String(describing: listed).contains(password), "a device list never holds a secret")
 
+            let scopes = "/v1/mailboxes/{address}/devices/{device}/scopes"
+            let scoped = try await c.send(.put, "/v1/mailboxes/alice@example.org/devices/iPhone/scopes", spec: scopes, json: #"{"scopes":["imap","smtp"]}"#, expect: 200)
+            #expect((scoped["device"] as? [String: Any])?["scopes"] as? [String] == ["imap", "smtp"])
+            _ = try await c.send(.put, "/v1/mailboxes/alice@example.org/devices/iPhone/scopes", spec: scopes, json: #"{"scopes":["ftp"]}"#, expect: 400)
+            let phoneCheck = plane.check
+            #expect(await phoneCheck.check(.init(login: "alice@example.org", password: Array(password.utf8), service: "pop3", remoteIP: nil)) == .fail)
+            #expect(await phoneCheck.check(.init(login: "alice@example.org", password: Array(password.utf8), service: "imap", remoteIP: nil)) != .fail)
+            _ = try await c.send(.put, "/v1/mailboxes/alice@example.org/devices/iPhone/scopes", spec: scopes, json: #"{"scopes":null}"#, expect: 200)
+            #expect(await phoneCheck.check(.init(login: "alice@example.org", password: Array(password.utf8), service: "pop3", remoteIP: nil)) != .fail)
+
             let rot = "/v1/mailboxes/{address}/devices/{device}/rotate"
             let rotated = try await c.send(.post, "/v1/mailboxes/alice@example.org/devices/iPhone/rotate", spec: rot, expect: 200)
             #expect(rotated["password"] as? String != password)

@@ -67,6 +67,21 @@ import Testing
         #expect(try store.read { try $0.devices(mailboxID: box.id!) }.isEmpty)
     }
 
+    @Test func scopesAreStoredAndLoaded() throws {
+        let box = try store.write { try $0.createMailbox(try MailAddress("s@example.org")) }
+        let scope = try ServiceScope(names: ["pop3", "imap"])
+        let device = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "old phone", digest: [UInt8](repeating: 9, count: 32), scope: scope) }
+        #expect(try store.read { try $0.devices(mailboxID: box.id!) }.first?.scope == scope)
+        let loaded = try store.read { db in
+            var all: [StoredCredential] = []
+            try db.forEachCredential { all.append($0) }
+            return all
+        }
+        #expect(loaded.first?.scope == scope)
+        let widened = try store.write { try $0.setScope(deviceID: device.id, .all) }
+        #expect(widened.scope == .all)
+    }
+
     @Test func aMailboxHasAtMostOneGenericPassword() throws {
         let box = try store.write { try $0.createMailbox(try MailAddress("g@example.org")) }
         let p1 = try GenericPassword(parsing: "{SHA512-CRYPT}$6$a$b"), p2 = try GenericPassword(parsing: "{BLF-CRYPT}$2y$05$c")

@@ -203,6 +203,18 @@ class Suite:
         text = json.dumps(listed)
         assert not any(s in text for s in self.secrets), "a device list must never show a secret"
 
+    def test_a_scoped_password_is_refused_by_other_services(self):
+        imap_only = self.d.ok("device", "add", "alice@example.org", "--name", "Mail app", "--scope", "imap")["password"]
+        self.secrets.append(imap_only)
+        listed = {d["name"]: d for d in self.d.ok("device", "list", "alice@example.org")["devices"]}
+        assert listed["Mail app"]["scopes"] == ["imap"] and listed["iPhone"]["scopes"] is None, listed
+        self.expect_smtp("alice@example.org", imap_only, 535)          # Postfix asks for service=smtp
+        self.expect_doveadm("alice@example.org", imap_only, False)     # doveadm asks for service=doveadm
+        self.d.ok("device", "scope", "alice@example.org", "Mail app", "--scope", "imap", "--scope", "smtp")
+        self.expect_smtp("alice@example.org", imap_only, 235)
+        self.d.refused("unknown_service", "device", "scope", "alice@example.org", "Mail app", "--scope", "ftp")
+        self.d.ok("device", "disconnect", "alice@example.org", "Mail app")
+
     def test_disconnect_a_device(self):
         self.d.ok("device", "disconnect", "alice@example.org", "Thunderbird at work")
         self.expect_smtp("alice@example.org", self.laptop, 535)

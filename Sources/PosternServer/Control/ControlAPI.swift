@@ -91,14 +91,22 @@ public enum ControlAPI {
         }
         router.post("/v1/mailboxes/:address/devices") { request, context -> EditedResponse<NewSecret> in
             let address = try context.parameters.decoded("address")
-            let input = try await request.decode(as: NameInput.self, context: context)
-            let secret = try await blocking { try plane.addDevice(address, name: input.name, actor: actor(request)) }
+            let input = try await request.decode(as: DeviceInput.self, context: context)
+            let scope = try ServiceScope(names: input.scopes ?? [])
+            let secret = try await blocking { try plane.addDevice(address, name: input.name, scope: scope, actor: actor(request)) }
             return EditedResponse(status: .created, response: secret)
         }
         router.post("/v1/mailboxes/:address/devices/:device/rotate") { request, context in
             let address = try context.parameters.decoded("address")
             let device = try context.parameters.decoded("device")
             return try await blocking { try plane.rotateDevice(address, device: device, actor: actor(request)) }
+        }
+        router.put("/v1/mailboxes/:address/devices/:device/scopes") { request, context in
+            let address = try context.parameters.decoded("address")
+            let device = try context.parameters.decoded("device")
+            let input = try await request.decode(as: ScopeInput.self, context: context)
+            let scope = try ServiceScope(names: input.scopes ?? [])
+            return DeviceBody(device: try await blocking { try plane.setScope(address, device: device, scope: scope, actor: actor(request)) })
         }
         router.delete("/v1/mailboxes/:address/devices/:device") { request, context in
             let address = try context.parameters.decoded("address")
@@ -160,6 +168,7 @@ extension MailboxBody: ResponseEncodable {}
 extension MailboxRemoved: ResponseEncodable {}
 extension HistoryList: ResponseEncodable {}
 extension DeviceList: ResponseEncodable {}
+extension DeviceBody: ResponseEncodable {}
 extension Disconnected: ResponseEncodable {}
 extension NewSecret: ResponseEncodable {}
 extension ImportReport: ResponseEncodable {}

@@ -33,7 +33,7 @@ public final class ControlPlane: Sendable {
             var batch: [CredentialIndex.Change] = []
             try db.forEachCredential { credential in
                 if let bytes = credential.digest, let digest = PasswordDigest(bytes: bytes) {
-                    batch.append(.addDevice(digest, DeviceCredential(deviceID: credential.deviceID, address: credential.address)))
+                    batch.append(.addDevice(digest, DeviceCredential(deviceID: credential.deviceID, address: credential.address, scope: credential.scope)))
                 } else if let generic = credential.generic {
                     batch.append(.setGeneric(GenericCredential(deviceID: credential.deviceID, address: credential.address, password: generic)))
                 }
@@ -132,18 +132,19 @@ public final class ControlPlane: Sendable {
         return devices
     }
 
-    public func addDevice(_ address: String, name: String, actor: String) throws -> NewSecret {
+    public func addDevice(_ address: String, name: String, scope: ServiceScope = .all, actor: String) throws -> NewSecret {
         let address = try MailAddress(address)
         let password = DevicePassword.generate()
         let digest = PasswordDigest(password: Array(password.utf8), key: key)
         let device = try store.write({ db in
             let box = try db.mailbox(address)
             let name = try DeviceRules.validName(name, existing: try db.devices(mailboxID: box.id!))
-            let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.add", detail: "device \"\(name)\" (id \(device.id)) created"))
+            let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes, scope: scope)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.add",
+                                              detail: "device \"\(name)\" (id \(device.id)) created\(Self.describe(scope))"))
             return device
         }, afterCommit: { [index] device in
-            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description))])
+            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
         })
         logger.info("device created", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return NewSecret(device: device, password: password)
@@ -163,10 +164,33 @@ public final class ControlPlane: Sendable {
                                               detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
             return rotated
         }, afterCommit: { [index] device in
-            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description))])
+            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
         })
         logger.info("device rotated", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return NewSecret(device: device, password: password)
+    }
+
+    /// Changes the services a device password may log in to; takes effect on the next request.
+    public func setScope(_ address: String, device reference: String, scope: ServiceScope, actor: String) throws -> Device {
+        let address = try MailAddress(address)
+        return try store.write({ db in
+            let box = try db.mailbox(address)
+            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            try DeviceRules.checkScope(device)
+            let changed = try db.setScope(deviceID: device.id, scope)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.scope",
+                                              detail: "device \"\(device.name)\" (id \(device.id)) now logs in to \(scope.stored ?? "every service")"))
+            let digest = try db.deviceDigest(id: device.id)
+            return (changed, digest)
+        }, afterCommit: { [index] (device, digest) in
+            if let digest = digest.flatMap({ PasswordDigest(bytes: $0) }) {
+                index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
+            }
+        }).0
+    }
+
+    static func describe(_ scope: ServiceScope) -> String {
+        scope.stored.map { " for \($0)" } ?? ""
     }
 
     /// "Disconnect the device": the device and its password are deleted.
