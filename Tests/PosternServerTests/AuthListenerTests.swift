@@ -19,9 +19,10 @@ import Testing
 
     func withListener(tcpPort: Int? = nil, check: PasswordCheck? = nil, _ body: () async throws -> Void) async throws {
         let ready = Mutex(false)
-        let listener = AuthListener(check: check ?? plane.check, group: MultiThreadedEventLoopGroup.singleton, socketPath: path, socketMode: 0o600,
-                                    socketGroup: nil, tcp: tcpPort.map { ("127.0.0.1", $0) }, logger: Logger(label: "test"),
-                                    ready: { ready.withLock { $0 = true } })
+        let listener = AuthListener.frontDoor(
+            check: check ?? plane.check,
+            address: ListenAddress(socketPath: path, socketMode: 0o600, tcp: tcpPort.map { ("127.0.0.1", $0) }),
+            logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
         let task = Task { try await listener.run() }
         for _ in 0..<500 where !ready.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         defer { task.cancel() }

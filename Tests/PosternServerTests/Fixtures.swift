@@ -91,6 +91,18 @@ final class RawSocket {
         return lines
     }
 
+    /// Everything until the server closes (or the read times out).
+    func readAll() -> [UInt8] {
+        var out = pending
+        pending = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return out }
+            out += chunk[..<n]
+        }
+    }
+
     /// True when the server closed the connection.
     func closedByServer() -> Bool { line() == nil }
 }

@@ -43,19 +43,29 @@ DOVEADM = "/usr/bin/doveadm"
 # What an operator puts in /etc/postfix/main.cf to use Postern: conf/postfix-main.cf, used
 # as is, but for smtpd_sasl_path (an absolute path: this smtpd is not chrooted) and the keys
 # the test-only part below sets (no TLS here, so AUTH must be allowed without it).
-OPERATOR_SNIPPET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf", "postfix-main.cf")
+CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
 _TEST_ONLY_KEYS = {"smtpd_tls_auth_only", "broken_sasl_auth_clients"}
 
 
-def operator_lines(sasl_path):
-    """conf/postfix-main.cf with smtpd_sasl_path pointed at sasl_path."""
-    out = ["# --- Postern: conf/postfix-main.cf ---\n"]
-    for line in open(OPERATOR_SNIPPET).read().splitlines(True):
+def operator_lines(snippet, sasl_path=None):
+    """conf/<snippet> as is, with smtpd_sasl_path pointed at sasl_path when given."""
+    out = [f"# --- Postern: conf/{snippet} ---\n"]
+    for line in open(os.path.join(CONF_DIR, snippet)).read().splitlines(True):
         key = line.split("=")[0].strip()
-        if key == "smtpd_sasl_path":
+        if key == "smtpd_sasl_path" and sasl_path:
             line = f"smtpd_sasl_path = {sasl_path}\n"
         elif key in _TEST_ONLY_KEYS:
             continue
+        out.append(line)
+    return "".join(out)
+
+
+def cyrus_sasl_conf(saslauthd_path):
+    """conf/cyrus-sasl-smtpd.conf with saslauthd_path pointed at the test's socket."""
+    out = []
+    for line in open(os.path.join(CONF_DIR, "cyrus-sasl-smtpd.conf")).read().splitlines(True):
+        if line.startswith("saslauthd_path:"):
+            line = f"saslauthd_path: {saslauthd_path}\n"
         out.append(line)
     return "".join(out)
 
@@ -248,12 +258,15 @@ class PrivatePostfix:
     """
 
     def __init__(self, tmpdir, auth_socket_path, smtp_port, extra_main_cf=None,
-                 check_socket=True, start_timeout=30.0):
+                 check_socket=True, start_timeout=30.0, cyrus=False):
         self.tmpdir = os.path.abspath(tmpdir)
         self.auth_socket_path = os.path.abspath(auth_socket_path)
         self.port = int(smtp_port)
         self.extra_main_cf = dict(extra_main_cf or {})
         self.check_socket = check_socket
+        # cyrus=True: conf/postfix-main-cyrus.cf and conf/cyrus-sasl-smtpd.conf, with
+        # auth_socket_path as the saslauthd socket; otherwise conf/postfix-main.cf (Dovecot protocol).
+        self.cyrus = cyrus
         self.start_timeout = start_timeout
         self.paths = _layout(self.tmpdir)
         self.config_dir = self.paths["config"]
@@ -273,7 +286,15 @@ class PrivatePostfix:
         for d in (p["base"], p["config"], p["queue"], p["logdir"]):
             os.makedirs(d, exist_ok=True)
             os.chmod(d, 0o755)  # root-owned, not group/other writable
-        main = operator_lines(self.auth_socket_path) + "\n"
+        if self.cyrus:
+            # Debian's Postfix reads <config_directory>/sasl/smtpd.conf (cyrus_sasl_config_path is not used).
+            sasl_dir = os.path.join(p["config"], "sasl")
+            os.makedirs(sasl_dir, exist_ok=True)
+            with open(os.path.join(sasl_dir, "smtpd.conf"), "w") as f:
+                f.write(cyrus_sasl_conf(self.auth_socket_path))
+            main = operator_lines("postfix-main-cyrus.cf") + "\n"
+        else:
+            main = operator_lines("postfix-main.cf", self.auth_socket_path) + "\n"
         main += _TEST_MAIN_CF.format(**p)
         if self.extra_main_cf:
             # Drop the lines being overridden (Postfix warns about duplicates).

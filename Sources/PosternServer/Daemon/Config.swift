@@ -24,6 +24,10 @@ public struct DaemonConfig: Sendable {
     public var authSocketGroup: String?
     public var authTCP: (host: String, port: Int)?
     public var hashThreads = 2
+    /// nil: no saslauthd socket.
+    public var saslauthdSocket: String? = "./var/run/saslauthd.sock"
+    public var saslauthdSocketMode: mode_t = 0o660
+    public var saslauthdSocketGroup: String?
     public var controlSocket = "./var/run/control.sock"
     public var controlSocketMode: mode_t = 0o660
     public var controlSocketGroup: String?
@@ -89,6 +93,10 @@ public struct DaemonConfig: Sendable {
         }
         hashThreads = Int(try number("auth.hashThreads", Double(hashThreads)))
         guard (1...64).contains(hashThreads) else { throw ConfigError.invalid(key: "auth.hashThreads", message: "must be 1 to 64") }
+        saslauthdSocket = text("saslauthd.socket") ?? saslauthdSocket
+        if saslauthdSocket?.isEmpty == true { saslauthdSocket = nil }
+        saslauthdSocketMode = try mode("saslauthd.socketMode", "0660")
+        saslauthdSocketGroup = optional("saslauthd.socketGroup")
         controlSocket = try path("control.socket", controlSocket)
         controlSocketMode = try mode("control.socketMode", "0660")
         controlSocketGroup = optional("control.socketGroup")

@@ -33,9 +33,15 @@ public enum Daemon {
         let hashPool = NIOThreadPool(numberOfThreads: config.hashThreads)
         hashPool.start()
         let check = PasswordCheck(key: key, index: index, lastUse: lastUse, threadPool: hashPool)
-        let auth = AuthListener(check: check, group: MultiThreadedEventLoopGroup.singleton, socketPath: config.authSocket,
-                                socketMode: config.authSocketMode, socketGroup: config.authSocketGroup, tcp: config.authTCP,
-                                logger: logger)
+        let auth = AuthListener.frontDoor(check: check, address: ListenAddress(
+            socketPath: config.authSocket, socketMode: config.authSocketMode, socketGroup: config.authSocketGroup, tcp: config.authTCP),
+            logger: logger)
+
+        var frontDoors: [any Service] = [auth]
+        if let socket = config.saslauthdSocket {
+            frontDoors.append(SaslauthdListener.frontDoor(check: check, address: ListenAddress(
+                socketPath: socket, socketMode: config.saslauthdSocketMode, socketGroup: config.saslauthdSocketGroup), logger: logger))
+        }
 
         try FileManager.default.createDirectory(atPath: (config.controlSocket as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
@@ -59,9 +65,9 @@ public enum Daemon {
             logger: appLogger
         )
         let flusher = LastUseFlusher(plane: plane, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
-        // Shutdown runs in reverse: the control API, then the auth listener, then the final last-use flush.
+        // Shutdown runs in reverse: the control API, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
-            services: [flusher, auth, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [flusher] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""End-to-end: posternd with a real Postfix smtpd (smtpd_sasl_type = dovecot) and doveadm.
+"""End-to-end: posternd with the real clients of its front doors: Postfix smtpd
+(smtpd_sasl_type = dovecot, and cyrus through saslauthd), doveadm auth test, testsaslauthd.
 
 Everything runs under one temp dir, on loopback and unix sockets, and is stopped at the end.
 Usage: test_spine.py --bin .build/debug   (the folder holding posternd and postern)
@@ -43,6 +44,7 @@ class Posternd:
         self.run_dir = os.path.join(tmp, "run")
         self.auth_socket = os.path.join(self.run_dir, "auth.sock")
         self.control_socket = os.path.join(self.run_dir, "control.sock")
+        self.saslauthd_socket = os.path.join(self.run_dir, "saslauthd.sock")
         self.log_path = os.path.join(tmp, "posternd.log")
         self.env = dict(os.environ,
                         POSTERN_DATABASE_PATH=os.path.join(tmp, "db", "postern.sqlite"),
@@ -50,6 +52,8 @@ class Posternd:
                         POSTERN_AUTH_SOCKET=self.auth_socket,
                         POSTERN_AUTH_SOCKET_MODE="0666",  # smtpd runs as "postfix"
                         POSTERN_CONTROL_SOCKET=self.control_socket,
+                        POSTERN_SASLAUTHD_SOCKET=self.saslauthd_socket,
+                        POSTERN_SASLAUTHD_SOCKET_MODE="0666",
                         POSTERN_SEEDS_DIRECTORY="",
                         POSTERN_LAST_USE_FLUSH_SECONDS="1")
         self.proc = None
@@ -57,14 +61,14 @@ class Posternd:
     def start(self):
         os.makedirs(self.run_dir, exist_ok=True)
         os.chmod(self.run_dir, 0o711)
-        for s in (self.auth_socket, self.control_socket):
+        for s in (self.auth_socket, self.control_socket, self.saslauthd_socket):
             if os.path.exists(s):
                 os.unlink(s)
         log = open(self.log_path, "a")
         started = time.monotonic()
         self.proc = subprocess.Popen([os.path.join(self.bin_dir, "posternd")], env=self.env, cwd=self.tmp,
                                      stdout=log, stderr=subprocess.STDOUT)
-        while not (os.path.exists(self.auth_socket) and os.path.exists(self.control_socket)):
+        while not all(os.path.exists(s) for s in (self.auth_socket, self.control_socket, self.saslauthd_socket)):
             if self.proc.poll() is not None:
                 raise RuntimeError("posternd exited:\n" + open(self.log_path).read())
             if time.monotonic() - started > 30:
@@ -178,6 +182,36 @@ class Suite:
         assert r.returncode == 0 and json.loads(r.stdout) == {"result": "ok", "user": "alice@example.org"}, r
         r = subprocess.run(base + ["alice@example.org"], input="wrong\n", capture_output=True, text=True)
         assert r.returncode == 1 and "auth failed" in r.stdout, r
+
+    def testsaslauthd(self, user, password, service="smtp", realm=None):
+        cmd = ["testsaslauthd", "-f", self.d.saslauthd_socket, "-u", user, "-p", password, "-s", service]
+        if realm:
+            cmd += ["-r", realm]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return r.returncode == 0 and '0: OK "Success."' in r.stdout
+
+    def test_testsaslauthd_through_the_saslauthd_socket(self):
+        assert self.testsaslauthd("alice@example.org", self.phone)
+        assert self.testsaslauthd("alice", self.phone, realm="example.org")
+        assert self.testsaslauthd("alice@example.org", self.phone, service="imap")
+        assert not self.testsaslauthd("alice@example.org", "wrong")
+        assert not self.testsaslauthd("nobody@example.org", self.phone)
+
+    def test_postfix_with_cyrus_sasl_and_saslauthd(self):
+        cyrus_tmp = os.path.join(self.tmp, "cyrus")
+        os.makedirs(cyrus_tmp, exist_ok=True)
+        port = free_port()
+        with PrivatePostfix(cyrus_tmp, self.d.saslauthd_socket, port, cyrus=True) as pf:
+            try:
+                for mech in ("PLAIN", "LOGIN"):
+                    code = smtp_auth(port, "alice@example.org", self.phone, mech)[0]
+                    assert code == 235, f"cyrus {mech}: {code}"
+                    code = smtp_auth(port, "alice@example.org", "wrong", mech)[0]
+                    assert code == 535, f"cyrus {mech} wrong: {code}"
+            except AssertionError:
+                print_log_tail(cyrus_tmp, 30)
+                raise
+        self.cyrus_port = port
 
     def test_rotate_old_secret_fails_at_once_new_one_works(self):
         before = self.d.ok("device", "list", "alice@example.org")["devices"][0]

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Where a front door listens: a unix socket with its mode and group, and optionally loopback TCP.
+public struct ListenAddress: Sendable {
+    public var socketPath: String
+    public var socketMode: mode_t
+    public var socketGroup: String?
+    public var tcp: (host: String, port: Int)?
+
+    public init(socketPath: String, socketMode: mode_t, socketGroup: String? = nil, tcp: (host: String, port: Int)? = nil) {
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.socketGroup = socketGroup
+        self.tcp = tcp
+    }
+}
+
+/// A listening socket whose connections get the pipeline `initializer` sets up; runs until
+/// graceful shutdown, then stops accepting and removes its socket file.
+public final class FrontDoor: Service, Sendable {
+    public let name: String
+    private let address: ListenAddress
+    private let group: any EventLoopGroup
+    private let initializer: @Sendable (any Channel) -> EventLoopFuture<Void>
+    private let logger: Logger
+    private let ready: @Sendable () -> Void
+
+    public init(name: String, address: ListenAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+                ready: @escaping @Sendable () -> Void = {}, initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>) {
+        self.name = name
+        self.address = address
+        self.group = group
+        self.initializer = initializer
+        self.logger = logger
+        self.ready = ready
+    }
+
+    public func run() async throws {
+        let path = address.socketPath
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var channels = [try await bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()]
+        try SocketFile.setPermissions(path: path, mode: address.socketMode, group: address.socketGroup)
+        logger.info("\(name) socket listening", metadata: ["path": "\(path)", "mode": "\(String(address.socketMode, radix: 8))"])
+        if let tcp = address.tcp {
+            channels.append(try await bootstrap().bind(host: tcp.host, port: tcp.port).get())
+            logger.info("\(name) TCP listening", metadata: ["address": "\(tcp.host):\(tcp.port)"])
+        }
+        ready()
+        try? await gracefulShutdown()
+        for channel in channels { try? await channel.close() }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer(initializer)
+    }
+}
+
+/// Unix socket files: mode and group, so that the mail server's user can connect.
+enum SocketFile {
+    static func setPermissions(path: String, mode: mode_t, group: String?) throws {
+        if let group, !group.isEmpty {
+            guard let entry = getgrnam(group) else {
+                throw ConfigError.invalid(key: "socket group", message: "no such group \"\(group)\" for \(path)")
+            }
+            guard chown(path, uid_t(bitPattern: -1), entry.pointee.gr_gid) == 0 else {
+                throw ConfigError.invalid(key: "socket group", message: "cannot chgrp \(path) to \(group): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard chmod(path, mode) == 0 else {
+            throw ConfigError.invalid(key: "socket mode", message: "cannot chmod \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Logging
+import NIOCore
+import PosternAuth
+import PosternProtocols
+
+/// The saslauthd front door: Cyrus SASL (`pwcheck_method: saslauthd`) and testsaslauthd.
+public enum SaslauthdListener {
+    /// A client that sends no complete request within this time is closed.
+    static let requestTimeout = TimeAmount.seconds(10)
+
+    public static func frontDoor(check: PasswordCheck, address: ListenAddress, logger: Logger,
+                                 ready: @escaping @Sendable () -> Void = {}) -> FrontDoor {
+        FrontDoor(name: "saslauthd", address: address, logger: logger, ready: ready) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(SaslauthdHandler(check: check, logger: logger))
+            }
+        }
+    }
+}
+
+/// One request per connection: gather the four counted strings, check, answer, close.
+final class SaslauthdHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let check: PasswordCheck
+    private let logger: Logger
+    private var buffer = ByteBuffer()
+    private var answered = false
+    private var timeout: Scheduled<Void>?
+
+    init(check: PasswordCheck, logger: Logger) {
+        self.check = check
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timeout = context.eventLoop.scheduleTask(in: SaslauthdListener.requestTimeout) { bound.value.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
+        var incoming = unwrapInboundIn(data)
+        buffer.writeBuffer(&incoming)
+        let request: SaslauthdRequest
+        do {
+            guard let decoded = try SaslauthdRequest.decode(&buffer) else { return }
+            request = decoded
+        } catch {
+            logger.notice("closing saslauthd connection: \(error)")
+            context.close(promise: nil)
+            return
+        }
+        answered = true
+        timeout?.cancel()
+        let checkRequest = CheckRequest(login: request.address, password: request.password, service: request.service, remoteIP: nil)
+        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        check.check(checkRequest, on: context.eventLoop).whenComplete { outcome in
+            let context = contextBound.value
+            switch outcome {
+            case .success(.ok):
+                handler.value.reply(.ok, context)
+            case .success(.fail):
+                handler.value.reply(.no, context)
+            case .success(.tempFail), .failure:
+                // Closing without an answer makes libsasl2 report a temporary failure (454), not a wrong password.
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func reply(_ reply: SaslauthdReply, _ context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: reply.encoded))).whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import PosternProtocols
+@testable import PosternServer
+import Synchronization
+import Testing
+
+@Suite(.serialized) struct SaslauthdListenerTests {
+    let plane: ControlPlane
+    let path = NSTemporaryDirectory() + "ps-\(UUID().uuidString.prefix(8)).sock"
+
+    init() throws { plane = try makePlane() }
+
+    func withListener(_ body: () async throws -> Void) async throws {
+        let ready = Mutex(false)
+        let door = SaslauthdListener.frontDoor(check: plane.check, address: ListenAddress(socketPath: path, socketMode: 0o600),
+                                               logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
+        let task = Task { try await door.run() }
+        for _ in 0..<500 where !ready.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        defer { task.cancel() }
+        try await body()
+    }
+
+    func ask(_ request: SaslauthdRequest, byteByByte: Bool = false) throws -> [UInt8] {
+        let s = try RawSocket(path: path)
+        if byteByByte { for b in request.encoded { s.send([b]) } } else { s.send(request.encoded) }
+        return s.readAll()
+    }
+
+    @Test func answersOKAndNOThenCloses() async throws {
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        let device = try plane.addDevice("alice@example.org", name: "Outlook", actor: "t")
+        try await withListener {
+            let r1 = try ask(.init(login: "alice", password: Array(device.password.utf8), service: "smtp", realm: "example.org"))
+            #expect(r1 == SaslauthdReply.ok.encoded)
+            let r2 = try ask(.init(login: "alice@example.org", password: Array(device.password.utf8), service: "imap", realm: ""), byteByByte: true)
+            #expect(r2 == SaslauthdReply.ok.encoded)
+            let r3 = try ask(.init(login: "alice", password: Array("wrong".utf8), service: "smtp", realm: "example.org"))
+            #expect(r3 == SaslauthdReply.no.encoded)
+            let r4 = try ask(.init(login: "nobody", password: Array("x".utf8), service: "smtp", realm: "example.org"))
+            #expect(r4 == SaslauthdReply.no.encoded)
+        }
+    }
+
+    @Test func theServiceFromTheRequestReachesTheScopeCheck() async throws {
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        let device = try plane.addDevice("alice@example.org", name: "Old phone", scope: try .init(names: ["pop3"]), actor: "t")
+        try await withListener {
+            let r5 = try ask(.init(login: "alice", password: Array(device.password.utf8), service: "pop3", realm: "example.org"))
+            #expect(r5 == SaslauthdReply.ok.encoded)
+            let r6 = try ask(.init(login: "alice", password: Array(device.password.utf8), service: "smtp", realm: "example.org"))
+            #expect(r6 == SaslauthdReply.no.encoded)
+        }
+        #expect(try plane.devices("alice@example.org").first?.lastUse?.service == "pop3")
+    }
+
+    @Test func garbageAndOversizedRequestsAreClosedWithoutAnAnswer() async throws {
+        try await withListener {
+            let s = try RawSocket(path: path)
+            s.send([0xFF, 0xFF] + [UInt8](repeating: 0x41, count: 9000))
+            #expect(s.readAll().isEmpty)
+            let t = try RawSocket(path: path)
+            t.send([0, 1, 0xFF, 0, 0, 0, 0, 0, 0])
+            #expect(t.readAll().isEmpty)
+        }
+    }
+}
