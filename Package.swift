@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
@@ -33,6 +35,7 @@ let package = Package(
         .target(name: "PosternAuth", dependencies: [
             "PosternCore", "CCrypt", "CArgon2",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
@@ -50,6 +53,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "posternd", dependencies: [
             "PosternServer",
@@ -65,7 +70,10 @@ let package = Package(
         ]),
         .testTarget(name: "PosternCoreTests", dependencies: ["PosternCore"]),
         .testTarget(name: "PosternProtocolsTests", dependencies: ["PosternProtocols"], exclude: ["Captures"]),
-        .testTarget(name: "PosternAuthTests", dependencies: ["PosternAuth"]),
+        .testTarget(name: "PosternAuthTests", dependencies: [
+            "PosternAuth",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "PosternStoreTests", dependencies: ["PosternStore"]),
         .testTarget(name: "PosternServerTests", dependencies: [
             "PosternServer",

@@ -29,28 +29,72 @@ public enum CheckResult: Sendable, Equatable {
 }
 
 /// The password check: one keyed digest and one index lookup for device passwords; the generic
-/// password's slow hash only when no device password matched, on a thread pool.
+/// password's slow hash only when no device password matched, on a thread pool; throttling of
+/// failed logins per IP and per login around both.
 public final class PasswordCheck: Sendable {
     public let index: CredentialIndex
     public let lastUse: LastUseRecorder
+    public let throttle: Throttle
     private let key: ServerKey
     private let threadPool: NIOThreadPool
 
-    public init(key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, threadPool: NIOThreadPool) {
+    public init(key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, threadPool: NIOThreadPool,
+                throttle: Throttle = Throttle()) {
         self.key = key
         self.index = index
         self.lastUse = lastUse
         self.threadPool = threadPool
+        self.throttle = throttle
     }
 
-    /// The fast part: answers at once for a device password, or says the generic password must be verified.
-    public enum Immediate: Sendable {
+    /// An answer now (the usual case: no slow hash, no throttling delay), or later.
+    public enum Outcome {
+        case now(CheckResult)
+        case later(EventLoopFuture<CheckResult>)
+    }
+
+    /// The whole check; a later answer completes on `eventLoop`.
+    public func check(_ request: CheckRequest, on eventLoop: any EventLoop) -> Outcome {
+        let login = MailAddress.loginKey(request.login)
+        let delay: Duration
+        switch throttle.verdict(login: login, ip: request.remoteIP) {
+        case .allow: delay = .zero
+        case let .delay(d): delay = d
+        case .refuse: return .now(.tempFail)
+        }
+        let result: EventLoopFuture<CheckResult>
+        switch lookup(request, login: login) {
+        case let .done(r):
+            settle(r, login: login, ip: request.remoteIP)
+            guard delay > .zero else { return .now(r) }
+            result = eventLoop.makeSucceededFuture(r)
+        case let .verifyGeneric(generic):
+            result = verify(generic, request, on: eventLoop).map { r in
+                self.settle(r, login: login, ip: request.remoteIP)
+                return r
+            }
+        }
+        guard delay > .zero else { return .later(result) }
+        return .later(result.flatMap { r in
+            eventLoop.scheduleTask(in: .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)) { r }.futureResult
+        })
+    }
+
+    /// The same check for async callers (tests, the HTTP front doors).
+    public func check(_ request: CheckRequest) async -> CheckResult {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        switch check(request, on: eventLoop) {
+        case let .now(result): return result
+        case let .later(future): return (try? await future.get()) ?? .tempFail
+        }
+    }
+
+    private enum Lookup {
         case done(CheckResult)
         case verifyGeneric(GenericCredential)
     }
 
-    public func checkFast(_ request: CheckRequest) -> Immediate {
-        let login = MailAddress.loginKey(request.login)
+    private func lookup(_ request: CheckRequest, login: String) -> Lookup {
         let digest = PasswordDigest(password: request.password, key: key)
         if let device = index.device(for: digest), device.address == login {
             // A password scoped to other services is refused like a wrong one (and the generic
@@ -61,7 +105,7 @@ public final class PasswordCheck: Sendable {
         }
         if let generic = index.generic(for: login) {
             guard generic.password.scheme.isSlow else {
-                // Unsalted or salted SHA and PLAIN cost about as much as the HMAC: no need to leave the loop.
+                // Salted or unsalted SHA and PLAIN cost about as much as the HMAC: no need to leave the loop.
                 guard LegacyHash.verify(password: request.password, against: generic.password) else { return .done(.fail) }
                 used(generic.deviceID, request)
                 return .done(.ok(user: generic.address, deviceID: generic.deviceID))
@@ -71,18 +115,8 @@ public final class PasswordCheck: Sendable {
         return .done(.fail)
     }
 
-    /// The whole check; completes on `eventLoop`. The slow hash never runs on the event loop.
-    public func check(_ request: CheckRequest, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        switch checkFast(request) {
-        case let .done(result):
-            return eventLoop.makeSucceededFuture(result)
-        case let .verifyGeneric(generic):
-            return verify(generic, request, on: eventLoop)
-        }
-    }
-
     /// Verifies a generic password on the thread pool; completes on `eventLoop`.
-    public func verify(_ generic: GenericCredential, _ request: CheckRequest, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+    private func verify(_ generic: GenericCredential, _ request: CheckRequest, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
         threadPool.runIfActive(eventLoop: eventLoop) {
             LegacyHash.verify(password: request.password, against: generic.password)
         }.map { matched in
@@ -93,22 +127,11 @@ public final class PasswordCheck: Sendable {
         }.recover { _ in .tempFail }
     }
 
-    /// The same check for async callers (tests, the control API's own checks).
-    public func check(_ request: CheckRequest) async -> CheckResult {
-        switch checkFast(request) {
-        case let .done(result):
-            return result
-        case let .verifyGeneric(generic):
-            do {
-                let matched = try await threadPool.runIfActive {
-                    LegacyHash.verify(password: request.password, against: generic.password)
-                }
-                guard matched, index.generic(for: generic.address)?.deviceID == generic.deviceID else { return .fail }
-                used(generic.deviceID, request)
-                return .ok(user: generic.address, deviceID: generic.deviceID)
-            } catch {
-                return .tempFail
-            }
+    private func settle(_ result: CheckResult, login: String, ip: String?) {
+        switch result {
+        case .ok: throttle.recordSuccess(login: login, ip: ip)
+        case .fail: throttle.recordFailure(login: login, ip: ip)
+        case .tempFail: break
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import NIOPosix
 import PosternAuth
 import PosternCore
+import Prometheus
 import Testing
 
 @Suite struct PasswordCheckTests {
@@ -68,8 +69,11 @@ import Testing
         index.apply([.setGeneric(GenericCredential(deviceID: 5, address: "carol@example.org", password: generic))])
         addDevice(6, "carol@example.org", "aaaaaa-bbbbbb-cccccc-dddddd")
         let c = check()
-        guard case .verifyGeneric = c.checkFast(request("carol@example.org", "correct horse")) else { Issue.record("expected the slow path"); return }
-        guard case .done(.ok(_, 6)) = c.checkFast(request("carol@example.org", "aaaaaa-bbbbbb-cccccc-dddddd")) else { Issue.record("expected the fast path"); return }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        guard case .later = c.check(request("carol@example.org", "correct horse"), on: loop) else { Issue.record("expected the slow path"); return }
+        guard case .now(.ok(_, 6)) = c.check(request("carol@example.org", "aaaaaa-bbbbbb-cccccc-dddddd"), on: loop) else {
+            Issue.record("expected the fast path"); return
+        }
         #expect(await c.check(request("carol@example.org", "correct horse")) == .ok(user: "carol@example.org", deviceID: 5))
         #expect(await c.check(request("carol@example.org", "wrong")) == .fail)
         index.apply([.removeDevice(5)])
@@ -106,5 +110,83 @@ import Testing
         let d = PasswordDigest(password: Array("same".utf8), key: k1)
         #expect(PasswordDigest(bytes: d.bytes) == d)
         #expect(d.bytes.count == 32)
+    }
+}
+
+@Suite struct ThrottleTests {
+    @Test func delaysGrowAfterTheFreeFailuresUpToTheCeiling() {
+        let p = Throttle.Policy()
+        #expect((0...3).map { p.delay(failures: $0) } == [.zero, .zero, .zero, .zero])
+        #expect(p.delay(failures: 4) == .milliseconds(500))
+        #expect(p.delay(failures: 5) == .seconds(1))
+        #expect(p.delay(failures: 6) == .seconds(2))
+        #expect(p.delay(failures: 9) == .seconds(15))
+        #expect(p.delay(failures: 1000) == .seconds(15))
+    }
+
+    @Test func failuresFromOneIPDelayThenRefuseEveryLoginFromIt() {
+        let t = Throttle()
+        for i in 0..<3 { t.recordFailure(login: "u\(i)@example.org", ip: "192.0.2.1") }
+        #expect(t.verdict(login: "other@example.org", ip: "192.0.2.1") == .allow)
+        t.recordFailure(login: "u9@example.org", ip: "192.0.2.1")
+        #expect(t.verdict(login: "other@example.org", ip: "192.0.2.1") == .delay(.milliseconds(500)))
+        #expect(t.verdict(login: "other@example.org", ip: "192.0.2.2") == .allow)
+        for i in 0..<20 { t.recordFailure(login: "x\(i)@example.org", ip: "192.0.2.1") }
+        #expect(t.verdict(login: "other@example.org", ip: "192.0.2.1") == .refuse(retryAfter: .seconds(15)))
+        #expect(t.totals.refused == 1 && t.totals.delayed == 1)
+    }
+
+    @Test func failuresOfOneLoginFromManyIPsAreThrottledAndReportedOnce() {
+        let t = Throttle()
+        for i in 0..<12 { t.recordFailure(login: "alice@example.org", ip: "198.51.100.\(i)") }
+        #expect(t.verdict(login: "alice@example.org", ip: "203.0.113.9") != .allow)
+        let reports = t.drainReports()
+        #expect(reports.count == 1)
+        #expect(reports.first?.login == "alice@example.org" && reports.first?.failures == 10 && reports.first?.ips.count == 10)
+        #expect(t.drainReports().isEmpty)
+    }
+
+    @Test func aSuccessClearsWhatThatLoginAndIPPairAdded() {
+        let t = Throttle()
+        for _ in 0..<5 { t.recordFailure(login: "alice@example.org", ip: "192.0.2.1") }
+        for i in 0..<5 { t.recordFailure(login: "spray\(i)@example.org", ip: "192.0.2.66") }
+        #expect(t.verdict(login: "alice@example.org", ip: "192.0.2.1") != .allow)
+        t.recordSuccess(login: "alice@example.org", ip: "192.0.2.1")
+        #expect(t.verdict(login: "alice@example.org", ip: "192.0.2.1") == .allow)
+        t.recordSuccess(login: "spray0@example.org", ip: "192.0.2.66")
+        #expect(t.verdict(login: "anyone@example.org", ip: "192.0.2.66") != .allow, "one success does not clear an IP's other failures")
+    }
+
+    @Test func theCheckRefusesAThrottledLoginWithoutTryingIt() async {
+        let key = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 7, count: 32)))
+        let index = CredentialIndex()
+        index.apply([.addDevice(PasswordDigest(password: Array("aaaaaa-bbbbbb-cccccc-dddddd".utf8), key: key), DeviceCredential(deviceID: 1, address: "a@example.org"))])
+        var policy = Throttle.Policy()
+        policy.firstDelay = .milliseconds(1)
+        policy.maxDelay = .milliseconds(5)
+        policy.refuseAfter = 6
+        let check = PasswordCheck(key: key, index: index, lastUse: LastUseRecorder(), threadPool: .singleton, throttle: Throttle(policy: policy))
+        func ask(_ pw: String) async -> CheckResult { await check.check(CheckRequest(login: "a@example.org", password: Array(pw.utf8), service: "smtp", remoteIP: "192.0.2.5")) }
+        for _ in 0..<3 { #expect(await ask("wrong") == .fail) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(await ask("wrong") == .fail)   // 4th: free
+        #expect(await ask("wrong") == .fail)   // 5th: delayed 1 ms
+        #expect(clock.now - started >= .milliseconds(1))
+        #expect(await ask("aaaaaa-bbbbbb-cccccc-dddddd") == .ok(user: "a@example.org", deviceID: 1), "delayed, but still checked")
+        for _ in 0..<6 { _ = await ask("wrong") }
+        #expect(await ask("aaaaaa-bbbbbb-cccccc-dddddd") == .tempFail, "past the limit even the right password gets a temporary failure")
+    }
+}
+
+@Suite struct ThrottleMetricTests {
+    @Test func throttledRequestsAreCountedForPrometheus() {
+        let registry = PrometheusCollectorRegistry()
+        let t = Throttle(metrics: PrometheusMetricsFactory(registry: registry))
+        for _ in 0..<5 { t.recordFailure(login: "a@example.org", ip: "192.0.2.1") }
+        _ = t.verdict(login: "a@example.org", ip: "192.0.2.1")
+        _ = t.verdict(login: "a@example.org", ip: "192.0.2.1")
+        let text = registry.emitToString()
+        #expect(text.contains(#"postern_auth_throttled_total{action="delayed"} 2"#), "\(text)")
     }
 }

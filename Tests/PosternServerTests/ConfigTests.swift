@@ -16,6 +16,8 @@ import Testing
         #expect(c.databasePath == d.databasePath && c.authSocket == d.authSocket && c.controlSocket == d.controlSocket)
         #expect(c.authSocketMode == d.authSocketMode && c.lastUseFlushSeconds == d.lastUseFlushSeconds && c.hashThreads == d.hashThreads)
         #expect(c.authTCP == nil)
+        #expect(c.throttle == d.throttle)
+        #expect(c.saslauthdSocket == d.saslauthdSocket)
     }
 
     @Test func environmentVariablesOverrideTheFile() async throws {

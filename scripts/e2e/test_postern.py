@@ -55,7 +55,9 @@ class Posternd:
                         POSTERN_SASLAUTHD_SOCKET=self.saslauthd_socket,
                         POSTERN_SASLAUTHD_SOCKET_MODE="0666",
                         POSTERN_SEEDS_DIRECTORY="",
-                        POSTERN_LAST_USE_FLUSH_SECONDS="1")
+                        POSTERN_LAST_USE_FLUSH_SECONDS="1",
+                        # Every test fails logins from 127.0.0.1: throttling is shown on its own below.
+                        POSTERN_THROTTLE_FREE_FAILURES="1000", POSTERN_THROTTLE_REFUSE_AFTER="100000")
         self.proc = None
 
     def start(self):
@@ -332,6 +334,46 @@ class Suite:
         assert os.stat(self.d.auth_socket).st_mode & 0o777 == 0o666
         key = os.path.join(self.tmp, "db", "server.key")
         assert os.stat(key).st_mode & 0o777 == 0o600, oct(os.stat(key).st_mode)
+
+    def test_failed_logins_are_throttled_then_refused_and_reported_once(self):
+        strict = dict(POSTERN_THROTTLE_FREE_FAILURES="2", POSTERN_THROTTLE_FIRST_DELAY_SECONDS="0.3",
+                      POSTERN_THROTTLE_MAX_DELAY_SECONDS="0.6", POSTERN_THROTTLE_REFUSE_AFTER="6",
+                      POSTERN_THROTTLE_REPORT_AFTER="4")
+        relaxed = {k: self.d.env[k] for k in ("POSTERN_THROTTLE_FREE_FAILURES", "POSTERN_THROTTLE_REFUSE_AFTER")}
+        self.d.stop()
+        self.d.env.update(strict, POSTERN_LAST_USE_FLUSH_SECONDS="1")
+        self.d.start()
+        try:
+            timings = []
+            for _ in range(5):
+                started = time.monotonic()
+                assert self.smtp("bob@example.net", "wrong") == 535
+                timings.append(time.monotonic() - started)
+            assert max(timings[:2]) < 0.25 and min(timings[3:]) >= 0.3, f"answers were not delayed as configured: {timings}"
+            started = time.monotonic()
+            assert self.smtp("bob@example.net", self.bob) == 235, "delayed, but the right password still logs in"
+            assert time.monotonic() - started >= 0.3
+            # That success cleared bob's failures from 127.0.0.1. Now a spray over other logins from
+            # the same IP: past refuseAfter failures even the right password gets a temporary failure.
+            for i in range(6):
+                assert self.smtp(f"nobody{i}@example.net", "wrong", "PLAIN") == 535
+            assert self.smtp("dave@example.net", GENERIC, "PLAIN") == 535, "refused while the IP is throttled"
+            got, out = doveadm_auth_test(self.d.auth_socket, "dave@example.net", GENERIC)
+            assert got, "doveadm sends no rip: only dave's own (clean) record counts, so it logs in"
+            time.sleep(1.5)
+            history = self.d.ok("history", "bob@example.net")["history"]
+            throttled = [h for h in history if h["action"] == "login.throttled"]
+            assert len(throttled) == 1 and "127.0.0.1" in throttled[0]["detail"], history
+            metrics = subprocess.run(["curl", "-s", "--unix-socket", self.d.control_socket, "http://localhost/metrics"],
+                                     capture_output=True, text=True).stdout
+            assert 'postern_auth_throttled_total{action="delayed"}' in metrics, metrics
+            assert 'postern_auth_throttled_total{action="refused"}' in metrics, metrics
+        finally:
+            self.d.stop()
+            for k in strict:
+                self.d.env.pop(k, None)
+            self.d.env.update(relaxed)
+            self.d.start()
 
     def test_history_records_changes_without_secrets(self):
         history = self.d.ok("history", "alice@example.org", "--limit", "100")["history"]

@@ -44,13 +44,13 @@ final class AuthConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
         case let .check(attempt):
             let request = CheckRequest(login: attempt.login, password: attempt.password, service: attempt.service, remoteIP: attempt.remoteIP)
-            switch check.checkFast(request) {
-            case let .done(result):
+            switch check.check(request, on: context.eventLoop) {
+            case let .now(result):
                 answer(attempt, result)
-            case let .verifyGeneric(generic):
+            case let .later(future):
                 let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                check.verify(generic, request, on: context.eventLoop).whenComplete { outcome in
+                future.whenComplete { outcome in
                     let handler = loopBound.value
                     handler.answer(attempt, (try? outcome.get()) ?? .tempFail)
                     handler.flush(contextBound.value)

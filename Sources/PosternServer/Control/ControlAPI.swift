@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import NIOPosix
 import PosternCore
+import Prometheus
 
 /// The request context of the control API: a bigger body limit, for passwd-file imports.
 public struct ControlContext: RequestContext {
@@ -29,9 +30,15 @@ public enum ControlAPI {
         return decoder
     }
 
-    public static func router(_ plane: ControlPlane) -> Router<ControlContext> {
+    public static func router(_ plane: ControlPlane, metrics: PrometheusCollectorRegistry? = nil) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
+
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics?.emitToBuffer() ?? [])))
+        }
 
         router.get("/v1/health") { _, _ in
             let count = plane.index.count

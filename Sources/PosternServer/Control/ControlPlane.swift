@@ -230,6 +230,26 @@ public final class ControlPlane: Sendable {
         return devices
     }
 
+    // MARK: attacks
+
+    /// One action-history line per mailbox whose failed logins crossed the report threshold.
+    public func recordAttacks(_ reports: [Throttle.AttackReport], window: Duration) {
+        for report in reports {
+            guard let address = try? MailAddress(report.login) else { continue }
+            let ips = report.ips.isEmpty ? "" : " from \(report.ips.joined(separator: ", "))"
+            do {
+                try store.write { db in
+                    guard (try? db.mailbox(address)) != nil else { return }
+                    try db.appendHistory(HistoryEntry(mailbox: address.description, actor: "postern", action: "login.throttled",
+                        detail: "\(report.failures) failed logins within \(window.components.seconds / 60) min\(ips); further attempts are delayed, then refused"))
+                }
+                logger.warning("failed logins throttled", metadata: ["mailbox": "\(address)", "failures": "\(report.failures)"])
+            } catch {
+                logger.error("could not record the attack on \(address): \(error)")
+            }
+        }
+    }
+
     // MARK: last use
 
     /// Writes the coalesced last uses; on failure they are kept for the next try.

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Logging
+import PosternAuth
 import SystemPackage
 
 /// A configuration value that cannot be used, with the key to fix.
@@ -32,6 +33,7 @@ public struct DaemonConfig: Sendable {
     public var controlSocketMode: mode_t = 0o660
     public var controlSocketGroup: String?
     public var lastUseFlushSeconds = 5.0
+    public var throttle = Throttle.Policy()
     public var seedsDirectory: String? = "./seeds"
     public var logLevel: Logger.Level = .info
 
@@ -104,6 +106,26 @@ public struct DaemonConfig: Sendable {
         guard lastUseFlushSeconds > 0, lastUseFlushSeconds <= 3600 else {
             throw ConfigError.invalid(key: "lastUse.flushSeconds", message: "must be more than 0 and at most 3600")
         }
+        func count(_ key: ConfigKey, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+            let value = try number(key, Double(fallback))
+            guard value == value.rounded(), range.contains(Int(value)) else {
+                throw ConfigError.invalid(key: "\(key)", message: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return Int(value)
+        }
+        func seconds(_ key: ConfigKey, _ fallback: Duration, _ range: ClosedRange<Double>) throws -> Duration {
+            let value = try number(key, Double(fallback.components.seconds) + Double(fallback.components.attoseconds) / 1e18)
+            guard range.contains(value) else {
+                throw ConfigError.invalid(key: "\(key)", message: "must be from \(range.lowerBound) to \(range.upperBound) seconds")
+            }
+            return .milliseconds(Int64(value * 1000))
+        }
+        throttle.freeFailures = try count("throttle.freeFailures", throttle.freeFailures, 0...1000)
+        throttle.refuseAfter = try count("throttle.refuseAfter", throttle.refuseAfter, 1...100_000)
+        throttle.reportAfter = try count("throttle.reportAfter", throttle.reportAfter, 1...100_000)
+        throttle.firstDelay = try seconds("throttle.firstDelaySeconds", throttle.firstDelay, 0...60)
+        throttle.maxDelay = try seconds("throttle.maxDelaySeconds", throttle.maxDelay, 0...300)
+        throttle.window = try seconds("throttle.windowSeconds", throttle.window, 1...86_400)
         seedsDirectory = text("seeds.directory") ?? seedsDirectory
         if seedsDirectory?.isEmpty == true { seedsDirectory = nil }
         let level = text("log.level") ?? "info"

@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import PosternAuth
 import PosternStore
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -16,6 +18,8 @@ public enum Daemon {
         logger.logLevel = config.logLevel
         let started = ContinuousClock.now
 
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let store = try Store(path: config.databasePath)
         let key = try ServerKey.loadOrCreate(at: config.serverKeyPath)
         let index = CredentialIndex()
@@ -32,7 +36,8 @@ public enum Daemon {
 
         let hashPool = NIOThreadPool(numberOfThreads: config.hashThreads)
         hashPool.start()
-        let check = PasswordCheck(key: key, index: index, lastUse: lastUse, threadPool: hashPool)
+        let check = PasswordCheck(key: key, index: index, lastUse: lastUse, threadPool: hashPool,
+                                  throttle: Throttle(policy: config.throttle))
         let auth = AuthListener.frontDoor(check: check, address: ListenAddress(
             socketPath: config.authSocket, socketMode: config.authSocketMode, socketGroup: config.authSocketGroup, tcp: config.authTCP),
             logger: logger)
@@ -52,7 +57,7 @@ public enum Daemon {
         var appLogger = Logger(label: "posternd.control")
         appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
         let app = Application(
-            router: ControlAPI.router(plane),
+            router: ControlAPI.router(plane, metrics: metrics),
             configuration: .init(address: .unixDomainSocket(path: controlSocket), serverName: "posternd"),
             onServerRunning: { _ in
                 do {
@@ -64,7 +69,7 @@ public enum Daemon {
             },
             logger: appLogger
         )
-        let flusher = LastUseFlusher(plane: plane, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
+        let flusher = LastUseFlusher(plane: plane, throttle: check.throttle, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
         // Shutdown runs in reverse: the control API, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
             services: [flusher] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

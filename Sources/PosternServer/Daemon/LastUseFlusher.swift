@@ -1,8 +1,11 @@
+import PosternAuth
 import ServiceLifecycle
 
-/// Writes the coalesced last uses every few seconds, and once more at shutdown.
+/// Writes, every few seconds and once more at shutdown, what the password check only kept in
+/// memory: the last use of each device, and one history line per mailbox under attack.
 struct LastUseFlusher: Service {
     let plane: ControlPlane
+    let throttle: Throttle
     let interval: Duration
 
     func run() async throws {
@@ -12,8 +15,13 @@ struct LastUseFlusher: Service {
             } catch {
                 break
             }
-            plane.flushLastUse()
+            flush()
         }
+        flush()
+    }
+
+    func flush() {
         plane.flushLastUse()
+        plane.recordAttacks(throttle.drainReports(), window: throttle.policy.window)
     }
 }

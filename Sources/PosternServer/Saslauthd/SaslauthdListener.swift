@@ -63,7 +63,11 @@ final class SaslauthdHandler: ChannelInboundHandler {
         let checkRequest = CheckRequest(login: request.address, password: request.password, service: request.service, remoteIP: nil)
         let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        check.check(checkRequest, on: context.eventLoop).whenComplete { outcome in
+        let future: EventLoopFuture<CheckResult> = switch check.check(checkRequest, on: context.eventLoop) {
+        case let .now(result): context.eventLoop.makeSucceededFuture(result)
+        case let .later(future): future
+        }
+        future.whenComplete { outcome in
             let context = contextBound.value
             switch outcome {
             case .success(.ok):
