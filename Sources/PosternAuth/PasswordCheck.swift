@@ -89,6 +89,27 @@ public final class PasswordCheck: Sendable {
         }
     }
 
+    /// For front doors that tell the client to wait instead of waiting themselves (nginx's
+    /// Auth-Wait): the check without the throttling delay, and the delay the client should observe.
+    public func checkReportingWait(_ request: CheckRequest) async -> (result: CheckResult, wait: Duration?) {
+        let login = MailAddress.loginKey(request.login)
+        let wait: Duration?
+        switch throttle.verdict(login: login, ip: request.remoteIP) {
+        case .allow: wait = nil
+        case let .delay(d): wait = d
+        case let .refuse(retryAfter): return (.tempFail, retryAfter)
+        }
+        let result: CheckResult
+        switch lookup(request, login: login) {
+        case let .done(r):
+            result = r
+        case let .verifyGeneric(generic):
+            result = (try? await verify(generic, request, on: MultiThreadedEventLoopGroup.singleton.any()).get()) ?? .tempFail
+        }
+        settle(result, login: login, ip: request.remoteIP)
+        return (result, wait)
+    }
+
     private enum Lookup {
         case done(CheckResult)
         case verifyGeneric(GenericCredential)

@@ -29,6 +29,9 @@ public struct DaemonConfig: Sendable {
     public var saslauthdSocket: String? = "./var/run/saslauthd.sock"
     public var saslauthdSocketMode: mode_t = 0o660
     public var saslauthdSocketGroup: String?
+    /// nginx auth_http: "HOST:PORT" or "unix:/path"; nil: off.
+    public var authHTTPListen: String?
+    public var backends = MailBackends()
     public var controlSocket = "./var/run/control.sock"
     public var controlSocketMode: mode_t = 0o660
     public var controlSocketGroup: String?
@@ -86,13 +89,19 @@ public struct DaemonConfig: Sendable {
         authSocket = try path("auth.socket", authSocket)
         authSocketMode = try mode("auth.socketMode", "0660")
         authSocketGroup = optional("auth.socketGroup")
-        if let tcp = optional("auth.tcp") {
-            guard let colon = tcp.lastIndex(of: ":"), let port = Int(tcp[tcp.index(after: colon)...]), (1...65535).contains(port) else {
-                throw ConfigError.invalid(key: "auth.tcp", message: "'\(tcp)' is not HOST:PORT, such as 127.0.0.1:12345")
+        func hostPort(_ key: ConfigKey) throws -> (host: String, port: Int)? {
+            guard let text = optional(key) else { return nil }
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port),
+                  colon > text.startIndex else {
+                throw ConfigError.invalid(key: "\(key)", message: "'\(text)' is not HOST:PORT, such as 127.0.0.1:12345")
             }
-            let host = String(tcp[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            authTCP = (host, port)
+            return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
         }
+        authTCP = try hostPort("auth.tcp")
+        authHTTPListen = optional("authHTTP.listen")
+        if let listen = authHTTPListen, !listen.hasPrefix("unix:") { _ = try hostPort("authHTTP.listen") }
+        backends = MailBackends(imap: try hostPort("authHTTP.imapBackend"), pop3: try hostPort("authHTTP.pop3Backend"),
+                                smtp: try hostPort("authHTTP.smtpBackend"))
         hashThreads = Int(try number("auth.hashThreads", Double(hashThreads)))
         guard (1...64).contains(hashThreads) else { throw ConfigError.invalid(key: "auth.hashThreads", message: "must be 1 to 64") }
         saslauthdSocket = text("saslauthd.socket") ?? saslauthdSocket
