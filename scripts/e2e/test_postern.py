@@ -20,7 +20,9 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot import PrivateDovecot, imap_login, pop3_login  # noqa: E402
 from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, print_log_tail, smtp_auth  # noqa: E402
+from nginx import PrivateNginx  # noqa: E402
 
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
 SHA256 = "{SHA256-CRYPT}$5$qMCGldF3IppIw0QO$CKWvJeCRMpZgP8r9WM1svzeeWRZmRQ1VNc2vJOV9ea5"
@@ -39,7 +41,7 @@ def free_port():
 class Posternd:
     """posternd under the temp dir, configured through POSTERN_* variables."""
 
-    def __init__(self, bin_dir, tmp):
+    def __init__(self, bin_dir, tmp, imap_backend_port):
         self.bin_dir, self.tmp = bin_dir, tmp
         self.run_dir = os.path.join(tmp, "run")
         self.auth_socket = os.path.join(self.run_dir, "auth.sock")
@@ -54,6 +56,8 @@ class Posternd:
                         POSTERN_CONTROL_SOCKET=self.control_socket,
                         POSTERN_SASLAUTHD_SOCKET=self.saslauthd_socket,
                         POSTERN_SASLAUTHD_SOCKET_MODE="0666",
+                        POSTERN_AUTH_HTTP_LISTEN=f"127.0.0.1:{free_port()}",
+                        POSTERN_AUTH_HTTP_IMAP_BACKEND=f"127.0.0.1:{imap_backend_port}",
                         POSTERN_SEEDS_DIRECTORY="",
                         POSTERN_LAST_USE_FLUSH_SECONDS="1",
                         # Every test fails logins from 127.0.0.1: throttling is shown on its own below.
@@ -114,9 +118,11 @@ class Suite:
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)
-        self.d = Posternd(bin_dir, self.tmp)
+        self.imap_port, self.pop3_port = free_port(), free_port()
+        self.d = Posternd(bin_dir, self.tmp, self.imap_port)
         self.port = free_port()
         self.pf = None
+        self.dovecot = None
         self.passed, self.failed = 0, 0
         self.secrets = [GENERIC]
 
@@ -173,6 +179,45 @@ class Suite:
         self.expect_smtp("nobody@example.org", self.phone, 535)
         self.expect_smtp("bob@example.net", self.phone, 535)
 
+    def test_dovecot_imap_and_pop3_log_in_through_the_lua_passdb(self):
+        ok, message = imap_login(self.imap_port, "alice@example.org", self.phone, select=True)
+        assert ok, f"IMAP: {message}\n{self.dovecot.log_tail(20)}"
+        ok, message = pop3_login(self.pop3_port, "alice@example.org", self.phone)
+        assert ok, f"POP3: {message}\n{self.dovecot.log_tail(20)}"
+        ok, message = imap_login(self.imap_port, "alice@example.org", "wrong")
+        assert not ok and "AUTHENTICATIONFAILED" in message, message
+        assert not pop3_login(self.pop3_port, "alice@example.org", "wrong")[0]
+        assert not imap_login(self.imap_port, "nobody@example.org", self.phone)[0]
+        use = self.d.ok("device", "list", "alice@example.org")["devices"][0]["lastUse"]
+        assert use["service"] == "pop3" and use["ip"] == "127.0.0.1", use
+
+    def test_dovecot_with_the_checkpassword_passdb(self):
+        ports = (free_port(), free_port())
+        tmp = os.path.join(self.tmp, "dovecot-checkpassword")
+        os.makedirs(tmp, exist_ok=True)
+        with PrivateDovecot(tmp, self.d.auth_socket, *ports, passdb="checkpassword",
+                            checkpassword_cmd=os.path.join(self.d.bin_dir, "postern")) as dc:
+            assert imap_login(ports[0], "alice@example.org", self.phone)[0], dc.log_tail(20)
+            assert pop3_login(ports[1], "alice@example.org", self.phone)[0], dc.log_tail(20)
+            assert not imap_login(ports[0], "alice@example.org", "wrong")[0]
+            started = time.monotonic()
+            for _ in range(10):
+                assert imap_login(ports[0], "alice@example.org", self.phone)[0]
+            self.checkpassword_ms = (time.monotonic() - started) * 100
+        started = time.monotonic()
+        for _ in range(10):
+            assert imap_login(self.imap_port, "alice@example.org", self.phone)[0]
+        self.lua_ms = (time.monotonic() - started) * 100
+
+    def test_nginx_mail_proxy_logs_in_to_dovecot(self):
+        port = free_port()
+        with PrivateNginx(self.tmp, self.d.env["POSTERN_AUTH_HTTP_LISTEN"] + "/auth", port) as ng:
+            ok, message = imap_login(port, "alice@example.org", self.phone, select=True)
+            assert ok, f"{message}{ng.log_tail()}"
+            ok, message = imap_login(port, "alice@example.org", "wrong")
+            assert not ok and "Invalid login or password" in message, message
+        self.nginx_port = port
+
     def test_doveadm_auth_test_gives_the_same_answers(self):
         self.expect_doveadm("alice@example.org", self.phone, True)
         self.expect_doveadm("alice@example.org", "wrong", False)
@@ -225,6 +270,8 @@ class Suite:
         self.expect_doveadm("alice@example.org", self.phone, False)
         self.expect_smtp("alice@example.org", new, 235)
         self.expect_doveadm("alice@example.org", new, True)
+        assert not imap_login(self.imap_port, "alice@example.org", self.phone)[0], "the old secret is refused by Dovecot too"
+        assert imap_login(self.imap_port, "alice@example.org", new)[0]
         self.phone = new
 
     def test_device_list_shows_last_use_never_the_secret(self):
@@ -245,6 +292,9 @@ class Suite:
         listed = {d["name"]: d for d in self.d.ok("device", "list", "alice@example.org")["devices"]}
         assert listed["Mail app"]["scopes"] == ["imap"] and listed["iPhone"]["scopes"] is None, listed
         self.expect_smtp("alice@example.org", imap_only, 535)          # Postfix asks for service=smtp
+        assert imap_login(self.imap_port, "alice@example.org", imap_only)[0], "Dovecot IMAP accepts the imap-scoped password"
+        ok, message = pop3_login(self.pop3_port, "alice@example.org", imap_only)
+        assert not ok, f"Dovecot POP3 must refuse an imap-scoped password: {message}"
         self.expect_doveadm("alice@example.org", imap_only, False)     # doveadm asks for service=doveadm
         self.d.ok("device", "scope", "alice@example.org", "Mail app", "--scope", "imap", "--scope", "smtp")
         self.expect_smtp("alice@example.org", imap_only, 235)
@@ -252,8 +302,11 @@ class Suite:
         self.d.ok("device", "disconnect", "alice@example.org", "Mail app")
 
     def test_disconnect_a_device(self):
+        assert imap_login(self.imap_port, "alice@example.org", self.laptop)[0]
         self.d.ok("device", "disconnect", "alice@example.org", "Thunderbird at work")
         self.expect_smtp("alice@example.org", self.laptop, 535)
+        assert not imap_login(self.imap_port, "alice@example.org", self.laptop)[0]
+        assert not pop3_login(self.pop3_port, "alice@example.org", self.laptop)[0]
         self.expect_doveadm("alice@example.org", self.laptop, False)
         self.expect_smtp("alice@example.org", self.phone, 235, mechs=("PLAIN",))
 
@@ -360,6 +413,17 @@ class Suite:
             assert self.smtp("dave@example.net", GENERIC, "PLAIN") == 535, "refused while the IP is throttled"
             got, out = doveadm_auth_test(self.d.auth_socket, "dave@example.net", GENERIC)
             assert got, "doveadm sends no rip: only dave's own (clean) record counts, so it logs in"
+            # nginx: the throttled client IP gets Auth-Wait, and nginx makes it wait before answering.
+            headers = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "-H", "Auth-Method: plain", "-H", "Auth-User: bob@example.net",
+                                      "-H", f"Auth-Pass: {self.bob}", "-H", "Auth-Protocol: imap", "-H", "Client-IP: 127.0.0.1",
+                                      f"http://{self.d.env['POSTERN_AUTH_HTTP_LISTEN']}/auth"], capture_output=True, text=True).stdout
+            assert "Auth-Wait: 1" in headers and "Auth-Status: Temporary failure" in headers, headers
+            port = free_port()
+            with PrivateNginx(os.path.join(self.tmp, "nginx-throttled"), self.d.env["POSTERN_AUTH_HTTP_LISTEN"] + "/auth", port) as ng:
+                started = time.monotonic()
+                ok, message = imap_login(port, "bob@example.net", self.bob)
+                waited = time.monotonic() - started
+                assert not ok and waited >= 1.0, (message, waited, ng.log_tail())
             time.sleep(1.5)
             history = self.d.ok("history", "bob@example.net")["history"]
             throttled = [h for h in history if h["action"] == "login.throttled"]
@@ -401,6 +465,11 @@ class Suite:
         try:
             self.pf.__enter__()
             print(f"    Postfix smtpd on 127.0.0.1:{self.port} (started in {self.pf.start_seconds:.1f} s)", flush=True)
+            dovecot_tmp = os.path.join(self.tmp, "dovecot")
+            os.makedirs(dovecot_tmp, exist_ok=True)
+            self.dovecot = PrivateDovecot(dovecot_tmp, self.d.auth_socket, self.imap_port, self.pop3_port)
+            self.dovecot.__enter__()
+            print(f"    Dovecot imap on 127.0.0.1:{self.imap_port}, pop3 on {self.pop3_port} (started in {self.dovecot.start_seconds:.2f} s)", flush=True)
             for test in tests:
                 started = time.monotonic()
                 try:
@@ -417,8 +486,13 @@ class Suite:
                 print("---- Postfix log (tail) ----")
                 print_log_tail(self.tmp, 30)
             print(f"    posternd cold start after restart: {getattr(self, 'cold_start', 0) * 1000:.0f} ms")
+            if hasattr(self, "checkpassword_ms"):
+                print(f"    one IMAP login through Dovecot: {self.lua_ms:.1f} ms with the Lua passdb, "
+                      f"{self.checkpassword_ms:.1f} ms with checkpassword (10 sequential logins each)")
         finally:
             try:
+                if self.dovecot:
+                    self.dovecot.__exit__(None, None, None)
                 self.pf.__exit__(None, None, None)
             finally:
                 self.d.stop()
