@@ -295,6 +295,8 @@ class Suite:
         assert imap_login(self.imap_port, "alice@example.org", imap_only)[0], "Dovecot IMAP accepts the imap-scoped password"
         ok, message = pop3_login(self.pop3_port, "alice@example.org", imap_only)
         assert not ok, f"Dovecot POP3 must refuse an imap-scoped password: {message}"
+        assert self.testsaslauthd("alice@example.org", imap_only, service="imap"), "saslauthd passes its service along"
+        assert not self.testsaslauthd("alice@example.org", imap_only, service="smtp")
         self.expect_doveadm("alice@example.org", imap_only, False)     # doveadm asks for service=doveadm
         self.d.ok("device", "scope", "alice@example.org", "Mail app", "--scope", "imap", "--scope", "smtp")
         self.expect_smtp("alice@example.org", imap_only, 235)
