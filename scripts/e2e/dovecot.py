@@ -176,6 +176,8 @@ class PrivateDovecot:
     `<checkpassword_cmd> checkpassword --auth-socket <auth_socket_path>`;
     checkpassword_cmd is the path of the `postern` executable.
     extra_conf: more dovecot.conf text, placed before the snippet's !include.
+    after_conf: dovecot.conf text placed after it (to override the snippet, e.g. turn the auth
+    cache on to show that revocation flushes it).
 
     Context manager; start()/stop() may be called again (same or new tmpdir).
     start_seconds / stop_seconds hold the last durations.  tmpdir gets mode 0711.
@@ -183,7 +185,7 @@ class PrivateDovecot:
 
     def __init__(self, tmpdir, auth_socket_path, imap_port, pop3_port, passdb="lua",
                  checkpassword_cmd=None, lua_script=None, mail_user="nobody",
-                 mail_group="nogroup", extra_conf="", start_timeout=20.0):
+                 mail_group="nogroup", extra_conf="", start_timeout=20.0, after_conf=""):
         if passdb not in SNIPPETS:
             raise ValueError(f"passdb must be one of {sorted(SNIPPETS)}")
         if passdb == "checkpassword" and not checkpassword_cmd:
@@ -196,6 +198,7 @@ class PrivateDovecot:
         self.lua_script = os.path.abspath(lua_script or LUA_SCRIPT)
         self.mail_user, self.mail_group = mail_user, mail_group
         self.extra_conf = extra_conf
+        self.after_conf = after_conf
         self.start_timeout = start_timeout
         self.instance = f"postern-e2e-{os.getpid()}-{id(self) & 0xffff:x}"
         self.config_path = os.path.join(self.d, "dovecot.conf")
@@ -227,6 +230,8 @@ class PrivateDovecot:
             f.write(_TEST_CONF.format(d=d, instance=self.instance, imap_port=self.imap_port,
                                       pop3_port=self.pop3_port, snippet=snippet,
                                       extra=self.extra_conf))
+            if self.after_conf:
+                f.write("\n# --- test-specific, after the snippet ---\n" + self.after_conf + "\n")
 
     # -- lifecycle ---------------------------------------------------------
     def start(self):

@@ -11,15 +11,23 @@ public final class ControlPlane: Sendable {
     public let store: Store
     public let index: CredentialIndex
     public let lastUse: LastUseRecorder
+    /// Tells the mail servers about revoked passwords (auth cache flush, session kick); nil: nobody to tell.
+    public let hooks: RevocationHooks?
     private let key: ServerKey
     private let logger: Logger
 
-    public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, logger: Logger) {
+    public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil, logger: Logger) {
         self.store = store
         self.key = key
         self.index = index
         self.lastUse = lastUse
+        self.hooks = hooks
         self.logger = logger
+    }
+
+    /// Where a device was last seen: the unflushed use if any, else the stored one.
+    private static func lastIP(_ device: Device, _ lastUse: LastUseRecorder) -> String? {
+        lastUse.peek([device.id])[device.id]?.ip ?? device.lastUse?.ip
     }
 
     /// The server key device-password digests are taken under.
@@ -108,9 +116,10 @@ public final class ControlPlane: Sendable {
             try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
                                               detail: "mailbox removed with \(ids.count) device(s)"))
             return (box, ids)
-        }, afterCommit: { [index, lastUse] (_, ids) in
+        }, afterCommit: { [index, lastUse, hooks] (box, ids) in
             index.apply(ids.map { .removeDevice($0) })
             lastUse.forget(ids)
+            hooks?.enqueue(.mailbox(address: box.address.description))
         }).0
     }
 
@@ -150,7 +159,8 @@ public final class ControlPlane: Sendable {
         return NewSecret(device: device, password: password)
     }
 
-    /// "Change password": a new secret for the same device; the old one fails on the next request.
+    /// "Change password": a new secret for the same device; the old one fails on the next request,
+    /// and the device's live sessions are dropped so that it reconnects with the new one.
     public func rotateDevice(_ address: String, device reference: String, actor: String) throws -> NewSecret {
         let address = try MailAddress(address)
         let password = DevicePassword.generate()
@@ -162,10 +172,11 @@ public final class ControlPlane: Sendable {
             let rotated = try db.rotateDevice(id: device.id, digest: digest.bytes)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.rotate",
                                               detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
-            return rotated
-        }, afterCommit: { [index] device in
+            return (rotated, Self.lastIP(device, self.lastUse))
+        }, afterCommit: { [index, hooks] (device, seenAt) in
             index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
-        })
+            hooks?.enqueue(.device(address: address.description, lastIP: seenAt))
+        }).0
         logger.info("device rotated", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return NewSecret(device: device, password: password)
     }
@@ -203,9 +214,11 @@ public final class ControlPlane: Sendable {
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect",
                                               detail: "\(device.kind == .generic ? "generic password" : "device \"\(device.name)\"") (id \(device.id)) disconnected"))
             return device
-        }, afterCommit: { [index, lastUse] device in
+        }, afterCommit: { [index, lastUse, hooks] device in
+            let seenAt = Self.lastIP(device, lastUse)
             index.apply([.removeDevice(device.id)])
             lastUse.forget([device.id])
+            hooks?.enqueue(.device(address: address.description, lastIP: seenAt))
         })
         logger.info("device disconnected", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return device
@@ -222,9 +235,10 @@ public final class ControlPlane: Sendable {
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect_all",
                                               detail: "all \(devices.count) device(s) disconnected"))
             return devices
-        }, afterCommit: { [index, lastUse] devices in
+        }, afterCommit: { [index, lastUse, hooks] devices in
             index.apply(devices.map { .removeDevice($0.id) })
             lastUse.forget(devices.map(\.id))
+            hooks?.enqueue(.mailbox(address: address.description))
         })
         logger.info("all devices disconnected", metadata: ["mailbox": "\(address)", "count": "\(devices.count)"])
         return devices

@@ -37,6 +37,7 @@ public struct DaemonConfig: Sendable {
     public var controlSocketGroup: String?
     public var lastUseFlushSeconds = 5.0
     public var throttle = Throttle.Policy()
+    public var revocation = RevocationCommands()
     public var seedsDirectory: String? = "./seeds"
     public var logLevel: Logger.Level = .info
 
@@ -135,6 +136,10 @@ public struct DaemonConfig: Sendable {
         throttle.firstDelay = try seconds("throttle.firstDelaySeconds", throttle.firstDelay, 0...60)
         throttle.maxDelay = try seconds("throttle.maxDelaySeconds", throttle.maxDelay, 0...300)
         throttle.window = try seconds("throttle.windowSeconds", throttle.window, 1...86_400)
+        revocation = RevocationCommands(flush: optional("revocation.flushCommand"), kickDevice: optional("revocation.kickDeviceCommand"),
+                                        kickAll: optional("revocation.kickAllCommand"))
+        revocation.timeout = try seconds("revocation.timeoutSeconds", revocation.timeout, 0.1...300)
+        revocation.retries = try count("revocation.retries", revocation.retries, 0...10)
         seedsDirectory = text("seeds.directory") ?? seedsDirectory
         if seedsDirectory?.isEmpty == true { seedsDirectory = nil }
         let level = text("log.level") ?? "info"

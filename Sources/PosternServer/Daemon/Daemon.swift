@@ -24,7 +24,8 @@ public enum Daemon {
         let key = try ServerKey.loadOrCreate(at: config.serverKeyPath)
         let index = CredentialIndex()
         let lastUse = LastUseRecorder()
-        let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, logger: logger)
+        let hooks = RevocationHooks(commands: config.revocation, store: store, logger: logger)
+        let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)
         }
@@ -90,7 +91,7 @@ public enum Daemon {
         let flusher = LastUseFlusher(plane: plane, throttle: check.throttle, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
         // Shutdown runs in reverse: the control API, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
-            services: [flusher] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [flusher, hooks] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()
