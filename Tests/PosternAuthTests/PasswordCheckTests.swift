@@ -190,3 +190,17 @@ import Testing
         #expect(text.contains(#"postern_auth_throttled_total{action="delayed"} 2"#), "\(text)")
     }
 }
+
+@Suite struct LastUseRecorderTests {
+    @Test func remembersTheLastFewIPsOfADeviceNewestFirst() {
+        let r = LastUseRecorder()
+        for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.1", "192.0.2.3", "192.0.2.4", "192.0.2.5"] {
+            r.record(deviceID: 1, LastUse(at: Date(), ip: ip, service: "imap"))
+        }
+        #expect(r.recentIPs(1) == ["192.0.2.5", "192.0.2.4", "192.0.2.3", "192.0.2.1"])
+        #expect(r.drain()[1]?.ip == "192.0.2.5")
+        #expect(r.recentIPs(1).count == LastUseRecorder.ipsPerDevice, "draining the last uses keeps the IPs")
+        r.forget([1])
+        #expect(r.recentIPs(1).isEmpty)
+    }
+}

@@ -5,18 +5,19 @@ import PosternStore
 import Testing
 
 @Suite struct RevocationPlanTests {
-    let commands = RevocationCommands(flush: "doveadm auth cache flush {user}", kickDevice: "doveadm kick {user} {ip}/32",
+    let commands = RevocationCommands(flush: "doveadm auth cache flush {user}", kickDevice: "doveadm kick {user} {ip_net}",
                                       kickAll: "doveadm  kick {user}")
 
-    @Test func aDeviceEventFlushesThenKicksItsLastIP() {
-        #expect(commands.plan(.device(address: "alice@example.org", lastIP: "192.0.2.7")) == [
+    @Test func aDeviceEventFlushesThenKicksEachIPItWasSeenAt() {
+        #expect(commands.plan(.device(address: "alice@example.org", ips: ["192.0.2.7", "2001:db8::1"])) == [
             ["doveadm", "auth", "cache", "flush", "alice@example.org"],
             ["doveadm", "kick", "alice@example.org", "192.0.2.7/32"],
+            ["doveadm", "kick", "alice@example.org", "2001:db8::1/128"],
         ])
     }
 
     @Test func aDeviceNeverSeenOnlyFlushes() {
-        #expect(commands.plan(.device(address: "alice@example.org", lastIP: nil)) == [["doveadm", "auth", "cache", "flush", "alice@example.org"]])
+        #expect(commands.plan(.device(address: "alice@example.org", ips: [])) == [["doveadm", "auth", "cache", "flush", "alice@example.org"]])
     }
 
     @Test func aMailboxEventKicksEverySession() {

@@ -21,6 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import PrivateDovecot, imap_login, pop3_login  # noqa: E402
+from imap_idle import IdleSession  # noqa: E402
 from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
 
@@ -441,6 +442,103 @@ class Suite:
             self.d.env.update(relaxed)
             self.d.start()
 
+    def test_revocation_reaches_live_imap_sessions(self):
+        """Dovecot with its auth cache on, posternd with the doveadm hooks of conf/postern.yaml."""
+        tmp = os.path.join(self.tmp, "dovecot-cache")
+        os.makedirs(tmp, exist_ok=True)
+        ports = (free_port(), free_port())
+        dc = PrivateDovecot(tmp, self.d.auth_socket, *ports, after_conf="auth_cache_size = 10M\nauth_cache_ttl = 1 hour\n"
+                            "auth_cache_negative_ttl = 1 hour\n"
+                            "disable_plaintext_auth = no  # devices on 127.0.0.2/3 are not local to Dovecot; no TLS in this test")
+        doveadm = f"doveadm -c {dc.config_path}"
+        hooks = dict(POSTERN_REVOCATION_FLUSH_COMMAND=f"{doveadm} auth cache flush {{user}}",
+                     POSTERN_REVOCATION_KICK_DEVICE_COMMAND=f"{doveadm} kick {{user}} {{ip_net}}",
+                     POSTERN_REVOCATION_KICK_ALL_COMMAND=f"{doveadm} kick {{user}}")
+        self.d.stop()
+        self.d.env.update(hooks)
+        self.d.start()
+        sessions = []
+        try:
+            dc.__enter__()
+            self.d.ok("mailbox", "add", "carl@example.org")
+            a = self.add_device("carl@example.org", "Phone A")
+            b = self.add_device("carl@example.org", "Laptop B")
+            sa = IdleSession(ports[0], "carl@example.org", a, source_ip="127.0.0.1")
+            sb = IdleSession(ports[0], "carl@example.org", b, source_ip="127.0.0.2")
+            sessions += [sa, sb]
+            seen = {d["name"]: d["lastUse"]["ip"] for d in self.d.ok("device", "list", "carl@example.org")["devices"]}
+            assert seen == {"Phone A": "127.0.0.1", "Laptop B": "127.0.0.2"}, seen
+
+            # Disconnect A: A's session closes, A's password is refused although Dovecot's cache had it,
+            # B stays connected and still logs in.
+            self.d.ok("device", "disconnect", "carl@example.org", "Phone A")
+            took = sa.wait_closed(2.0)
+            assert took is not None and sa.saw_bye(), f"A's IDLE session still open 2 s after disconnect\n{dc.log_tail(20)}"
+            self.revoke_times = [("disconnect", took)]
+            assert sb.wait_closed(0.5) is None, "B's session was dropped with A's"
+            ok, message = imap_login(ports[0], "carl@example.org", a)
+            assert not ok, f"A's password still works (auth cache not flushed?): {message}"
+            assert imap_login(ports[0], "carl@example.org", b)[0]
+
+            # Rotate B: its session closes, the old secret is refused, the new one works.
+            new_b = self.d.ok("device", "rotate", "carl@example.org", "Laptop B")["password"]
+            self.secrets.append(new_b)
+            took = sb.wait_closed(2.0)
+            assert took is not None, "B's session still open 2 s after rotate"
+            self.revoke_times.append(("rotate", took))
+            assert not imap_login(ports[0], "carl@example.org", b)[0]
+            assert self.smtp("carl@example.org", b, "PLAIN") == 535, "Postfix refuses the old secret on the next attempt"
+            assert imap_login(ports[0], "carl@example.org", new_b)[0]
+            assert self.smtp("carl@example.org", new_b, "PLAIN") == 235
+
+            # Disconnect all: every session closes, every password is refused.
+            c = self.add_device("carl@example.org", "Tablet C")
+            s1 = IdleSession(ports[0], "carl@example.org", new_b, source_ip="127.0.0.2")
+            s2 = IdleSession(ports[0], "carl@example.org", c, source_ip="127.0.0.3")
+            sessions += [s1, s2]
+            self.d.ok("device", "disconnect-all", "carl@example.org", "--yes")
+            for s, name in ((s1, "B"), (s2, "C")):
+                took = s.wait_closed(2.0)
+                assert took is not None, f"{name}'s session still open 2 s after disconnect-all"
+                self.revoke_times.append((f"disconnect-all ({name})", took))
+            for pw in (new_b, c):
+                assert not imap_login(ports[0], "carl@example.org", pw)[0]
+                assert self.smtp("carl@example.org", pw, "PLAIN") == 535
+            history = [h["action"] for h in self.d.ok("history", "carl@example.org")["history"]]
+            assert "revocation.hook_failed" not in history, history
+        finally:
+            for s in sessions:
+                s.close()
+            dc.__exit__(None, None, None)
+            self.d.stop()
+            for k in hooks:
+                self.d.env.pop(k, None)
+            self.d.start()
+
+    def test_a_failing_hook_never_fails_the_answer_and_is_recorded(self):
+        self.d.stop()
+        self.d.env.update(POSTERN_REVOCATION_FLUSH_COMMAND="/nonexistent/doveadm auth cache flush {user}",
+                          POSTERN_REVOCATION_RETRIES="1")
+        self.d.start()
+        try:
+            self.d.ok("mailbox", "add", "dora@example.org")
+            self.add_device("dora@example.org", "Phone")
+            started = time.monotonic()
+            self.d.ok("device", "rotate", "dora@example.org", "Phone")
+            assert time.monotonic() - started < 1.0, "the answer waited for the hook"
+            time.sleep(1.5)
+            history = self.d.ok("history", "dora@example.org")["history"]
+            failed = [h for h in history if h["action"] == "revocation.hook_failed"]
+            assert len(failed) == 1 and "could not start" in failed[0]["detail"], history
+            metrics = subprocess.run(["curl", "-s", "--unix-socket", self.d.control_socket, "http://localhost/metrics"],
+                                     capture_output=True, text=True).stdout
+            assert "postern_revocation_hook_failures_total 1" in metrics, metrics
+        finally:
+            self.d.stop()
+            self.d.env.pop("POSTERN_REVOCATION_FLUSH_COMMAND", None)
+            self.d.env.pop("POSTERN_REVOCATION_RETRIES", None)
+            self.d.start()
+
     def test_history_records_changes_without_secrets(self):
         history = self.d.ok("history", "alice@example.org", "--limit", "100")["history"]
         actions = [h["action"] for h in history]
@@ -488,6 +586,8 @@ class Suite:
                 print("---- Postfix log (tail) ----")
                 print_log_tail(self.tmp, 30)
             print(f"    posternd cold start after restart: {getattr(self, 'cold_start', 0) * 1000:.0f} ms")
+            for what, took in getattr(self, "revoke_times", []):
+                print(f"    revoke to closed IMAP session, {what}: {took * 1000:.0f} ms after the API answered")
             if hasattr(self, "checkpassword_ms"):
                 print(f"    one IMAP login through Dovecot: {self.lua_ms:.1f} ms with the Lua passdb, "
                       f"{self.checkpassword_ms:.1f} ms with checkpassword (10 sequential logins each)")

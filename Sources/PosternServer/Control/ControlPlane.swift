@@ -25,9 +25,11 @@ public final class ControlPlane: Sendable {
         self.logger = logger
     }
 
-    /// Where a device was last seen: the unflushed use if any, else the stored one.
-    private static func lastIP(_ device: Device, _ lastUse: LastUseRecorder) -> String? {
-        lastUse.peek([device.id])[device.id]?.ip ?? device.lastUse?.ip
+    /// Where a device was seen: its IPs since start, and the stored last one (from before a restart).
+    private static func seenAt(_ device: Device, _ lastUse: LastUseRecorder) -> [String] {
+        var ips = lastUse.recentIPs(device.id)
+        if let stored = device.lastUse?.ip, !ips.contains(stored) { ips.append(stored) }
+        return ips
     }
 
     /// The server key device-password digests are taken under.
@@ -172,10 +174,10 @@ public final class ControlPlane: Sendable {
             let rotated = try db.rotateDevice(id: device.id, digest: digest.bytes)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.rotate",
                                               detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
-            return (rotated, Self.lastIP(device, self.lastUse))
+            return (rotated, Self.seenAt(device, self.lastUse))
         }, afterCommit: { [index, hooks] (device, seenAt) in
             index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
-            hooks?.enqueue(.device(address: address.description, lastIP: seenAt))
+            hooks?.enqueue(.device(address: address.description, ips: seenAt))
         }).0
         logger.info("device rotated", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return NewSecret(device: device, password: password)
@@ -215,10 +217,10 @@ public final class ControlPlane: Sendable {
                                               detail: "\(device.kind == .generic ? "generic password" : "device \"\(device.name)\"") (id \(device.id)) disconnected"))
             return device
         }, afterCommit: { [index, lastUse, hooks] device in
-            let seenAt = Self.lastIP(device, lastUse)
+            let seenAt = Self.seenAt(device, lastUse)
             index.apply([.removeDevice(device.id)])
             lastUse.forget([device.id])
-            hooks?.enqueue(.device(address: address.description, lastIP: seenAt))
+            hooks?.enqueue(.device(address: address.description, ips: seenAt))
         })
         logger.info("device disconnected", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return device

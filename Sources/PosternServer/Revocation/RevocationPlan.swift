@@ -1,7 +1,7 @@
 /// What happened to a mailbox's passwords that live sessions must hear about.
 public enum RevocationEvent: Sendable, Equatable {
-    /// One device's password changed or was removed; `lastIP` is where it was last seen, if anywhere.
-    case device(address: String, lastIP: String?)
+    /// One device's password changed or was removed; `ips` are where it was seen (newest first).
+    case device(address: String, ips: [String])
     /// Every password of the mailbox is gone (disconnect-all, mailbox removed).
     case mailbox(address: String)
 
@@ -13,7 +13,8 @@ public enum RevocationEvent: Sendable, Equatable {
 }
 
 /// The commands that tell the mail servers, as configured (`revocation.*` in postern.yaml).
-/// Each is split on spaces; `{user}` becomes the mailbox address and `{ip}` the device's last IP.
+/// Each is split on spaces; `{user}` becomes the mailbox address, `{ip}` an IP the device was seen
+/// at and `{ip_net}` that IP as a one-address network (`192.0.2.7/32`, `2001:db8::1/128`).
 public struct RevocationCommands: Sendable, Equatable {
     public var flush: [String]?
     public var kickDevice: [String]?
@@ -42,15 +43,20 @@ public struct RevocationCommands: Sendable, Equatable {
         func fill(_ template: [String], ip: String?) -> [String] {
             template.map { word in
                 var word = word.replacingOccurrences(of: "{user}", with: event.address)
-                if let ip { word = word.replacingOccurrences(of: "{ip}", with: ip) }
+                if let ip {
+                    word = word.replacingOccurrences(of: "{ip_net}", with: ip + (ip.contains(":") ? "/128" : "/32"))
+                    word = word.replacingOccurrences(of: "{ip}", with: ip)
+                }
                 return word
             }
         }
         if let flush { out.append(fill(flush, ip: nil)) }
         switch event {
-        case let .device(_, lastIP):
+        case let .device(_, ips):
             // A device never seen has no session to drop; without an IP Postern cannot tell its sessions from the others'.
-            if let kickDevice, let ip = lastIP, !ip.isEmpty { out.append(fill(kickDevice, ip: ip)) }
+            if let kickDevice {
+                for ip in ips where !ip.isEmpty { out.append(fill(kickDevice, ip: ip)) }
+            }
         case .mailbox:
             if let kickAll { out.append(fill(kickAll, ip: nil)) }
         }
