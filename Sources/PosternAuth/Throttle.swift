@@ -58,7 +58,7 @@ public final class Throttle: Sendable {
     private struct State {
         var byIP: [String: FailureCount] = [:]
         var byLogin: [String: FailureCount] = [:]
-        var byPair: [String: Int] = [:]
+        var byPair: [PairKey: Int] = [:]
         var reports: [AttackReport] = []
         var throttledTotal = 0
         var refusedTotal = 0
@@ -137,7 +137,9 @@ public final class Throttle: Sendable {
                 state.byLogin[login] = nil
                 return
             }
-            guard let pair = state.byPair.removeValue(forKey: pairKey(login, ip)) else { return }
+            // Most successes come from clients that never failed: nothing to take back.
+            guard state.byIP[ip] != nil || state.byLogin[login] != nil,
+                  let pair = state.byPair.removeValue(forKey: pairKey(login, ip)) else { return }
             if var c = state.byIP[ip] { c.failures = max(0, c.failures - pair); state.byIP[ip] = c.failures == 0 ? nil : c }
             if var c = state.byLogin[login] { c.failures = max(0, c.failures - pair); state.byLogin[login] = c.failures == 0 ? nil : c }
         }
@@ -164,7 +166,12 @@ public final class Throttle: Sendable {
         now - c.last > policy.window ? FailureCount(last: now) : c
     }
 
-    private func pairKey(_ login: String, _ ip: String) -> String { login + "\u{0}" + ip }
+    private struct PairKey: Hashable {
+        let login: String
+        let ip: String
+    }
+
+    private func pairKey(_ login: String, _ ip: String) -> PairKey { PairKey(login: login, ip: ip) }
 
     private func sweep(_ state: inout State, _ now: ContinuousClock.Instant) {
         state.byIP = state.byIP.filter { now - $0.value.last <= policy.window }

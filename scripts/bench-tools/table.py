@@ -10,7 +10,8 @@ path, devices, cold, rss = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 rows = {}
 for line in open(path):
     fields = dict(re.findall(r"(\S+?)=(\S+)", line))
-    key = (int(fields["connections"]), fields["target"])
+    target = fields["target"] if fields["wrong"] == "0" else f'{fields["target"]} ({fields["wrong"]}% wrong)'
+    key = (int(fields["connections"]), target)
     rows.setdefault(key, []).append(fields)
 
 
@@ -27,13 +28,9 @@ print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for c in sorted({k[0] for k in rows}):
     dovecot = median((c, "dovecot"), "auths/s") if (c, "dovecot") in rows else None
     noop = median((c, "noop"), "auths/s") if (c, "noop") in rows else None
-    for target in ("posternd", "dovecot", "noop"):
-        if (c, target) not in rows:
-            continue
+    for target in sorted({k[1] for k in rows if k[0] == c}, key=lambda t: ("dovecot" in t, "noop" in t, t)):
         rate = median((c, target), "auths/s")
-        wrong = rows[(c, target)][0]["wrong"]
-        name = f"{target} ({wrong}% wrong)" if wrong != "0" else target
-        print(f"| {c} | {name} | {rate:,.0f} | {median((c, target), 'p50'):.0f} µs | {median((c, target), 'p99'):.0f} µs | "
+        print(f"| {c} | {target} | {rate:,.0f} | {median((c, target), 'p50'):.0f} µs | {median((c, target), 'p99'):.0f} µs | "
               f"{median((c, target), 'p99.9'):.0f} µs | {rate / dovecot:.2f}× | {rate / noop:.2f}× | "
               f"{median((c, target), 'loadgen_cpu'):.0f} % |")
 print(f"\nposternd cold start with {devices} device passwords: {cold} ms; RSS after start: {rss} MB")

@@ -130,8 +130,8 @@ public struct DaemonConfig: Sendable {
             }
             return .milliseconds(Int64(value * 1000))
         }
-        throttle.freeFailures = try count("throttle.freeFailures", throttle.freeFailures, 0...1000)
-        throttle.refuseAfter = try count("throttle.refuseAfter", throttle.refuseAfter, 1...100_000)
+        throttle.freeFailures = try count("throttle.freeFailures", throttle.freeFailures, 0...1_000_000_000)
+        throttle.refuseAfter = try count("throttle.refuseAfter", throttle.refuseAfter, 1...1_000_000_000)
         throttle.reportAfter = try count("throttle.reportAfter", throttle.reportAfter, 1...100_000)
         throttle.firstDelay = try seconds("throttle.firstDelaySeconds", throttle.firstDelay, 0...60)
         throttle.maxDelay = try seconds("throttle.maxDelaySeconds", throttle.maxDelay, 0...300)
