@@ -12,10 +12,10 @@ public enum AuthListener {
     /// CUID of the handshake: a connection counter from 1, per process.
     private static let connections = Atomic<UInt32>(0)
 
-    public static func frontDoor(check: PasswordCheck, address: ListenAddress, logger: Logger,
-                                 ready: @escaping @Sendable () -> Void = {}) -> FrontDoor {
+    public static func frontDoor(check: PasswordCheck, address: ListenAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                                 logger: Logger, ready: @escaping @Sendable () -> Void = {}) -> FrontDoor {
         let pid = UInt32(getpid())
-        return FrontDoor(name: "auth", address: address, logger: logger, ready: ready) { channel in
+        return FrontDoor(name: "auth", address: address, group: group, logger: logger, ready: ready) { channel in
             let cuid = connections.add(1, ordering: .relaxed).newValue
             let handshake = AuthServerReply.handshake(mechanisms: AuthServerConnection.mechanisms, serverPID: pid,
                                                       connectionID: cuid, cookie: cookie())

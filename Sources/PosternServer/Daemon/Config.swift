@@ -25,6 +25,8 @@ public struct DaemonConfig: Sendable {
     public var authSocketGroup: String?
     public var authTCP: (host: String, port: Int)?
     public var hashThreads = 2
+    /// Event-loop threads of the auth socket; 0: one per core.
+    public var authEventLoops = 0
     /// nil: no saslauthd socket.
     public var saslauthdSocket: String? = "./var/run/saslauthd.sock"
     public var saslauthdSocketMode: mode_t = 0o660
@@ -130,6 +132,7 @@ public struct DaemonConfig: Sendable {
             }
             return .milliseconds(Int64(value * 1000))
         }
+        authEventLoops = try count("auth.eventLoops", authEventLoops, 0...256)
         throttle.freeFailures = try count("throttle.freeFailures", throttle.freeFailures, 0...1_000_000_000)
         throttle.refuseAfter = try count("throttle.refuseAfter", throttle.refuseAfter, 1...1_000_000_000)
         throttle.reportAfter = try count("throttle.reportAfter", throttle.reportAfter, 1...100_000)

@@ -41,6 +41,7 @@ public enum Daemon {
                                   throttle: Throttle(policy: config.throttle))
         let auth = AuthListener.frontDoor(check: check, address: ListenAddress(
             socketPath: config.authSocket, socketMode: config.authSocketMode, socketGroup: config.authSocketGroup, tcp: config.authTCP),
+            group: config.authEventLoops == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: config.authEventLoops),
             logger: logger)
 
         var frontDoors: [any Service] = [auth]
