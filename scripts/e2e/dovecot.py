@@ -31,6 +31,7 @@ is 0, so a failed login costs ~0.5 s (Dovecot's failure tick) instead of 2+ s.
 
 import imaplib
 import os
+import sys
 import poplib
 import pwd
 import grp
@@ -38,6 +39,9 @@ import signal
 import socket
 import subprocess
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import _port_open as port_open, free_port  # noqa: E402,F401
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -108,19 +112,6 @@ def operator_snippet(name, replacements):
             raise ValueError(f"{new!r}: Dovecot splits these args at spaces")
         text = text.replace(old, new)
     return text
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port):
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _banner(port, timeout=2.0):

@@ -22,7 +22,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import PrivateDovecot, imap_login, pop3_login  # noqa: E402
 from imap_idle import IdleSession  # noqa: E402
-from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, print_log_tail, smtp_auth  # noqa: E402
+from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, free_port, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
 
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
@@ -31,12 +31,6 @@ BLF = "{BLF-CRYPT}$2y$05$W0Rvi8rfAPIEfxckwasEy.uHCh66qkXkJT/3HGpaxcgc4SFA7rStG"
 ARGON2ID = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$DV75KuHxfh8QxVtNX3j+fQ$4pc5r7bDH2iDNUc4QLaJaSjdmGbf2HLeW/urofznJ04"
 SSHA512 = "{SSHA512}dxAE1Yp4dCCQAbvf1jJFT69dkIq/mXR65EStpcv3cN8miFeFZZi+C3pCwvvfc0rx51jNuRhvLMZJEp3BHhx2Yt9A04E="
 GENERIC = "correct horse"  # the password of the three hashes above (doveadm pw -p 'correct horse')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Posternd:
