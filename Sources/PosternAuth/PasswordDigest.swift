@@ -19,7 +19,9 @@ public struct PasswordDigest: Hashable, Sendable {
     /// The digest of a typed device password (separators and case folded, see `DevicePassword`).
     public init(password: some Collection<UInt8>, key: ServerKey) {
         let canonical = DevicePassword.canonicalBytes(utf8: password)
-        let mac = HMAC<SHA256>.authenticationCode(for: canonical, using: key.key)
+        var hmac = key.keyed
+        hmac.update(data: canonical)
+        let mac = hmac.finalize()
         self = mac.withUnsafeBytes { PasswordDigest(bytes: $0)! }
     }
 

@@ -5,9 +5,12 @@ import Foundation
 /// losing it invalidates every device password (generic passwords keep working).
 public struct ServerKey: Sendable {
     public let key: SymmetricKey
+    /// HMAC keyed once: each digest copies it instead of re-deriving the padded keys.
+    let keyed: HMAC<SHA256>
 
     public init(key: SymmetricKey) {
         self.key = key
+        self.keyed = HMAC<SHA256>(key: key)
     }
 
     /// Reads the key file, or creates it (32 random bytes, hex, mode 0600) when it does not exist.

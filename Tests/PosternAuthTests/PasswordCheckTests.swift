@@ -103,6 +103,16 @@ import Testing
         #expect(throws: ServerKeyError.self) { try ServerKey.loadOrCreate(at: path) }
     }
 
+    @Test func digestsAreStandardHMACSHA256AndKeepNoStateBetweenCalls() {
+        let key = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 7, count: 32)))
+        // python3 -c "import hmac,hashlib; print(hmac.new(bytes([7]*32), b'x', hashlib.sha256).hexdigest())"
+        let expected = "5b29e7ebdee0465c31c16b2fca787e1588ec74bd4c3e9f479103b2392c677d06"
+        for _ in 0..<3 {
+            #expect(PasswordDigest(password: Array("x".utf8), key: key).bytes.map { String(format: "%02x", $0) }.joined() == expected)
+            _ = PasswordDigest(password: Array("something else".utf8), key: key)
+        }
+    }
+
     @Test func digestsDependOnTheKey() {
         let k1 = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 1, count: 32)))
         let k2 = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 2, count: 32)))
