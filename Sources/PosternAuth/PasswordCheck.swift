@@ -53,61 +53,58 @@ public final class PasswordCheck: Sendable {
         case later(EventLoopFuture<CheckResult>)
     }
 
-    /// The whole check; a later answer completes on `eventLoop`.
+    /// The whole check; a later answer completes on `eventLoop`. A throttled client's answer is
+    /// held back by the throttling delay (a timer on the event loop, no thread waits).
     public func check(_ request: CheckRequest, on eventLoop: any EventLoop) -> Outcome {
-        let login = MailAddress.loginKey(request.login)
-        let delay: Duration
-        switch throttle.verdict(login: login, ip: request.remoteIP) {
-        case .allow: delay = .zero
-        case let .delay(d): delay = d
-        case .refuse: return .now(.tempFail)
+        let (outcome, delay) = evaluate(request, on: eventLoop)
+        guard let delay, delay > .zero else { return outcome }
+        let result: EventLoopFuture<CheckResult> = switch outcome {
+        case let .now(r): eventLoop.makeSucceededFuture(r)
+        case let .later(future): future
         }
-        let result: EventLoopFuture<CheckResult>
-        switch lookup(request, login: login) {
-        case let .done(r):
-            settle(r, login: login, ip: request.remoteIP)
-            guard delay > .zero else { return .now(r) }
-            result = eventLoop.makeSucceededFuture(r)
-        case let .verifyGeneric(generic):
-            result = verify(generic, request, on: eventLoop).map { r in
-                self.settle(r, login: login, ip: request.remoteIP)
-                return r
-            }
-        }
-        guard delay > .zero else { return .later(result) }
-        return .later(result.flatMap { r in
-            eventLoop.scheduleTask(in: .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)) { r }.futureResult
-        })
+        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+        return .later(result.flatMap { r in eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { r }.futureResult })
     }
 
     /// The same check for async callers (tests, the HTTP front doors).
     public func check(_ request: CheckRequest) async -> CheckResult {
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        switch check(request, on: eventLoop) {
-        case let .now(result): return result
-        case let .later(future): return (try? await future.get()) ?? .tempFail
-        }
+        await Self.value(of: check(request, on: MultiThreadedEventLoopGroup.singleton.any()))
     }
 
     /// For front doors that tell the client to wait instead of waiting themselves (nginx's
-    /// Auth-Wait): the check without the throttling delay, and the delay the client should observe.
+    /// Auth-Wait): the answer without the throttling delay, and the delay the client should observe.
     public func checkReportingWait(_ request: CheckRequest) async -> (result: CheckResult, wait: Duration?) {
+        let (outcome, delay) = evaluate(request, on: MultiThreadedEventLoopGroup.singleton.any())
+        return (await Self.value(of: outcome), delay)
+    }
+
+    /// Throttling verdict, lookup, slow hash if needed, and the throttling record of the result;
+    /// everything but holding the answer back. The delay is nil when there is none to observe.
+    private func evaluate(_ request: CheckRequest, on eventLoop: any EventLoop) -> (Outcome, Duration?) {
         let login = MailAddress.loginKey(request.login)
-        let wait: Duration?
+        let delay: Duration?
         switch throttle.verdict(login: login, ip: request.remoteIP) {
-        case .allow: wait = nil
-        case let .delay(d): wait = d
-        case let .refuse(retryAfter): return (.tempFail, retryAfter)
+        case .allow: delay = nil
+        case let .delay(d): delay = d
+        case let .refuse(retryAfter): return (.now(.tempFail), retryAfter)
         }
-        let result: CheckResult
         switch lookup(request, login: login) {
         case let .done(r):
-            result = r
+            settle(r, login: login, ip: request.remoteIP)
+            return (.now(r), delay)
         case let .verifyGeneric(generic):
-            result = (try? await verify(generic, request, on: MultiThreadedEventLoopGroup.singleton.any()).get()) ?? .tempFail
+            return (.later(verify(generic, request, on: eventLoop).map { r in
+                self.settle(r, login: login, ip: request.remoteIP)
+                return r
+            }), delay)
         }
-        settle(result, login: login, ip: request.remoteIP)
-        return (result, wait)
+    }
+
+    private static func value(of outcome: Outcome) async -> CheckResult {
+        switch outcome {
+        case let .now(result): result
+        case let .later(future): (try? await future.get()) ?? .tempFail
+        }
     }
 
     private enum Lookup {

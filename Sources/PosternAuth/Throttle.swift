@@ -60,8 +60,6 @@ public final class Throttle: Sendable {
         var byLogin: [String: FailureCount] = [:]
         var byPair: [PairKey: Int] = [:]
         var reports: [AttackReport] = []
-        var throttledTotal = 0
-        var refusedTotal = 0
     }
 
     public let policy: Policy
@@ -91,13 +89,11 @@ public final class Throttle: Sendable {
             return max(ipFailures, loginFailures)
         }
         if failures >= policy.refuseAfter {
-            state.withLock { $0.refusedTotal += 1 }
             refusedCounter.increment()
             return .refuse(retryAfter: policy.maxDelay)
         }
         let delay = policy.delay(failures: failures)
         if delay > .zero {
-            state.withLock { $0.throttledTotal += 1 }
             delayedCounter.increment()
             return .delay(delay)
         }
@@ -151,11 +147,6 @@ public final class Throttle: Sendable {
             defer { state.reports = [] }
             return state.reports
         }
-    }
-
-    /// Requests delayed and refused since start (for the metrics).
-    public var totals: (delayed: Int, refused: Int) {
-        state.withLock { ($0.throttledTotal, $0.refusedTotal) }
     }
 
     private func fresh(_ c: FailureCount, _ now: ContinuousClock.Instant) -> Int {

@@ -35,6 +35,8 @@ import Testing
     @Test(arguments: [
         ("POSTERN_AUTH_SOCKET_MODE", "rw-rw----", "auth.socketMode"),
         ("POSTERN_AUTH_TCP", "localhost", "auth.tcp"),
+        ("POSTERN_AUTH_HTTP_LISTEN", "nowhere", "authHTTP.listen"),
+        ("POSTERN_AUTH_HTTP_IMAP_BACKEND", "127.0.0.1:99999", "authHTTP.imapBackend"),
         ("POSTERN_LAST_USE_FLUSH_SECONDS", "soon", "lastUse.flushSeconds"),
         ("POSTERN_AUTH_HASH_THREADS", "0", "auth.hashThreads"),
         ("POSTERN_LOG_LEVEL", "loud", "log.level"),

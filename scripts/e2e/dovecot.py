@@ -41,7 +41,7 @@ import subprocess
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import _port_open as port_open, free_port  # noqa: E402,F401
+from harness import _port_open as port_open, _tail, free_port  # noqa: E402,F401
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -301,12 +301,7 @@ class PrivateDovecot:
     # -- helpers -----------------------------------------------------------
     def log_tail(self, lines=60):
         """The last lines of this instance's log, as one string."""
-        try:
-            with open(self.log_path, errors="replace") as f:
-                text = f.readlines()[-lines:]
-        except OSError as e:
-            return f"(no log at {self.log_path}: {e})"
-        return f"--- {self.log_path} (last {len(text)} lines) ---\n" + "".join(text)
+        return _tail(self.log_path, lines)
 
     def log(self):
         """The whole log."""

@@ -260,7 +260,8 @@ class PrivatePostfix:
     def __init__(self, tmpdir, auth_socket_path, smtp_port, extra_main_cf=None,
                  check_socket=True, start_timeout=30.0, cyrus=False):
         self.tmpdir = os.path.abspath(tmpdir)
-        self.auth_socket_path = os.path.abspath(auth_socket_path)
+        # A unix socket path, or Postfix's inet:HOST:PORT for Postern's loopback TCP listener.
+        self.auth_socket_path = auth_socket_path if auth_socket_path.startswith("inet:") else os.path.abspath(auth_socket_path)
         self.port = int(smtp_port)
         self.extra_main_cf = dict(extra_main_cf or {})
         self.check_socket = check_socket
@@ -358,7 +359,7 @@ class PrivatePostfix:
             self.stop()
         if _port_open(self.port):
             raise RuntimeError(f"127.0.0.1:{self.port} is already in use")
-        if self.check_socket:
+        if self.check_socket and not self.auth_socket_path.startswith("inet:"):
             ok, err = postfix_can_connect(self.auth_socket_path)
             if not ok:
                 raise RuntimeError(

@@ -367,6 +367,27 @@ class Suite:
         self.expect_smtp("dave@example.net", GENERIC, 235, mechs=("PLAIN",))
         self.expect_smtp("alice@example.org", self.phone, 535, mechs=("PLAIN",))
 
+    def test_postfix_over_the_loopback_tcp_listener(self):
+        tcp = free_port()
+        self.d.stop()
+        self.d.env["POSTERN_AUTH_TCP"] = f"127.0.0.1:{tcp}"
+        self.d.start()
+        tmp = os.path.join(self.tmp, "postfix-tcp")
+        os.makedirs(tmp, exist_ok=True)
+        port = free_port()
+        try:
+            with PrivatePostfix(tmp, f"inet:127.0.0.1:{tcp}", port):
+                for mech in ("PLAIN", "LOGIN"):
+                    assert smtp_auth(port, "bob@example.net", self.bob, mech)[0] == 235, mech
+                    assert smtp_auth(port, "bob@example.net", "wrong", mech)[0] == 535, mech
+        except AssertionError:
+            print_log_tail(tmp, 20)
+            raise
+        finally:
+            self.d.stop()
+            self.d.env.pop("POSTERN_AUTH_TCP")
+            self.d.start()
+
     def test_last_use_is_flushed_at_shutdown(self):
         # With a flush interval of an hour, only the shutdown flush can have written it.
         self.d.stop()

@@ -1,8 +1,5 @@
 /// nginx mail proxy's auth_http request: one GET per login attempt, everything in headers.
 public struct NginxAuthRequest: Equatable, Sendable {
-    public enum Method: String, Sendable { case plain, apop, cramMD5 = "cram-md5", external }
-
-    public var method: Method
     public var user: String
     public var password: [UInt8]
     /// `imap`, `pop3` or `smtp`: the service the scopes are checked against.
@@ -10,8 +7,7 @@ public struct NginxAuthRequest: Equatable, Sendable {
     public var attempt: Int
     public var clientIP: String?
 
-    public init(method: Method, user: String, password: [UInt8], proto: String, attempt: Int, clientIP: String?) {
-        self.method = method
+    public init(user: String, password: [UInt8], proto: String, attempt: Int, clientIP: String?) {
         self.user = user
         self.password = password
         self.proto = proto
@@ -34,14 +30,14 @@ public struct NginxAuthRequest: Equatable, Sendable {
         }
         let methodName = try required("Auth-Method").lowercased()
         // apop, cram-md5 and external need what a stored digest cannot give: only plain (also used for LOGIN).
-        guard let method = Method(rawValue: methodName), method == .plain else { throw .unsupportedMethod(String(methodName.prefix(32))) }
+        guard methodName == "plain" else { throw .unsupportedMethod(String(methodName.prefix(32))) }
         let proto = try required("Auth-Protocol").lowercased()
         guard ["imap", "pop3", "smtp"].contains(proto) else { throw .unsupportedProtocol(String(proto.prefix(32))) }
         guard let user = String(validating: try percentDecode(required("Auth-User"), field: "Auth-User"), as: UTF8.self) else {
             throw .badEscape("Auth-User")
         }
         let password = try percentDecode(header("Auth-Pass") ?? "", field: "Auth-Pass")
-        return NginxAuthRequest(method: method, user: user, password: password, proto: proto,
+        return NginxAuthRequest(user: user, password: password, proto: proto,
                                 attempt: Int(header("Auth-Login-Attempt") ?? "1") ?? 1,
                                 clientIP: header("Client-IP").flatMap { $0.isEmpty ? nil : $0 })
     }

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Hummingbird
 import Logging
 import PosternAuth
 import SystemPackage
@@ -32,7 +33,7 @@ public struct DaemonConfig: Sendable {
     public var saslauthdSocketMode: mode_t = 0o660
     public var saslauthdSocketGroup: String?
     /// nginx auth_http: "HOST:PORT" or "unix:/path"; nil: off.
-    public var authHTTPListen: String?
+    public var authHTTPListen: BindAddress?
     public var backends = MailBackends()
     public var controlSocket = "./var/run/control.sock"
     public var controlSocketMode: mode_t = 0o660
@@ -101,8 +102,13 @@ public struct DaemonConfig: Sendable {
             return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
         }
         authTCP = try hostPort("auth.tcp")
-        authHTTPListen = optional("authHTTP.listen")
-        if let listen = authHTTPListen, !listen.hasPrefix("unix:") { _ = try hostPort("authHTTP.listen") }
+        if let listen = optional("authHTTP.listen") {
+            if listen.hasPrefix("unix:") {
+                authHTTPListen = .unixDomainSocket(path: String(listen.dropFirst(5)))
+            } else if let (host, port) = try hostPort("authHTTP.listen") {
+                authHTTPListen = .hostname(host, port: port)
+            }
+        }
         backends = MailBackends(imap: try hostPort("authHTTP.imapBackend"), pop3: try hostPort("authHTTP.pop3Backend"),
                                 smtp: try hostPort("authHTTP.smtpBackend"))
         hashThreads = Int(try number("auth.hashThreads", Double(hashThreads)))

@@ -49,22 +49,14 @@ public enum Daemon {
             frontDoors.append(SaslauthdListener.frontDoor(check: check, address: ListenAddress(
                 socketPath: socket, socketMode: config.saslauthdSocketMode, socketGroup: config.saslauthdSocketGroup), logger: logger))
         }
-        if let listen = config.authHTTPListen {
-            let address: BindAddress
-            if listen.hasPrefix("unix:") {
-                address = .unixDomainSocket(path: String(listen.dropFirst(5)))
-            } else {
-                let colon = listen.lastIndex(of: ":")!
-                address = .hostname(String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
-                                    port: Int(listen[listen.index(after: colon)...])!)
-            }
+        if let address = config.authHTTPListen {
             let mainLogger = logger
             var httpLogger = Logger(label: "posternd.auth_http")
             httpLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
             frontDoors.append(Application(
                 router: NginxAuthHTTP.router(check: check, backends: config.backends, logger: logger),
                 configuration: .init(address: address, serverName: "posternd"),
-                onServerRunning: { _ in mainLogger.info("auth_http listening", metadata: ["address": "\(listen)"]) },
+                onServerRunning: { _ in mainLogger.info("auth_http listening", metadata: ["address": "\(address)"]) },
                 logger: httpLogger))
         }
 

@@ -7,7 +7,7 @@ import PosternAuth
 import PosternProtocols
 
 /// Where nginx's mail proxy sends each protocol once a login is accepted.
-public struct MailBackends: Sendable, Equatable {
+public struct MailBackends: Sendable {
     public var imap: (host: String, port: Int)?
     public var pop3: (host: String, port: Int)?
     public var smtp: (host: String, port: Int)?
@@ -25,12 +25,6 @@ public struct MailBackends: Sendable, Equatable {
         case "smtp": smtp
         default: nil
         }
-    }
-
-    public static func == (a: MailBackends, b: MailBackends) -> Bool {
-        a.imap.map { "\($0.host):\($0.port)" } == b.imap.map { "\($0.host):\($0.port)" }
-            && a.pop3.map { "\($0.host):\($0.port)" } == b.pop3.map { "\($0.host):\($0.port)" }
-            && a.smtp.map { "\($0.host):\($0.port)" } == b.smtp.map { "\($0.host):\($0.port)" }
     }
 }
 
