@@ -1,5 +1,4 @@
 import PosternCore
-import Synchronization
 
 /// What a device password's digest leads to.
 public struct DeviceCredential: Sendable, Equatable {
@@ -46,24 +45,24 @@ public final class CredentialIndex: Sendable {
         var genericAddressOf: [Int64: String] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = ReadMostly(State())
 
     public init() {}
 
     public func device(for digest: PasswordDigest) -> DeviceCredential? {
-        state.withLock { $0.byDigest[digest] }
+        state.read { $0.byDigest[digest] }
     }
 
     public func generic(for address: String) -> GenericCredential? {
-        state.withLock { $0.generic[address] }
+        state.read { $0.generic[address] }
     }
 
     public var count: (devices: Int, generic: Int) {
-        state.withLock { ($0.byDigest.count, $0.generic.count) }
+        state.read { ($0.byDigest.count, $0.generic.count) }
     }
 
     public func apply(_ changes: [Change]) {
-        state.withLock { state in
+        state.write { state in
             for change in changes {
                 switch change {
                 case let .addDevice(digest, credential):
@@ -82,7 +81,7 @@ public final class CredentialIndex: Sendable {
     }
 
     public func reserve(devices: Int) {
-        state.withLock {
+        state.write {
             $0.byDigest.reserveCapacity(devices)
             $0.digestOf.reserveCapacity(devices)
         }

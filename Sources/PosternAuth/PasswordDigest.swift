@@ -17,12 +17,28 @@ public struct PasswordDigest: Hashable, Sendable {
     }
 
     /// The digest of a typed device password (separators and case folded, see `DevicePassword`).
-    public init(password: some Collection<UInt8>, key: ServerKey) {
-        let canonical = DevicePassword.canonicalBytes(utf8: password)
-        var hmac = key.keyed
-        hmac.update(data: canonical)
-        let mac = hmac.finalize()
-        self = mac.withUnsafeBytes { PasswordDigest(bytes: $0)! }
+    public init(password: [UInt8], key: ServerKey) {
+        // Canonical form (see `DevicePassword.canonicalBytes`) in a stack buffer: no allocation.
+        self = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(password.count, 1)) { canonical in
+            var n = 0
+            for byte in password where byte != DevicePassword.separator && byte != UInt8(ascii: " ") {
+                canonical[n] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                n += 1
+            }
+            var inner = key.inner
+            inner.update(bufferPointer: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(canonical)[0..<n]))
+            var outer = key.outer
+            inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+            return outer.finalize().withUnsafeBytes { PasswordDigest(raw: $0) }
+        }
+    }
+
+    @inline(__always)
+    init(raw: UnsafeRawBufferPointer) {
+        w0 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        w1 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        w2 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        w3 = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
     }
 
     public var bytes: [UInt8] {

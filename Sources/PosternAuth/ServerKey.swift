@@ -5,12 +5,25 @@ import Foundation
 /// losing it invalidates every device password (generic passwords keep working).
 public struct ServerKey: Sendable {
     public let key: SymmetricKey
-    /// HMAC keyed once: each digest copies it instead of re-deriving the padded keys.
-    let keyed: HMAC<SHA256>
+    /// HMAC-SHA-256 (RFC 2104) keyed once: SHA-256 already fed the inner and the outer padded
+    /// key. Each digest copies both instead of re-deriving them.
+    let inner: SHA256, outer: SHA256
 
     public init(key: SymmetricKey) {
         self.key = key
-        self.keyed = HMAC<SHA256>(key: key)
+        var block = [UInt8](repeating: 0, count: 64)  // SHA-256's block size
+        key.withUnsafeBytes { bytes in
+            if bytes.count > 64 {
+                for (i, b) in SHA256.hash(data: bytes).enumerated() { block[i] = b }
+            } else {
+                for (i, b) in bytes.enumerated() { block[i] = b }
+            }
+        }
+        var inner = SHA256(), outer = SHA256()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        outer.update(data: block.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
     }
 
     /// Reads the key file, or creates it (32 random bytes, hex, mode 0600) when it does not exist.

@@ -2,11 +2,20 @@
 /// so the auth hot path does not bridge through Foundation.
 public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    private static let decodeTable: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
-        return table
-    }()
+
+    /// The 6-bit value of a base64 letter, 0xFF for anything else (arithmetic, not a table: no
+    /// global to reach on the hot path).
+    @inline(__always)
+    static func value(of c: UInt8) -> UInt8 {
+        switch c {
+        case 0x41...0x5A: c - 0x41
+        case 0x61...0x7A: c - 0x61 + 26
+        case 0x30...0x39: c - 0x30 + 52
+        case UInt8(ascii: "+"): 62
+        case UInt8(ascii: "/"): 63
+        default: 0xFF
+        }
+    }
 
     public static func encode(_ bytes: some Collection<UInt8>, into out: inout [UInt8]) {
         var buffer: UInt32 = 0
@@ -52,7 +61,7 @@ public enum Base64 {
                 buffer <<= 6
             } else {
                 guard padding == 0 else { return nil }
-                let v = decodeTable[Int(c)]
+                let v = value(of: c)
                 guard v != 0xFF else { return nil }
                 buffer = buffer << 6 | UInt32(v)
             }

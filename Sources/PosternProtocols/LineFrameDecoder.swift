@@ -30,18 +30,20 @@ public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
 
     /// The framing itself, free of channel state so tests can drive it byte by byte.
     public mutating func next(_ buffer: inout ByteBuffer) throws -> ByteBuffer? {
-        let view = buffer.readableBytesView
-        if let lf = view.dropFirst(scanned).firstIndex(of: 0x0A) {
-            let length = lf - view.startIndex
-            guard length + 1 <= maxLength else { throw LineTooLong(limit: maxLength) }
-            var line = buffer.readSlice(length: length)!
-            buffer.moveReaderIndex(forwardBy: 1)
-            scanned = 0
-            if line.readableBytesView.last == 0x0D { line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)! }
-            return line
+        let scanned = self.scanned
+        let found = buffer.withUnsafeReadableBytes { bytes -> (lf: Int?, count: Int) in
+            (bytes[scanned...].firstIndex(of: 0x0A), bytes.count)
         }
-        scanned = view.count
-        guard view.count < maxLength else { throw LineTooLong(limit: maxLength) }
-        return nil
+        guard let length = found.lf else {
+            self.scanned = found.count
+            guard found.count < maxLength else { throw LineTooLong(limit: maxLength) }
+            return nil
+        }
+        guard length + 1 <= maxLength else { throw LineTooLong(limit: maxLength) }
+        self.scanned = 0
+        let line = buffer.readSlice(length: length > 0 && buffer.getInteger(at: buffer.readerIndex + length - 1, as: UInt8.self) == 0x0D
+                                    ? length - 1 : length)!
+        buffer.moveReaderIndex(to: buffer.readerIndex + (length - line.readableBytes) + 1)
+        return line
     }
 }

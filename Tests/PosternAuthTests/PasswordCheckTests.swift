@@ -113,6 +113,14 @@ import Testing
         }
     }
 
+    @Test(arguments: ["ABCDEF-ghjkmn-pqrstu-vwxyz2", "abcdef ghjkmn pqrstu vwxyz2", "abcdefghjkmnpqrstuvwxyz2"])
+    func digestIsHMACOfTheCanonicalForm(typed: String) {
+        let raw = SymmetricKey(data: (0..<32).map { UInt8($0) })
+        let key = ServerKey(key: raw)
+        let reference = HMAC<SHA256>.authenticationCode(for: DevicePassword.canonicalBytes(typed), using: raw)
+        #expect(PasswordDigest(password: Array(typed.utf8), key: key).bytes == Array(reference))
+    }
+
     @Test func digestsDependOnTheKey() {
         let k1 = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 1, count: 32)))
         let k2 = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 2, count: 32)))
@@ -214,5 +222,34 @@ import Testing
         #expect(r.recentIPs(1).count == LastUseRecorder.ipsPerDevice, "draining the last uses keeps the IPs")
         r.forget([1])
         #expect(r.recentIPs(1).isEmpty)
+    }
+
+    @Test func aDeviceInSteadyUseIsStoredOncePerIntervalUnlessItsIPOrServiceChanges() {
+        let r = LastUseRecorder(durableEvery: 60)
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        r.record(deviceID: 1, LastUse(at: t0, ip: "192.0.2.1", service: "imap"))
+        #expect(r.drain()[1]?.at == t0, "a first use is stored")
+        r.record(deviceID: 1, LastUse(at: t0 + 30, ip: "192.0.2.1", service: "imap"))
+        #expect(r.drain().isEmpty, "same IP and service 30 s later: not yet")
+        #expect(r.peek([1])[1]?.at == t0 + 30, "but the device list sees it at once")
+        r.record(deviceID: 1, LastUse(at: t0 + 40, ip: "192.0.2.1", service: "smtp"))
+        #expect(r.drain()[1]?.service == "smtp", "another service is stored at once")
+        r.record(deviceID: 1, LastUse(at: t0 + 50, ip: "192.0.2.9", service: "smtp"))
+        #expect(r.drain()[1]?.ip == "192.0.2.9", "another IP is stored at once")
+        r.record(deviceID: 1, LastUse(at: t0 + 111, ip: "192.0.2.9", service: "smtp"))
+        #expect(r.drain()[1]?.at == t0 + 111, "a minute after the last stored time")
+        r.record(deviceID: 1, LastUse(at: t0 + 112, ip: "192.0.2.9", service: "smtp"))
+        #expect(r.drain().isEmpty)
+        #expect(r.drain(everything: true)[1]?.at == t0 + 112, "at shutdown everything not stored yet")
+        #expect(r.drain(everything: true).isEmpty)
+    }
+
+    @Test func aBatchTheStoreCouldNotWriteIsDueAgain() {
+        let r = LastUseRecorder()
+        r.record(deviceID: 7, LastUse(at: Date(), ip: nil, service: "pop3"))
+        let batch = r.drain()
+        #expect(r.drain().isEmpty)
+        r.restore(batch)
+        #expect(r.drain() == batch)
     }
 }

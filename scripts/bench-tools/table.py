@@ -1,36 +1,83 @@
-"""Medians of the benchmark runs as a markdown table (auths/s and latency per server and
-connection count, ratios to Dovecot and to the no-op ceiling)."""
+"""Medians of scripts/bench's runs as markdown tables: per protocol, connection count and server,
+auths/s, latency, ratios to the reference server and to the ceiling, server and load-generator
+CPU; then cold start and RSS per size, and control-plane rates.
+
+    table.py RESULTS DEVICES
+"""
 import platform
 import re
 import statistics
 import sys
 import time
 
-path, devices, cold, rss = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-rows = {}
-for line in open(path):
-    fields = dict(re.findall(r"(\S+?)=(\S+)", line))
-    target = fields["target"] if fields["wrong"] == "0" else f'{fields["target"]} ({fields["wrong"]}% wrong)'
-    key = (int(fields["connections"]), target)
-    rows.setdefault(key, []).append(fields)
+path, devices = sys.argv[1], int(sys.argv[2])
+lines = [dict(re.findall(r"(\S+?)=(\S+)", line)) for line in open(path)]
 
 
-def median(key, name):
-    values = [float(r[name].rstrip("us%")) for r in rows[key]]
-    return statistics.median(values)
+def median(rows, name):
+    return statistics.median(float(r[name].rstrip("us%")) for r in rows)
 
 
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-print(f"\n{time.strftime('%Y-%m-%d')}, {cpu}, {len(open('/proc/cpuinfo').read().split('processor')) - 1} cores; "
-      f"{devices} device passwords; medians of {len(next(iter(rows.values())))} runs\n")
-print("| connections | server | auths/s | p50 | p99 | p99.9 | vs Dovecot | vs no-op | load generator CPU |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-for c in sorted({k[0] for k in rows}):
-    dovecot = median((c, "dovecot"), "auths/s") if (c, "dovecot") in rows else None
-    noop = median((c, "noop"), "auths/s") if (c, "noop") in rows else None
-    for target in sorted({k[1] for k in rows if k[0] == c}, key=lambda t: ("dovecot" in t, "noop" in t, t)):
-        rate = median((c, target), "auths/s")
-        print(f"| {c} | {target} | {rate:,.0f} | {median((c, target), 'p50'):.0f} µs | {median((c, target), 'p99'):.0f} µs | "
-              f"{median((c, target), 'p99.9'):.0f} µs | {rate / dovecot:.2f}× | {rate / noop:.2f}× | "
-              f"{median((c, target), 'loadgen_cpu'):.0f} % |")
-print(f"\nposternd cold start with {devices} device passwords: {cold} ms; RSS after start: {rss} MB")
+cores = open("/proc/cpuinfo").read().count("processor\t:")
+auth = [l for l in lines if l.get("kind") == "auth"]
+runs = len({l["run"] for l in auth})
+print(f"\n{time.strftime('%Y-%m-%d')}, {cpu}, {cores} cores shared by servers and load generator; "
+      f"{devices:,} device passwords; medians of {runs} runs\n")
+
+# protocol: (title, reference server, ceiling or None)
+protocols = {
+    "dovecot": ("Dovecot auth protocol", "dovecot", "noop"),
+    "saslauthd": ("saslauthd protocol (one connection per request)", "saslauthd", None),
+}
+for proto, (title, reference, ceiling) in protocols.items():
+    rows = {}
+    for l in auth:
+        if l["proto"] != proto:
+            continue
+        target = l["target"] if l["wrong"] == "0" else f'{l["target"]} ({l["wrong"]}% wrong)'
+        rows.setdefault((int(l["connections"]), target), []).append(l)
+    if not rows:
+        continue
+    print(f"**{title}**\n")
+    head = f"| connections | server | auths/s | p50 | p99 | p99.9 | vs {reference} |"
+    rule = "|---:|---|---:|---:|---:|---:|---:|"
+    if ceiling:
+        head += " vs no-op |"
+        rule += "---:|"
+    print(head + " server CPU | load generator CPU |")
+    print(rule + "---:|---:|")
+    for c in sorted({k[0] for k in rows}):
+        ref = median(rows[(c, reference)], "auths/s") if (c, reference) in rows else None
+        top = median(rows[(c, ceiling)], "auths/s") if ceiling and (c, ceiling) in rows else None
+        order = sorted({k[1] for k in rows if k[0] == c}, key=lambda t: (t == reference, t == ceiling, t))
+        for target in order:
+            r = rows[(c, target)]
+            rate = median(r, "auths/s")
+            cells = [f"{c}", target, f"{rate:,.0f}", f"{median(r, 'p50'):.0f} µs", f"{median(r, 'p99'):.0f} µs",
+                     f"{median(r, 'p99.9'):.0f} µs", f"{rate / ref:.2f}×" if ref else "–"]
+            if ceiling:
+                cells.append(f"{rate / top:.2f}×" if top else "–")
+            cells += [f"{median(r, 'server_cpu'):.0f} %", f"{median(r, 'loadgen_cpu'):.0f} %"]
+            print("| " + " | ".join(cells) + " |")
+    print()
+
+starts = {}
+for l in lines:
+    if l.get("kind") == "start":
+        starts.setdefault(int(l["devices"]), []).append(l)
+if starts:
+    print("| device passwords | posternd cold start | RSS after start |")
+    print("|---:|---:|---:|")
+    for n in sorted(starts):
+        print(f"| {n:,} | {median(starts[n], 'cold_ms'):.0f} ms | {median(starts[n], 'rss_mb'):.0f} MB |")
+    print()
+
+control = [l for l in lines if l.get("kind") == "control"]
+if control:
+    print("| control plane | " + " | ".join(f"{c} client{'s' if c != '1' else ''}" for c in sorted({l['clients'] for l in control})) + " |")
+    print("|---|" + "---:|" * len({l['clients'] for l in control}))
+    for op in ("create", "rotate", "disconnect"):
+        cells = [f"{int(l['per_second']):,}/s" for l in sorted((l for l in control if l["operation"] == op), key=lambda l: l["clients"])]
+        print(f"| device {op} | " + " | ".join(cells) + " |")
+    print("\n(each write committed with fsync and in the password index before its answer)")

@@ -46,35 +46,52 @@ public enum AuthProtocolError: Error, Equatable, Sendable {
 extension AuthClientMessage {
     /// Decodes one line (without its LF).
     public static func decode(_ line: ArraySlice<UInt8>) throws(AuthProtocolError) -> AuthClientMessage {
-        var fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
-        guard let command = fields.first, !command.isEmpty else { throw .emptyLine }
-        fields.removeFirst()
-        switch String(decoding: command, as: UTF8.self) {
-        case "AUTH":
-            return .auth(try decodeAuth(fields))
-        case "CONT":
-            guard fields.count >= 1 else { throw .malformed("CONT without an id") }
-            let id = try parseID(fields[0])
-            return .cont(id: id, response: fields.count >= 2 ? Array(fields[1]) : [])
-        case "CANCEL":
-            guard fields.count >= 1 else { throw .malformed("CANCEL without an id") }
-            return .cancel(id: try parseID(fields[0]))
-        case "VERSION":
-            guard fields.count >= 2, let major = Int(ascii: fields[0]), let minor = Int(ascii: fields[1]) else {
+        var fields = Fields(line)
+        guard let command = fields.next(), !command.isEmpty else { throw .emptyLine }
+        if command.equals("AUTH") {
+            return .auth(try decodeAuth(&fields))
+        } else if command.equals("CONT") {
+            guard let idField = fields.next() else { throw .malformed("CONT without an id") }
+            let id = try parseID(idField)
+            return .cont(id: id, response: fields.next().map { Array($0) } ?? [])
+        } else if command.equals("CANCEL") {
+            guard let idField = fields.next() else { throw .malformed("CANCEL without an id") }
+            return .cancel(id: try parseID(idField))
+        } else if command.equals("VERSION") {
+            guard let a = fields.next(), let b = fields.next(), let major = Int(ascii: a), let minor = Int(ascii: b) else {
                 throw .malformed("VERSION needs a major and a minor number")
             }
             return .version(major: major, minor: minor)
-        case "CPID":
-            guard fields.count >= 1, let pid = UInt64(ascii: fields[0]), pid > 0 else {
+        } else if command.equals("CPID") {
+            guard let field = fields.next(), let pid = UInt64(ascii: field), pid > 0 else {
                 throw .malformed("CPID needs a positive process id")
             }
             return .cpid(String(pid))
-        case let other:
-            // A newer client's command (uppercase letters, digits, "-") is ignored; anything else is garbage.
-            guard command.count <= 32, command.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
-                throw .malformed("not a command")
-            }
-            return .unknown(command: other)
+        }
+        // A newer client's command (uppercase letters, digits, "-") is ignored; anything else is garbage.
+        guard command.count <= 32, command.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+            throw .malformed("not a command")
+        }
+        return .unknown(command: String(decoding: command, as: UTF8.self))
+    }
+
+    /// The TAB-separated fields of a line, in order, without collecting them in an array.
+    struct Fields {
+        let line: ArraySlice<UInt8>
+        var position: Int
+        var done = false
+
+        init(_ line: ArraySlice<UInt8>) {
+            self.line = line
+            position = line.startIndex
+        }
+
+        mutating func next() -> ArraySlice<UInt8>? {
+            guard !done else { return nil }
+            let end = line[position...].firstIndex(of: 0x09) ?? line.endIndex
+            let field = line[position..<end]
+            if end == line.endIndex { done = true } else { position = end + 1 }
+            return field
         }
     }
 
@@ -85,36 +102,59 @@ extension AuthClientMessage {
         return id
     }
 
-    private static func decodeAuth(_ fields: [ArraySlice<UInt8>]) throws(AuthProtocolError) -> AuthRequest {
-        guard fields.count >= 2 else { throw .malformed("AUTH needs an id and a mechanism") }
-        let id = try parseID(fields[0])
-        guard !fields[1].isEmpty else { throw .malformed("AUTH with an empty mechanism") }
-        var request = AuthRequest(id: id, mechanism: String(decoding: fields[1], as: UTF8.self).uppercased(), service: "")
+    private static func decodeAuth(_ fields: inout Fields) throws(AuthProtocolError) -> AuthRequest {
+        guard let idField = fields.next(), let mechanism = fields.next() else { throw .malformed("AUTH needs an id and a mechanism") }
+        let id = try parseID(idField)
+        guard !mechanism.isEmpty else { throw .malformed("AUTH with an empty mechanism") }
+        var request = AuthRequest(id: id, mechanism: uppercased(mechanism), service: "")
         var sawService = false
-        for field in fields.dropFirst(2) {
+        while let field = fields.next() {
             guard let eq = field.firstIndex(of: UInt8(ascii: "=")) else {
-                if field.elementsEqual("secured".utf8) { request.secured = true }
+                if field.equals("secured") { request.secured = true }
                 continue  // other flags (nologin, debug, no-penalty, …) change nothing here
             }
             let key = field[field.startIndex..<eq]
             let value = field[(eq + 1)...]
-            if key.elementsEqual("resp".utf8) {
+            if key.equals("resp") {
                 // resp= must be the last field; a lone "=" is an empty response.
-                request.initialResponse = value.elementsEqual("=".utf8) ? [] : Array(value)
+                request.initialResponse = value.equals("=") ? [] : Array(value)
                 break
-            } else if key.elementsEqual("service".utf8) {
+            } else if key.equals("service") {
                 request.service = String(decoding: TabEscaping.unescape(value), as: UTF8.self)
                 sawService = true
-            } else if key.elementsEqual("rip".utf8) {
+            } else if key.equals("rip") {
                 request.remoteIP = String(decoding: TabEscaping.unescape(value), as: UTF8.self)
-            } else if key.elementsEqual("lip".utf8) {
+            } else if key.equals("lip") {
                 request.localIP = String(decoding: TabEscaping.unescape(value), as: UTF8.self)
-            } else if key.elementsEqual("secured".utf8) {
+            } else if key.equals("secured") {
                 request.secured = true
             }
         }
         guard sawService, !request.service.isEmpty else { throw .missingService(id: id) }
         return request
+    }
+
+    /// ASCII uppercase (mechanism names), without going through Unicode case mapping.
+    private static func uppercased(_ bytes: ArraySlice<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { out in
+            for (i, b) in bytes.enumerated() { out[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
+            return bytes.count
+        }
+    }
+}
+
+extension ArraySlice<UInt8> {
+    /// Byte-wise equality with an ASCII literal.
+    @inline(__always)
+    func equals(_ literal: StaticString) -> Bool {
+        guard count == literal.utf8CodeUnitCount else { return false }
+        let p = literal.utf8Start
+        var i = 0
+        for b in self {
+            guard b == p[i] else { return false }
+            i += 1
+        }
+        return true
     }
 }
 

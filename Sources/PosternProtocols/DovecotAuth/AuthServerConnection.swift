@@ -122,18 +122,19 @@ public struct AuthServerConnection: Sendable {
 
     private mutating func plain(_ request: AuthRequest, base64: [UInt8], initial: Bool) -> Action {
         guard let decoded = Base64.decode(base64) else { return invalidBase64(request.id, initial: initial) }
-        let parts = decoded.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[1].isEmpty, !parts[2].contains(0) else {
+        // authzid NUL authcid NUL password
+        guard let nul1 = decoded.firstIndex(of: 0), let nul2 = decoded[(nul1 + 1)...].firstIndex(of: 0),
+              nul2 > nul1 + 1, !decoded[(nul2 + 1)...].contains(0) else {
             pending[request.id] = nil
             return .reply(.fail(id: request.id, user: nil, code: nil, reason: nil))
         }
-        let authzid = parts[0], authcid = parts[1]
+        let authzid = decoded[..<nul1], authcid = decoded[(nul1 + 1)..<nul2]
         guard authzid.isEmpty || authzid == authcid else {
             // A master-user login (authorize as someone else): Postern has no master users.
             pending[request.id] = nil
             return .reply(.fail(id: request.id, user: String(decoding: authcid, as: UTF8.self), code: nil, reason: nil))
         }
-        return attempt(request, login: Array(authcid), password: Array(parts[2]))
+        return attempt(request, login: authcid, password: Array(decoded[(nul2 + 1)...]))
     }
 
     private mutating func loginUser(_ request: AuthRequest, base64: [UInt8], initial: Bool) -> Action {
@@ -146,7 +147,7 @@ public struct AuthServerConnection: Sendable {
         return .reply(.cont(id: request.id, challenge: Self.passwordChallenge))
     }
 
-    private mutating func attempt(_ request: AuthRequest, login: [UInt8], password: [UInt8]) -> Action {
+    private mutating func attempt(_ request: AuthRequest, login: some Collection<UInt8>, password: [UInt8]) -> Action {
         guard let login = String(validating: login, as: UTF8.self) else {
             pending[request.id] = nil
             return .reply(.fail(id: request.id, user: nil, code: nil, reason: nil))

@@ -22,15 +22,20 @@ public enum AuthServerReply: Equatable, Sendable {
             }
             out.append(contentsOf: "SPID\t\(pid)\nCUID\t\(cuid)\nCOOKIE\t\(cookie)\nDONE\n".utf8)
         case let .cont(id, challenge):
-            out.append(contentsOf: "CONT\t\(id)\t".utf8)
+            out.append(contentsOf: "CONT\t".utf8)
+            Self.appendDecimal(id, to: &out)
+            out.append(0x09)
             Base64.encode(challenge, into: &out)
             out.append(0x0A)
         case let .ok(id, user):
-            out.append(contentsOf: "OK\t\(id)\tuser=".utf8)
+            out.append(contentsOf: "OK\t".utf8)
+            Self.appendDecimal(id, to: &out)
+            out.append(contentsOf: "\tuser=".utf8)
             TabEscaping.escape(user.utf8, into: &out)
             out.append(0x0A)
         case let .fail(id, user, code, reason):
-            out.append(contentsOf: "FAIL\t\(id)".utf8)
+            out.append(contentsOf: "FAIL\t".utf8)
+            Self.appendDecimal(id, to: &out)
             if let user {
                 out.append(contentsOf: "\tuser=".utf8)
                 TabEscaping.escape(user.utf8, into: &out)
@@ -41,6 +46,19 @@ public enum AuthServerReply: Equatable, Sendable {
                 TabEscaping.escape(reason.utf8, into: &out)
             }
             out.append(0x0A)
+        }
+    }
+
+    /// A request id in decimal, without building a String (this runs once per answer).
+    @inline(__always)
+    static func appendDecimal(_ value: UInt32, to out: inout [UInt8]) {
+        var divisor: UInt32 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
         }
     }
 

@@ -7,6 +7,10 @@ public enum TabEscaping {
     }
 
     public static func escape(_ bytes: some Collection<UInt8>, into out: inout [UInt8]) {
+        guard needsEscaping(bytes) else {
+            out.append(contentsOf: bytes)  // the usual case: one copy
+            return
+        }
         for byte in bytes {
             switch byte {
             case 0x01: out.append(0x01); out.append(UInt8(ascii: "1"))

@@ -5,6 +5,8 @@ import PosternProtocols
 
 /// Performs what `AuthServerConnection` decides for one Dovecot auth connection. Replies are
 /// written as they are decided and flushed once per read batch, so pipelined requests cost one write.
+/// It frames lines itself (`LineFrameDecoder` over the bytes as read) rather than behind a
+/// `ByteToMessageHandler`: one handler call per read instead of one pipeline hop per line.
 final class AuthConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -14,11 +16,17 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     private let handshake: [UInt8]
     private let logger: Logger
     private var out: [UInt8] = []
+    private var framing: LineFrameDecoder
+    /// Bytes of a line not complete yet.
+    private var partial: ByteBuffer?
+    /// The line being handled, in a buffer reused from line to line.
+    private var line: [UInt8] = []
     /// Set once the connection is being closed: lines already read are not acted on.
     private var closing = false
 
-    init(check: PasswordCheck, handshake: AuthServerReply, logger: Logger) {
+    init(check: PasswordCheck, handshake: AuthServerReply, maxLine: Int, logger: Logger) {
         self.check = check
+        self.framing = LineFrameDecoder(maxLength: maxLine)
         self.handshake = handshake.encoded
         self.logger = logger
     }
@@ -30,18 +38,40 @@ final class AuthConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        let line = unwrapInboundIn(data)
-        let action = line.withUnsafeReadableBytes { connection.receive(line: Array($0)[...]) }
-        switch action {
+        var bytes = unwrapInboundIn(data)
+        if var earlier = partial {
+            partial = nil
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        do {
+            while !closing, let frame = try framing.next(&bytes) {
+                line.removeAll(keepingCapacity: true)
+                frame.withUnsafeReadableBytes { line.append(contentsOf: $0) }
+                handle(line[...], context: context)
+            }
+        } catch {
+            close(context, because: "\(error)")
+            return
+        }
+        if bytes.readableBytes > 0 { partial = bytes }
+    }
+
+    private func close(_ context: ChannelHandlerContext, because reason: String) {
+        logger.notice("closing auth connection: \(reason)")
+        closing = true
+        flush(context)
+        context.close(promise: nil)
+    }
+
+    private func handle(_ line: ArraySlice<UInt8>, context: ChannelHandlerContext) {
+        switch connection.receive(line: line) {
         case .none:
             break
         case let .reply(reply):
             reply.encode(into: &out)
         case let .close(error):
-            logger.notice("closing auth connection: \(error)")
-            closing = true
-            flush(context)
-            context.close(promise: nil)
+            close(context, because: "\(error)")
         case let .check(attempt):
             let request = CheckRequest(login: attempt.login, password: attempt.password, service: attempt.service, remoteIP: attempt.remoteIP)
             switch check.check(request, on: context.eventLoop) {

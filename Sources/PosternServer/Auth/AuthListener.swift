@@ -20,8 +20,7 @@ public enum AuthListener {
             let handshake = AuthServerReply.handshake(mechanisms: AuthServerConnection.mechanisms, serverPID: pid,
                                                       connectionID: cuid, cookie: cookie())
             return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLine)))
-                try channel.pipeline.syncOperations.addHandler(AuthConnectionHandler(check: check, handshake: handshake, logger: logger))
+                try channel.pipeline.syncOperations.addHandler(AuthConnectionHandler(check: check, handshake: handshake, maxLine: maxLine, logger: logger))
             }
         }
     }

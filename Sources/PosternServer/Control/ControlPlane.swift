@@ -269,8 +269,8 @@ public final class ControlPlane: Sendable {
     // MARK: last use
 
     /// Writes the coalesced last uses; on failure they are kept for the next try.
-    public func flushLastUse() {
-        let batch = lastUse.drain()
+    public func flushLastUse(everything: Bool = false) {
+        let batch = lastUse.drain(everything: everything)
         guard !batch.isEmpty else { return }
         do {
             try store.write { db in try db.recordLastUse(batch) }

@@ -2,7 +2,7 @@ import PosternAuth
 import ServiceLifecycle
 
 /// Writes, every few seconds and once more at shutdown, what the password check only kept in
-/// memory: the last use of each device, and one history line per mailbox under attack.
+/// memory: the last use of each device (see `LastUseRecorder` for which uses are due), and one history line per mailbox under attack.
 struct LastUseFlusher: Service {
     let plane: ControlPlane
     let throttle: Throttle
@@ -17,11 +17,11 @@ struct LastUseFlusher: Service {
             }
             flush()
         }
-        flush()
+        flush(everything: true)
     }
 
-    func flush() {
-        plane.flushLastUse()
+    func flush(everything: Bool = false) {
+        plane.flushLastUse(everything: everything)
         plane.recordAttacks(throttle.drainReports(), window: throttle.policy.window)
     }
 }
