@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "posternd", targets: ["posternd"]),
         .executable(name: "postern", targets: ["postern"]),
+        .executable(name: "postern-hotpath", targets: ["postern-hotpath"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -67,6 +68,12 @@ let package = Package(
             "PosternServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "postern-hotpath", dependencies: [
+            "PosternAuth", "PosternProtocols",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: hotPath),
         .executableTarget(name: "postern", dependencies: [
             "PosternCore", "PosternProtocols",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

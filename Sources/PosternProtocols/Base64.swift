@@ -48,31 +48,43 @@ public enum Base64 {
 
     /// Decodes strictly: length a multiple of 4, padding only at the end, no other bytes. nil when invalid.
     public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+        if let decoded = text.withContiguousStorageIfAvailable({ decode(contiguous: $0) }) { return decoded }
+        return decode(Array(text))
+    }
+
+    public static func decode(_ text: [UInt8]) -> [UInt8]? {
+        text.withUnsafeBufferPointer { decode(contiguous: $0) }
+    }
+
+    public static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        text.withUnsafeBufferPointer { decode(contiguous: $0) }
+    }
+
+    /// Four letters at a time into an array allocated once at its final size.
+    private static func decode(contiguous text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard text.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 4 * 3)
-        var buffer: UInt32 = 0
-        var count = 0
-        var padding = 0
-        for c in text {
-            if c == UInt8(ascii: "=") {
-                padding += 1
-                guard padding <= 2 else { return nil }
-                buffer <<= 6
-            } else {
-                guard padding == 0 else { return nil }
-                let v = value(of: c)
-                guard v != 0xFF else { return nil }
-                buffer = buffer << 6 | UInt32(v)
+        guard text.count > 0 else { return [] }
+        let padding = text[text.count - 1] == UInt8(ascii: "=") ? (text[text.count - 2] == UInt8(ascii: "=") ? 2 : 1) : 0
+        let length = text.count / 4 * 3 - padding
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
+            var o = 0
+            var i = 0
+            while i < text.count {
+                let last = i + 4 == text.count
+                let a = value(of: text[i]), b = value(of: text[i + 1])
+                let c = last && padding == 2 ? 0 : value(of: text[i + 2])
+                let d = last && padding >= 1 ? 0 : value(of: text[i + 3])
+                guard (a | b | c | d) & 0xC0 == 0 else { valid = false; break }  // 0xFF: not a letter
+                let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                out[o] = UInt8(truncatingIfNeeded: group >> 16)
+                if o + 1 < length { out[o + 1] = UInt8(truncatingIfNeeded: group >> 8) }
+                if o + 2 < length { out[o + 2] = UInt8(truncatingIfNeeded: group) }
+                o += 3
+                i += 4
             }
-            count += 1
-            if count == 4 {
-                out.append(UInt8(buffer >> 16 & 0xFF))
-                if padding < 2 { out.append(UInt8(buffer >> 8 & 0xFF)) }
-                if padding < 1 { out.append(UInt8(buffer & 0xFF)) }
-                buffer = 0; count = 0
-            }
+            initialized = valid ? length : 0
         }
-        return out
+        return valid ? out : nil
     }
 }

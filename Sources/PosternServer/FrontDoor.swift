@@ -28,10 +28,17 @@ public final class FrontDoor: Service, Sendable {
     private let initializer: @Sendable (any Channel) -> EventLoopFuture<Void>
     private let logger: Logger
     private let ready: @Sendable () -> Void
+    private let connectionsOnAcceptingLoop: Bool
 
+    /// `connectionsOnAcceptingLoop`: serve each connection on the event loop that accepted it,
+    /// instead of handing it to the next loop of the group. For one-request connections
+    /// (saslauthd) the hand-over, a wake-up of another thread per connection, costs more than
+    /// the request.
     public init(name: String, address: ListenAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+                connectionsOnAcceptingLoop: Bool = false,
                 ready: @escaping @Sendable () -> Void = {}, initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>) {
         self.name = name
+        self.connectionsOnAcceptingLoop = connectionsOnAcceptingLoop
         self.address = address
         self.group = group
         self.initializer = initializer
@@ -56,7 +63,10 @@ public final class FrontDoor: Service, Sendable {
     }
 
     private func bootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: group)
+        // (Several loops accepting from one listening socket would wake each other for every
+        // connection, and NIO asserts that a readable socket has something to read.)
+        let loop = group.next()
+        return (connectionsOnAcceptingLoop ? ServerBootstrap(group: loop, childGroup: loop) : ServerBootstrap(group: group))
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer(initializer)

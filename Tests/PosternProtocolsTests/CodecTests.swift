@@ -14,6 +14,12 @@ import Testing
         #expect(Base64.decode(Array(text.utf8)) == nil)
     }
 
+    @Test func decodesASliceOfALongerLine() {
+        let line = Array("resp=Zm9vYmE=\tx".utf8)
+        #expect(Base64.decode(line[5..<13]) == Array("fooba".utf8))
+        #expect(Base64.decode(line[5..<12]) == nil)
+    }
+
     @Test func allBytesRoundTrip() {
         let bytes = (0...255).map { UInt8($0) }
         #expect(Base64.decode(Array(Base64.encode(bytes).utf8)) == bytes)

@@ -73,6 +73,12 @@ if starts:
         print(f"| {n:,} | {median(starts[n], 'cold_ms'):.0f} ms | {median(starts[n], 'rss_mb'):.0f} MB |")
     print()
 
+hot = [l for l in lines if l.get("kind") == "hotpath"]
+if hot:
+    ns = median(hot, "ns_per_check")
+    print(f"posternd's own code per check, without sockets (decode, digest, lookup, last use, answer; "
+          f"{devices:,} devices): {ns:,.0f} ns, {1e9 / ns:,.0f} checks per core-second\n")
+
 control = [l for l in lines if l.get("kind") == "control"]
 if control:
     print("| control plane | " + " | ".join(f"{c} client{'s' if c != '1' else ''}" for c in sorted({l['clients'] for l in control})) + " |")

@@ -10,7 +10,7 @@ public enum SaslauthdListener {
 
     public static func frontDoor(check: PasswordCheck, address: ListenAddress, logger: Logger,
                                  ready: @escaping @Sendable () -> Void = {}) -> FrontDoor {
-        FrontDoor(name: "saslauthd", address: address, logger: logger, ready: ready) { channel in
+        FrontDoor(name: "saslauthd", address: address, logger: logger, connectionsOnAcceptingLoop: true, ready: ready) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(SaslauthdHandler(check: check, logger: logger))
             }
@@ -48,11 +48,20 @@ final class SaslauthdHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
         var incoming = unwrapInboundIn(data)
-        buffer.writeBuffer(&incoming)
         let request: SaslauthdRequest
         do {
-            guard let decoded = try SaslauthdRequest.decode(&buffer) else { return }
-            request = decoded
+            // The usual case: the whole request in the first read, decoded where it landed.
+            if buffer.readableBytes == 0 {
+                guard let decoded = try SaslauthdRequest.decode(&incoming) else {
+                    buffer.writeBuffer(&incoming)
+                    return
+                }
+                request = decoded
+            } else {
+                buffer.writeBuffer(&incoming)
+                guard let decoded = try SaslauthdRequest.decode(&buffer) else { return }
+                request = decoded
+            }
         } catch {
             logger.notice("closing saslauthd connection: \(error)")
             context.close(promise: nil)
@@ -61,30 +70,33 @@ final class SaslauthdHandler: ChannelInboundHandler {
         answered = true
         timeout?.cancel()
         let checkRequest = CheckRequest(login: request.address, password: request.password, service: request.service, remoteIP: nil)
-        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let future: EventLoopFuture<CheckResult> = switch check.check(checkRequest, on: context.eventLoop) {
-        case let .now(result): context.eventLoop.makeSucceededFuture(result)
-        case let .later(future): future
-        }
-        future.whenComplete { outcome in
-            let context = contextBound.value
-            switch outcome {
-            case .success(.ok):
-                handler.value.reply(.ok, context)
-            case .success(.fail):
-                handler.value.reply(.no, context)
-            case .success(.tempFail), .failure:
-                // Closing without an answer makes libsasl2 report a temporary failure (454), not a wrong password.
-                context.close(promise: nil)
+        switch check.check(checkRequest, on: context.eventLoop) {
+        case let .now(result):
+            answer(result, context)  // the usual case: no future, no hop
+        case let .later(future):
+            let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            future.whenComplete { outcome in
+                handler.value.answer((try? outcome.get()) ?? .tempFail, contextBound.value)
             }
         }
     }
 
-    private func reply(_ reply: SaslauthdReply, _ context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: reply.encoded))).whenComplete { _ in
+    private func answer(_ result: CheckResult, _ context: ChannelHandlerContext) {
+        switch result {
+        case .ok: reply(.ok, context)
+        case .fail: reply(.no, context)
+        case .tempFail:
+            // Closing without an answer makes libsasl2 report a temporary failure (454), not a wrong password.
             context.close(promise: nil)
         }
+    }
+
+    private func reply(_ reply: SaslauthdReply, _ context: ChannelHandlerContext) {
+        // NIO attempts a flushed write at once, and a few bytes always fit in a fresh socket's
+        // buffer: closing right after it loses nothing (and saves a promise per connection).
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: reply.encoded)), promise: nil)
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
