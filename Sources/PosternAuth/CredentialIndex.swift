@@ -32,15 +32,16 @@ public struct GenericCredential: Sendable, Equatable {
 public final class CredentialIndex: Sendable {
     /// One change, applied after the store committed it.
     public enum Change: Sendable {
+        /// A device password (a new device, or a rotated one after `removeDevice` of its old digest).
         case addDevice(PasswordDigest, DeviceCredential)
         case setGeneric(GenericCredential)
-        /// Removes a device of either kind by its id.
-        case removeDevice(Int64)
+        /// Removes a device of either kind by its id; a device password also by its digest (the
+        /// store has it): the index keeps no id → digest map, which would cost 80 MB at 1M devices.
+        case removeDevice(Int64, digest: PasswordDigest?)
     }
 
     private struct State {
         var byDigest: [PasswordDigest: DeviceCredential] = [:]
-        var digestOf: [Int64: PasswordDigest] = [:]
         var generic: [String: GenericCredential] = [:]
         var genericAddressOf: [Int64: String] = [:]
     }
@@ -66,15 +67,15 @@ public final class CredentialIndex: Sendable {
             for change in changes {
                 switch change {
                 case let .addDevice(digest, credential):
-                    if let old = state.digestOf[credential.deviceID] { state.byDigest[old] = nil }
                     state.byDigest[digest] = credential
-                    state.digestOf[credential.deviceID] = digest
                 case let .setGeneric(credential):
                     state.generic[credential.address] = credential
                     state.genericAddressOf[credential.deviceID] = credential.address
-                case let .removeDevice(id):
-                    if let digest = state.digestOf.removeValue(forKey: id) { state.byDigest[digest] = nil }
-                    if let address = state.genericAddressOf.removeValue(forKey: id) { state.generic[address] = nil }
+                case let .removeDevice(id, digest):
+                    if let digest, state.byDigest[digest]?.deviceID == id { state.byDigest[digest] = nil }
+                    if let address = state.genericAddressOf.removeValue(forKey: id), state.generic[address]?.deviceID == id {
+                        state.generic[address] = nil
+                    }
                 }
             }
         }
@@ -83,7 +84,6 @@ public final class CredentialIndex: Sendable {
     public func reserve(devices: Int) {
         state.write {
             $0.byDigest.reserveCapacity(devices)
-            $0.digestOf.reserveCapacity(devices)
         }
     }
 }

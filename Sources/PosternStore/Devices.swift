@@ -55,6 +55,15 @@ extension Database {
         try Data.fetchOne(self, sql: "SELECT digest FROM device WHERE id = ?", arguments: [id]).map { Array($0) }
     }
 
+    /// The devices of a mailbox with their digests (nil for a generic password), for taking them
+    /// out of the password index.
+    public func deviceDigests(mailboxID: Int64) throws -> [(id: Int64, digest: [UInt8]?)] {
+        try Row.fetchAll(self, sql: "SELECT id, digest FROM device WHERE mailboxId = ?", arguments: [mailboxID]).map { row in
+            let digest: Data? = row[1]
+            return (row[0], digest.map { Array($0) })
+        }
+    }
+
     public func deleteDevices(ids: [Int64]) throws {
         for id in ids { try execute(sql: "DELETE FROM device WHERE id = ?", arguments: [id]) }
     }
@@ -86,10 +95,11 @@ extension Database {
             SELECT d.id, m.address, d.digest, d.genericHash, d.scopes FROM device d JOIN mailbox m ON m.id = d.mailboxId
             """)
         while let row = try cursor.next() {
-            let digest: Data? = row["digest"]
-            let hash: String? = row["genericHash"]
-            try body(StoredCredential(deviceID: row["id"], address: row["address"], digest: digest.map { Array($0) },
-                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row["scopes"])))
+            // Columns by position, not by name: this runs once per device at start (1M rows).
+            let digest: [UInt8]? = try row.withUnsafeData(atIndex: 2) { $0.map { Array($0) } }
+            let hash: String? = row[3]
+            try body(StoredCredential(deviceID: row[0], address: row[1], digest: digest,
+                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row[4])))
         }
     }
 

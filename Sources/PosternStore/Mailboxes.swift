@@ -42,11 +42,12 @@ extension Database {
     }
 
     /// Deletes a mailbox and its devices; returns the ids of the devices removed.
-    public func removeMailbox(_ address: MailAddress) throws -> (Mailbox, [Int64]) {
+    /// Removes the mailbox and its devices; returns them (with their digests) for the password index.
+    public func removeMailbox(_ address: MailAddress) throws -> (Mailbox, [(id: Int64, digest: [UInt8]?)]) {
         let box = try mailbox(address)
-        let ids = try Int64.fetchAll(self, sql: "SELECT id FROM device WHERE mailboxId = ?", arguments: [box.id])
+        let devices = try deviceDigests(mailboxID: box.id!)
         try execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [box.id])
-        return (box, ids)
+        return (box, devices)
     }
 
     // MARK: history

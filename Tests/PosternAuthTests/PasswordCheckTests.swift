@@ -54,14 +54,24 @@ import Testing
         #expect(lastUse.drain().count == 1)
     }
 
+    func digest(_ password: String) -> PasswordDigest { PasswordDigest(password: Array(password.utf8), key: key) }
+
     @Test func rotatingReplacesTheOldDigestAtOnce() async {
         addDevice(1, "alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd")
-        addDevice(1, "alice@example.org", "mmmmmm-nnnnnn-pppppp-qqqqqq")
+        // What the control plane applies for a rotation: the old digest out, the new one in, at once.
+        index.apply([.removeDevice(1, digest: digest("aaaaaa-bbbbbb-cccccc-dddddd")),
+                     .addDevice(digest("mmmmmm-nnnnnn-pppppp-qqqqqq"), DeviceCredential(deviceID: 1, address: "alice@example.org"))])
         #expect(await check().check(request("alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd")) == .fail)
         #expect(await check().check(request("alice@example.org", "mmmmmm-nnnnnn-pppppp-qqqqqq")) == .ok(user: "alice@example.org", deviceID: 1))
-        index.apply([.removeDevice(1)])
+        index.apply([.removeDevice(1, digest: digest("mmmmmm-nnnnnn-pppppp-qqqqqq"))])
         #expect(await check().check(request("alice@example.org", "mmmmmm-nnnnnn-pppppp-qqqqqq")) == .fail)
         #expect(index.count.devices == 0)
+    }
+
+    @Test func removingByAStaleDigestLeavesAnotherDevicesPasswordAlone() async {
+        addDevice(1, "alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd")
+        index.apply([.removeDevice(2, digest: digest("aaaaaa-bbbbbb-cccccc-dddddd"))])
+        #expect(await check().check(request("alice@example.org", "aaaaaa-bbbbbb-cccccc-dddddd")) == .ok(user: "alice@example.org", deviceID: 1))
     }
 
     @Test func theGenericPasswordIsVerifiedOnlyWhenNoDeviceMatched() async throws {
@@ -76,7 +86,7 @@ import Testing
         }
         #expect(await c.check(request("carol@example.org", "correct horse")) == .ok(user: "carol@example.org", deviceID: 5))
         #expect(await c.check(request("carol@example.org", "wrong")) == .fail)
-        index.apply([.removeDevice(5)])
+        index.apply([.removeDevice(5, digest: nil)])
         #expect(await c.check(request("carol@example.org", "correct horse")) == .fail)
     }
 }

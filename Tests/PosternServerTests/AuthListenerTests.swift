@@ -169,4 +169,29 @@ import Testing
             #expect(s.line() == "FAIL\t4\tuser=alice@example.org")
         }
     }
+
+    @Test func disconnectAllAndMailboxRemovalTakeEveryPasswordOutAtOnce() async throws {
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        _ = try plane.addMailbox("bob@example.org", actor: "t")
+        let a1 = try plane.addDevice("alice@example.org", name: "iPhone", actor: "t")
+        let a2 = try plane.addDevice("alice@example.org", name: "laptop", actor: "t")
+        let b1 = try plane.addDevice("bob@example.org", name: "iPhone", actor: "t")
+        try await withListener {
+            let s = try RawSocket(path: path)
+            _ = hello(s)
+            var id = 0
+            func answer(_ login: String, _ password: String) -> String? {
+                id += 1
+                s.send("AUTH\t\(id)\tPLAIN\tservice=smtp\t\(plainResponse(login, password))\n")
+                return s.line()
+            }
+            #expect(answer("alice@example.org", a2.password)?.hasPrefix("OK") == true)
+            _ = try plane.disconnectAll("alice@example.org", confirmed: true, actor: "t")
+            #expect(answer("alice@example.org", a1.password)?.hasPrefix("FAIL") == true)
+            #expect(answer("alice@example.org", a2.password)?.hasPrefix("FAIL") == true)
+            #expect(answer("bob@example.org", b1.password)?.hasPrefix("OK") == true, "another mailbox is untouched")
+            _ = try plane.removeMailbox("bob@example.org", actor: "t")
+            #expect(answer("bob@example.org", b1.password)?.hasPrefix("FAIL") == true)
+        }
+    }
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static const char hello[] = "VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: noop_auth SOCKET\n"); return 64; }
+    signal(SIGPIPE, SIG_IGN);  /* a client that hung up mid-answer is not a reason to die */
     int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     strncpy(sa.sun_path, argv[1], sizeof sa.sun_path - 1);

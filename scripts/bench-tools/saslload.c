@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,7 @@ static int cmp(const void *a, const void *b) { uint32_t x = *(uint32_t *)a, y = 
 int main(int argc, char **argv) {
     if (argc < 5) { fprintf(stderr, "usage: saslload SOCKET CONNECTIONS SECONDS USERS_FILE [WRONG_PERCENT]\n"); return 64; }
     sock_path = argv[1];
+    signal(SIGPIPE, SIG_IGN);  /* a server that hangs up is reported, not a silent death */
     int conns = atoi(argv[2]);
     seconds = atoi(argv[3]);
     wrong_pct = argc > 5 ? atoi(argv[5]) : 10;

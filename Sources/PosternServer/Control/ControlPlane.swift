@@ -114,13 +114,13 @@ public final class ControlPlane: Sendable {
     public func removeMailbox(_ address: String, actor: String) throws -> Mailbox {
         let address = try MailAddress(address)
         return try store.write({ db in
-            let (box, ids) = try db.removeMailbox(address)
+            let (box, devices) = try db.removeMailbox(address)
             try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
-                                              detail: "mailbox removed with \(ids.count) device(s)"))
-            return (box, ids)
-        }, afterCommit: { [index, lastUse, hooks] (box, ids) in
-            index.apply(ids.map { .removeDevice($0) })
-            lastUse.forget(ids)
+                                              detail: "mailbox removed with \(devices.count) device(s)"))
+            return (box, devices)
+        }, afterCommit: { [index, lastUse, hooks] (box, devices) in
+            index.apply(devices.map(Self.removal))
+            lastUse.forget(devices.map(\.id))
             hooks?.enqueue(.mailbox(address: box.address.description))
         }).0
     }
@@ -171,12 +171,14 @@ public final class ControlPlane: Sendable {
             let box = try db.mailbox(address)
             let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
             try DeviceRules.checkRotate(device)
+            let old = try db.deviceDigest(id: device.id)
             let rotated = try db.rotateDevice(id: device.id, digest: digest.bytes)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.rotate",
                                               detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
-            return (rotated, Self.seenAt(device, self.lastUse))
-        }, afterCommit: { [index, hooks] (device, seenAt) in
-            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
+            return (rotated, Self.seenAt(device, self.lastUse), old)
+        }, afterCommit: { [index, hooks] (device, seenAt, old) in
+            index.apply([Self.removal((device.id, old)),
+                         .addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
             hooks?.enqueue(.device(address: address.description, ips: seenAt))
         }).0
         logger.info("device rotated", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
@@ -202,6 +204,11 @@ public final class ControlPlane: Sendable {
         }).0
     }
 
+    /// Takes a device out of the password index: by its digest for a device password.
+    static func removal(_ device: (id: Int64, digest: [UInt8]?)) -> CredentialIndex.Change {
+        .removeDevice(device.id, digest: device.digest.flatMap { PasswordDigest(bytes: $0) })
+    }
+
     static func describe(_ scope: ServiceScope) -> String {
         scope.stored.map { " for \($0)" } ?? ""
     }
@@ -212,18 +219,19 @@ public final class ControlPlane: Sendable {
         let device = try store.write({ db in
             let box = try db.mailbox(address)
             let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            let digest = try db.deviceDigest(id: device.id)
             try db.deleteDevices(ids: [device.id])
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect",
                                               detail: "\(device.kind == .generic ? "generic password" : "device \"\(device.name)\"") (id \(device.id)) disconnected"))
-            return device
-        }, afterCommit: { [index, lastUse, hooks] device in
+            return (device, digest)
+        }, afterCommit: { [index, lastUse, hooks] (device, digest) in
             let seenAt = Self.seenAt(device, lastUse)
-            index.apply([.removeDevice(device.id)])
+            index.apply([Self.removal((device.id, digest))])
             lastUse.forget([device.id])
             hooks?.enqueue(.device(address: address.description, ips: seenAt))
         })
-        logger.info("device disconnected", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
-        return device
+        logger.info("device disconnected", metadata: ["mailbox": "\(address)", "device": "\(device.0.id)"])
+        return device.0
     }
 
     /// "Disconnect all devices": every device of the mailbox, generic password included. Needs a yes.
@@ -233,17 +241,18 @@ public final class ControlPlane: Sendable {
         let devices = try store.write({ db in
             let box = try db.mailbox(address)
             let devices = try db.devices(mailboxID: box.id!)
+            let digests = try db.deviceDigests(mailboxID: box.id!)
             try db.deleteDevices(ids: devices.map(\.id))
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect_all",
                                               detail: "all \(devices.count) device(s) disconnected"))
-            return devices
-        }, afterCommit: { [index, lastUse, hooks] devices in
-            index.apply(devices.map { .removeDevice($0.id) })
+            return (devices, digests)
+        }, afterCommit: { [index, lastUse, hooks] (devices, digests) in
+            index.apply(digests.map(Self.removal))
             lastUse.forget(devices.map(\.id))
             hooks?.enqueue(.mailbox(address: address.description))
         })
-        logger.info("all devices disconnected", metadata: ["mailbox": "\(address)", "count": "\(devices.count)"])
-        return devices
+        logger.info("all devices disconnected", metadata: ["mailbox": "\(address)", "count": "\(devices.0.count)"])
+        return devices.0
     }
 
     // MARK: attacks
