@@ -46,14 +46,16 @@ public final class LastUseRecorder: Sendable {
                 entries[deviceID] = Entry(latest: use, stored: nil, ips: use.ip.map { [$0] } ?? [])
                 return
             }
-            entries.values[index].latest = use
-            guard let ip = use.ip, entries.values[index].ips.first != ip else { return }  // usually the same IP again
-            var ips = entries.values[index].ips
-            ips.removeAll { $0 == ip }
-            ips.insert(ip, at: 0)
-            if ips.count > Self.ipsPerDevice { ips.removeLast() }
-            entries.values[index].ips = ips
+            Self.update(&entries.values[index], with: use)  // in place: no copy of the entry
         }
+    }
+
+    private static func update(_ entry: inout Entry, with use: LastUse) {
+        entry.latest = use
+        guard let ip = use.ip, entry.ips.first != ip else { return }  // usually the same IP again
+        entry.ips.removeAll { $0 == ip }
+        entry.ips.insert(ip, at: 0)
+        if entry.ips.count > ipsPerDevice { entry.ips.removeLast() }
     }
 
     /// The uses the store should get now: new devices, changed IP or service, a stored time older

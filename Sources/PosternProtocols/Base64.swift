@@ -3,18 +3,19 @@
 public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    /// The 6-bit value of a base64 letter, 0xFF for anything else (arithmetic, not a table: no
-    /// global to reach on the hot path).
+    /// The 6-bit value of a base64 letter, -1 for anything else. Branch-free (the range tests are
+    /// sign masks), as in libsodium's constant-time decoder: base64 of a password is random
+    /// letters, on which a `switch` mispredicts about every other byte.
     @inline(__always)
-    static func value(of c: UInt8) -> UInt8 {
-        switch c {
-        case 0x41...0x5A: c - 0x41
-        case 0x61...0x7A: c - 0x61 + 26
-        case 0x30...0x39: c - 0x30 + 52
-        case UInt8(ascii: "+"): 62
-        case UInt8(ascii: "/"): 63
-        default: 0xFF
-        }
+    static func value(of byte: UInt8) -> Int32 {
+        let c = Int32(byte)
+        var v: Int32 = -1
+        v &+= ((64 &- c) & (c &- 91)) >> 31 & (c &- 64)   // A-Z: 0-25
+        v &+= ((96 &- c) & (c &- 123)) >> 31 & (c &- 70)  // a-z: 26-51
+        v &+= ((47 &- c) & (c &- 58)) >> 31 & (c &+ 5)    // 0-9: 52-61
+        v &+= ((42 &- c) & (c &- 44)) >> 31 & 63          // +: 62
+        v &+= ((46 &- c) & (c &- 48)) >> 31 & 64          // /: 63
+        return v
     }
 
     public static func encode(_ bytes: some Collection<UInt8>, into out: inout [UInt8]) {
@@ -75,7 +76,7 @@ public enum Base64 {
                 let a = value(of: text[i]), b = value(of: text[i + 1])
                 let c = last && padding == 2 ? 0 : value(of: text[i + 2])
                 let d = last && padding >= 1 ? 0 : value(of: text[i + 3])
-                guard (a | b | c | d) & 0xC0 == 0 else { valid = false; break }  // 0xFF: not a letter
+                guard a | b | c | d >= 0 else { valid = false; break }  // -1: not a letter
                 let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
                 out[o] = UInt8(truncatingIfNeeded: group >> 16)
                 if o + 1 < length { out[o + 1] = UInt8(truncatingIfNeeded: group >> 8) }
