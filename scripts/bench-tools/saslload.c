@@ -16,25 +16,17 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+#include "loadgen.h"
 
 static const char *sock_path;
-static int seconds, wrong_pct, nusers;
-static char **logins, **passwords;
+static int seconds, wrong_pct;
 static volatile int stop;
 
-typedef struct { long ok, fail, mismatch; uint32_t *lat; long nlat, caplat; int index; } worker;
-
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+typedef struct { tally t; int index; } worker;
 
 static int put(char *out, const char *s, size_t n) {
     out[0] = (char)(n >> 8); out[1] = (char)(n & 0xff);
@@ -91,19 +83,10 @@ static void *run(void *arg) {
         double dt = now() - sent;
         close(fd);
         if (stop) break;  /* answers arriving after the end are not counted */
-        int ok = strncmp(reply, "OK", 2) == 0, fail = strncmp(reply, "NO", 2) == 0;
-        if ((ok && wrong) || (fail && !wrong) || (!ok && !fail)) {
-            w->mismatch++;
-            fprintf(stderr, "mismatch: %s for %s%s\n", reply, logins[user], wrong ? " (wrong password)" : "");
-        }
-        if (ok) w->ok++; else w->fail++;
-        if (w->nlat == w->caplat) { w->caplat = w->caplat ? w->caplat * 2 : 1 << 16; w->lat = realloc(w->lat, w->caplat * sizeof *w->lat); }
-        w->lat[w->nlat++] = (uint32_t)(dt * 1e9 / 100); /* units of 100 ns */
+        count(&w->t, strncmp(reply, "OK", 2) == 0, strncmp(reply, "NO", 2) == 0, wrong, dt, reply, user);
     }
     return NULL;
 }
-
-static int cmp(const void *a, const void *b) { uint32_t x = *(uint32_t *)a, y = *(uint32_t *)b; return x < y ? -1 : x > y; }
 
 int main(int argc, char **argv) {
     if (argc < 5) { fprintf(stderr, "usage: saslload SOCKET CONNECTIONS SECONDS USERS_FILE [WRONG_PERCENT]\n"); return 64; }
@@ -113,21 +96,11 @@ int main(int argc, char **argv) {
     seconds = atoi(argv[3]);
     wrong_pct = argc > 5 ? atoi(argv[5]) : 10;
     if (conns < 1) { fprintf(stderr, "CONNECTIONS must be at least 1\n"); return 64; }
-    FILE *f = fopen(argv[4], "r");
-    if (!f) { perror(argv[4]); return 66; }
-    char l[1024]; int cap = 1024;
-    logins = malloc(cap * sizeof *logins); passwords = malloc(cap * sizeof *passwords);
-    while (fgets(l, sizeof l, f)) {
-        char *sp = strchr(l, ' '); if (!sp) continue;
-        *sp = 0; l[strcspn(sp + 1, "\n") + (sp + 1 - l)] = 0;
-        if (nusers == cap) { cap *= 2; logins = realloc(logins, cap * sizeof *logins); passwords = realloc(passwords, cap * sizeof *passwords); }
-        logins[nusers] = strdup(l); passwords[nusers] = strdup(sp + 1); nusers++;
-    }
-    if (!nusers) { fprintf(stderr, "no users in %s\n", argv[4]); return 65; }
+    load_users(argv[4]);
     worker *w = calloc(conns, sizeof *w);
     pthread_t *t = calloc(conns, sizeof *t);
     pthread_attr_t attr; pthread_attr_init(&attr); pthread_attr_setstacksize(&attr, 256 * 1024);
-    struct rusage r0, r1; getrusage(RUSAGE_SELF, &r0);
+    struct rusage r0; getrusage(RUSAGE_SELF, &r0);
     double t0 = now();
     for (int i = 0; i < conns; i++) {
         w[i].index = i;
@@ -136,17 +109,7 @@ int main(int argc, char **argv) {
     sleep(seconds); stop = 1;
     double elapsed = now() - t0;
     for (int i = 0; i < conns; i++) pthread_join(t[i], NULL);
-    getrusage(RUSAGE_SELF, &r1);
-    long total = 0, ok = 0, mismatch = 0, nl = 0;
-    for (int i = 0; i < conns; i++) { total += w[i].ok + w[i].fail; ok += w[i].ok; mismatch += w[i].mismatch; nl += w[i].nlat; }
-    if (!nl) { fprintf(stderr, "no answers\n"); return 2; }
-    uint32_t *all = malloc(nl * sizeof *all); long k = 0;
-    for (int i = 0; i < conns; i++) { memcpy(all + k, w[i].lat, w[i].nlat * sizeof *all); k += w[i].nlat; }
-    qsort(all, nl, sizeof *all, cmp);
-    double cpu = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6
-               + (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
-    printf("connections=%d auths=%ld ok=%ld mismatches=%ld auths/s=%.0f p50=%.0fus p99=%.0fus p99.9=%.0fus loadgen_cpu=%.0f%%\n",
-           conns, total, ok, mismatch, total / elapsed, all[nl / 2] / 10.0, all[(long)(nl * 0.99)] / 10.0, all[(long)(nl * 0.999)] / 10.0,
-           100 * cpu / elapsed);
-    return mismatch ? 1 : 0;
+    tally **tallies = malloc(conns * sizeof *tallies);
+    for (int i = 0; i < conns; i++) tallies[i] = &w[i].t;
+    return report(conns, tallies, conns, elapsed, &r0);
 }
