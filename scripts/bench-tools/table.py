@@ -50,7 +50,9 @@ for proto, (title, reference, ceiling) in protocols.items():
     for c in sorted({k[0] for k in rows}):
         ref = median(rows[(c, reference)], "auths/s") if (c, reference) in rows else None
         top = median(rows[(c, ceiling)], "auths/s") if ceiling and (c, ceiling) in rows else None
-        order = sorted({k[1] for k in rows if k[0] == c}, key=lambda t: (t == reference, t == ceiling, t))
+        # posternd's rows, then the reference server's, then the ceiling
+        rank = lambda t: (2 if ceiling and t.startswith(ceiling) else 1 if t.startswith(reference) else 0, t)
+        order = sorted({k[1] for k in rows if k[0] == c}, key=rank)
         for target in order:
             r = rows[(c, target)]
             rate = median(r, "auths/s")
