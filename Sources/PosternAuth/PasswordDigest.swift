@@ -7,22 +7,17 @@ public struct PasswordDigest: Hashable, Sendable {
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        let a = Array(bytes)
-        func word(_ i: Int) -> UInt64 {
-            var v: UInt64 = 0
-            for j in 0..<8 { v = v << 8 | UInt64(a[i * 8 + j]) }
-            return v
-        }
-        w0 = word(0); w1 = word(1); w2 = word(2); w3 = word(3)
+        self = Array(bytes).withUnsafeBytes { PasswordDigest(raw: $0) }
     }
 
     /// The digest of a typed device password (separators and case folded, see `DevicePassword`).
     public init(password: [UInt8], key: ServerKey) {
-        // Canonical form (see `DevicePassword.canonicalBytes`) in a stack buffer: no allocation.
+        // The canonical form (`DevicePassword.canonical`) in a stack buffer: no allocation.
         self = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(password.count, 1)) { canonical in
             var n = 0
-            for byte in password where byte != DevicePassword.separator && byte != UInt8(ascii: " ") {
-                canonical[n] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            for byte in password {
+                guard let c = DevicePassword.canonical(byte) else { continue }
+                canonical[n] = c
                 n += 1
             }
             var inner = key.inner

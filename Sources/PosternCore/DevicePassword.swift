@@ -45,10 +45,14 @@ public enum DevicePassword {
     public static func canonicalBytes(utf8 typed: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(typed.count)
-        for byte in typed where byte != separator && byte != UInt8(ascii: " ") {
-            out.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
-        }
+        for byte in typed { if let c = canonical(byte) { out.append(c) } }
         return out
     }
-}
 
+    /// One typed byte in canonical form: nil for a group separator, letters lowercased.
+    @inlinable
+    public static func canonical(_ byte: UInt8) -> UInt8? {
+        if byte == separator || byte == UInt8(ascii: " ") { return nil }
+        return byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+}

@@ -50,15 +50,7 @@ public enum Base64 {
     /// Decodes strictly: length a multiple of 4, padding only at the end, no other bytes. nil when invalid.
     public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
         if let decoded = text.withContiguousStorageIfAvailable({ decode(contiguous: $0) }) { return decoded }
-        return decode(Array(text))
-    }
-
-    public static func decode(_ text: [UInt8]) -> [UInt8]? {
-        text.withUnsafeBufferPointer { decode(contiguous: $0) }
-    }
-
-    public static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
-        text.withUnsafeBufferPointer { decode(contiguous: $0) }
+        return Array(text).withUnsafeBufferPointer { decode(contiguous: $0) }
     }
 
     /// Four letters at a time into an array allocated once at its final size.

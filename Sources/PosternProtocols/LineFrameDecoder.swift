@@ -2,9 +2,8 @@ import NIOCore
 
 /// Splits a byte stream into LF-terminated lines (CR before LF is dropped). A line longer than
 /// `maxLength` bytes, LF included, is an error: the connection is closed rather than buffered without end.
-public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
-    public typealias InboundOut = ByteBuffer
-
+/// The auth handler calls `next` on the bytes as read (a line left incomplete stays in the buffer).
+public struct LineFrameDecoder: Sendable {
     public struct LineTooLong: Error, Equatable {
         public let limit: Int
     }
@@ -14,18 +13,6 @@ public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
 
     public init(maxLength: Int) {
         self.maxLength = maxLength
-    }
-
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let line = try next(&buffer) else { return .needMoreData }
-        context.fireChannelRead(Self.wrapInboundOut(line))
-        return .continue
-    }
-
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        // A last line without LF is dropped: a client that hangs up mid-line sent nothing complete.
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
     }
 
     /// The framing itself, free of channel state so tests can drive it byte by byte.

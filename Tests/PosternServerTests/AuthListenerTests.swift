@@ -59,8 +59,7 @@ import Testing
         try await withListener(check: stopped) {
             let s = try RawSocket(path: path)
             _ = hello(s)
-            s.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("carol@example.org", "anything"))\n")
-            #expect(s.line() == "FAIL\t1\tuser=carol@example.org\tcode=temp_fail")
+            #expect(s.plain(1, "carol@example.org", "anything") == "FAIL\t1\tuser=carol@example.org\tcode=temp_fail")
         }
     }
 
@@ -71,8 +70,7 @@ import Testing
         try await withListener(tcpPort: port) {
             let s = try RawSocket(tcpPort: port)
             _ = hello(s)
-            s.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", device.password))\n")
-            #expect(s.line() == "OK\t1\tuser=alice@example.org")
+            #expect(s.plain(1, "alice@example.org", device.password) == "OK\t1\tuser=alice@example.org")
         }
     }
 
@@ -104,8 +102,7 @@ import Testing
                 guard let s = try? RawSocket(path: path) else { return }
                 _ = hello(s)
                 for id in 1...10 {
-                    s.send("AUTH\t\(id)\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", device.password))\n")
-                    if s.line() == "OK\t\(id)\tuser=alice@example.org" { oks.add(1, ordering: .relaxed) }
+                    if s.plain(id, "alice@example.org", device.password) == "OK\t\(id)\tuser=alice@example.org" { oks.add(1, ordering: .relaxed) }
                 }
             }
             #expect(oks.load(ordering: .relaxed) == 640)
@@ -146,8 +143,7 @@ import Testing
             #expect(bad.closedByServer())
             let good = try RawSocket(path: path)
             _ = hello(good)
-            good.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("x@example.org", "y"))\n")
-            #expect(good.line() == "FAIL\t1\tuser=x@example.org")
+            #expect(good.plain(1, "x@example.org", "y") == "FAIL\t1\tuser=x@example.org")
         }
     }
 
@@ -157,16 +153,12 @@ import Testing
         try await withListener {
             let s = try RawSocket(path: path)
             _ = hello(s)
-            s.send("AUTH\t1\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", old.password))\n")
-            #expect(s.line()?.hasPrefix("OK\t1") == true)
+            #expect(s.plain(1, "alice@example.org", old.password)?.hasPrefix("OK\t1") == true)
             let new = try plane.rotateDevice("alice@example.org", device: "iPhone", actor: "t")
-            s.send("AUTH\t2\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", old.password))\n")
-            #expect(s.line() == "FAIL\t2\tuser=alice@example.org")
-            s.send("AUTH\t3\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", new.password))\n")
-            #expect(s.line()?.hasPrefix("OK\t3") == true)
+            #expect(s.plain(2, "alice@example.org", old.password) == "FAIL\t2\tuser=alice@example.org")
+            #expect(s.plain(3, "alice@example.org", new.password)?.hasPrefix("OK\t3") == true)
             _ = try plane.disconnectDevice("alice@example.org", device: "iPhone", actor: "t")
-            s.send("AUTH\t4\tPLAIN\tservice=smtp\t\(plainResponse("alice@example.org", new.password))\n")
-            #expect(s.line() == "FAIL\t4\tuser=alice@example.org")
+            #expect(s.plain(4, "alice@example.org", new.password) == "FAIL\t4\tuser=alice@example.org")
         }
     }
 
@@ -182,8 +174,7 @@ import Testing
             var id = 0
             func answer(_ login: String, _ password: String) -> String? {
                 id += 1
-                s.send("AUTH\t\(id)\tPLAIN\tservice=smtp\t\(plainResponse(login, password))\n")
-                return s.line()
+                return s.plain(id, login, password)
             }
             #expect(answer("alice@example.org", a2.password)?.hasPrefix("OK") == true)
             _ = try plane.disconnectAll("alice@example.org", confirmed: true, actor: "t")

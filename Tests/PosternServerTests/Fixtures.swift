@@ -30,30 +30,30 @@ final class RawSocket {
     let fd: Int32
 
     init(path: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        fd = try Self.connected(family: AF_UNIX, to: address)
     }
 
     init(tcpPort: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(tcpPort).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        fd = try Self.connected(family: AF_INET, to: address)
+    }
+
+    /// A blocking stream socket connected to `address`, with a 10 s read timeout.
+    private static func connected<Address>(family: Int32, to address: Address) throws -> Int32 {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let rc = withUnsafePointer(to: address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
         }
         guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        return fd
     }
 
     deinit { close(fd) }
@@ -105,6 +105,14 @@ final class RawSocket {
 
     /// True when the server closed the connection.
     func closedByServer() -> Bool { line() == nil }
+}
+
+extension RawSocket {
+    /// Sends one AUTH PLAIN for smtp with an initial response and returns the answer line.
+    func plain(_ id: Int, _ login: String, _ password: String) -> String? {
+        send("AUTH\t\(id)\tPLAIN\tservice=smtp\t\(plainResponse(login, password))\n")
+        return line()
+    }
 }
 
 func plainResponse(_ login: String, _ password: String) -> String {

@@ -123,6 +123,7 @@ int main(int argc, char **argv) {
     seconds = atoi(argv[3]);
     wrong_pct = argc > 5 ? atoi(argv[5]) : 10;
     int threads = argc > 6 ? atoi(argv[6]) : 1;
+    if (conns < 1) { fprintf(stderr, "CONNECTIONS must be at least 1\n"); return 64; }
     if (threads < 1) threads = 1;
     if (threads > conns) threads = conns;
     load_users(argv[4]);

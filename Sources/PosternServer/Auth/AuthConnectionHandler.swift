@@ -16,9 +16,6 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     private let handshake: [UInt8]
     private let logger: Logger
     private var out: [UInt8] = []
-    /// The bytes handed to NIO, reused from flush to flush: once NIO wrote them (at once, as a
-    /// rule) this handler holds the only reference again, and `clear()` keeps the storage.
-    private var outBuffer: ByteBuffer?
     private var framing: LineFrameDecoder
     /// Bytes of a line not complete yet.
     private var partial: ByteBuffer?
@@ -114,11 +111,7 @@ final class AuthConnectionHandler: ChannelInboundHandler {
 
     private func flush(_ context: ChannelHandlerContext) {
         guard !out.isEmpty, context.channel.isActive else { out.removeAll(keepingCapacity: true); return }
-        var buffer = outBuffer.take() ?? context.channel.allocator.buffer(capacity: 1024)
-        buffer.clear()
-        buffer.writeBytes(out)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: nil)
         out.removeAll(keepingCapacity: true)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-        outBuffer = buffer
     }
 }

@@ -48,20 +48,15 @@ final class SaslauthdHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
         var incoming = unwrapInboundIn(data)
+        if buffer.readableBytes == 0 {
+            buffer = incoming  // the usual case: the whole request in one read, decoded where it landed
+        } else {
+            buffer.writeBuffer(&incoming)
+        }
         let request: SaslauthdRequest
         do {
-            // The usual case: the whole request in the first read, decoded where it landed.
-            if buffer.readableBytes == 0 {
-                guard let decoded = try SaslauthdRequest.decode(&incoming) else {
-                    buffer.writeBuffer(&incoming)
-                    return
-                }
-                request = decoded
-            } else {
-                buffer.writeBuffer(&incoming)
-                guard let decoded = try SaslauthdRequest.decode(&buffer) else { return }
-                request = decoded
-            }
+            guard let decoded = try SaslauthdRequest.decode(&buffer) else { return }
+            request = decoded
         } catch {
             logger.notice("closing saslauthd connection: \(error)")
             context.close(promise: nil)
