@@ -54,16 +54,17 @@ public final class PasswordCheck: Sendable {
     }
 
     /// The whole check; a later answer completes on `eventLoop`. A throttled client's answer is
-    /// held back by the throttling delay (a timer on the event loop, no thread waits).
+    /// held until its delay has passed since the request arrived (a timer on the event loop, no
+    /// thread waits), so a slow generic hash does not add to the hold; a refusal is answered at once.
     public func check(_ request: CheckRequest, on eventLoop: any EventLoop) -> Outcome {
         let (outcome, delay) = evaluate(request, on: eventLoop)
-        guard let delay, delay > .zero else { return outcome }
+        guard let delay else { return outcome }
+        let deadline = NIODeadline.now() + .nanoseconds(delay.nanoseconds)
         let result: EventLoopFuture<CheckResult> = switch outcome {
         case let .now(r): eventLoop.makeSucceededFuture(r)
         case let .later(future): future
         }
-        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-        return .later(result.flatMap { r in eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { r }.futureResult })
+        return .later(result.flatMap { r in eventLoop.scheduleTask(deadline: deadline) { r }.futureResult })
     }
 
     /// The same check for async callers (tests, the HTTP front doors).
@@ -72,7 +73,8 @@ public final class PasswordCheck: Sendable {
     }
 
     /// For front doors that tell the client to wait instead of waiting themselves (nginx's
-    /// Auth-Wait): the answer without the throttling delay, and the delay the client should observe.
+    /// Auth-Wait): the answer without the throttling delay, and the delay the client should observe
+    /// (nil when there is none, refusals included: they are answered at once).
     public func checkReportingWait(_ request: CheckRequest) async -> (result: CheckResult, wait: Duration?) {
         let (outcome, delay) = evaluate(request, on: MultiThreadedEventLoopGroup.singleton.any())
         return (await Self.value(of: outcome), delay)
@@ -86,7 +88,7 @@ public final class PasswordCheck: Sendable {
         switch throttle.verdict(login: login, ip: request.remoteIP) {
         case .allow: delay = nil
         case let .delay(d): delay = d
-        case let .refuse(retryAfter): return (.now(.tempFail), retryAfter)
+        case .refuse: return (.now(.tempFail), nil)
         }
         switch lookup(request, login: login) {
         case let .done(r):
@@ -156,5 +158,12 @@ public final class PasswordCheck: Sendable {
     @inline(__always)
     private func used(_ deviceID: Int64, _ request: CheckRequest) {
         lastUse.record(deviceID: deviceID, LastUse(at: Date(), ip: request.remoteIP, service: request.service))
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, for NIO's timers.
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

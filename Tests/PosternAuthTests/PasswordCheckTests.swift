@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import NIOPosix
-import PosternAuth
+@testable import PosternAuth
 import PosternCore
 import Prometheus
 import Testing
@@ -142,34 +142,88 @@ import Testing
 }
 
 @Suite struct ThrottleTests {
-    @Test func delaysGrowAfterTheFreeFailuresUpToTheCeiling() {
+    @Test func theFirstDelayComesExactlyAfterTheFreeFailuresAndGrowsUpToTheCap() {
         let p = Throttle.Policy()
-        #expect((0...3).map { p.delay(failures: $0) } == [.zero, .zero, .zero, .zero])
-        #expect(p.delay(failures: 4) == .milliseconds(500))
-        #expect(p.delay(failures: 5) == .seconds(1))
-        #expect(p.delay(failures: 6) == .seconds(2))
-        #expect(p.delay(failures: 9) == .seconds(15))
-        #expect(p.delay(failures: 1000) == .seconds(15))
+        #expect(p.freeFailures == 3)
+        #expect((0...2).map { p.delay(failures: $0) } == [.zero, .zero, .zero], "three free failures")
+        #expect(p.delay(failures: 3) == .milliseconds(500), "the fourth attempt is the first delayed")
+        #expect(p.delay(failures: 4) == .seconds(1))
+        #expect(p.delay(failures: 5) == .seconds(2))
+        #expect(p.delay(failures: 7) == .seconds(5))
+        #expect(p.delay(failures: 1000) == .seconds(5))
+        #expect(p.maxDelay < .seconds(10), "below Postfix's 10 s")
+    }
+
+    /// The whole rule as a table: (source's failures, pair's, login's) → verdict.
+    @Test(arguments: [
+        (0, 0, 0, Throttle.Verdict.allow),
+        (2, 2, 2, .allow),
+        (3, 3, 3, .delay(.milliseconds(500))),
+        (0, 0, 1000, .allow),                               // the owner, from a clean source, under attack
+        (1, 0, 1000, .allow),                               // a source that failed elsewhere, not at this login
+        (1, 1, 5, .delay(.seconds(2))),                     // a source that failed here shares the login's count
+        (1, 1, 20, .refuse(retryAfter: .seconds(900))),     // ... and its refusal
+        (20, 0, 0, .refuse(retryAfter: .seconds(900))),     // a source past the limit, at any login
+        (19, 0, 0, .delay(.seconds(5))),
+    ])
+    func theVerdictTable(source: Int, pair: Int, login: Int, expected: Throttle.Verdict) {
+        #expect(Throttle.Policy().verdict(source: source, pair: pair, login: login) == expected)
     }
 
     @Test func failuresFromOneIPDelayThenRefuseEveryLoginFromIt() {
         let t = Throttle()
-        for i in 0..<3 { t.recordFailure(login: "u\(i)@example.org", ip: "192.0.2.1") }
+        for i in 0..<2 { t.recordFailure(login: "u\(i)@example.org", ip: "192.0.2.1") }
         #expect(t.verdict(login: "other@example.org", ip: "192.0.2.1") == .allow)
         t.recordFailure(login: "u9@example.org", ip: "192.0.2.1")
         #expect(t.verdict(login: "other@example.org", ip: "192.0.2.1") == .delay(.milliseconds(500)))
         #expect(t.verdict(login: "other@example.org", ip: "192.0.2.2") == .allow)
         for i in 0..<20 { t.recordFailure(login: "x\(i)@example.org", ip: "192.0.2.1") }
-        #expect(t.verdict(login: "other@example.org", ip: "192.0.2.1") == .refuse(retryAfter: .seconds(15)))
+        #expect(t.verdict(login: "other@example.org", ip: "192.0.2.1") == .refuse(retryAfter: .seconds(900)))
     }
 
-    @Test func failuresOfOneLoginFromManyIPsAreThrottledAndReportedOnce() {
+    @Test func anAttackFromOneIPNeverStopsTheOwnerFromAnother() {
+        let t = Throttle()
+        for _ in 0..<30 { t.recordFailure(login: "victim@example.org", ip: "127.0.0.77") }
+        #expect(t.verdict(login: "victim@example.org", ip: "127.0.0.77") == .refuse(retryAfter: .seconds(900)))
+        #expect(t.verdict(login: "victim@example.org", ip: "127.0.0.1") == .allow)
+        #expect(t.verdict(login: "victim@example.org", ip: "2001:db8::1") == .allow)
+    }
+
+    @Test func aDistributedGuessGetsOneTryPerSourceOnceTheLoginIsUnderAttack() {
+        let t = Throttle()
+        var tried = 0
+        for i in 0..<200 {
+            let ip = "198.51.\(i / 250).\(i % 250)"
+            for _ in 0..<5 {
+                if case .refuse = t.verdict(login: "victim@example.org", ip: ip) { continue }
+                tried += 1
+                t.recordFailure(login: "victim@example.org", ip: ip)
+            }
+        }
+        // Before the login reaches refuseAfter, the first sources get their free failures and a
+        // few delayed ones; after it, every source gets exactly one guess.
+        #expect(tried <= 20 + 200, "\(tried) guesses")
+        #expect(t.verdict(login: "victim@example.org", ip: "203.0.113.9") == .allow, "and the owner still gets in")
+    }
+
+    @Test func anIPv6SourceIsItsSlash64() {
+        let t = Throttle()
+        for i in 0..<20 { t.recordFailure(login: "u\(i)@example.org", ip: "2001:db8:1:2::\(i + 1)") }
+        #expect(t.verdict(login: "any@example.org", ip: "2001:db8:1:2:ffff::9") == .refuse(retryAfter: .seconds(900)))
+        #expect(t.verdict(login: "any@example.org", ip: "2001:db8:1:3::1") == .allow)
+        #expect(ClientKey("::ffff:192.0.2.1") == ClientKey("192.0.2.1"))
+        #expect(ClientKey("2001:db8:1:2::7")?.description == "2001:db8:1:2::/64")
+        #expect(ClientKey("192.0.2.1")?.description == "192.0.2.1")
+        #expect(ClientKey("not an ip") == nil && ClientKey(String(repeating: "1", count: 5000)) == nil)
+    }
+
+    @Test func failuresOfOneLoginFromManyIPsAreReportedOnce() {
         let t = Throttle()
         for i in 0..<12 { t.recordFailure(login: "alice@example.org", ip: "198.51.100.\(i)") }
-        #expect(t.verdict(login: "alice@example.org", ip: "203.0.113.9") != .allow)
         let reports = t.drainReports()
         #expect(reports.count == 1)
-        #expect(reports.first?.login == "alice@example.org" && reports.first?.failures == 10 && reports.first?.ips.count == 10)
+        #expect(reports.first?.login == "alice@example.org" && reports.first?.failures == 10 && reports.first?.ips.count == 8)
+        #expect(reports.first?.ips.first == "198.51.100.0")
         #expect(t.drainReports().isEmpty)
     }
 
@@ -184,25 +238,40 @@ import Testing
         #expect(t.verdict(login: "anyone@example.org", ip: "192.0.2.66") != .allow, "one success does not clear an IP's other failures")
     }
 
-    @Test func theCheckRefusesAThrottledLoginWithoutTryingIt() async {
+    @Test func memoryIsBoundedInEntriesWhateverTheLoginsAre() {
+        var policy = Throttle.Policy()
+        policy.maxEntries = 1000
+        let t = Throttle(policy: policy)
+        let long = String(repeating: "x", count: 12_000)
+        for i in 0..<5000 { t.recordFailure(login: "\(long)\(i)@example.org", ip: "10.\(i / 65536).\(i / 256 % 256).\(i % 256)") }
+        #expect(t.entries == 3000, "1000 sources, 1000 logins, 1000 pairs")
+    }
+
+    @Test func theCheckRefusesAtOnceAndHoldsADelayedAnswerFromItsArrival() async {
         let key = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 7, count: 32)))
         let index = CredentialIndex()
         index.apply([.addDevice(PasswordDigest(password: Array("aaaaaa-bbbbbb-cccccc-dddddd".utf8), key: key), DeviceCredential(deviceID: 1, address: "a@example.org"))])
         var policy = Throttle.Policy()
-        policy.firstDelay = .milliseconds(1)
-        policy.maxDelay = .milliseconds(5)
+        policy.firstDelay = .milliseconds(20)
+        policy.maxDelay = .milliseconds(40)
         policy.refuseAfter = 6
         let check = PasswordCheck(key: key, index: index, lastUse: LastUseRecorder(), threadPool: .singleton, throttle: Throttle(policy: policy))
-        func ask(_ pw: String) async -> CheckResult { await check.check(CheckRequest(login: "a@example.org", password: Array(pw.utf8), service: "smtp", remoteIP: "192.0.2.5")) }
-        for _ in 0..<3 { #expect(await ask("wrong") == .fail) }
+        func ask(_ pw: String, ip: String = "192.0.2.5") async -> CheckResult {
+            await check.check(CheckRequest(login: "a@example.org", password: Array(pw.utf8), service: "smtp", remoteIP: ip))
+        }
         let clock = ContinuousClock()
-        let started = clock.now
-        #expect(await ask("wrong") == .fail)   // 4th: free
-        #expect(await ask("wrong") == .fail)   // 5th: delayed 1 ms
-        #expect(clock.now - started >= .milliseconds(1))
+        for _ in 0..<3 { #expect(await ask("wrong") == .fail) }
+        var started = clock.now
+        #expect(await ask("wrong") == .fail)   // after 3 failures: held 20 ms
+        #expect(clock.now - started >= .milliseconds(20))
+        started = clock.now
         #expect(await ask("aaaaaa-bbbbbb-cccccc-dddddd") == .ok(user: "a@example.org", deviceID: 1), "delayed, but still checked")
+        #expect(clock.now - started >= .milliseconds(40))
         for _ in 0..<6 { _ = await ask("wrong") }
+        started = clock.now
         #expect(await ask("aaaaaa-bbbbbb-cccccc-dddddd") == .tempFail, "past the limit even the right password gets a temporary failure")
+        #expect(clock.now - started < .milliseconds(20), "a refusal is not held")
+        #expect(await ask("aaaaaa-bbbbbb-cccccc-dddddd", ip: "192.0.2.99") == .ok(user: "a@example.org", deviceID: 1), "the owner elsewhere")
     }
 }
 
@@ -210,7 +279,7 @@ import Testing
     @Test func throttledRequestsAreCountedForPrometheus() {
         let registry = PrometheusCollectorRegistry()
         let t = Throttle(metrics: PrometheusMetricsFactory(registry: registry))
-        for _ in 0..<5 { t.recordFailure(login: "a@example.org", ip: "192.0.2.1") }
+        for _ in 0..<4 { t.recordFailure(login: "a@example.org", ip: "192.0.2.1") }
         _ = t.verdict(login: "a@example.org", ip: "192.0.2.1")
         _ = t.verdict(login: "a@example.org", ip: "192.0.2.1")
         for _ in 0..<20 { t.recordFailure(login: "a@example.org", ip: "192.0.2.1") }

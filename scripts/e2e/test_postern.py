@@ -22,7 +22,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import PrivateDovecot, imap_login, pop3_login  # noqa: E402
 from imap_idle import IdleSession  # noqa: E402
-from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, free_port, print_log_tail, smtp_auth  # noqa: E402
+from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_auth, free_port, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
 
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
@@ -406,57 +406,118 @@ class Suite:
         key = os.path.join(self.tmp, "db", "server.key")
         assert os.stat(key).st_mode & 0o777 == 0o600, oct(os.stat(key).st_mode)
 
+    def restarted_with(self, settings):
+        """posternd restarted with extra POSTERN_* settings; a context manager that restores them."""
+        suite = self
+
+        class Restart:
+            def __enter__(self):
+                self.saved = {k: suite.d.env.get(k) for k in settings}
+                suite.d.stop()
+                suite.d.env.update(settings)
+                suite.d.start()
+
+            def __exit__(self, *exc):
+                suite.d.stop()
+                for k, v in self.saved.items():
+                    if v is None:
+                        suite.d.env.pop(k, None)
+                    else:
+                        suite.d.env[k] = v
+                suite.d.start()
+        return Restart()
+
     def test_failed_logins_are_throttled_then_refused_and_reported_once(self):
         strict = dict(POSTERN_THROTTLE_FREE_FAILURES="2", POSTERN_THROTTLE_FIRST_DELAY_SECONDS="0.3",
                       POSTERN_THROTTLE_MAX_DELAY_SECONDS="0.6", POSTERN_THROTTLE_REFUSE_AFTER="6",
-                      POSTERN_THROTTLE_REPORT_AFTER="4")
-        relaxed = {k: self.d.env[k] for k in ("POSTERN_THROTTLE_FREE_FAILURES", "POSTERN_THROTTLE_REFUSE_AFTER")}
-        self.d.stop()
-        self.d.env.update(strict, POSTERN_LAST_USE_FLUSH_SECONDS="1")
-        self.d.start()
-        try:
+                      POSTERN_THROTTLE_REPORT_AFTER="4", POSTERN_LAST_USE_FLUSH_SECONDS="1")
+        with self.restarted_with(strict):
             timings = []
             for _ in range(5):
                 started = time.monotonic()
                 assert self.smtp("bob@example.net", "wrong") == 535
                 timings.append(time.monotonic() - started)
-            # The first two failures are free; from the fourth on each answer waits at least 0.3 s.
-            assert min(timings[3:]) >= 0.3, f"answers were not delayed as configured: {timings}"
+            # Two failures are free: the third attempt is the first whose answer waits (0.3 s, then 0.6).
+            assert max(timings[:2]) < 0.3 and min(timings[2:]) >= 0.3, f"answers were not delayed as configured: {timings}"
             started = time.monotonic()
             assert self.smtp("bob@example.net", self.bob) == 235, "delayed, but the right password still logs in"
             assert time.monotonic() - started >= 0.3
             # That success cleared bob's failures from 127.0.0.1. Now a spray over other logins from
-            # the same IP: past refuseAfter failures even the right password gets a temporary failure.
+            # the same IP: past refuseAfter failures even the right password gets a refusal, at once.
             for i in range(6):
                 assert self.smtp(f"nobody{i}@example.net", "wrong", "PLAIN") == 535
+            started = time.monotonic()
             assert self.smtp("dave@example.net", GENERIC, "PLAIN") == 535, "refused while the IP is throttled"
+            assert time.monotonic() - started < 0.3, "a refusal is answered at once"
             got, out = doveadm_auth_test(self.d.auth_socket, "dave@example.net", GENERIC)
             assert got, "doveadm sends no rip: only dave's own (clean) record counts, so it logs in"
-            # nginx: the throttled client IP gets Auth-Wait, and nginx makes it wait before answering.
-            headers = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "-H", "Auth-Method: plain", "-H", "Auth-User: bob@example.net",
-                                      "-H", f"Auth-Pass: {self.bob}", "-H", "Auth-Protocol: imap", "-H", "Client-IP: 127.0.0.1",
-                                      f"http://{self.d.env['POSTERN_AUTH_HTTP_LISTEN']}/auth"], capture_output=True, text=True).stdout
-            assert "Auth-Wait: 1" in headers and "Auth-Status: Temporary failure" in headers, headers
+            # nginx: a delayed client gets Auth-Wait; a refused one an immediate temporary failure.
+            def nginx_headers(ip, password=self.bob):
+                return subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "-H", "Auth-Method: plain", "-H", "Auth-User: bob@example.net",
+                                       "-H", f"Auth-Pass: {password}", "-H", "Auth-Protocol: imap", "-H", f"Client-IP: {ip}",
+                                       f"http://{self.d.env['POSTERN_AUTH_HTTP_LISTEN']}/auth"], capture_output=True, text=True).stdout
+            headers = nginx_headers("127.0.0.1")
+            assert "Auth-Wait" not in headers and "Auth-Status: Temporary failure" in headers, headers
             port = free_port()
             with PrivateNginx(os.path.join(self.tmp, "nginx-throttled"), self.d.env["POSTERN_AUTH_HTTP_LISTEN"] + "/auth", port) as ng:
                 started = time.monotonic()
                 ok, message = imap_login(port, "bob@example.net", self.bob)
-                waited = time.monotonic() - started
-                assert not ok and waited >= 1.0, (message, waited, ng.log_tail())
-            time.sleep(1.5)
-            history = self.d.ok("history", "bob@example.net")["history"]
-            throttled = [h for h in history if h["action"] == "login.throttled"]
-            assert len(throttled) == 1 and "127.0.0.1" in throttled[0]["detail"], history
+                assert not ok and time.monotonic() - started < 1.0, (message, ng.log_tail())
+            for _ in range(3):
+                assert doveadm_auth_test(self.d.auth_socket, "bob@example.net", "wrong", ["rip=127.0.0.9"])[0] is False
+            headers = nginx_headers("127.0.0.9", "wrong")
+            assert "Auth-Wait: 1" in headers and "Auth-Status: Invalid login or password" in headers, headers
+            started = time.monotonic()
+            headers = nginx_headers("127.0.0.9")
+            assert "Auth-Status: OK" in headers and time.monotonic() - started >= 0.6, "a delayed success is held by Postern"
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                throttled = [h for h in self.d.ok("history", "bob@example.net")["history"] if h["action"] == "login.throttled"]
+                if len(throttled) >= 2:
+                    break
+                time.sleep(0.1)
+            # One line per attack: bob's success from 127.0.0.1 ended the first, 127.0.0.9 started another.
+            assert len(throttled) == 2 and "127.0.0.1" in throttled[1]["detail"] and "127.0.0.9" in throttled[0]["detail"], throttled
             metrics = subprocess.run(["curl", "-s", "--unix-socket", self.d.control_socket, "http://localhost/metrics"],
                                      capture_output=True, text=True).stdout
             assert 'postern_auth_throttled_total{action="delayed"}' in metrics, metrics
             assert 'postern_auth_throttled_total{action="refused"}' in metrics, metrics
-        finally:
-            self.d.stop()
-            for k in strict:
-                self.d.env.pop(k, None)
-            self.d.env.update(relaxed)
-            self.d.start()
+
+    def test_an_attack_from_one_ip_never_locks_the_owner_out(self):
+        """30 wrong passwords for bob from 127.0.0.77, then bob's right one from elsewhere, at once."""
+        with self.restarted_with(dict(POSTERN_THROTTLE_FREE_FAILURES="3", POSTERN_THROTTLE_FIRST_DELAY_SECONDS="0.05",
+                                      POSTERN_THROTTLE_MAX_DELAY_SECONDS="0.2", POSTERN_THROTTLE_REFUSE_AFTER="20")):
+            attacker = []
+            for _ in range(30):
+                answer, took = dovecot_auth(self.d.auth_socket, "bob@example.net", "guess", rip="127.0.0.77")
+                attacker.append((answer.split("\t")[0] + (" temp_fail" if "temp_fail" in answer else ""), took))
+            assert [a for a, _ in attacker[:20]] == ["FAIL"] * 20, attacker
+            assert [a for a, _ in attacker[20:]] == ["FAIL temp_fail"] * 10, attacker
+            assert all(t >= 0.05 for _, t in attacker[3:20]) and all(t < 0.05 for _, t in attacker[20:]), attacker
+            self.attack_times = attacker
+            ok, _ = doveadm_auth_test(self.d.auth_socket, "bob@example.net", self.bob, ["rip=127.0.0.77"])
+            assert not ok, "the attacking IP is refused, the right password included"
+            answer, took = dovecot_auth(self.d.auth_socket, "bob@example.net", self.bob, rip="127.0.0.1")
+            assert answer.startswith("OK") and took < 0.1, (answer, took)
+            self.owner_time = took
+            self.expect_smtp("bob@example.net", self.bob, 235)             # Postfix from 127.0.0.1
+            assert imap_login(self.imap_port, "bob@example.net", self.bob)[0], "and Dovecot IMAP"
+            assert self.testsaslauthd("bob@example.net", self.bob), "saslauthd: no IP, bob's own record is clean"
+
+    def test_postfix_never_sees_a_454_from_a_held_answer(self):
+        # The longest hold allowed (9 s) against Postfix's 10 s AUTH_TIMEOUT.
+        with self.restarted_with(dict(POSTERN_THROTTLE_FREE_FAILURES="0", POSTERN_THROTTLE_FIRST_DELAY_SECONDS="4.5",
+                                      POSTERN_THROTTLE_MAX_DELAY_SECONDS="9", POSTERN_THROTTLE_REFUSE_AFTER="2")):
+            lost_before = open(self.pf.maillog).read().count("Connection lost to authentication server")
+            results = []
+            for _ in range(3):
+                started = time.monotonic()
+                code, message = smtp_auth(self.port, "bob@example.net", "wrong", "PLAIN")
+                results.append((code, round(time.monotonic() - started, 2), message))
+            assert [r[0] for r in results] == [535, 535, 535], results
+            assert results[1][1] >= 8.9 and results[2][1] < 1, results
+            lost = open(self.pf.maillog).read().count("Connection lost to authentication server") - lost_before
+            assert lost == 0, "an smtpd gave up on a held answer"
 
     def test_revocation_reaches_live_imap_sessions(self):
         """Dovecot with its auth cache on, posternd with the doveadm hooks of conf/postern.yaml."""
@@ -607,6 +668,10 @@ class Suite:
                 print("---- Postfix log (tail) ----")
                 print_log_tail(self.tmp, 30)
             print(f"    posternd cold start after restart: {getattr(self, 'cold_start', 0) * 1000:.0f} ms")
+            if hasattr(self, "owner_time"):
+                times = [t for _, t in self.attack_times]
+                print(f"    under attack: attacker answers {min(times) * 1000:.1f}-{max(times) * 1000:.0f} ms "
+                      f"(refused in {max(times[20:]) * 1000:.1f} ms at most); the owner from another IP: {self.owner_time * 1000:.1f} ms")
             for what, took in getattr(self, "revoke_times", []):
                 print(f"    revoke to closed IMAP session, {what}: {took * 1000:.0f} ms after the API answered")
             if hasattr(self, "checkpassword_ms"):

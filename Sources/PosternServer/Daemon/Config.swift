@@ -143,8 +143,10 @@ public struct DaemonConfig: Sendable {
         throttle.refuseAfter = try count("throttle.refuseAfter", throttle.refuseAfter, 1...1_000_000_000)
         throttle.reportAfter = try count("throttle.reportAfter", throttle.reportAfter, 1...100_000)
         throttle.firstDelay = try seconds("throttle.firstDelaySeconds", throttle.firstDelay, 0...60)
-        throttle.maxDelay = try seconds("throttle.maxDelaySeconds", throttle.maxDelay, 0...300)
+        // Postfix gives up on an answer after 10 s, and then loses its connection to Postern.
+        throttle.maxDelay = try seconds("throttle.maxDelaySeconds", throttle.maxDelay, 0...9)
         throttle.window = try seconds("throttle.windowSeconds", throttle.window, 1...86_400)
+        throttle.maxEntries = try count("throttle.maxEntries", throttle.maxEntries, 1_000...10_000_000)
         revocation = RevocationCommands(flush: optional("revocation.flushCommand"), kickDevice: optional("revocation.kickDeviceCommand"),
                                         kickAll: optional("revocation.kickAllCommand"))
         revocation.timeout = try seconds("revocation.timeoutSeconds", revocation.timeout, 0.1...300)

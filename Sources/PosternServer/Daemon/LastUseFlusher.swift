@@ -23,5 +23,6 @@ struct LastUseFlusher: Service {
     func flush(everything: Bool = false) {
         plane.flushLastUse(everything: everything)
         plane.recordAttacks(throttle.drainReports(), window: throttle.policy.window)
+        throttle.expire()
     }
 }

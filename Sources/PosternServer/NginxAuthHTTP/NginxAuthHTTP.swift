@@ -61,6 +61,8 @@ public enum NginxAuthHTTP {
         let seconds = wait.map { max(1, Int(($0.components.seconds)) + ($0.components.attoseconds > 0 ? 1 : 0)) }
         switch result {
         case .ok:
+            // Auth-Wait is only for failures: a delayed success is held here (at most maxDelay).
+            if let wait { try? await Task.sleep(for: wait) }
             return .ok(server: backend.host, port: backend.port)
         case .fail:
             return .fail(status: "Invalid login or password", wait: seconds)
