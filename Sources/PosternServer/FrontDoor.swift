@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// Where a front door listens: a unix socket with its mode and group, and optionally loopback TCP.
 public struct ListenAddress: Sendable {
@@ -10,6 +11,10 @@ public struct ListenAddress: Sendable {
     public var socketMode: mode_t
     public var socketGroup: String?
     public var tcp: (host: String, port: Int)?
+    /// Sockets already bound to these addresses, handed over by socket activation: used instead
+    /// of binding, and left in place at shutdown (their holder keeps them listening).
+    public var inheritedUnix: [CInt] = []
+    public var inheritedTCP: [CInt] = []
 
     public init(socketPath: String, socketMode: mode_t, socketGroup: String? = nil, tcp: (host: String, port: Int)? = nil) {
         self.socketPath = socketPath
@@ -46,20 +51,62 @@ public final class FrontDoor: Service, Sendable {
         self.ready = ready
     }
 
+    /// What a connection's handler gets when the door shuts down: finish what is in flight, then
+    /// close (a connection with nothing in flight closes at once).
+    public struct Drain: Sendable {}
+
+    /// How long shutdown waits for connections to finish what they have in flight.
+    static let drainTimeout: Duration = .seconds(10)
+
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+
     public func run() async throws {
         let path = address.socketPath
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        var channels = [try await bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()]
-        try SocketFile.setPermissions(path: path, mode: address.socketMode, group: address.socketGroup)
-        logger.info("\(name) socket listening", metadata: ["path": "\(path)", "mode": "\(String(address.socketMode, radix: 8))"])
-        if let tcp = address.tcp {
+        var channels: [any Channel] = []
+        if address.inheritedUnix.isEmpty {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            channels.append(try await bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get())
+            try SocketFile.setPermissions(path: path, mode: address.socketMode, group: address.socketGroup)
+            logger.info("\(name) socket listening", metadata: ["path": "\(path)", "mode": "\(String(address.socketMode, radix: 8))"])
+        }
+        for fd in address.inheritedUnix + address.inheritedTCP {
+            channels.append(try await bootstrap().withBoundSocket(fd).get())
+            logger.info("\(name) socket handed over", metadata: ["fd": "\(fd)", "address": "\(SocketActivation.bound(fd))"])
+        }
+        if let tcp = address.tcp, address.inheritedTCP.isEmpty {
             channels.append(try await bootstrap().bind(host: tcp.host, port: tcp.port).get())
             logger.info("\(name) TCP listening", metadata: ["address": "\(tcp.host):\(tcp.port)"])
         }
         ready()
         try? await gracefulShutdown()
+        // Stop accepting. A handed-over socket stays open in its holder, and new connections wait
+        // in its backlog for the next process.
         for channel in channels { try? await channel.close() }
-        try? FileManager.default.removeItem(atPath: path)
+        await drain()
+        if address.inheritedUnix.isEmpty { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// Lets every open connection answer what it has in flight, then closes what is left.
+    private func drain() async {
+        let open = connections.withLock { Array($0.values) }
+        guard !open.isEmpty else { return }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
+        let closed = EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: open[0].eventLoop)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await closed.get() }
+            group.addTask { try? await Task.sleep(for: Self.drainTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        let left = connections.withLock { Array($0.values) }
+        if !left.isEmpty { logger.warning("\(name): \(left.count) connection(s) still busy after \(Self.drainTimeout); closed") }
+        for channel in left { try? await channel.close() }
+    }
+
+    private func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        connections.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in _ = connections.withLock { $0.removeValue(forKey: id) } }
     }
 
     private func bootstrap() -> ServerBootstrap {
@@ -69,7 +116,10 @@ public final class FrontDoor: Service, Sendable {
         return (connectionsOnAcceptingLoop ? ServerBootstrap(group: loop, childGroup: loop) : ServerBootstrap(group: group))
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer(initializer)
+            .childChannelInitializer { [self] channel in
+                track(channel)
+                return initializer(channel)
+            }
     }
 }
 

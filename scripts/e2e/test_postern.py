@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -24,6 +25,7 @@ from dovecot import PrivateDovecot, imap_login, pop3_login  # noqa: E402
 from imap_idle import IdleSession  # noqa: E402
 from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_auth, free_port, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
+from socket_holder import SocketHolder  # noqa: E402
 
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
 SHA256 = "{SHA256-CRYPT}$5$qMCGldF3IppIw0QO$CKWvJeCRMpZgP8r9WM1svzeeWRZmRQ1VNc2vJOV9ea5"
@@ -58,17 +60,23 @@ class Posternd:
                         # Every test fails logins from 127.0.0.1: throttling is shown on its own below.
                         POSTERN_THROTTLE_FREE_FAILURES="1000", POSTERN_THROTTLE_REFUSE_AFTER="100000")
         self.proc = None
+        self.holder = None
 
     def start(self):
+        """Starts posternd; returns the seconds until its sockets are up. Under a SocketHolder
+        (self.holder) it gets the auth and saslauthd sockets handed over, as from systemd."""
         os.makedirs(self.run_dir, exist_ok=True)
         os.chmod(self.run_dir, 0o711)
+        held = self.holder.paths() if self.holder else []
         for s in (self.auth_socket, self.control_socket, self.saslauthd_socket):
-            if os.path.exists(s):
+            if os.path.exists(s) and s not in held:
                 os.unlink(s)
         log = open(self.log_path, "a")
         started = time.monotonic()
-        self.proc = subprocess.Popen([os.path.join(self.bin_dir, "posternd")], env=self.env, cwd=self.tmp,
-                                     stdout=log, stderr=subprocess.STDOUT)
+        cmd, fds, env = [os.path.join(self.bin_dir, "posternd")], (), self.env
+        if self.holder:
+            cmd, fds, env = self.holder.command(cmd), self.holder.fds(), dict(self.env, **self.holder.environment())
+        self.proc = subprocess.Popen(cmd, env=env, cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT, pass_fds=fds)
         while not all(os.path.exists(s) for s in (self.auth_socket, self.control_socket, self.saslauthd_socket)):
             if self.proc.poll() is not None:
                 raise RuntimeError("posternd exited:\n" + open(self.log_path).read())
@@ -621,6 +629,84 @@ class Suite:
                 self.d.env.pop(k, None)
             self.d.start()
 
+    def test_first_start_by_systemd_socket_activate(self):
+        """systemd's own tool binds the auth socket, waits for the first client, then execs posternd,
+        which takes the socket and answers the client that woke it."""
+        tmp = os.path.join(self.tmp, "activate")
+        os.makedirs(os.path.join(tmp, "run"), exist_ok=True)
+        auth = os.path.join(tmp, "run", "auth.sock")
+        env = {k: v for k, v in self.d.env.items() if k.startswith("POSTERN_")}
+        env.update(POSTERN_AUTH_SOCKET=auth, POSTERN_CONTROL_SOCKET=os.path.join(tmp, "run", "control.sock"),
+                   POSTERN_SASLAUTHD_SOCKET="", POSTERN_AUTH_HTTP_LISTEN="")
+        cmd = ["systemd-socket-activate", "-l", auth, "--fdname=auth"] + [a for k in env for a in ("-E", k)] + [os.path.join(self.d.bin_dir, "posternd")]
+        log = open(os.path.join(tmp, "posternd.log"), "w")
+        proc = subprocess.Popen(cmd, env=dict(os.environ, **env), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(auth):
+                assert proc.poll() is None and time.monotonic() < deadline, open(log.name).read()
+                time.sleep(0.02)
+            ok, out = doveadm_auth_test(auth, "bob@example.net", self.bob)
+            assert ok, out + open(log.name).read()
+            text = open(log.name).read()
+            assert "auth socket handed over" in text and "auth socket listening" not in text, text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=15)
+        assert os.path.exists(auth), "posternd leaves a handed-over socket where its holder put it"
+
+    def test_restart_under_socket_activation_loses_no_smtp_auth(self):
+        """The sockets held as systemd holds them, posternd restarted three times under them while
+        three clients log in through Postfix in a loop: every attempt succeeds, no smtpd dies."""
+        self.d.stop()
+        holder = SocketHolder([("auth", self.d.auth_socket, 0o666), ("saslauthd", self.d.saslauthd_socket, 0o666)])
+        self.d.holder = holder
+        results, stop = [], threading.Event()
+
+        def logins():
+            while not stop.is_set():
+                started = time.monotonic()
+                code, message = smtp_auth(self.port, "bob@example.net", self.bob, "PLAIN")
+                results.append((started, time.monotonic() - started, code, message))
+
+        def wait_for(count):
+            deadline = time.monotonic() + 30
+            while len(results) < count:
+                assert time.monotonic() < deadline, f"only {len(results)} logins in 30 s"
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=logins) for _ in range(3)]
+        try:
+            self.d.start()
+            log_start = os.path.getsize(self.pf.maillog)
+            for t in threads:
+                t.start()
+            wait_for(10)
+            restarts = []
+            for _ in range(3):
+                started = time.monotonic()
+                assert self.d.stop() == 0
+                self.d.start()
+                restarts.append(time.monotonic() - started)
+                wait_for(len(results) + 10)
+            stop.set()
+            for t in threads:
+                t.join(30)
+            failed = [r for r in results if r[2] != 235]
+            assert not failed, f"{len(failed)} of {len(results)} logins failed: {failed[:5]}"
+            with open(self.pf.maillog) as f:
+                f.seek(log_start)
+                log = f.read()
+            for sign in ("fatal", "Connection lost", "Can't connect", "throttling", "exit status"):
+                assert sign not in log, f"Postfix logged {sign!r} during the restarts:\n{log[-3000:]}"
+            self.restart_figures = (len(results), max(restarts), max(r[1] for r in results))
+        finally:
+            stop.set()
+            self.d.stop()
+            holder.close()
+            self.d.holder = None
+            self.d.start()
+
     def test_history_records_changes_without_secrets(self):
         history = self.d.ok("history", "alice@example.org", "--limit", "100")["history"]
         actions = [h["action"] for h in history]
@@ -672,6 +758,10 @@ class Suite:
                 times = [t for _, t in self.attack_times]
                 print(f"    under attack: attacker answers {min(times) * 1000:.1f}-{max(times) * 1000:.0f} ms "
                       f"(refused in {max(times[20:]) * 1000:.1f} ms at most); the owner from another IP: {self.owner_time * 1000:.1f} ms")
+            if hasattr(self, "restart_figures"):
+                n, gap, wait = self.restart_figures
+                print(f"    restarts under socket activation: {n} Postfix logins, none lost; restart took {gap * 1000:.0f} ms at most, "
+                      f"the slowest login (waiting in the backlog) {wait * 1000:.0f} ms")
             for what, took in getattr(self, "revoke_times", []):
                 print(f"    revoke to closed IMAP session, {what}: {took * 1000:.0f} ms after the API answered")
             if hasattr(self, "checkpassword_ms"):

@@ -80,6 +80,9 @@ public struct AuthServerConnection: Sendable {
     }
 
     /// Marks a checked request as answered; false when the client cancelled it meanwhile (send nothing then).
+    /// True when no request is in flight (none being checked, none waiting for a continuation).
+    public var isIdle: Bool { pending.isEmpty }
+
     public mutating func finish(id: UInt32) -> Bool {
         guard case .checking = pending[id] else { return false }
         pending[id] = nil

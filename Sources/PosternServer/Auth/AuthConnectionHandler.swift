@@ -23,6 +23,10 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     private var line: [UInt8] = []
     /// Set once the connection is being closed: lines already read are not acted on.
     private var closing = false
+    /// Set when the door shuts down: close once nothing is in flight. A client then sees the
+    /// close only after its last answer, so its next write fails at once (EPIPE on a unix socket)
+    /// and Postfix reconnects and resends, to the next process, instead of losing a request.
+    private var draining = false
 
     init(check: PasswordCheck, handshake: AuthServerReply, maxLine: Int, logger: Logger) {
         self.check = check
@@ -84,6 +88,7 @@ final class AuthConnectionHandler: ChannelInboundHandler {
                     let handler = loopBound.value
                     handler.answer(attempt, (try? outcome.get()) ?? .tempFail)
                     handler.flush(contextBound.value)
+                    handler.closeIfDrained(contextBound.value)
                 }
             }
         }
@@ -91,7 +96,21 @@ final class AuthConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flush(context)
+        closeIfDrained(context)
         context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is FrontDoor.Drain else { return context.fireUserInboundEventTriggered(event) }
+        draining = true
+        closeIfDrained(context)
+    }
+
+    private func closeIfDrained(_ context: ChannelHandlerContext) {
+        guard draining, !closing, connection.isIdle else { return }
+        closing = true
+        flush(context)
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -39,16 +39,23 @@ public enum Daemon {
         hashPool.start()
         let check = PasswordCheck(key: key, index: index, lastUse: lastUse, threadPool: hashPool,
                                   throttle: Throttle(policy: config.throttle))
-        let auth = AuthListener.frontDoor(check: check, address: ListenAddress(
-            socketPath: config.authSocket, socketMode: config.authSocketMode, socketGroup: config.authSocketGroup, tcp: config.authTCP),
+        // Sockets handed over by systemd (postern.socket) are used as they are; the others are bound here.
+        var activation = SocketActivation.fromEnvironment()
+        var authAddress = ListenAddress(socketPath: config.authSocket, socketMode: config.authSocketMode,
+                                        socketGroup: config.authSocketGroup, tcp: config.authTCP)
+        authAddress.inheritedUnix = activation.take(unixPath: config.authSocket)
+        authAddress.inheritedTCP = config.authTCP.map { activation.take(tcp: $0) } ?? []
+        let auth = AuthListener.frontDoor(check: check, address: authAddress,
             group: config.authEventLoops == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: config.authEventLoops),
             logger: logger)
 
         var frontDoors: [any Service] = [auth]
         if let socket = config.saslauthdSocket {
-            frontDoors.append(SaslauthdListener.frontDoor(check: check, address: ListenAddress(
-                socketPath: socket, socketMode: config.saslauthdSocketMode, socketGroup: config.saslauthdSocketGroup), logger: logger))
+            var address = ListenAddress(socketPath: socket, socketMode: config.saslauthdSocketMode, socketGroup: config.saslauthdSocketGroup)
+            address.inheritedUnix = activation.take(unixPath: socket)
+            frontDoors.append(SaslauthdListener.frontDoor(check: check, address: address, logger: logger))
         }
+        activation.closeUnclaimed(logger: logger)
         if let address = config.authHTTPListen {
             let mainLogger = logger
             var httpLogger = Logger(label: "posternd.auth_http")
