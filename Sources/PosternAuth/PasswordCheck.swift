@@ -163,7 +163,7 @@ public final class PasswordCheck: Sendable {
 
 extension Duration {
     /// Whole nanoseconds, for NIO's timers.
-    var nanoseconds: Int64 {
+    public var nanoseconds: Int64 {
         components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -57,8 +57,10 @@ public final class FrontDoor: Service, Sendable {
 
     /// How long shutdown waits for connections to finish what they have in flight.
     static let drainTimeout: Duration = .seconds(10)
-
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// How long shutdown waits for the next request of an idle persistent connection, to close
+    /// it right after answering (see AuthConnectionHandler). New connections wait in the
+    /// backlog meanwhile, when the socket was handed over.
+    static let idleGrace: Duration = .seconds(1)
 
     public func run() async throws {
         let path = address.socketPath
@@ -86,27 +88,56 @@ public final class FrontDoor: Service, Sendable {
         if address.inheritedUnix.isEmpty { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    /// Lets every open connection answer what it has in flight, then closes what is left.
+    /// Lets every open connection answer what it has in flight, then closes what is left. A
+    /// connection accepted just before the listener closed is set up after it: it gets the Drain
+    /// when it is tracked, and the wait lasts until every accepted connection has been tracked.
     private func drain() async {
-        let open = connections.withLock { Array($0.values) }
-        guard !open.isEmpty else { return }
-        for channel in open { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
-        let closed = EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: open[0].eventLoop)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await closed.get() }
-            group.addTask { try? await Task.sleep(for: Self.drainTimeout) }
-            await group.next()
-            group.cancelAll()
+        let deadline = ContinuousClock.now + Self.drainTimeout
+        let open = drainState.withLock { state in
+            state.draining = true
+            return Array(state.open.values)
         }
-        let left = connections.withLock { Array($0.values) }
-        if !left.isEmpty { logger.warning("\(name): \(left.count) connection(s) still busy after \(Self.drainTimeout); closed") }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
+        while ContinuousClock.now < deadline {
+            let done = drainState.withLock { $0.open.isEmpty && $0.tracked == accepted.load(ordering: .acquiring) }
+            if done { return }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let left = drainState.withLock { Array($0.open.values) }
+        logger.warning("\(name): \(left.count) connection(s) still busy after \(Self.drainTimeout); closed")
         for channel in left { try? await channel.close() }
     }
 
+    private struct DrainState {
+        var open: [ObjectIdentifier: any Channel] = [:]
+        var tracked = 0
+        var draining = false
+    }
+
+    private let drainState = Mutex(DrainState())
+    /// Connections accepted, counted on the listening channel before their setup.
+    private let accepted = Atomic<Int>(0)
+
     private func track(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
-        connections.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { [self] _ in _ = connections.withLock { $0.removeValue(forKey: id) } }
+        let draining = drainState.withLock { state in
+            state.open[id] = channel
+            state.tracked += 1
+            return state.draining
+        }
+        channel.closeFuture.whenComplete { [self] _ in _ = drainState.withLock { $0.open.removeValue(forKey: id) } }
+        if draining { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
+    }
+
+    /// Counts accepted connections on the listening channel.
+    private final class AcceptCounter: ChannelInboundHandler, Sendable {
+        typealias InboundIn = any Channel
+        let accepted: @Sendable () -> Void
+        init(_ accepted: @escaping @Sendable () -> Void) { self.accepted = accepted }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            accepted()
+            context.fireChannelRead(data)
+        }
     }
 
     private func bootstrap() -> ServerBootstrap {
@@ -116,6 +147,11 @@ public final class FrontDoor: Service, Sendable {
         return (connectionsOnAcceptingLoop ? ServerBootstrap(group: loop, childGroup: loop) : ServerBootstrap(group: group))
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptCounter { [self] in accepted.add(1, ordering: .releasing) })
+                }
+            }
             .childChannelInitializer { [self] channel in
                 track(channel)
                 return initializer(channel)

@@ -6,6 +6,21 @@ posternd runs, their connections wait in the socket's backlog."""
 import os
 import socket
 
+CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
+
+
+def socket_unit(run_dir, unit="postern.socket"):
+    """The sockets of conf/postern.socket as SocketHolder takes them: each ListenStream path moved
+    from /run/postern into run_dir, with the unit's SocketMode."""
+    listen, mode = [], 0o666
+    for line in open(os.path.join(CONF_DIR, unit)):
+        key, _, value = line.strip().partition("=")
+        if key == "ListenStream" and value.startswith("/"):
+            listen.append(value)
+        elif key == "SocketMode":
+            mode = int(value, 8)
+    return [(os.path.basename(p).split(".")[0], os.path.join(run_dir, os.path.basename(p)), mode) for p in listen]
+
 
 class SocketHolder:
     def __init__(self, sockets):

@@ -25,8 +25,9 @@ from dovecot import PrivateDovecot, imap_login, pop3_login  # noqa: E402
 from imap_idle import IdleSession  # noqa: E402
 from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_auth, free_port, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
-from socket_holder import SocketHolder  # noqa: E402
+from socket_holder import SocketHolder, socket_unit  # noqa: E402
 
+CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
 SHA256 = "{SHA256-CRYPT}$5$qMCGldF3IppIw0QO$CKWvJeCRMpZgP8r9WM1svzeeWRZmRQ1VNc2vJOV9ea5"
 BLF = "{BLF-CRYPT}$2y$05$W0Rvi8rfAPIEfxckwasEy.uHCh66qkXkJT/3HGpaxcgc4SFA7rStG"
@@ -655,11 +656,31 @@ class Suite:
             proc.wait(timeout=15)
         assert os.path.exists(auth), "posternd leaves a handed-over socket where its holder put it"
 
+    def test_the_systemd_units_verify(self):
+        tmp = os.path.join(self.tmp, "units")
+        os.makedirs(tmp, exist_ok=True)
+        for unit in ("postern.socket", "postern.service"):
+            text = open(os.path.join(CONF_DIR, unit)).read()
+            # The only change: where this build's posternd is.
+            text = text.replace("/usr/local/bin/posternd", os.path.join(self.d.bin_dir, "posternd"))
+            with open(os.path.join(tmp, unit), "w") as f:
+                f.write(text)
+        r = subprocess.run(["systemd-analyze", "verify", "postern.socket", "postern.service"], cwd=tmp,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and not r.stderr.strip() and not r.stdout.strip(), r
+        service = open(os.path.join(CONF_DIR, "postern.service")).read()
+        for hardening in ("User=postern", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
+                          "CapabilityBoundingSet=\n", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"):
+            assert hardening in service, hardening
+
     def test_restart_under_socket_activation_loses_no_smtp_auth(self):
-        """The sockets held as systemd holds them, posternd restarted three times under them while
+        """The sockets held as systemd holds them, posternd restarted five times under them while
         three clients log in through Postfix in a loop: every attempt succeeds, no smtpd dies."""
         self.d.stop()
-        holder = SocketHolder([("auth", self.d.auth_socket, 0o666), ("saslauthd", self.d.saslauthd_socket, 0o666)])
+        sockets = socket_unit(self.d.run_dir)  # conf/postern.socket, in the test's run directory
+        assert [p for _, p, _ in sockets] == [self.d.auth_socket, self.d.saslauthd_socket], sockets
+        # The unit's mode is 0660 with group postfix; here the socket is root's, so postfix needs o+w.
+        holder = SocketHolder([(name, path, mode | 0o006) for name, path, mode in sockets])
         self.d.holder = holder
         results, stop = [], threading.Event()
 
@@ -683,7 +704,7 @@ class Suite:
                 t.start()
             wait_for(10)
             restarts = []
-            for _ in range(3):
+            for _ in range(5):
                 started = time.monotonic()
                 assert self.d.stop() == 0
                 self.d.start()

@@ -23,10 +23,13 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     private var line: [UInt8] = []
     /// Set once the connection is being closed: lines already read are not acted on.
     private var closing = false
-    /// Set when the door shuts down: close once nothing is in flight. A client then sees the
-    /// close only after its last answer, so its next write fails at once (EPIPE on a unix socket)
-    /// and Postfix reconnects and resends, to the next process, instead of losing a request.
+    /// Set when the door shuts down: close right after the next answer, when the client waits for
+    /// nothing more (Postfix and the Lua passdb send one request at a time). Its next request
+    /// then fails to write at once (EPIPE on a unix socket), and Postfix reconnects and resends
+    /// to the next process. Closing an idle connection at any other moment could lose a request
+    /// written just before the close; one still idle after `FrontDoor.idleGrace` is closed anyway.
     private var draining = false
+    private var answeredWhileDraining = false
 
     init(check: PasswordCheck, handshake: AuthServerReply, maxLine: Int, logger: Logger) {
         self.check = check
@@ -103,11 +106,16 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is FrontDoor.Drain else { return context.fireUserInboundEventTriggered(event) }
         draining = true
-        closeIfDrained(context)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(FrontDoor.idleGrace.nanoseconds)) {
+            let (handler, context) = bound.value
+            handler.answeredWhileDraining = true  // waited long enough: close as soon as idle
+            handler.closeIfDrained(context)
+        }
     }
 
     private func closeIfDrained(_ context: ChannelHandlerContext) {
-        guard draining, !closing, connection.isIdle else { return }
+        guard draining, answeredWhileDraining, !closing, connection.isIdle else { return }
         closing = true
         flush(context)
         context.close(promise: nil)
@@ -126,6 +134,7 @@ final class AuthConnectionHandler: ChannelInboundHandler {
         case .tempFail: .fail(id: attempt.id, user: attempt.login, code: .tempFail, reason: nil)
         }
         reply.encode(into: &out)
+        if draining { answeredWhileDraining = true }
     }
 
     private func flush(_ context: ChannelHandlerContext) {
