@@ -63,6 +63,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: hotPath),
         .executableTarget(name: "posternd", dependencies: [
             "PosternServer",

@@ -81,15 +81,19 @@ public final class FrontDoor: Service, Sendable {
         }
         ready()
         try? await gracefulShutdown()
-        // Stop accepting. A handed-over socket stays open in its holder, and new connections wait
-        // in its backlog for the next process.
-        for channel in channels { try? await channel.close() }
+        // Stop accepting, but keep the listening channels open until the connections are drained:
+        // NIO closes a connection it accepted but had not set up yet when its listener closes,
+        // and a new smtpd whose first connection is reset that way dies ("no SASL authentication
+        // mechanisms"), which makes Postfix refuse SMTP for 60 s. A handed-over socket stays
+        // open in its holder, and new connections wait in its backlog for the next process.
+        for channel in channels { try? await channel.setOption(ChannelOptions.autoRead, value: false).get() }
         await drain()
+        for channel in channels { try? await channel.close() }
         if address.inheritedUnix.isEmpty { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Lets every open connection answer what it has in flight, then closes what is left. A
-    /// connection accepted just before the listener closed is set up after it: it gets the Drain
+    /// connection accepted just before accepting stopped is set up after it: it gets the Drain
     /// when it is tracked, and the wait lasts until every accepted connection has been tracked.
     private func drain() async {
         let deadline = ContinuousClock.now + Self.drainTimeout
@@ -153,8 +157,8 @@ public final class FrontDoor: Service, Sendable {
                 }
             }
             .childChannelInitializer { [self] channel in
-                track(channel)
-                return initializer(channel)
+                // Tracked once its handlers are in place, so that a Drain sent then reaches them.
+                initializer(channel).always { [self] _ in track(channel) }
             }
     }
 }

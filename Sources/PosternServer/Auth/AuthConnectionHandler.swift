@@ -23,11 +23,11 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     private var line: [UInt8] = []
     /// Set once the connection is being closed: lines already read are not acted on.
     private var closing = false
-    /// Set when the door shuts down: close right after the next answer, when the client waits for
-    /// nothing more (Postfix and the Lua passdb send one request at a time). Its next request
-    /// then fails to write at once (EPIPE on a unix socket), and Postfix reconnects and resends
-    /// to the next process. Closing an idle connection at any other moment could lose a request
-    /// written just before the close; one still idle after `FrontDoor.idleGrace` is closed anyway.
+    /// Set when the door shuts down: the connection ends with its next answer, when the client
+    /// waits for nothing more (Postfix and the Lua passdb send one request at a time). Before that
+    /// answer is written, the connection's input is shut down, so that the client's next request
+    /// fails to write at once (EPIPE on a unix socket) and Postfix reconnects and resends it to the
+    /// next process instead of losing it. One still idle after `FrontDoor.idleGrace` is closed.
     private var draining = false
     private var answeredWhileDraining = false
 
@@ -91,7 +91,6 @@ final class AuthConnectionHandler: ChannelInboundHandler {
                     let handler = loopBound.value
                     handler.answer(attempt, (try? outcome.get()) ?? .tempFail)
                     handler.flush(contextBound.value)
-                    handler.closeIfDrained(contextBound.value)
                 }
             }
         }
@@ -99,7 +98,6 @@ final class AuthConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flush(context)
-        closeIfDrained(context)
         context.fireChannelReadComplete()
     }
 
@@ -110,15 +108,8 @@ final class AuthConnectionHandler: ChannelInboundHandler {
         context.eventLoop.scheduleTask(in: .nanoseconds(FrontDoor.idleGrace.nanoseconds)) {
             let (handler, context) = bound.value
             handler.answeredWhileDraining = true  // waited long enough: close as soon as idle
-            handler.closeIfDrained(context)
+            handler.flush(context)
         }
-    }
-
-    private func closeIfDrained(_ context: ChannelHandlerContext) {
-        guard draining, answeredWhileDraining, !closing, connection.isIdle else { return }
-        closing = true
-        flush(context)
-        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -137,9 +128,17 @@ final class AuthConnectionHandler: ChannelInboundHandler {
         if draining { answeredWhileDraining = true }
     }
 
+    /// Writes the replies decided so far; while draining, the last one ends the connection.
     private func flush(_ context: ChannelHandlerContext) {
-        guard !out.isEmpty, context.channel.isActive else { out.removeAll(keepingCapacity: true); return }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: nil)
+        let last = draining && answeredWhileDraining && !closing && connection.isIdle
+        if last {
+            closing = true
+            context.close(mode: .input, promise: nil)
+        }
+        if !out.isEmpty, context.channel.isActive {
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: nil)
+        }
         out.removeAll(keepingCapacity: true)
+        if last { context.close(promise: nil) }
     }
 }

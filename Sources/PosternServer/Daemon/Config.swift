@@ -40,7 +40,7 @@ public struct DaemonConfig: Sendable {
     public var controlSocketGroup: String?
     public var lastUseFlushSeconds = 5.0
     public var throttle = Throttle.Policy()
-    public var revocation = RevocationCommands()
+    public var revocation = RevocationSettings()
     public var seedsDirectory: String? = "./seeds"
     public var logLevel: Logger.Level = .info
 
@@ -147,8 +147,14 @@ public struct DaemonConfig: Sendable {
         throttle.maxDelay = try seconds("throttle.maxDelaySeconds", throttle.maxDelay, 0...9)
         throttle.window = try seconds("throttle.windowSeconds", throttle.window, 1...86_400)
         throttle.maxEntries = try count("throttle.maxEntries", throttle.maxEntries, 1_000...10_000_000)
-        revocation = RevocationCommands(flush: optional("revocation.flushCommand"), kickDevice: optional("revocation.kickDeviceCommand"),
-                                        kickAll: optional("revocation.kickAllCommand"))
+        revocation.commands = RevocationCommands(flush: optional("revocation.flushCommand"), kickDevice: optional("revocation.kickDeviceCommand"),
+                                                 kickAll: optional("revocation.kickAllCommand"))
+        revocation.doveadmHTTP = try Self.doveadmHTTP(url: optional("revocation.doveadmHTTP.url"), key: optional("revocation.doveadmHTTP.apiKey"),
+                                                      keyFile: optional("revocation.doveadmHTTP.apiKeyFile"))
+        if revocation.doveadmHTTP != nil, !revocation.commands.isEmpty {
+            throw ConfigError.invalid(key: "revocation.doveadmHTTP.url",
+                                      message: "set either the doveadm HTTP API or the revocation commands, not both")
+        }
         revocation.timeout = try seconds("revocation.timeoutSeconds", revocation.timeout, 0.1...300)
         revocation.retries = try count("revocation.retries", revocation.retries, 0...10)
         seedsDirectory = text("seeds.directory") ?? seedsDirectory
@@ -158,5 +164,35 @@ public struct DaemonConfig: Sendable {
             throw ConfigError.invalid(key: "log.level", message: "'\(level)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         logLevel = parsed
+    }
+
+    /// The doveadm HTTP API settings: a loopback http URL and its key, given inline or in a file
+    /// readable by posternd only.
+    static func doveadmHTTP(url: String?, key: String?, keyFile: String?) throws -> DoveadmHTTP? {
+        guard let url else {
+            if key != nil || keyFile != nil {
+                throw ConfigError.invalid(key: "revocation.doveadmHTTP.url", message: "an API key is set but no URL")
+            }
+            return nil
+        }
+        guard let parsed = URL(string: url), parsed.scheme == "http", parsed.host != nil, parsed.port != nil else {
+            throw ConfigError.invalid(key: "revocation.doveadmHTTP.url",
+                                      message: "'\(url)' is not an http URL with a port, such as http://127.0.0.1:8080/doveadm/v1")
+        }
+        let secret: String
+        switch (key, keyFile) {
+        case let (key?, nil): secret = key
+        case let (nil, file?):
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConfigError.invalid(key: "revocation.doveadmHTTP.apiKeyFile", message: "cannot read \(file)")
+            }
+            secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        case (nil, nil):
+            throw ConfigError.invalid(key: "revocation.doveadmHTTP.apiKey", message: "the doveadm HTTP API needs doveadm_api_key: set apiKey or apiKeyFile")
+        case (_?, _?):
+            throw ConfigError.invalid(key: "revocation.doveadmHTTP.apiKey", message: "set apiKey or apiKeyFile, not both")
+        }
+        guard !secret.isEmpty else { throw ConfigError.invalid(key: "revocation.doveadmHTTP.apiKey", message: "the API key is empty") }
+        return DoveadmHTTP(url: url, apiKey: secret)
     }
 }

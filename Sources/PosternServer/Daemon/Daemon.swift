@@ -24,7 +24,7 @@ public enum Daemon {
         let key = try ServerKey.loadOrCreate(at: config.serverKeyPath)
         let index = CredentialIndex()
         let lastUse = LastUseRecorder()
-        let hooks = RevocationHooks(commands: config.revocation, store: store, logger: logger)
+        let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
         let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)

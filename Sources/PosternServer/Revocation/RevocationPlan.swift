@@ -1,3 +1,5 @@
+import Foundation
+
 /// What happened to a mailbox's passwords that live sessions must hear about.
 public enum RevocationEvent: Sendable, Equatable {
     /// One device's password changed or was removed; `ips` are where it was seen (newest first).
@@ -10,6 +12,29 @@ public enum RevocationEvent: Sendable, Equatable {
         case let .device(address, _), let .mailbox(address): address
         }
     }
+
+    /// What Dovecot must do, in order: flush its auth cache first, so that a session dropped now
+    /// cannot log in again from the cache, then drop the sessions: the device's, one client IP at
+    /// a time (a device never seen has no session, and without an IP its sessions cannot be told
+    /// from the others'), or all of the mailbox's.
+    public var actions: [RevocationAction] {
+        switch self {
+        case let .device(address, ips):
+            [.flushCache(user: address)] + ips.filter { !$0.isEmpty }.map { .kick(user: address, ip: $0) }
+        case let .mailbox(address):
+            [.flushCache(user: address), .kick(user: address, ip: nil)]
+        }
+    }
+}
+
+/// One thing to tell Dovecot, as a doveadm command or a doveadm HTTP API call.
+public enum RevocationAction: Sendable, Equatable {
+    case flushCache(user: String)
+    /// The user's sessions from one client IP, or all of them.
+    case kick(user: String, ip: String?)
+
+    /// The IP as a one-address network, as doveadm kick takes it: 192.0.2.7/32, 2001:db8::1/128.
+    static func network(_ ip: String) -> String { ip + (ip.contains(":") ? "/128" : "/32") }
 }
 
 /// The commands that tell the mail servers, as configured (`revocation.*` in postern.yaml).
@@ -19,8 +44,6 @@ public struct RevocationCommands: Sendable, Equatable {
     public var flush: [String]?
     public var kickDevice: [String]?
     public var kickAll: [String]?
-    public var timeout: Duration = .seconds(5)
-    public var retries = 2
 
     public init(flush: String? = nil, kickDevice: String? = nil, kickAll: String? = nil) {
         self.flush = Self.split(flush)
@@ -36,30 +59,43 @@ public struct RevocationCommands: Sendable, Equatable {
 
     public var isEmpty: Bool { flush == nil && kickDevice == nil && kickAll == nil }
 
-    /// The commands to run for an event, in order: flush the auth cache first, so that a session
-    /// dropped now cannot log in again from the cache, then drop the sessions.
-    public func plan(_ event: RevocationEvent) -> [[String]] {
-        var out: [[String]] = []
-        func fill(_ template: [String], ip: String?) -> [String] {
+    /// The command for an action; nil when none is configured for it.
+    public func command(for action: RevocationAction) -> [String]? {
+        func fill(_ template: [String], user: String, ip: String?) -> [String] {
             template.map { word in
-                var word = word.replacingOccurrences(of: "{user}", with: event.address)
+                var word = word.replacingOccurrences(of: "{user}", with: user)
                 if let ip {
-                    word = word.replacingOccurrences(of: "{ip_net}", with: ip + (ip.contains(":") ? "/128" : "/32"))
+                    word = word.replacingOccurrences(of: "{ip_net}", with: RevocationAction.network(ip))
                     word = word.replacingOccurrences(of: "{ip}", with: ip)
                 }
                 return word
             }
         }
-        if let flush { out.append(fill(flush, ip: nil)) }
-        switch event {
-        case let .device(_, ips):
-            // A device never seen has no session to drop; without an IP Postern cannot tell its sessions from the others'.
-            if let kickDevice {
-                for ip in ips where !ip.isEmpty { out.append(fill(kickDevice, ip: ip)) }
-            }
-        case .mailbox:
-            if let kickAll { out.append(fill(kickAll, ip: nil)) }
+        switch action {
+        case let .flushCache(user): return flush.map { fill($0, user: user, ip: nil) }
+        case let .kick(user, ip?): return kickDevice.map { fill($0, user: user, ip: ip) }
+        case let .kick(user, nil): return kickAll.map { fill($0, user: user, ip: nil) }
         }
-        return out
     }
+
+    /// The commands to run for an event, in order.
+    public func plan(_ event: RevocationEvent) -> [[String]] {
+        event.actions.compactMap(command(for:))
+    }
+}
+
+/// How posternd tells Dovecot: doveadm's HTTP API when configured (no root needed), else the
+/// commands; each call gets `timeout` and `retries`.
+public struct RevocationSettings: Sendable, Equatable {
+    public var commands = RevocationCommands()
+    public var doveadmHTTP: DoveadmHTTP?
+    public var timeout: Duration = .seconds(5)
+    public var retries = 2
+
+    public init(commands: RevocationCommands = RevocationCommands(), doveadmHTTP: DoveadmHTTP? = nil) {
+        self.commands = commands
+        self.doveadmHTTP = doveadmHTTP
+    }
+
+    public var isEmpty: Bool { doveadmHTTP == nil && commands.isEmpty }
 }
