@@ -18,6 +18,15 @@ import Testing
         #expect(c.authTCP == nil)
         #expect(c.throttle == d.throttle)
         #expect(c.saslauthdSocket == d.saslauthdSocket)
+        #expect(c.revocation == d.revocation && c.revocation.isEmpty)
+    }
+
+    @Test func theDoveadmHTTPAPIIsReadWithItsKeyFromAFile() async throws {
+        let key = try file("  s3cret-key\n")
+        let c = try await DaemonConfig.load(file: nil, environment: [
+            "POSTERN_REVOCATION_DOVEADM_HTTP_URL": "http://127.0.0.1:8080/doveadm/v1", "POSTERN_REVOCATION_DOVEADM_HTTP_API_KEY_FILE": key,
+        ])
+        #expect(c.revocation.doveadmHTTP == DoveadmHTTP(url: "http://127.0.0.1:8080/doveadm/v1", apiKey: "s3cret-key"))
     }
 
     @Test func environmentVariablesOverrideTheFile() async throws {
@@ -40,6 +49,10 @@ import Testing
         ("POSTERN_LAST_USE_FLUSH_SECONDS", "soon", "lastUse.flushSeconds"),
         ("POSTERN_AUTH_HASH_THREADS", "0", "auth.hashThreads"),
         ("POSTERN_LOG_LEVEL", "loud", "log.level"),
+        ("POSTERN_THROTTLE_MAX_DELAY_SECONDS", "12", "throttle.maxDelaySeconds"),
+        ("POSTERN_REVOCATION_DOVEADM_HTTP_URL", "https://127.0.0.1/doveadm/v1", "revocation.doveadmHTTP.url"),
+        ("POSTERN_REVOCATION_DOVEADM_HTTP_URL", "http://127.0.0.1:8080/doveadm/v1", "revocation.doveadmHTTP.apiKey"),
+        ("POSTERN_REVOCATION_DOVEADM_HTTP_API_KEY", "k", "revocation.doveadmHTTP.url"),
     ])
     func aBadValueIsAnErrorNamingItsKey(variable: String, value: String, key: String) async throws {
         do {
@@ -47,6 +60,15 @@ import Testing
             Issue.record("\(variable)=\(value) was accepted")
         } catch let error as ConfigError {
             #expect(error.description.contains(key))
+        }
+    }
+
+    @Test func theHTTPAPIAndTheCommandsAreNotBothSet() async throws {
+        await #expect(throws: ConfigError.self) {
+            try await DaemonConfig.load(file: nil, environment: [
+                "POSTERN_REVOCATION_DOVEADM_HTTP_URL": "http://127.0.0.1:8080/doveadm/v1", "POSTERN_REVOCATION_DOVEADM_HTTP_API_KEY": "k",
+                "POSTERN_REVOCATION_FLUSH_COMMAND": "doveadm auth cache flush {user}",
+            ])
         }
     }
 
