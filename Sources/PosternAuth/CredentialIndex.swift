@@ -14,16 +14,19 @@ public struct DeviceCredential: Sendable, Equatable {
     }
 }
 
-/// A mailbox's generic password, verified only when no device password matched.
+/// A mailbox's generic password, verified only when no device password matched, with the policy
+/// that may retire it (resolved from the mailbox, mail service and organization levels).
 public struct GenericCredential: Sendable, Equatable {
     public let deviceID: Int64
     public let address: String
     public let password: GenericPassword
+    public var policy: GenericPolicy?
 
-    public init(deviceID: Int64, address: String, password: GenericPassword) {
+    public init(deviceID: Int64, address: String, password: GenericPassword, policy: GenericPolicy? = nil) {
         self.deviceID = deviceID
         self.address = address
         self.password = password
+        self.policy = policy
     }
 }
 
@@ -35,6 +38,8 @@ public final class CredentialIndex: Sendable {
         /// A device password (a new device, or a rotated one after `removeDevice` of its old digest).
         case addDevice(PasswordDigest, DeviceCredential)
         case setGeneric(GenericCredential)
+        /// The policy that now applies to a mailbox's generic password (nil: none).
+        case setGenericPolicy(address: String, GenericPolicy?)
         /// Removes a device of either kind by its id; a device password also by its digest (the
         /// store has it): the index keeps no id → digest map, which would cost 80 MB at 1M devices.
         case removeDevice(Int64, digest: PasswordDigest?)
@@ -71,6 +76,8 @@ public final class CredentialIndex: Sendable {
                 case let .setGeneric(credential):
                     state.generic[credential.address] = credential
                     state.genericAddressOf[credential.deviceID] = credential.address
+                case let .setGenericPolicy(address, policy):
+                    state.generic[address]?.policy = policy
                 case let .removeDevice(id, digest):
                     if let digest, state.byDigest[digest]?.deviceID == id { state.byDigest[digest] = nil }
                     if let address = state.genericAddressOf.removeValue(forKey: id), state.generic[address]?.deviceID == id {

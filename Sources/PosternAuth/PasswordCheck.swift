@@ -35,6 +35,8 @@ public final class PasswordCheck: Sendable {
     public let index: CredentialIndex
     public let lastUse: LastUseRecorder
     public let throttle: Throttle
+    /// Correct generic passwords refused by a policy, for the mailboxes' action history.
+    public let genericRefusals = GenericRefusals()
     private let key: ServerKey
     private let threadPool: NIOThreadPool
 
@@ -126,7 +128,8 @@ public final class PasswordCheck: Sendable {
         if let generic = index.generic(for: login) {
             guard generic.password.scheme.isSlow else {
                 // Salted or unsalted SHA and PLAIN cost about as much as the HMAC: no need to leave the loop.
-                guard LegacyHash.verify(password: request.password, against: generic.password) else { return .done(.fail) }
+                guard LegacyHash.verify(password: request.password, against: generic.password),
+                      !retired(generic, request) else { return .done(.fail) }
                 used(generic.deviceID, request)
                 return .done(.ok(user: generic.address, deviceID: generic.deviceID))
             }
@@ -141,10 +144,21 @@ public final class PasswordCheck: Sendable {
             LegacyHash.verify(password: request.password, against: generic.password)
         }.map { matched in
             // The generic password may have been disconnected while the hash ran.
-            guard matched, self.index.generic(for: generic.address)?.deviceID == generic.deviceID else { return .fail }
+            guard matched, let current = self.index.generic(for: generic.address), current.deviceID == generic.deviceID,
+                  !self.retired(current, request) else { return .fail }
             self.used(generic.deviceID, request)
             return .ok(user: generic.address, deviceID: generic.deviceID)
         }.recover { _ in .tempFail }
+    }
+
+    /// Whether a policy refuses this correct generic password for the request's service: then it
+    /// fails exactly like a wrong one, and the refusal is noted for the mailbox's history.
+    private func retired(_ generic: GenericCredential, _ request: CheckRequest) -> Bool {
+        guard let policy = generic.policy else { return false }
+        let now = Date()
+        guard policy.refuses(request.service, at: now) else { return false }
+        genericRefusals.record(address: generic.address, service: request.service, ip: request.remoteIP, policy: policy, at: now)
+        return true
     }
 
     private func settle(_ result: CheckResult, login: String, ip: String?) {

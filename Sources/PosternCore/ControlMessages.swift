@@ -79,3 +79,54 @@ public struct ImportReport: Codable, Sendable, Equatable {
         self.warnings = warnings
     }
 }
+
+/// `PUT /v1/policies/generic/{level}/{name}`: refuse the generic password for these services
+/// (empty: allow it), from `from` on (absent: at once).
+public struct GenericPolicyInput: Codable, Sendable {
+    public let refuse: [String]
+    public let from: Date?
+    public init(refuse: [String], from: Date?) {
+        self.refuse = refuse
+        self.from = from
+    }
+}
+
+/// The policy set at one level (nil: none there), and how many generic passwords it now governs.
+public struct GenericPolicyBody: Codable, Sendable {
+    public let level: PolicyLevel
+    public let name: String
+    public let policy: GenericPolicy?
+    public let genericPasswords: Int
+    public init(level: PolicyLevel, name: String, policy: GenericPolicy?, genericPasswords: Int) {
+        self.level = level
+        self.name = name
+        self.policy = policy
+        self.genericPasswords = genericPasswords
+    }
+}
+
+/// `postern report generic`: every mailbox that still has a generic password.
+public struct GenericReport: Codable, Sendable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public let address: String
+        /// When the generic password was imported.
+        public let since: Date
+        public let lastUse: LastUse?
+        /// The policy that applies, and where it is set.
+        public let policy: GenericPolicy?
+        public let policyLevel: PolicyLevel?
+        /// The services it is refused for right now (a policy with a future date refuses none yet).
+        public let refusedNow: [String]
+        public init(address: String, since: Date, lastUse: LastUse?, policy: GenericPolicy?, policyLevel: PolicyLevel?, refusedNow: [String]) {
+            self.address = address
+            self.since = since
+            self.lastUse = lastUse
+            self.policy = policy
+            self.policyLevel = policyLevel
+            self.refusedNow = refusedNow
+        }
+    }
+
+    public let mailboxes: [Entry]
+    public init(mailboxes: [Entry]) { self.mailboxes = mailboxes }
+}

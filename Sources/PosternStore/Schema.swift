@@ -61,6 +61,27 @@ enum Schema {
                 t.add(column: "scopes", .text)  // "imap,smtp"; NULL: every service
             }
         }
+        migrator.registerMigration("v3: generic-password policies") { db in
+            // One row per organization, mail service or mailbox that has a policy; `refused` is
+            // "imap,smtp" (empty: allowed), `fromDate` when the refusal starts (NULL: at once).
+            try db.create(table: "genericPolicy") { t in
+                t.column("level", .text).notNull()
+                t.column("targetId", .integer).notNull()
+                t.column("refused", .text).notNull()
+                t.column("fromDate", .datetime)
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["level", "targetId"])
+                t.check(sql: "level IN ('organization', 'service', 'mailbox')")
+            }
+            try db.execute(sql: """
+                CREATE TRIGGER genericPolicy_mailbox_gone AFTER DELETE ON mailbox BEGIN
+                  DELETE FROM genericPolicy WHERE level = 'mailbox' AND targetId = OLD.id; END;
+                CREATE TRIGGER genericPolicy_service_gone AFTER DELETE ON mailService BEGIN
+                  DELETE FROM genericPolicy WHERE level = 'service' AND targetId = OLD.id; END;
+                CREATE TRIGGER genericPolicy_organization_gone AFTER DELETE ON organization BEGIN
+                  DELETE FROM genericPolicy WHERE level = 'organization' AND targetId = OLD.id; END;
+                """)
+        }
         return migrator
     }
 }

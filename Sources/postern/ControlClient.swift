@@ -19,7 +19,9 @@ struct ControlClient {
         request.headers.add(name: "X-Postern-Actor", value: Self.actor)
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(try JSONEncoder().encode(json))
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601  // as posternd reads dates (openapi.yaml)
+            request.body = .bytes(try encoder.encode(json))
         } else if let text {
             request.headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
             request.body = .bytes(Data(text.utf8))

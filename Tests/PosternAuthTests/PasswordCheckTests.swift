@@ -91,6 +91,33 @@ import Testing
     }
 }
 
+@Suite struct GenericPolicyCheckTests {
+    let key = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 9, count: 32)))
+
+    @Test func aRetiredGenericPasswordFailsLikeAWrongOneAndIsNotedOnceADay() async throws {
+        let index = CredentialIndex()
+        let generic = try GenericPassword(parsing: "{PLAIN}correct horse")
+        index.apply([.setGeneric(GenericCredential(deviceID: 7, address: "carol@example.org", password: generic))])
+        let check = PasswordCheck(key: key, index: index, lastUse: LastUseRecorder(), threadPool: .singleton)
+        func ask(_ pw: String, _ service: String, ip: String? = "192.0.2.7") async -> CheckResult {
+            await check.check(CheckRequest(login: "carol@example.org", password: Array(pw.utf8), service: service, remoteIP: ip))
+        }
+        #expect(await ask("correct horse", "imap") == .ok(user: "carol@example.org", deviceID: 7))
+        index.apply([.setGenericPolicy(address: "carol@example.org", GenericPolicy(refused: [.imap, .smtp]))])
+        #expect(await ask("correct horse", "imap") == .fail)
+        #expect(await ask("correct horse", "imap") == .fail)
+        #expect(await ask("wrong", "imap") == .fail)
+        #expect(await ask("correct horse", "smtp", ip: "192.0.2.8") == .fail)
+        #expect(await ask("correct horse", "pop3") == .ok(user: "carol@example.org", deviceID: 7), "pop3 is not refused")
+        let noted = check.genericRefusals.drain()
+        #expect(noted.map { "\($0.service) \($0.ip ?? "-")" } == ["imap 192.0.2.7", "smtp 192.0.2.8"], "once per service and IP, wrong passwords not at all")
+        #expect(await ask("correct horse", "imap") == .fail)
+        #expect(check.genericRefusals.drain().isEmpty, "not again the same day")
+        index.apply([.setGenericPolicy(address: "carol@example.org", GenericPolicy(refused: [.imap], from: Date() + 86_400))])
+        #expect(await ask("correct horse", "imap") == .ok(user: "carol@example.org", deviceID: 7), "a policy from tomorrow refuses nothing today")
+    }
+}
+
 @Suite struct ServerKeyTests {
     func tempPath() -> String {
         NSTemporaryDirectory() + "postern-key-\(UUID().uuidString)/server.key"

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 @testable import PosternServer
+import PosternAuth
 import Testing
 import Yams
 
@@ -143,6 +144,43 @@ import Yams
             _ = try await c.send(.delete, "/v1/mailboxes/carol@example.org/devices/generic%20password",
                                  spec: "/v1/mailboxes/{address}/devices/{device}", expect: 200)
             #expect(plane.index.count.generic == 0)
+        }
+    }
+
+    @Test func genericPasswordsAreRetiredByTheClosestPolicy() async throws {
+        let plane = try makePlane()
+        let app = Application(router: ControlAPI.router(plane))
+        try await app.test(.router) { client in
+            let c = Call(client: client)
+            _ = try await c.send(.post, "/v1/import/passwd-file", spec: "/v1/import/passwd-file",
+                                 text: "carol@example.org:{PLAIN}correct horse\ndan@example.org:{PLAIN}correct horse\n", expect: 200)
+            func login(_ user: String, _ service: String = "imap") async -> CheckResult {
+                await plane.check.check(CheckRequest(login: user, password: Array("correct horse".utf8), service: service, remoteIP: nil))
+            }
+            let spec = "/v1/policies/generic/{level}/{name}"
+            let orgName = try #require(try plane.organizations().first?.name)
+            let org = "/v1/policies/generic/organization/\(orgName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!)"
+            let set = try await c.send(.put, org, spec: spec, json: #"{"refuse":["all"]}"#, expect: 200)
+            #expect(set["genericPasswords"] as? Int == 2)
+            #expect(await login("carol@example.org") == .fail)
+            #expect(await login("dan@example.org", "smtp") == .fail)
+            _ = try await c.send(.put, "/v1/policies/generic/mailbox/carol%40example.org", spec: spec, json: #"{"refuse":[]}"#, expect: 200)
+            #expect(await login("carol@example.org") != .fail, "the mailbox's own allow wins over its organization")
+            #expect(await login("dan@example.org") == .fail)
+            let report = try await c.send(.get, "/v1/reports/generic", spec: "/v1/reports/generic", expect: 200)
+            let rows = try #require(report["mailboxes"] as? [[String: Any]])
+            #expect(rows.map { $0["address"] as? String } == ["carol@example.org", "dan@example.org"])
+            #expect(rows.map { $0["policyLevel"] as? String } == ["mailbox", "organization"])
+            #expect(rows.map { ($0["refusedNow"] as? [String])?.count } == [0, 4])
+            _ = try await c.send(.delete, "/v1/policies/generic/mailbox/carol%40example.org", spec: spec, expect: 200)
+            #expect(await login("carol@example.org") == .fail, "without its own policy, the organization's applies again")
+            _ = try await c.send(.put, org, spec: spec, json: #"{"refuse":["imap"],"from":"2099-01-01T00:00:00Z"}"#, expect: 200)
+            #expect(await login("carol@example.org") != .fail, "a policy from a later date refuses nothing yet")
+            _ = try await c.send(.put, "/v1/policies/generic/planet/earth", spec: spec, json: #"{"refuse":["imap"]}"#, expect: 400)
+            _ = try await c.send(.put, "/v1/policies/generic/mailbox/nobody%40example.org", spec: spec, json: #"{"refuse":["imap"]}"#, expect: 404)
+            _ = try await c.send(.put, org, spec: spec, json: #"{"refuse":["ftp"]}"#, expect: 400)
+            let shown = try await c.send(.get, org, spec: spec, expect: 200)
+            #expect((shown["policy"] as? [String: Any])?["refused"] as? [String] == ["imap"], "a refused change changed nothing")
         }
     }
 

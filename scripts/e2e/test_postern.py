@@ -349,6 +349,39 @@ class Suite:
             self.expect_smtp(user, GENERIC, 235, mechs=("PLAIN",))
             self.expect_smtp(user, GENERIC + "!", 535, mechs=("PLAIN",))
 
+    def test_the_generic_password_is_retired_on_the_operators_schedule(self):
+        self.d.ok("policy", "generic", "set", "--mailbox", "hank@example.org", "--refuse", "smtp", "--refuse", "imap")
+        self.expect_smtp("hank@example.org", GENERIC, 535)                  # exactly like a wrong password
+        ok, message = imap_login(self.imap_port, "hank@example.org", GENERIC)
+        assert not ok and "AUTHENTICATIONFAILED" in message, message        # the same NO a wrong password gets
+        assert pop3_login(self.pop3_port, "hank@example.org", GENERIC)[0], "pop3 is not refused"
+        phone = self.add_device("hank@example.org", "Phone")
+        self.expect_smtp("hank@example.org", phone, 235, mechs=("PLAIN",))  # device passwords are untouched
+        self.expect_smtp("hank@example.org", GENERIC, 535, mechs=("PLAIN",))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            refused = [h for h in self.d.ok("history", "hank@example.org")["history"] if h["action"] == "generic.refused"]
+            if len(refused) >= 2:
+                break
+            time.sleep(0.1)
+        services = sorted(h["detail"].split(" for ")[1].split(" ")[0] for h in refused)
+        assert services == ["imap", "smtp"], f"one line per service and IP a day, however many attempts: {refused}"
+        assert all("127.0.0.1" in h["detail"] for h in refused), refused
+        report = {m["address"]: m for m in self.d.ok("report", "generic")["mailboxes"]}
+        assert report["hank@example.org"]["refusedNow"] == ["imap", "smtp"] and report["hank@example.org"]["policyLevel"] == "mailbox", report
+        assert report["hank@example.org"]["lastUse"]["service"] == "pop3", report["hank@example.org"]
+        assert report["gina@example.org"]["refusedNow"] == [] and "policy" not in report["gina@example.org"], report
+        # The organization retires them all from a later day: nothing is refused yet.
+        self.d.ok("policy", "generic", "set", "--organization", "Example Ltd", "--refuse", "all", "--from", "2099-01-01")
+        self.d.ok("policy", "generic", "clear", "--mailbox", "hank@example.org")
+        self.expect_smtp("hank@example.org", GENERIC, 235, mechs=("PLAIN",))
+        self.expect_smtp("gina@example.org", GENERIC, 235, mechs=("PLAIN",))
+        shown = self.d.ok("policy", "generic", "show", "--organization", "Example Ltd")
+        assert shown["policy"] == {"refused": ["imap", "pop3", "smtp", "submission"], "from": "2099-01-01T00:00:00Z"}, shown
+        self.d.refused("invalid_date", "policy", "generic", "set", "--mailbox", "hank@example.org", "--refuse", "all", "--from", "tomorrow")
+        self.d.ok("policy", "generic", "clear", "--organization", "Example Ltd")
+        self.d.ok("device", "disconnect", "hank@example.org", "Phone")
+
     def test_generic_password_cannot_be_rotated_but_can_be_disconnected(self):
         listed = self.d.ok("device", "list", "carol@example.org")["devices"]
         assert [(d["name"], d["kind"]) for d in listed] == [("generic password", "generic")], listed

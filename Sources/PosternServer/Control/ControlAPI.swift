@@ -128,6 +128,22 @@ public enum ControlAPI {
             })
         }
 
+        router.get("/v1/policies/generic/:level/:name") { _, context in
+            let (level, name) = try policyTarget(context)
+            return try await blocking { try plane.genericPolicy(level, name) }
+        }
+        router.put("/v1/policies/generic/:level/:name") { request, context in
+            let (level, name) = try policyTarget(context)
+            let input = try await request.decode(as: GenericPolicyInput.self, context: context)
+            let policy = GenericPolicy(refused: try GenericPolicy.services(input.refuse), from: input.from)
+            return try await blocking { try plane.setGenericPolicy(level, name, policy, actor: actor(request)) }
+        }
+        router.delete("/v1/policies/generic/:level/:name") { request, context in
+            let (level, name) = try policyTarget(context)
+            return try await blocking { try plane.setGenericPolicy(level, name, nil, actor: actor(request)) }
+        }
+        router.get("/v1/reports/generic") { _, _ in try await blocking { try plane.genericReport() } }
+
         router.post("/v1/import/passwd-file") { request, context in
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
@@ -147,6 +163,14 @@ public enum ControlAPI {
             clean.unicodeScalars.append(scalar)
         }
         return clean.isEmpty ? "control" : clean
+    }
+
+    static func policyTarget(_ context: ControlContext) throws -> (PolicyLevel, String) {
+        let raw = try context.parameters.decoded("level")
+        guard let level = PolicyLevel(rawValue: raw) else {
+            throw PosternError(.invalid, code: "unknown_level", "a policy is set on an organization, a service or a mailbox, not \"\(raw.prefix(32))\"")
+        }
+        return (level, try context.parameters.decoded("name"))
     }
 
     /// Store work blocks on fsync: keep it off the cooperative pool.
@@ -179,3 +203,5 @@ extension DeviceBody: ResponseEncodable {}
 extension Disconnected: ResponseEncodable {}
 extension NewSecret: ResponseEncodable {}
 extension ImportReport: ResponseEncodable {}
+extension GenericPolicyBody: ResponseEncodable {}
+extension GenericReport: ResponseEncodable {}

@@ -14,7 +14,7 @@ public final class ControlPlane: Sendable {
     /// Tells the mail servers about revoked passwords (auth cache flush, session kick); nil: nobody to tell.
     public let hooks: RevocationHooks?
     private let key: ServerKey
-    private let logger: Logger
+    let logger: Logger
 
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil, logger: Logger) {
         self.store = store
@@ -50,6 +50,8 @@ public final class ControlPlane: Sendable {
                 if batch.count >= 4096 { index.apply(batch); batch.removeAll(keepingCapacity: true) }
             }
             index.apply(batch)
+            // The policies that may retire generic passwords (a minority of rows: read apart).
+            index.apply(try db.genericPasswords().compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
         }
         return index.count
     }

@@ -40,7 +40,8 @@ extension ControlPlane {
                 let id = try db.setGenericPassword(mailboxID: mailbox.id!, entry.password)
                 try db.appendHistory(HistoryEntry(mailbox: address, actor: actor, action: "generic.import",
                                                   detail: "generic password imported ({\(entry.password.scheme.rawValue)})\(created ? ", mailbox created" : "")"))
-                changes.append(.setGeneric(GenericCredential(deviceID: id, address: address, password: entry.password)))
+                let policy = try db.genericPasswords(under: .mailbox, target: mailbox.id!).first?.policy?.policy
+                changes.append(.setGeneric(GenericCredential(deviceID: id, address: address, password: entry.password, policy: policy)))
                 report.imported += 1
                 if let warning = entry.password.warning {
                     report.warnings.append(.init(line: entry.line, code: "plain_password", message: "line \(entry.line): \(address): \(warning)"))

@@ -88,7 +88,7 @@ public enum Daemon {
             },
             logger: appLogger
         )
-        let flusher = LastUseFlusher(plane: plane, throttle: check.throttle, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
+        let flusher = LastUseFlusher(plane: plane, check: check, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
         // Shutdown runs in reverse: the control API, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
             services: [flusher, hooks] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -2,10 +2,10 @@ import PosternAuth
 import ServiceLifecycle
 
 /// Writes, every few seconds and once more at shutdown, what the password check only kept in
-/// memory: the last use of each device (see `LastUseRecorder` for which uses are due), and one history line per mailbox under attack.
+/// memory: the last use of each device (see `LastUseRecorder` for which uses are due), one history line per mailbox under attack, and the refused generic passwords.
 struct LastUseFlusher: Service {
     let plane: ControlPlane
-    let throttle: Throttle
+    let check: PasswordCheck
     let interval: Duration
 
     func run() async throws {
@@ -22,7 +22,8 @@ struct LastUseFlusher: Service {
 
     func flush(everything: Bool = false) {
         plane.flushLastUse(everything: everything)
-        plane.recordAttacks(throttle.drainReports(), window: throttle.policy.window)
-        throttle.expire()
+        plane.recordAttacks(check.throttle.drainReports(), window: check.throttle.policy.window)
+        plane.recordGenericRefusals(check.genericRefusals.drain())
+        check.throttle.expire()
     }
 }

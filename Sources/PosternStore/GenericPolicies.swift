@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import PosternCore
+
+/// A generic password as `postern report generic` lists it.
+public struct GenericPasswordRow: Sendable {
+    public let deviceID: Int64
+    public let address: String
+    public let createdAt: Date
+    public let lastUse: LastUse?
+    public let policy: (policy: GenericPolicy, level: PolicyLevel)?
+}
+
+extension Database {
+    /// The row id a policy level names: an organization or mail service by name, a mailbox by address.
+    public func policyTarget(_ level: PolicyLevel, _ name: String) throws -> Int64 {
+        switch level {
+        case .organization: return try organizationID(name)
+        case .service:
+            guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM mailService WHERE name = ?", arguments: [name]) else {
+                throw PosternError(.notFound, code: "service_not_found", "no mail service named \"\(name)\"; `postern service list` shows them")
+            }
+            return id
+        case .mailbox: return try mailbox(try MailAddress(name)).id!
+        }
+    }
+
+    public func genericPolicy(_ level: PolicyLevel, target: Int64) throws -> GenericPolicy? {
+        try Row.fetchOne(self, sql: "SELECT refused, fromDate FROM genericPolicy WHERE level = ? AND targetId = ?",
+                         arguments: [level.rawValue, target]).map(Self.policy(from:))
+    }
+
+    public func setGenericPolicy(_ level: PolicyLevel, target: Int64, _ policy: GenericPolicy?) throws {
+        guard let policy else {
+            try execute(sql: "DELETE FROM genericPolicy WHERE level = ? AND targetId = ?", arguments: [level.rawValue, target])
+            return
+        }
+        try execute(sql: """
+            INSERT INTO genericPolicy (level, targetId, refused, fromDate, updatedAt) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (level, targetId) DO UPDATE SET refused = excluded.refused, fromDate = excluded.fromDate, updatedAt = excluded.updatedAt
+            """, arguments: [level.rawValue, target, policy.refused.map(\.rawValue).sorted().joined(separator: ","), policy.from, Date()])
+    }
+
+    static func policy(from row: Row) -> GenericPolicy {
+        let names: String = row["refused"]
+        return GenericPolicy(refused: Set(names.split(separator: ",").compactMap { ServiceScope.Service(rawValue: String($0)) }),
+                             from: row["fromDate"])
+    }
+
+    /// Every generic password with the policy that applies to it; `level`/`target` narrow it to
+    /// the mailboxes under one organization, mail service or mailbox.
+    public func genericPasswords(under level: PolicyLevel? = nil, target: Int64? = nil) throws -> [GenericPasswordRow] {
+        var sql = """
+            SELECT d.id, m.address, d.createdAt, d.lastUsedAt, d.lastIP, d.lastService,
+                   pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
+                   po.refused AS oRefused, po.fromDate AS oFrom
+            FROM device d JOIN mailbox m ON m.id = d.mailboxId JOIN mailService s ON s.id = m.mailServiceId
+            LEFT JOIN genericPolicy pm ON pm.level = 'mailbox' AND pm.targetId = m.id
+            LEFT JOIN genericPolicy ps ON ps.level = 'service' AND ps.targetId = s.id
+            LEFT JOIN genericPolicy po ON po.level = 'organization' AND po.targetId = s.organizationId
+            WHERE d.kind = 'generic'
+            """
+        var arguments: StatementArguments = []
+        if let level, let target {
+            let column = switch level {
+            case .organization: "s.organizationId"
+            case .service: "s.id"
+            case .mailbox: "m.id"
+            }
+            sql += " AND \(column) = ?"
+            arguments += [target]
+        }
+        return try Row.fetchAll(self, sql: sql + " ORDER BY m.address", arguments: arguments).map { row in
+            func policy(_ prefix: String) -> GenericPolicy? {
+                guard let names: String = row["\(prefix)Refused"] else { return nil }
+                return GenericPolicy(refused: Set(names.split(separator: ",").compactMap { ServiceScope.Service(rawValue: String($0)) }),
+                                     from: row["\(prefix)From"])
+            }
+            let lastAt: Date? = row["lastUsedAt"]
+            return GenericPasswordRow(deviceID: row["id"], address: row["address"], createdAt: row["createdAt"],
+                                      lastUse: lastAt.map { LastUse(at: $0, ip: row["lastIP"], service: row["lastService"] ?? "") },
+                                      policy: GenericPolicy.effective(mailbox: policy("m"), service: policy("s"), organization: policy("o")))
+        }
+    }
+}
