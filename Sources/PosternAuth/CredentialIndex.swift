@@ -1,3 +1,4 @@
+import Foundation
 import PosternCore
 
 /// What a device password's digest leads to.
@@ -6,12 +7,20 @@ public struct DeviceCredential: Sendable, Equatable {
     /// The mailbox address, which is the canonical login (`user=` in the answer).
     public let address: String
     public let scope: ServiceScope
+    /// When the password stops working, in seconds since 1970; 0: never. Four bytes that fit in
+    /// the struct's padding: a million devices cost no more memory for it.
+    public let expires: UInt32
 
-    public init(deviceID: Int64, address: String, scope: ServiceScope = .all) {
+    public init(deviceID: Int64, address: String, scope: ServiceScope = .all, expiresAt: Date? = nil) {
         self.deviceID = deviceID
         self.address = address
         self.scope = scope
+        self.expires = expiresAt.map { UInt32(clamping: Int64($0.timeIntervalSince1970.rounded(.up))) } ?? 0
     }
+
+    /// Whether the password has expired at `now` (seconds since 1970).
+    @inline(__always)
+    public func expired(at now: Int) -> Bool { expires != 0 && now >= Int(expires) }
 }
 
 /// A mailbox's generic password, verified only when no device password matched, with the policy

@@ -122,6 +122,8 @@ public final class PasswordCheck: Sendable {
             // A password scoped to other services is refused like a wrong one (and the generic
             // password is not tried instead: the client did use this device's password).
             guard device.scope.allows(request.service) else { return .done(.fail) }
+            // Expired: refused like a revoked password (the housekeeper then tells Dovecot).
+            if device.expires != 0, device.expired(at: time(nil)) { return .done(.fail) }
             used(device.deviceID, request)
             return .done(.ok(user: device.address, deviceID: device.deviceID))
         }

@@ -7,10 +7,18 @@ public struct DeviceInput: Codable, Sendable {
     public let name: String
     /// Service names; absent, null or empty: every service.
     public let scopes: [String]?
-    public init(name: String, scopes: [String]?) {
+    /// When the password stops working; absent: never.
+    public let expiresAt: Date?
+    public init(name: String, scopes: [String]?, expiresAt: Date? = nil) {
         self.name = name
         self.scopes = scopes
+        self.expiresAt = expiresAt
     }
+}
+public struct ExpiryInput: Codable, Sendable {
+    /// null: never.
+    public let expiresAt: Date?
+    public init(expiresAt: Date?) { self.expiresAt = expiresAt }
 }
 public struct ScopeInput: Codable, Sendable { public let scopes: [String]?; public init(scopes: [String]?) { self.scopes = scopes } }
 public struct DeviceBody: Codable, Sendable { public let device: Device; public init(device: Device) { self.device = device } }

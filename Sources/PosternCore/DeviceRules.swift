@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rules for changing a mailbox's devices, as plain decisions over values.
 public enum DeviceRules {
     /// Longest device name accepted.
@@ -15,6 +17,22 @@ public enum DeviceRules {
         if device.kind == .generic {
             throw PosternError(.conflict, code: "generic_password_has_no_scope",
                                "the generic password cannot be limited to some services; add a device password with --scope instead")
+        }
+    }
+
+    /// An expiry lies in the future: to stop a password now, disconnect its device.
+    public static func checkExpiry(_ expiresAt: Date?, now: Date) throws(PosternError) {
+        if let expiresAt, expiresAt <= now {
+            throw PosternError(.invalid, code: "expiry_in_the_past",
+                               "an expiry must be in the future; to stop a password now, disconnect the device")
+        }
+    }
+
+    /// Only device passwords expire: the generic password is retired by a policy.
+    public static func checkExpiryTarget(_ device: Device) throws(PosternError) {
+        if device.kind == .generic {
+            throw PosternError(.conflict, code: "generic_password_has_no_expiry",
+                               "the generic password does not expire; retire it with `postern policy generic set`")
         }
     }
 

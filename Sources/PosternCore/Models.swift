@@ -74,9 +74,11 @@ public struct Device: Codable, Sendable, Equatable {
     public var lastUse: LastUse?
     /// The services this password may log in to; all when `services` is nil.
     public var scope: ServiceScope
+    /// When the password stops working (nil: never).
+    public var expiresAt: Date?
 
     public init(id: Int64, name: String, kind: DeviceKind, createdAt: Date, rotatedAt: Date? = nil, lastUse: LastUse? = nil,
-                scope: ServiceScope = .all) {
+                scope: ServiceScope = .all, expiresAt: Date? = nil) {
         self.id = id
         self.name = name
         self.kind = kind
@@ -84,16 +86,21 @@ public struct Device: Codable, Sendable, Equatable {
         self.rotatedAt = rotatedAt
         self.lastUse = lastUse
         self.scope = scope
+        self.expiresAt = expiresAt
     }
 
-    enum CodingKeys: String, CodingKey { case id, name, kind, createdAt, rotatedAt, lastUse, scope = "scopes" }
+    /// Since when the device has not logged in: its last use, or its creation if it never did.
+    public var unusedSince: Date { lastUse?.at ?? createdAt }
+
+    enum CodingKeys: String, CodingKey { case id, name, kind, createdAt, rotatedAt, lastUse, scope = "scopes", expiresAt, unusedSince }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(id: try c.decode(Int64.self, forKey: .id), name: try c.decode(String.self, forKey: .name),
                   kind: try c.decode(DeviceKind.self, forKey: .kind), createdAt: try c.decode(Date.self, forKey: .createdAt),
                   rotatedAt: try c.decodeIfPresent(Date.self, forKey: .rotatedAt), lastUse: try c.decodeIfPresent(LastUse.self, forKey: .lastUse),
-                  scope: try c.decodeIfPresent(ServiceScope.self, forKey: .scope) ?? .all)
+                  scope: try c.decodeIfPresent(ServiceScope.self, forKey: .scope) ?? .all,
+                  expiresAt: try c.decodeIfPresent(Date.self, forKey: .expiresAt))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -105,6 +112,8 @@ public struct Device: Codable, Sendable, Equatable {
         try c.encodeIfPresent(rotatedAt, forKey: .rotatedAt)
         try c.encodeIfPresent(lastUse, forKey: .lastUse)
         try c.encode(scope, forKey: .scope)
+        try c.encodeIfPresent(expiresAt, forKey: .expiresAt)
+        try c.encode(unusedSince, forKey: .unusedSince)
     }
 }
 

@@ -9,6 +9,7 @@ public struct StoredCredential: Sendable {
     public let digest: [UInt8]?
     public let generic: GenericPassword?
     public let scope: ServiceScope
+    public let expiresAt: Date?
 }
 
 extension Database {
@@ -22,14 +23,43 @@ extension Database {
         return Device(id: row["id"], name: row["name"], kind: DeviceKind(rawValue: row["kind"]) ?? .device,
                       createdAt: row["createdAt"], rotatedAt: row["rotatedAt"],
                       lastUse: lastAt.map { LastUse(at: $0, ip: row["lastIP"], service: row["lastService"] ?? "") },
-                      scope: ServiceScope(stored: row["scopes"]))
+                      scope: ServiceScope(stored: row["scopes"]), expiresAt: row["expiresAt"])
     }
 
-    public func insertDevice(mailboxID: Int64, name: String, digest: [UInt8], scope: ServiceScope = .all) throws -> Device {
+    public func insertDevice(mailboxID: Int64, name: String, digest: [UInt8], scope: ServiceScope = .all, expiresAt: Date? = nil) throws -> Device {
         let now = Date()
-        try execute(sql: "INSERT INTO device (mailboxId, name, kind, digest, createdAt, scopes) VALUES (?, ?, 'device', ?, ?, ?)",
-                    arguments: [mailboxID, name, Data(digest), now, scope.stored])
-        return Device(id: lastInsertedRowID, name: name, kind: .device, createdAt: now, scope: scope)
+        try execute(sql: "INSERT INTO device (mailboxId, name, kind, digest, createdAt, scopes, expiresAt) VALUES (?, ?, 'device', ?, ?, ?, ?)",
+                    arguments: [mailboxID, name, Data(digest), now, scope.stored, expiresAt])
+        return Device(id: lastInsertedRowID, name: name, kind: .device, createdAt: now, scope: scope, expiresAt: expiresAt)
+    }
+
+    /// Sets when a device password stops working (nil: never); its expiry is handled anew.
+    public func setExpiry(deviceID: Int64, _ expiresAt: Date?) throws -> Device {
+        try execute(sql: "UPDATE device SET expiresAt = ?, expiryHandled = 0 WHERE id = ?", arguments: [expiresAt, deviceID])
+        guard let row = try Row.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
+            throw PosternError(.notFound, code: "device_not_found", "device \(deviceID) no longer exists")
+        }
+        return Self.device(from: row)
+    }
+
+    /// Device passwords that expired by `now` and whose expiry was not handled yet, with their mailbox.
+    public func expiredDevices(at now: Date) throws -> [(address: String, device: Device)] {
+        try Row.fetchAll(self, sql: """
+            SELECT d.*, m.address AS mailboxAddress FROM device d JOIN mailbox m ON m.id = d.mailboxId
+            WHERE d.expiresAt IS NOT NULL AND d.expiresAt <= ? AND d.expiryHandled = 0
+            """, arguments: [now]).map { ($0["mailboxAddress"], Self.device(from: $0)) }
+    }
+
+    public func markExpiryHandled(deviceID: Int64) throws {
+        try execute(sql: "UPDATE device SET expiryHandled = 1 WHERE id = ?", arguments: [deviceID])
+    }
+
+    /// Device passwords (not generic ones) whose last use, or creation if never used, is older than `cutoff`.
+    public func devicesUnused(since cutoff: Date) throws -> [(address: String, device: Device)] {
+        try Row.fetchAll(self, sql: """
+            SELECT d.*, m.address AS mailboxAddress FROM device d JOIN mailbox m ON m.id = d.mailboxId
+            WHERE d.kind = 'device' AND COALESCE(d.lastUsedAt, d.createdAt) < ?
+            """, arguments: [cutoff]).map { ($0["mailboxAddress"], Self.device(from: $0)) }
     }
 
     /// Changes which services a device password may log in to.
@@ -92,14 +122,15 @@ extension Database {
     /// Every credential, for loading the in-memory index at start.
     public func forEachCredential(_ body: (StoredCredential) throws -> Void) throws {
         let cursor = try Row.fetchCursor(self, sql: """
-            SELECT d.id, m.address, d.digest, d.genericHash, d.scopes FROM device d JOIN mailbox m ON m.id = d.mailboxId
+            SELECT d.id, m.address, d.digest, d.genericHash, d.scopes, d.expiresAt FROM device d JOIN mailbox m ON m.id = d.mailboxId
             """)
         while let row = try cursor.next() {
             // Columns by position, not by name: this runs once per device at start (1M rows).
             let digest: [UInt8]? = try row.withUnsafeData(atIndex: 2) { $0.map { Array($0) } }
             let hash: String? = row[3]
             try body(StoredCredential(deviceID: row[0], address: row[1], digest: digest,
-                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row[4])))
+                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row[4]),
+                                      expiresAt: row[5]))
         }
     }
 

@@ -82,6 +82,13 @@ enum Schema {
                   DELETE FROM genericPolicy WHERE level = 'organization' AND targetId = OLD.id; END;
                 """)
         }
+        migrator.registerMigration("v4: device expiry") { db in
+            try db.alter(table: "device") { t in
+                t.add(column: "expiresAt", .datetime)       // NULL: never
+                t.add(column: "expiryHandled", .boolean).notNull().defaults(to: false)  // hooks and history done
+            }
+            try db.create(index: "device_by_expiry", on: "device", columns: ["expiresAt"], condition: Column("expiresAt") != nil)
+        }
         return migrator
     }
 }

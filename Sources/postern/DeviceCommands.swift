@@ -6,10 +6,40 @@ import PosternCore
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device", abstract: "Device passwords: one generated password per mail client.",
-        subcommands: [Add.self, List.self, Rotate.self, Scope.self, Disconnect.self, DisconnectAll.self])
+        subcommands: [Add.self, List.self, Rotate.self, Scope.self, Expiry.self, Disconnect.self, DisconnectAll.self])
+
+    struct Expiry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set when a device password stops working, or (with --never) let it work until disconnected.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Argument(help: "The device's name or id.") var device: String
+        @Option(name: .long, help: "A day (2027-03-01) or a date-time (2027-03-01T18:00:00Z), in the future.") var at: String?
+        @Flag(name: .long, help: "Never expire.") var never = false
+
+        func validate() throws {
+            guard (at == nil) == never else { throw ValidationError("give --at DATE or --never") }
+        }
+
+        func run() async throws {
+            let expiry = try at.map { try DeviceCommand.parseDate($0, options) }
+            try await options.perform(DeviceBody.self, {
+                try await $0.send(.PUT, DeviceCommand.devicePath(address, "/\(ControlClient.segment(device))/expiry"), json: ExpiryInput(expiresAt: expiry))
+            }) { body in
+                print("device \"\(body.device.name)\" " + (body.device.expiresAt.map { "expires \(Output.date($0))" } ?? "no longer expires"))
+            }
+        }
+    }
 
     static func devicePath(_ address: String, _ rest: String = "") -> String {
         "/v1/mailboxes/\(ControlClient.segment(address))/devices\(rest)"
+    }
+
+    /// A day (UTC midnight) or an ISO 8601 date-time, as --expires and --at take them.
+    static func parseDate(_ text: String, _ options: GlobalOptions) throws -> Date {
+        if let day = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return day }
+        if let time = try? Date(text, strategy: .iso8601) { return time }
+        throw options.refuse("invalid_date", "\(text) is not a day such as 2027-03-01 or a date-time such as 2027-03-01T18:00:00Z")
     }
 
     static func showSecret(_ secret: NewSecret, verb: String) {
@@ -29,10 +59,14 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(name: .long, help: "What the user will recognise, such as \"iPhone\".") var name: String
         @Option(name: .long, help: "Limit the password to a service: imap, pop3, smtp, submission, sieve (repeat for more; default: all).")
         var scope: [String] = []
+        @Option(name: .long, help: "When the password stops working: a day (2027-03-01, UTC midnight) or a date-time (2027-03-01T18:00:00Z).")
+        var expires: String?
 
         func run() async throws {
+            let expiry = try expires.map { try DeviceCommand.parseDate($0, options) }
             try await options.perform(NewSecret.self, {
-                try await $0.send(.POST, DeviceCommand.devicePath(address), json: DeviceInput(name: name, scopes: scope.isEmpty ? nil : scope))
+                try await $0.send(.POST, DeviceCommand.devicePath(address),
+                                  json: DeviceInput(name: name, scopes: scope.isEmpty ? nil : scope, expiresAt: expiry))
             }) { DeviceCommand.showSecret($0, verb: "Added") }
         }
     }
@@ -46,9 +80,11 @@ struct DeviceCommand: AsyncParsableCommand {
             try await options.perform(DeviceList.self, { try await $0.send(.GET, DeviceCommand.devicePath(address)) }) { list in
                 if list.devices.isEmpty { print("\(address) has no devices; add one with: postern device add \(address) --name NAME") }
                 else {
-                    Output.table(["ID", "NAME", "KIND", "SCOPES", "CREATED", "LAST USED", "FROM", "SERVICE"], list.devices.map {
+                    let now = Date()
+                    Output.table(["ID", "NAME", "KIND", "SCOPES", "CREATED", "LAST USED", "FROM", "SERVICE", "UNUSED SINCE", "EXPIRES"], list.devices.map {
                         [String($0.id), $0.name, $0.kind.rawValue, $0.scope.stored ?? "all", Output.date($0.createdAt), Output.date($0.lastUse?.at),
-                         $0.lastUse?.ip ?? "-", $0.lastUse?.service ?? "-"]
+                         $0.lastUse?.ip ?? "-", $0.lastUse?.service ?? "-", Output.date($0.unusedSince),
+                         $0.expiresAt.map { ($0 <= now ? "expired " : "") + Output.date($0) } ?? "never"]
                     })
                 }
             }

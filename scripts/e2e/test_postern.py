@@ -662,7 +662,8 @@ class Suite:
         api_port = free_port()
         d = Posternd(self.d.bin_dir, tmp, self.imap_port)
         d.user = "nobody"
-        d.env.update(POSTERN_REVOCATION_DOVEADM_HTTP_URL=f"http://127.0.0.1:{api_port}/doveadm/v1",
+        d.env.update(POSTERN_DEVICES_EXPIRY_CHECK_SECONDS="0.5",
+                     POSTERN_REVOCATION_DOVEADM_HTTP_URL=f"http://127.0.0.1:{api_port}/doveadm/v1",
                      POSTERN_REVOCATION_DOVEADM_HTTP_API_KEY_FILE=key_file)
         dc, ports = self.cached_dovecot("dovecot-http", d.auth_socket, extra=(
             "doveadm_api_key = k3y-for-the-test\n"
@@ -680,6 +681,27 @@ class Suite:
                     assert not ok, out
                 times = self.revocation_scenario(d, dc, ports, "hana@example.org", refused)
                 self.revoke_times = getattr(self, "revoke_times", []) + [("HTTP API, " + what, t) for what, t in times]
+
+                # A device password that expires: refused from its expiry on, its session dropped by the housekeeper.
+                expires = int(time.time()) + 4
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+                temp = d.ok("device", "add", "hana@example.org", "--name", "Visitor", "--expires", stamp)["password"]
+                self.secrets.append(temp)
+                listed = {x["name"]: x for x in d.ok("device", "list", "hana@example.org")["devices"]}
+                assert listed["Visitor"]["expiresAt"] == stamp and listed["Visitor"]["unusedSince"] == listed["Visitor"]["createdAt"], listed
+                session = IdleSession(ports[0], "hana@example.org", temp, source_ip="127.0.0.4")
+                try:
+                    took = session.wait_closed(15.0)
+                    assert took is not None, "the expired device's session is still open"
+                    assert time.time() >= expires, "closed before it expired"
+                    self.revoke_times.append(("HTTP API, expiry (from the expiry time)", time.time() - expires))
+                finally:
+                    session.close()
+                refused("hana@example.org", temp)
+                assert not imap_login(ports[0], "hana@example.org", temp)[0]
+                history = [h for h in d.ok("history", "hana@example.org")["history"] if h["action"] == "device.expired"]
+                assert len(history) == 1 and "Visitor" in history[0]["detail"], history
+                d.refused("expiry_in_the_past", "device", "expiry", "hana@example.org", "Visitor", "--at", "2020-01-01")
                 log = open(d.log_path).read()
                 assert "doveadm HTTP kick hana@example.org 127.0.0.1/32" in log and "k3y-for-the-test" not in log, log[-2000:]
         finally:

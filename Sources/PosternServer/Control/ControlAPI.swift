@@ -100,7 +100,9 @@ public enum ControlAPI {
             let address = try context.parameters.decoded("address")
             let input = try await request.decode(as: DeviceInput.self, context: context)
             let scope = try ServiceScope(names: input.scopes ?? [])
-            let secret = try await blocking { try plane.addDevice(address, name: input.name, scope: scope, actor: actor(request)) }
+            let secret = try await blocking {
+                try plane.addDevice(address, name: input.name, scope: scope, expiresAt: input.expiresAt, actor: actor(request))
+            }
             return EditedResponse(status: .created, response: secret)
         }
         router.post("/v1/mailboxes/:address/devices/:device/rotate") { request, context in
@@ -114,6 +116,14 @@ public enum ControlAPI {
             let input = try await request.decode(as: ScopeInput.self, context: context)
             let scope = try ServiceScope(names: input.scopes ?? [])
             return DeviceBody(device: try await blocking { try plane.setScope(address, device: device, scope: scope, actor: actor(request)) })
+        }
+        router.put("/v1/mailboxes/:address/devices/:device/expiry") { request, context in
+            let address = try context.parameters.decoded("address")
+            let device = try context.parameters.decoded("device")
+            let input = try await request.decode(as: ExpiryInput.self, context: context)
+            return DeviceBody(device: try await blocking {
+                try plane.setExpiry(address, device: device, expiresAt: input.expiresAt, actor: actor(request))
+            })
         }
         router.delete("/v1/mailboxes/:address/devices/:device") { request, context in
             let address = try context.parameters.decoded("address")

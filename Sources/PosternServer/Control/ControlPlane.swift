@@ -26,7 +26,7 @@ public final class ControlPlane: Sendable {
     }
 
     /// Where a device was seen: its IPs since start, and the stored last one (from before a restart).
-    private static func seenAt(_ device: Device, _ lastUse: LastUseRecorder) -> [String] {
+    static func seenAt(_ device: Device, _ lastUse: LastUseRecorder) -> [String] {
         var ips = lastUse.recentIPs(device.id)
         if let stored = device.lastUse?.ip, !ips.contains(stored) { ips.append(stored) }
         return ips
@@ -43,7 +43,8 @@ public final class ControlPlane: Sendable {
             var batch: [CredentialIndex.Change] = []
             try db.forEachCredential { credential in
                 if let bytes = credential.digest, let digest = PasswordDigest(bytes: bytes) {
-                    batch.append(.addDevice(digest, DeviceCredential(deviceID: credential.deviceID, address: credential.address, scope: credential.scope)))
+                    batch.append(.addDevice(digest, DeviceCredential(deviceID: credential.deviceID, address: credential.address,
+                                                                     scope: credential.scope, expiresAt: credential.expiresAt)))
                 } else if let generic = credential.generic {
                     batch.append(.setGeneric(GenericCredential(deviceID: credential.deviceID, address: credential.address, password: generic)))
                 }
@@ -145,19 +146,20 @@ public final class ControlPlane: Sendable {
         return devices
     }
 
-    public func addDevice(_ address: String, name: String, scope: ServiceScope = .all, actor: String) throws -> NewSecret {
+    public func addDevice(_ address: String, name: String, scope: ServiceScope = .all, expiresAt: Date? = nil, actor: String) throws -> NewSecret {
         let address = try MailAddress(address)
+        try DeviceRules.checkExpiry(expiresAt, now: Date())
         let password = DevicePassword.generate()
         let digest = PasswordDigest(password: Array(password.utf8), key: key)
         let device = try store.write({ db in
             let box = try db.mailbox(address)
             let name = try DeviceRules.validName(name, existing: try db.devices(mailboxID: box.id!))
-            let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes, scope: scope)
+            let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes, scope: scope, expiresAt: expiresAt)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.add",
-                                              detail: "device \"\(name)\" (id \(device.id)) created\(Self.describe(scope))"))
+                                              detail: "device \"\(name)\" (id \(device.id)) created\(Self.describe(scope))\(Self.describe(expiry: expiresAt))"))
             return device
         }, afterCommit: { [index] device in
-            index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
+            index.apply([.addDevice(digest, Self.credential(device, address.description))])
         })
         logger.info("device created", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return NewSecret(device: device, password: password)
@@ -179,8 +181,7 @@ public final class ControlPlane: Sendable {
                                               detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
             return (rotated, Self.seenAt(device, self.lastUse), old)
         }, afterCommit: { [index, hooks] (device, seenAt, old) in
-            index.apply([Self.removal((device.id, old)),
-                         .addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
+            index.apply([Self.removal((device.id, old)), .addDevice(digest, Self.credential(device, address.description))])
             hooks?.enqueue(.device(address: address.description, ips: seenAt))
         }).0
         logger.info("device rotated", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
@@ -201,10 +202,40 @@ public final class ControlPlane: Sendable {
             return (changed, digest)
         }, afterCommit: { [index] (device, digest) in
             if let digest = digest.flatMap({ PasswordDigest(bytes: $0) }) {
-                index.apply([.addDevice(digest, DeviceCredential(deviceID: device.id, address: address.description, scope: device.scope))])
+                index.apply([.addDevice(digest, Self.credential(device, address.description))])
             }
         }).0
     }
+
+    /// Sets when a device password stops working (nil: never), from the next check on.
+    public func setExpiry(_ address: String, device reference: String, expiresAt: Date?, actor: String) throws -> Device {
+        let address = try MailAddress(address)
+        try DeviceRules.checkExpiry(expiresAt, now: Date())
+        return try store.write({ db in
+            let box = try db.mailbox(address)
+            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            try DeviceRules.checkExpiryTarget(device)
+            let changed = try db.setExpiry(deviceID: device.id, expiresAt)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.expiry",
+                detail: "device \"\(device.name)\" (id \(device.id)) \(expiresAt.map { "expires \(Self.day($0))" } ?? "no longer expires")"))
+            return (changed, try db.deviceDigest(id: device.id))
+        }, afterCommit: { [index] (device, digest) in
+            if let digest = digest.flatMap({ PasswordDigest(bytes: $0) }) {
+                index.apply([.addDevice(digest, Self.credential(device, address.description))])
+            }
+        }).0
+    }
+
+    /// The index entry of a device password.
+    static func credential(_ device: Device, _ address: String) -> DeviceCredential {
+        DeviceCredential(deviceID: device.id, address: address, scope: device.scope, expiresAt: device.expiresAt)
+    }
+
+    static func describe(expiry: Date?) -> String {
+        expiry.map { ", expires \(day($0))" } ?? ""
+    }
+
+    static func day(_ date: Date) -> String { date.formatted(.iso8601) }
 
     /// Takes a device out of the password index: by its digest for a device password.
     static func removal(_ device: (id: Int64, digest: [UInt8]?)) -> CredentialIndex.Change {

@@ -41,6 +41,10 @@ public struct DaemonConfig: Sendable {
     public var lastUseFlushSeconds = 5.0
     public var throttle = Throttle.Policy()
     public var revocation = RevocationSettings()
+    /// How often expired device passwords are handled (hooks, history).
+    public var expiryCheck: Duration = .seconds(10)
+    /// Device passwords unused for this many days are removed; nil: never.
+    public var removeUnusedAfterDays: Int?
     public var seedsDirectory: String? = "./seeds"
     public var logLevel: Logger.Level = .info
 
@@ -157,6 +161,9 @@ public struct DaemonConfig: Sendable {
         }
         revocation.timeout = try seconds("revocation.timeoutSeconds", revocation.timeout, 0.1...300)
         revocation.retries = try count("revocation.retries", revocation.retries, 0...10)
+        expiryCheck = try seconds("devices.expiryCheckSeconds", expiryCheck, 0.1...3600)
+        let unused = try count("devices.removeUnusedAfterDays", 0, 0...36_500)
+        removeUnusedAfterDays = unused == 0 ? nil : unused
         seedsDirectory = text("seeds.directory") ?? seedsDirectory
         if seedsDirectory?.isEmpty == true { seedsDirectory = nil }
         let level = text("log.level") ?? "info"

@@ -89,9 +89,10 @@ public enum Daemon {
             logger: appLogger
         )
         let flusher = LastUseFlusher(plane: plane, check: check, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
+        let housekeeper = Housekeeper(plane: plane, interval: config.expiryCheck, removeUnusedAfterDays: config.removeUnusedAfterDays, logger: logger)
         // Shutdown runs in reverse: the control API, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
-            services: [flusher, hooks] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [flusher, hooks, housekeeper] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()

@@ -1,0 +1,59 @@
+import Foundation
+import PosternAuth
+import PosternCore
+import PosternStore
+
+/// What happens to devices with time: expired passwords are told to Dovecot (the check already
+/// refuses them from their expiry on), and devices unused for too long are removed.
+extension ControlPlane {
+    /// Handles the device passwords that expired by `now`: one history line each, and the
+    /// revocation hooks for their live sessions. Returns how many.
+    @discardableResult
+    public func expireDevices(at now: Date = Date()) throws -> Int {
+        let expired = try store.write { db in
+            let expired = try db.expiredDevices(at: now)
+            for (address, device) in expired {
+                try db.markExpiryHandled(deviceID: device.id)
+                try db.appendHistory(HistoryEntry(mailbox: address, actor: "postern", action: "device.expired",
+                    detail: "device \"\(device.name)\" (id \(device.id)) expired at \(Self.day(device.expiresAt ?? now)); its password no longer logs in"))
+            }
+            return expired
+        }
+        for (address, device) in expired {
+            hooks?.enqueue(.device(address: address, ips: Self.seenAt(device, lastUse)))
+            logger.info("device expired", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
+        }
+        return expired.count
+    }
+
+    /// Removes the device passwords not used for `days` days (never used: since their creation),
+    /// each with a history line. The generic password is left to its policy. Returns how many.
+    @discardableResult
+    public func removeUnusedDevices(olderThanDays days: Int, now: Date = Date()) throws -> Int {
+        let cutoff = now - Double(days) * 86_400
+        let candidates = try store.read { try $0.devicesUnused(since: cutoff) }
+        guard !candidates.isEmpty else { return 0 }
+        // A use seen in memory but not flushed yet counts.
+        let fresh = lastUse.peek(candidates.map(\.device.id))
+        let stale = candidates.filter { (fresh[$0.device.id]?.at ?? .distantPast) < cutoff }
+        let removed = try store.write({ db in
+            var removed: [(address: String, device: Device, digest: [UInt8]?)] = []
+            for (address, device) in stale {
+                let digest = try db.deviceDigest(id: device.id)
+                try db.deleteDevices(ids: [device.id])
+                try db.appendHistory(HistoryEntry(mailbox: address, actor: "postern", action: "device.removed_unused",
+                    detail: "device \"\(device.name)\" (id \(device.id)) removed: unused since \(Self.day(device.unusedSince)), more than \(days) days"))
+                removed.append((address, device, digest))
+            }
+            return removed
+        }, afterCommit: { [index] removed in
+            index.apply(removed.map { Self.removal(($0.device.id, $0.digest)) })
+        })
+        lastUse.forget(removed.map(\.device.id))
+        for r in removed {
+            hooks?.enqueue(.device(address: r.address, ips: Self.seenAt(r.device, lastUse)))
+            logger.info("unused device removed", metadata: ["mailbox": "\(r.address)", "device": "\(r.device.id)"])
+        }
+        return removed.count
+    }
+}
