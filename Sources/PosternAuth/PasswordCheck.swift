@@ -9,12 +9,15 @@ public struct CheckRequest: Sendable {
     public var password: [UInt8]
     public var service: String
     public var remoteIP: String?
+    /// As the client named it (PLAIN, LOGIN), for the failed-login log.
+    public var mechanism: String
 
-    public init(login: String, password: [UInt8], service: String, remoteIP: String?) {
+    public init(login: String, password: [UInt8], service: String, remoteIP: String?, mechanism: String = "PLAIN") {
         self.login = login
         self.password = password
         self.service = service
         self.remoteIP = remoteIP
+        self.mechanism = mechanism
     }
 }
 
@@ -37,6 +40,8 @@ public final class PasswordCheck: Sendable {
     public let throttle: Throttle
     /// Correct generic passwords refused by a policy, for the mailboxes' action history.
     public let genericRefusals = GenericRefusals()
+    /// Failed and refused logins, aggregated for `postern device failures`.
+    public let failedLogins = FailedLogins()
     private let key: ServerKey
     private let threadPool: NIOThreadPool
 
@@ -90,15 +95,17 @@ public final class PasswordCheck: Sendable {
         switch throttle.verdict(login: login, ip: request.remoteIP) {
         case .allow: delay = nil
         case let .delay(d): delay = d
-        case .refuse: return (.now(.tempFail), nil)
+        case .refuse:
+            failedLogins.record(request, login: login, throttled: true)
+            return (.now(.tempFail), nil)
         }
         switch lookup(request, login: login) {
         case let .done(r):
-            settle(r, login: login, ip: request.remoteIP)
+            settle(r, request, login: login, delayed: delay != nil)
             return (.now(r), delay)
         case let .verifyGeneric(generic):
             return (.later(verify(generic, request, on: eventLoop).map { r in
-                self.settle(r, login: login, ip: request.remoteIP)
+                self.settle(r, request, login: login, delayed: delay != nil)
                 return r
             }), delay)
         }
@@ -163,10 +170,12 @@ public final class PasswordCheck: Sendable {
         return true
     }
 
-    private func settle(_ result: CheckResult, login: String, ip: String?) {
+    private func settle(_ result: CheckResult, _ request: CheckRequest, login: String, delayed: Bool) {
         switch result {
-        case .ok: throttle.recordSuccess(login: login, ip: ip)
-        case .fail: throttle.recordFailure(login: login, ip: ip)
+        case .ok: throttle.recordSuccess(login: login, ip: request.remoteIP)
+        case .fail:
+            throttle.recordFailure(login: login, ip: request.remoteIP)
+            failedLogins.record(request, login: login, throttled: delayed)
         case .tempFail: break
         }
     }

@@ -138,3 +138,5 @@ public struct GenericReport: Codable, Sendable {
     public let mailboxes: [Entry]
     public init(mailboxes: [Entry]) { self.mailboxes = mailboxes }
 }
+
+public struct FailedLoginList: Codable, Sendable { public let failures: [FailedLogin]; public init(failures: [FailedLogin]) { self.failures = failures } }

@@ -135,3 +135,28 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// Failed logins of a mailbox from one client IP through one service and mechanism: when the
+/// first and the last were, how many, and how many of them the throttle delayed or refused.
+/// Nothing of the attempted passwords.
+public struct FailedLogin: Codable, Sendable, Equatable {
+    public var address: String
+    public var ip: String?
+    public var service: String
+    public var mechanism: String
+    public var first: Date
+    public var last: Date
+    public var count: Int
+    public var throttled: Int
+
+    public init(address: String, ip: String?, service: String, mechanism: String, first: Date, last: Date, count: Int, throttled: Int) {
+        self.address = address
+        self.ip = ip
+        self.service = service
+        self.mechanism = mechanism
+        self.first = first
+        self.last = last
+        self.count = count
+        self.throttled = throttled
+    }
+}

@@ -89,6 +89,21 @@ enum Schema {
             }
             try db.create(index: "device_by_expiry", on: "device", columns: ["expiresAt"], condition: Column("expiresAt") != nil)
         }
+        migrator.registerMigration("v5: failed logins") { db in
+            // Per mailbox, client IP ("" when the request named none), service and mechanism.
+            try db.create(table: "failedLogin") { t in
+                t.belongsTo("mailbox", onDelete: .cascade).notNull()
+                t.column("ip", .text).notNull()
+                t.column("service", .text).notNull()
+                t.column("mechanism", .text).notNull()
+                t.column("firstAt", .datetime).notNull()
+                t.column("lastAt", .datetime).notNull()
+                t.column("count", .integer).notNull()
+                t.column("throttled", .integer).notNull()
+                t.primaryKey(["mailboxId", "ip", "service", "mechanism"])
+            }
+            try db.create(index: "failedLogin_by_last", on: "failedLogin", columns: ["lastAt"])
+        }
         return migrator
     }
 }

@@ -6,7 +6,25 @@ import PosternCore
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device", abstract: "Device passwords: one generated password per mail client.",
-        subcommands: [Add.self, List.self, Rotate.self, Scope.self, Expiry.self, Disconnect.self, DisconnectAll.self])
+        subcommands: [Add.self, List.self, Rotate.self, Scope.self, Expiry.self, Disconnect.self, DisconnectAll.self, Failures.self])
+
+    struct Failures: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a mailbox's failed logins of the last 30 days, per client IP, service and mechanism.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+
+        func run() async throws {
+            try await options.perform(FailedLoginList.self, {
+                try await $0.send(.GET, "/v1/mailboxes/\(ControlClient.segment(address))/failures")
+            }) { list in
+                if list.failures.isEmpty { return print("no failed logins for \(address) in the last 30 days") }
+                Output.table(["FROM", "SERVICE", "MECHANISM", "FIRST", "LAST", "COUNT", "THROTTLED"], list.failures.map {
+                    [$0.ip ?? "-", $0.service, $0.mechanism, Output.date($0.first), Output.date($0.last), String($0.count), String($0.throttled)]
+                })
+            }
+        }
+    }
 
     struct Expiry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

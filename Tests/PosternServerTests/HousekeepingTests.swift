@@ -84,3 +84,32 @@ import Testing
         #expect(line.action == "device.removed_unused" && line.detail.contains("old phone") && line.detail.contains("more than 30 days"))
     }
 }
+
+@Suite struct FailedLoginTests {
+    @Test func failuresAreAggregatedPerIPServiceAndMechanismWithoutThePassword() async throws {
+        let plane = try makePlane()
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        var policy = Throttle.Policy()
+        policy.freeFailures = 2
+        policy.firstDelay = .milliseconds(1)
+        policy.maxDelay = .milliseconds(2)
+        let check = PasswordCheck(key: plane.serverKey, index: plane.index, lastUse: plane.lastUse, threadPool: .singleton, throttle: Throttle(policy: policy))
+        func fail(_ ip: String?, _ service: String = "smtp", _ mechanism: String = "PLAIN", login: String = "alice@example.org") async {
+            _ = await check.check(CheckRequest(login: login, password: Array("hunter2-guess".utf8), service: service, remoteIP: ip, mechanism: mechanism))
+        }
+        for _ in 0..<4 { await fail("192.0.2.7") }
+        await fail("192.0.2.7", "imap", "LOGIN")
+        await fail(nil, "smtp")
+        await fail("198.51.100.1", login: "nobody@example.org")  // no such mailbox: not kept
+        let rows = try plane.failedLogins("alice@example.org", log: check.failedLogins)
+        let summary = rows.map { "\($0.ip ?? "-") \($0.service) \($0.mechanism) \($0.count) \($0.throttled)" }.sorted()
+        #expect(summary == ["- smtp PLAIN 1 0", "192.0.2.7 imap LOGIN 1 1", "192.0.2.7 smtp PLAIN 4 2"])
+        // A second batch adds to the same rows.
+        await fail("192.0.2.7")
+        let again = try plane.failedLogins("alice@example.org", log: check.failedLogins)
+        #expect(again.first { $0.ip == "192.0.2.7" && $0.service == "smtp" }?.count == 5)
+        #expect(!String(describing: again).contains("hunter2"), "nothing of the attempted password")
+        try plane.pruneFailedLogins(now: Date() + 31 * 86_400)
+        #expect(try plane.failedLogins("alice@example.org", log: nil).isEmpty, "forgotten after 30 days")
+    }
+}

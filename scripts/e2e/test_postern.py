@@ -549,6 +549,11 @@ class Suite:
             self.expect_smtp("bob@example.net", self.bob, 235)             # Postfix from 127.0.0.1
             assert imap_login(self.imap_port, "bob@example.net", self.bob)[0], "and Dovecot IMAP"
             assert self.testsaslauthd("bob@example.net", self.bob), "saslauthd: no IP, bob's own record is clean"
+            # What bob's mailbox shows of it: one row per IP, service and mechanism, nothing of the guesses.
+            failures = self.d.ok("device", "failures", "bob@example.net")["failures"]
+            row = [f for f in failures if f.get("ip") == "127.0.0.77" and f["service"] == "smtp"]
+            assert len(row) == 1 and row[0]["count"] == 30 and row[0]["throttled"] == 27 and row[0]["service"] == "smtp", failures
+            assert row[0]["mechanism"] == "PLAIN" and "guess" not in json.dumps(failures), failures
 
     def test_postfix_never_sees_a_454_from_a_held_answer(self):
         # The longest hold allowed (9 s) against Postfix's 10 s AUTH_TIMEOUT.

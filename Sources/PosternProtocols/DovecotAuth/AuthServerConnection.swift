@@ -7,8 +7,11 @@ public struct AuthAttempt: Equatable, Sendable {
     public var remoteIP: String?
     public var localIP: String?
     public var secured: Bool
+    /// PLAIN or LOGIN.
+    public var mechanism: String
 
-    public init(id: UInt32, login: String, password: [UInt8], service: String, remoteIP: String?, localIP: String?, secured: Bool) {
+    public init(id: UInt32, login: String, password: [UInt8], service: String, remoteIP: String?, localIP: String?, secured: Bool,
+                mechanism: String = "PLAIN") {
         self.id = id
         self.login = login
         self.password = password
@@ -16,6 +19,7 @@ public struct AuthAttempt: Equatable, Sendable {
         self.remoteIP = remoteIP
         self.localIP = localIP
         self.secured = secured
+        self.mechanism = mechanism
     }
 }
 
@@ -157,7 +161,8 @@ public struct AuthServerConnection: Sendable {
         }
         pending[request.id] = .checking
         return .check(AuthAttempt(id: request.id, login: login, password: password, service: request.service,
-                                  remoteIP: request.remoteIP, localIP: request.localIP, secured: request.secured))
+                                  remoteIP: request.remoteIP, localIP: request.localIP, secured: request.secured,
+                                  mechanism: request.mechanism))
     }
 
     private mutating func invalidBase64(_ id: UInt32, initial: Bool) -> Action {

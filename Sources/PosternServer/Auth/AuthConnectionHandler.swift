@@ -80,7 +80,8 @@ final class AuthConnectionHandler: ChannelInboundHandler {
         case let .close(error):
             close(context, because: "\(error)")
         case let .check(attempt):
-            let request = CheckRequest(login: attempt.login, password: attempt.password, service: attempt.service, remoteIP: attempt.remoteIP)
+            let request = CheckRequest(login: attempt.login, password: attempt.password, service: attempt.service, remoteIP: attempt.remoteIP,
+                                       mechanism: attempt.mechanism)
             switch check.check(request, on: context.eventLoop) {
             case let .now(result):
                 answer(attempt, result)

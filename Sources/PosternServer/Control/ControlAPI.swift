@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import NIOPosix
+import PosternAuth
 import PosternCore
 import Prometheus
 
@@ -30,7 +31,9 @@ public enum ControlAPI {
         return decoder
     }
 
-    public static func router(_ plane: ControlPlane, metrics: PrometheusCollectorRegistry? = nil) -> Router<ControlContext> {
+    /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
+    public static func router(_ plane: ControlPlane, metrics: PrometheusCollectorRegistry? = nil,
+                              failedLogins: FailedLogins? = nil) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
 
@@ -90,6 +93,11 @@ public enum ControlAPI {
             let address = try context.parameters.decoded("address")
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
             return HistoryList(history: try await blocking { try plane.history(address, limit: limit) })
+        }
+
+        router.get("/v1/mailboxes/:address/failures") { _, context in
+            let address = try context.parameters.decoded("address")
+            return FailedLoginList(failures: try await blocking { try plane.failedLogins(address, log: failedLogins) })
         }
 
         router.get("/v1/mailboxes/:address/devices") { _, context in
@@ -215,3 +223,4 @@ extension NewSecret: ResponseEncodable {}
 extension ImportReport: ResponseEncodable {}
 extension GenericPolicyBody: ResponseEncodable {}
 extension GenericReport: ResponseEncodable {}
+extension FailedLoginList: ResponseEncodable {}

@@ -57,3 +57,36 @@ extension ControlPlane {
         return removed.count
     }
 }
+
+/// Failed logins: written in batches with last use, read per mailbox, forgotten after a month.
+extension ControlPlane {
+    /// How long a mailbox's failed logins are kept after the last one.
+    public static let failedLoginsKept: TimeInterval = 30 * 86_400
+
+    public func flushFailedLogins(_ log: FailedLogins) {
+        let batch = log.drain()
+        guard !batch.isEmpty else { return }
+        do {
+            try store.write { db in
+                try db.recordFailedLogins(batch.map { key, a in
+                    FailedLogin(address: key.login, ip: key.ip, service: key.service, mechanism: key.mechanism,
+                                first: a.first, last: a.last, count: a.count, throttled: a.throttled)
+                })
+            }
+        } catch {
+            log.restore(batch)
+            logger.error("could not write \(batch.count) failed-login record(s); will retry: \(error)")
+        }
+    }
+
+    /// A mailbox's failed logins (after writing what the check holds in memory), most recent first.
+    public func failedLogins(_ address: String, log: FailedLogins?) throws -> [FailedLogin] {
+        let address = try MailAddress(address)
+        if let log { flushFailedLogins(log) }
+        return try store.read { db in try db.failedLogins(mailboxID: try db.mailbox(address).id!) }
+    }
+
+    public func pruneFailedLogins(now: Date = Date()) throws {
+        try store.write { try $0.pruneFailedLogins(before: now - Self.failedLoginsKept) }
+    }
+}

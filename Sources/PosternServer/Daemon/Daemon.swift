@@ -76,7 +76,7 @@ public enum Daemon {
         var appLogger = Logger(label: "posternd.control")
         appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
         let app = Application(
-            router: ControlAPI.router(plane, metrics: metrics),
+            router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins),
             configuration: .init(address: .unixDomainSocket(path: controlSocket), serverName: "posternd"),
             onServerRunning: { _ in
                 do {

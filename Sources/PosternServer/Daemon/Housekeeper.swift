@@ -1,8 +1,8 @@
 import Logging
 import ServiceLifecycle
 
-/// Runs the device housekeeping on a timer: expired passwords every few seconds, unused devices
-/// (when configured) every hour.
+/// Runs the device housekeeping on a timer: expired passwords every few seconds; every hour,
+/// failed logins older than a month and (when configured) unused devices.
 struct Housekeeper: Service {
     let plane: ControlPlane
     let interval: Duration
@@ -21,9 +21,10 @@ struct Housekeeper: Service {
             }
             do {
                 try plane.expireDevices()
-                if let days = removeUnusedAfterDays, clock.now >= nextUnusedSweep {
+                if clock.now >= nextUnusedSweep {
                     nextUnusedSweep = clock.now + .seconds(3600)
-                    try plane.removeUnusedDevices(olderThanDays: days)
+                    try plane.pruneFailedLogins()
+                    if let days = removeUnusedAfterDays { try plane.removeUnusedDevices(olderThanDays: days) }
                 }
             } catch {
                 logger.error("device housekeeping failed; will retry: \(error)")

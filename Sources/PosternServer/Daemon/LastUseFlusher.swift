@@ -24,6 +24,7 @@ struct LastUseFlusher: Service {
         plane.flushLastUse(everything: everything)
         plane.recordAttacks(check.throttle.drainReports(), window: check.throttle.policy.window)
         plane.recordGenericRefusals(check.genericRefusals.drain())
+        plane.flushFailedLogins(check.failedLogins)
         check.throttle.expire()
     }
 }

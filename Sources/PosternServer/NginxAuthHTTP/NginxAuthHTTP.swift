@@ -57,7 +57,7 @@ public enum NginxAuthHTTP {
             return .tempFail(status: "Temporary failure", wait: nil)
         }
         let (result, wait) = await check.checkReportingWait(
-            CheckRequest(login: auth.user, password: auth.password, service: auth.proto, remoteIP: auth.clientIP))
+            CheckRequest(login: auth.user, password: auth.password, service: auth.proto, remoteIP: auth.clientIP, mechanism: "PLAIN"))
         let seconds = wait.map { max(1, Int(($0.components.seconds)) + ($0.components.attoseconds > 0 ? 1 : 0)) }
         switch result {
         case .ok:

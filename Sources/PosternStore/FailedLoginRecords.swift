@@ -1,0 +1,37 @@
+import Foundation
+import GRDB
+import PosternCore
+
+extension Database {
+    /// Adds a batch of aggregated failures to the mailboxes they name; logins that are no
+    /// mailbox of ours are skipped (a guess at a login that does not exist is nobody's history).
+    public func recordFailedLogins(_ batch: [FailedLogin]) throws {
+        let statement = try makeStatement(sql: """
+            INSERT INTO failedLogin (mailboxId, ip, service, mechanism, firstAt, lastAt, count, throttled)
+            SELECT id, ?, ?, ?, ?, ?, ?, ? FROM mailbox WHERE address = ?
+            ON CONFLICT (mailboxId, ip, service, mechanism) DO UPDATE SET
+              firstAt = MIN(firstAt, excluded.firstAt), lastAt = MAX(lastAt, excluded.lastAt),
+              count = count + excluded.count, throttled = throttled + excluded.throttled
+            """)
+        for f in batch {
+            try statement.execute(arguments: [f.ip ?? "", f.service, f.mechanism, f.first, f.last, f.count, f.throttled, f.address])
+        }
+    }
+
+    /// A mailbox's failed logins, the most recent first.
+    public func failedLogins(mailboxID: Int64, limit: Int = 1000) throws -> [FailedLogin] {
+        try Row.fetchAll(self, sql: """
+            SELECT f.*, m.address FROM failedLogin f JOIN mailbox m ON m.id = f.mailboxId
+            WHERE f.mailboxId = ? ORDER BY f.lastAt DESC LIMIT ?
+            """, arguments: [mailboxID, limit]).map { row in
+            let ip: String = row["ip"]
+            return FailedLogin(address: row["address"], ip: ip.isEmpty ? nil : ip, service: row["service"], mechanism: row["mechanism"],
+                               first: row["firstAt"], last: row["lastAt"], count: row["count"], throttled: row["throttled"])
+        }
+    }
+
+    /// Forgets failures whose last attempt is older than `cutoff`.
+    public func pruneFailedLogins(before cutoff: Date) throws {
+        try execute(sql: "DELETE FROM failedLogin WHERE lastAt < ?", arguments: [cutoff])
+    }
+}
