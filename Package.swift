@@ -64,6 +64,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: hotPath),
         .executableTarget(name: "posternd", dependencies: [
             "PosternServer",
@@ -77,6 +78,7 @@ let package = Package(
         ], swiftSettings: hotPath),
         .executableTarget(name: "postern", dependencies: [
             "PosternCore", "PosternProtocols",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),

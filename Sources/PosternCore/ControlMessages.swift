@@ -140,3 +140,23 @@ public struct GenericReport: Codable, Sendable {
 }
 
 public struct FailedLoginList: Codable, Sendable { public let failures: [FailedLogin]; public init(failures: [FailedLogin]) { self.failures = failures } }
+
+/// `POST /v1/backup`: where posternd writes the backup (an absolute path on its host).
+public struct BackupInput: Codable, Sendable { public let directory: String; public init(directory: String) { self.directory = directory } }
+
+/// What a backup directory holds: `postern restore` checks every file against it.
+public struct BackupManifest: Codable, Sendable, Equatable {
+    public static let databaseFile = "postern.sqlite"
+    public static let keyFile = "server.key"
+    public static let manifestFile = "backup.json"
+
+    public let createdAt: Date
+    public let devices: Int
+    /// File name → SHA-256, hex.
+    public let files: [String: String]
+    public init(createdAt: Date, devices: Int, files: [String: String]) {
+        self.createdAt = createdAt
+        self.devices = devices
+        self.files = files
+    }
+}

@@ -66,7 +66,7 @@ public final class FrontDoor: Service, Sendable {
         let path = address.socketPath
         var channels: [any Channel] = []
         if address.inheritedUnix.isEmpty {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try SocketFile.ensureDirectory(of: path)
             channels.append(try await bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get())
             try SocketFile.setPermissions(path: path, mode: address.socketMode, group: address.socketGroup)
             logger.info("\(name) socket listening", metadata: ["path": "\(path)", "mode": "\(String(address.socketMode, radix: 8))"])
@@ -165,6 +165,15 @@ public final class FrontDoor: Service, Sendable {
 
 /// Unix socket files: mode and group, so that the mail server's user can connect.
 enum SocketFile {
+    /// Creates the socket's directory when missing, searchable by all (0755): the mail server's
+    /// user must reach the socket, and the socket's own mode says who may connect.
+    static func ensureDirectory(of socketPath: String) throws {
+        let directory = (socketPath as NSString).deletingLastPathComponent
+        guard !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) else { return }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o755)
+    }
+
     static func setPermissions(path: String, mode: mode_t, group: String?) throws {
         if let group, !group.isEmpty {
             guard let entry = getgrnam(group) else {

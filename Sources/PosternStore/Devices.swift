@@ -134,6 +134,11 @@ extension Database {
         }
     }
 
+    /// Device passwords (not generic ones): digests that only the server key makes usable.
+    public func devicePasswordCount() throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT count(*) FROM device WHERE digest IS NOT NULL") ?? 0
+    }
+
     public func deviceCount() throws -> Int {
         try Int.fetchOne(self, sql: "SELECT count(*) FROM device") ?? 0
     }

@@ -10,7 +10,7 @@ struct Postern: AsyncParsableCommand {
             Every command accepts --json and then prints exactly one JSON object. The exit status is non-zero on any error.
             """,
         subcommands: [OrganizationCommand.self, ServiceCommand.self, MailboxCommand.self, DeviceCommand.self,
-                      HistoryCommand.self, ImportCommand.self, PolicyCommand.self, ReportCommand.self, AuthCommand.self, CheckpasswordCommand.self])
+                      HistoryCommand.self, ImportCommand.self, PolicyCommand.self, ReportCommand.self, BackupCommand.self, RestoreCommand.self, AuthCommand.self, CheckpasswordCommand.self])
 }
 
 /// Options every command shares.

@@ -20,6 +20,11 @@ struct Posternd: AsyncParsableCommand {
             FileHandle.standardError.write(Data("posternd: \(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
         }
-        try await Daemon.run(config: settings)
+        do {
+            try await Daemon.run(config: settings)
+        } catch let error as StartupError {
+            FileHandle.standardError.write(Data("posternd: \(error)\n".utf8))
+            throw ExitCode(error.exitCode)
+        }
     }
 }

@@ -839,6 +839,78 @@ class Suite:
             self.d.holder = None
             self.d.start()
 
+    def test_backup_under_login_load_and_restore_into_a_fresh_directory(self):
+        self.d.ok("mailbox", "add", "load@example.org")
+        passwords = {f"Device {i}": self.add_device("load@example.org", f"Device {i}") for i in range(20)}
+        logins, stop = [], threading.Event()
+
+        def load():
+            while not stop.is_set():
+                logins.append(dovecot_auth(self.d.auth_socket, "load@example.org", passwords["Device 3"], rip="127.0.0.1")[0])
+
+        threads = [threading.Thread(target=load) for _ in range(2)]
+        for t in threads:
+            t.start()
+        backup = os.path.join(self.tmp, "backup-1")
+        try:
+            while len(logins) < 20:
+                time.sleep(0.01)
+            before = len(logins)
+            manifest = self.d.ok("backup", backup)
+            while len(logins) < before + 20:
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        assert all(a.startswith("OK") for a in logins), [a for a in logins if not a.startswith("OK")][:3]
+        assert manifest["devices"] >= 20 and set(manifest["files"]) == {"postern.sqlite", "server.key"}, manifest
+        assert os.stat(backup).st_mode & 0o777 == 0o700
+        for name in os.listdir(backup):
+            assert os.stat(os.path.join(backup, name)).st_mode & 0o077 == 0, f"{name} is readable by others"
+        self.d.refused("backup_exists", "backup", backup)
+
+        fresh = os.path.join(self.tmp, "restored")
+        os.makedirs(fresh)
+        os.chmod(fresh, 0o711)
+        other = Posternd(self.d.bin_dir, fresh, self.imap_port)
+        restore = [os.path.join(self.d.bin_dir, "postern"), "restore", backup, "--json", "--socket", other.control_socket,
+                   "--database", other.env["POSTERN_DATABASE_PATH"], "--server-key", other.env["POSTERN_SERVER_KEY_PATH"]]
+        r = subprocess.run(restore, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and json.loads(r.stdout)["devices"] == manifest["devices"], r
+        other.start()
+        try:
+            for name, password in passwords.items():
+                ok, out = doveadm_auth_test(other.auth_socket, "load@example.org", password)
+                assert ok, f"{name} does not log in after the restore: {out}"
+            assert doveadm_auth_test(other.auth_socket, "dave@example.net", GENERIC)[0], "generic passwords too"
+            r = subprocess.run(restore, capture_output=True, text=True, timeout=60)
+            assert r.returncode != 0 and json.loads(r.stdout)["error"]["code"] == "daemon_running", r
+        finally:
+            other.stop()
+        with open(os.path.join(backup, "server.key"), "a") as f:
+            f.write("x")
+        r = subprocess.run(restore, capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and json.loads(r.stdout)["error"]["code"] == "backup_damaged", r
+
+    def test_without_its_server_key_posternd_refuses_to_start(self):
+        copy = os.path.join(self.tmp, "keyless")
+        os.makedirs(os.path.join(copy, "db"))
+        os.chmod(copy, 0o711)
+        self.d.ok("backup", os.path.join(copy, "b"))
+        shutil.copy(os.path.join(copy, "b", "postern.sqlite"), os.path.join(copy, "db", "postern.sqlite"))
+        keyless = Posternd(self.d.bin_dir, copy, self.imap_port)
+        r = subprocess.run([os.path.join(self.d.bin_dir, "posternd")], env=keyless.env, cwd=copy, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 78 and "server key" in r.stderr and "is missing" in r.stderr, r
+        assert not os.path.exists(keyless.env["POSTERN_SERVER_KEY_PATH"]), "no new key was made"
+
+    def test_the_database_files_are_not_readable_by_others(self):
+        db = self.d.env["POSTERN_DATABASE_PATH"]
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                mode = os.stat(db + suffix).st_mode & 0o777
+                assert mode in (0o600, 0o640), f"{db + suffix} has mode {oct(mode)} under the test's umask {oct(os.umask(0o022))}"
+
     def test_history_records_changes_without_secrets(self):
         history = self.d.ok("history", "alice@example.org", "--limit", "100")["history"]
         actions = [h["action"] for h in history]

@@ -33,7 +33,7 @@ public enum ControlAPI {
 
     /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
     public static func router(_ plane: ControlPlane, metrics: PrometheusCollectorRegistry? = nil,
-                              failedLogins: FailedLogins? = nil) -> Router<ControlContext> {
+                              failedLogins: FailedLogins? = nil, serverKeyPath: String? = nil) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
 
@@ -162,6 +162,14 @@ public enum ControlAPI {
         }
         router.get("/v1/reports/generic") { _, _ in try await blocking { try plane.genericReport() } }
 
+        router.post("/v1/backup") { request, context in
+            let input = try await request.decode(as: BackupInput.self, context: context)
+            guard let serverKeyPath else {
+                throw PosternError(.unavailable, code: "no_backup", "this control API has no server key to back up")
+            }
+            return try await blocking { try plane.backup(to: input.directory, serverKeyPath: serverKeyPath) }
+        }
+
         router.post("/v1/import/passwd-file") { request, context in
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
@@ -224,3 +232,4 @@ extension ImportReport: ResponseEncodable {}
 extension GenericPolicyBody: ResponseEncodable {}
 extension GenericReport: ResponseEncodable {}
 extension FailedLoginList: ResponseEncodable {}
+extension BackupManifest: ResponseEncodable {}

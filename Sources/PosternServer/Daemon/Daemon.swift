@@ -12,6 +12,21 @@ import UnixSignals
 
 /// posternd: opens the store, loads the index, and runs the auth listener, the control API and the
 /// last-use flusher until SIGTERM or SIGINT.
+/// A reason posternd does not start, with what to do about it.
+public enum StartupError: Error, CustomStringConvertible {
+    case missingServerKey(path: String, devicePasswords: Int)
+
+    public var exitCode: Int32 { 78 }  // EX_CONFIG
+
+    public var description: String {
+        switch self {
+        case let .missingServerKey(path, count):
+            "the server key \(path) is missing, but the database holds \(count) device password(s) taken under it: restore the key "
+                + "(postern restore, or from your backup); a new key would make every one of them fail"
+        }
+    }
+}
+
 public enum Daemon {
     public static func run(config: DaemonConfig) async throws {
         var logger = Logger(label: "posternd")
@@ -20,7 +35,15 @@ public enum Daemon {
 
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        // Files posternd creates (the database, its -wal and -shm, backups) are its own, 0600 or
+        // 0640, whatever the umask it was started with; sockets get their configured modes.
+        umask(0o027)
         let store = try Store(path: config.databasePath)
+        if !FileManager.default.fileExists(atPath: config.serverKeyPath) {
+            let digests = try store.read { try $0.devicePasswordCount() }
+            // A new key would make every stored device password fail while health says ok.
+            guard digests == 0 else { throw StartupError.missingServerKey(path: config.serverKeyPath, devicePasswords: digests) }
+        }
         let key = try ServerKey.loadOrCreate(at: config.serverKeyPath)
         let index = CredentialIndex()
         let lastUse = LastUseRecorder()
@@ -67,8 +90,7 @@ public enum Daemon {
                 logger: httpLogger))
         }
 
-        try FileManager.default.createDirectory(atPath: (config.controlSocket as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try SocketFile.ensureDirectory(of: config.controlSocket)
         let controlSocket = config.controlSocket
         let controlMode = config.controlSocketMode
         let controlGroup = config.controlSocketGroup
@@ -76,7 +98,7 @@ public enum Daemon {
         var appLogger = Logger(label: "posternd.control")
         appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
         let app = Application(
-            router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins),
+            router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath),
             configuration: .init(address: .unixDomainSocket(path: controlSocket), serverName: "posternd"),
             onServerRunning: { _ in
                 do {
