@@ -15,6 +15,9 @@ public struct ListenAddress: Sendable {
     /// of binding, and left in place at shutdown (their holder keeps them listening).
     public var inheritedUnix: [CInt] = []
     public var inheritedTCP: [CInt] = []
+    /// Open connections at most: at the cap the door stops accepting (new connections wait in
+    /// the backlog) and says so once a minute.
+    public var maxConnections = 10_000
 
     public init(socketPath: String, socketMode: mode_t, socketGroup: String? = nil, tcp: (host: String, port: Int)? = nil) {
         self.socketPath = socketPath
@@ -71,6 +74,7 @@ public final class FrontDoor: Service, Sendable {
             try SocketFile.setPermissions(path: path, mode: address.socketMode, group: address.socketGroup)
             logger.info("\(name) socket listening", metadata: ["path": "\(path)", "mode": "\(String(address.socketMode, radix: 8))"])
         }
+        listeners.withLock { $0 = channels }
         for fd in address.inheritedUnix + address.inheritedTCP {
             channels.append(try await bootstrap().withBoundSocket(fd).get())
             logger.info("\(name) socket handed over", metadata: ["fd": "\(fd)", "address": "\(SocketActivation.bound(fd))"])
@@ -79,6 +83,7 @@ public final class FrontDoor: Service, Sendable {
             channels.append(try await bootstrap().bind(host: tcp.host, port: tcp.port).get())
             logger.info("\(name) TCP listening", metadata: ["address": "\(tcp.host):\(tcp.port)"])
         }
+        listeners.withLock { $0 = channels }
         ready()
         try? await gracefulShutdown()
         // Stop accepting, but keep the listening channels open until the connections are drained:
@@ -116,6 +121,8 @@ public final class FrontDoor: Service, Sendable {
         var open: [ObjectIdentifier: any Channel] = [:]
         var tracked = 0
         var draining = false
+        /// Accepting stopped at the connection cap.
+        var paused = false
     }
 
     private let drainState = Mutex(DrainState())
@@ -129,18 +136,64 @@ public final class FrontDoor: Service, Sendable {
             state.tracked += 1
             return state.draining
         }
-        channel.closeFuture.whenComplete { [self] _ in _ = drainState.withLock { $0.open.removeValue(forKey: id) } }
+        channel.closeFuture.whenComplete { [self] _ in
+            let (resume, listening) = drainState.withLock { state -> (Bool, [any Channel]) in
+                state.open.removeValue(forKey: id)
+                let resume = state.paused && !state.draining && state.open.count < address.maxConnections
+                if resume { state.paused = false }
+                return (resume, resume ? listeners.withLock { $0 } : [])
+            }
+            for listener in listening { listener.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+            if resume { logger.notice("\(name): below \(address.maxConnections) connections again; accepting") }
+        }
         if draining { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
     }
 
-    /// Counts accepted connections on the listening channel.
+    /// Called on the listening channel for each accepted connection: at the cap, stop accepting.
+    private func accepted(on listener: any Channel) {
+        accepted.add(1, ordering: .releasing)
+        let pause = drainState.withLock { state -> Bool in
+            // Counted before the connection is set up: accepted but untracked ones count too.
+            let open = state.open.count + (accepted.load(ordering: .acquiring) - state.tracked)
+            guard open >= address.maxConnections, !state.paused else { return false }
+            state.paused = true
+            return true
+        }
+        guard pause else { return }
+        for channel in listeners.withLock({ $0 }) { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+        warnOncePerMinute("\(name): \(address.maxConnections) connections open, the configured maximum; new ones wait until some close")
+    }
+
+    private let listeners = Mutex<[any Channel]>([])
+    private let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
+
+    private func warnOncePerMinute(_ message: String) {
+        let now = ContinuousClock.now
+        let due = lastWarning.withLock { last in
+            guard last.map({ now - $0 > .seconds(60) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        if due { logger.warning("\(message)") }
+    }
+
+    /// Sees each accepted connection, and accept errors: at the file-descriptor limit NIO's
+    /// AcceptBackoffHandler (before it) pauses accepting a second; this says why, once a minute.
     private final class AcceptCounter: ChannelInboundHandler, Sendable {
         typealias InboundIn = any Channel
-        let accepted: @Sendable () -> Void
-        init(_ accepted: @escaping @Sendable () -> Void) { self.accepted = accepted }
+        let door: FrontDoor
+        init(_ door: FrontDoor) { self.door = door }
+
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            accepted()
+            door.accepted(on: context.channel)
             context.fireChannelRead(data)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            if let error = error as? IOError, error.errnoCode == EMFILE || error.errnoCode == ENFILE {
+                door.warnOncePerMinute("\(door.name): out of file descriptors (\(error)); raise LimitNOFILE or lower maxConnections")
+            }
+            context.fireErrorCaught(error)
         }
     }
 
@@ -153,7 +206,8 @@ public final class FrontDoor: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptCounter { [self] in accepted.add(1, ordering: .releasing) })
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
+                    try channel.pipeline.syncOperations.addHandler(AcceptCounter(self))
                 }
             }
             .childChannelInitializer { [self] channel in

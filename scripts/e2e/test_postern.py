@@ -911,6 +911,122 @@ class Suite:
                 mode = os.stat(db + suffix).st_mode & 0o777
                 assert mode in (0o600, 0o640), f"{db + suffix} has mode {oct(mode)} under the test's umask {oct(os.umask(0o022))}"
 
+    def posternd_fds(self, d=None):
+        return len(os.listdir(f"/proc/{(d or self.d).proc.pid}/fd"))
+
+    def posternd_rss_mb(self, d=None):
+        for line in open(f"/proc/{(d or self.d).proc.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+
+    def auth_http_check(self, password, ip="127.0.0.1"):
+        """One nginx-style auth_http request on a new connection; (Auth-Status, seconds)."""
+        host, port = self.d.env["POSTERN_AUTH_HTTP_LISTEN"].split(":")
+        started = time.monotonic()
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall((f"GET /auth HTTP/1.0\r\nHost: localhost\r\nAuth-Method: plain\r\nAuth-User: bob@example.net\r\n"
+                       f"Auth-Pass: {password}\r\nAuth-Protocol: imap\r\nClient-IP: {ip}\r\n\r\n").encode())
+            data = b""
+            while b"\r\n\r\n" not in data:  # Content-Length is 0: the headers are the answer
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        took = time.monotonic() - started
+        status = [l.split(":", 1)[1].strip() for l in data.decode().split("\r\n") if l.startswith("Auth-Status:")]
+        return (status[0] if status else data[:80]), took
+
+    def test_auth_http_closes_oversized_requests_without_leaking_descriptors(self):
+        host, port = self.d.env["POSTERN_AUTH_HTTP_LISTEN"].split(":")
+        before = self.posternd_fds()
+        for _ in range(300):
+            with socket.create_connection((host, int(port)), timeout=10) as s:
+                s.sendall(b"GET /auth HTTP/1.0\r\nAuth-Method: plain\r\nAuth-User: " + b"a" * (1 << 20) + b"\r\n\r\n")
+                assert s.recv(100).startswith(b"HTTP/1.1 400"), "an oversized header gets 400"
+        deadline = time.monotonic() + 10
+        while self.posternd_fds() > before + 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.posternd_fds() <= before + 5, f"{self.posternd_fds() - before} descriptors leaked by 300 oversized requests"
+        assert self.auth_http_check(self.bob)[0] == "OK"
+
+    def test_thousands_of_idle_and_slow_clients_hold_nothing_for_long(self):
+        """5,000 half-open auth_http connections, one of them feeding a byte at a time: good checks
+        still answer at once, the slow ones are closed at the request deadline, memory returns."""
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
+        with self.restarted_with(dict(POSTERN_AUTH_HTTP_REQUEST_TIMEOUT_SECONDS="8", POSTERN_AUTH_HTTP_IDLE_TIMEOUT_SECONDS="2",
+                                      POSTERN_AUTH_HTTP_MAX_CONNECTIONS="6000", POSTERN_DEVICES_EXPIRY_CHECK_SECONDS="2")):
+            host, port = self.d.env["POSTERN_AUTH_HTTP_LISTEN"].split(":")
+            idle_rss, idle_fds = self.posternd_rss_mb(), self.posternd_fds()
+            held = []
+            for _ in range(5000):
+                c = socket.create_connection((host, int(port)), timeout=10)
+                c.sendall(b"GET /auth HTTP/1.0\r\nAuth-Me")
+                held.append(c)
+            opened = time.monotonic()
+            trickle = held[-1]
+            timings = []
+            for i in range(10):
+                trickle.sendall(b"x")
+                answer, took = dovecot_auth(self.d.auth_socket, "bob@example.net", self.bob, rip="127.0.0.1")
+                assert answer.startswith("OK"), answer
+                status, http_took = self.auth_http_check(self.bob)
+                assert status == "OK", status
+                timings.append(max(took, http_took))
+            assert max(timings) < 0.1, f"a good check waited {max(timings) * 1000:.0f} ms behind 5,000 slow clients"
+            peak_rss = self.posternd_rss_mb()
+            trickle.settimeout(0.2)
+            closed = None
+            while time.monotonic() - opened < 15:
+                try:
+                    trickle.sendall(b"x")
+                    if trickle.recv(100) == b"":
+                        closed = time.monotonic() - opened
+                        break
+                except socket.timeout:
+                    continue
+                except OSError:
+                    closed = time.monotonic() - opened
+                    break
+            assert closed is not None and 7 < closed < 11, f"the byte-at-a-time client was not closed at its 8 s request deadline ({closed})"
+            for c in held:
+                c.close()
+            deadline = time.monotonic() + 15
+            while (self.posternd_fds() > idle_fds + 5 or self.posternd_rss_mb() > idle_rss + 25) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            after_rss = self.posternd_rss_mb()
+            assert self.posternd_fds() <= idle_fds + 5, f"{self.posternd_fds() - idle_fds} descriptors still open"
+            assert after_rss <= idle_rss + 25, f"RSS {idle_rss:.0f} MB idle, {peak_rss:.0f} MB with 5,000 clients, still {after_rss:.0f} MB after"
+            self.bounded_figures = (max(timings), closed, idle_rss, peak_rss, after_rss)
+
+    def test_a_connection_cap_makes_new_clients_wait_and_says_so_once(self):
+        with self.restarted_with(dict(POSTERN_AUTH_MAX_CONNECTIONS="20")):
+            log_start = os.path.getsize(self.d.log_path)
+            held = []
+            for _ in range(20):
+                c = socket.socket(socket.AF_UNIX)
+                c.connect(self.d.auth_socket)
+                c.recv(4096)  # the handshake: accepted
+                held.append(c)
+            waiting = socket.socket(socket.AF_UNIX)
+            waiting.connect(self.d.auth_socket)  # in the backlog
+            waiting.settimeout(0.5)
+            try:
+                waiting.recv(4096)
+                raise AssertionError("a connection past the cap was served")
+            except socket.timeout:
+                pass
+            for c in held[:5]:
+                c.close()
+            waiting.settimeout(5)
+            assert waiting.recv(4096).startswith(b"VERSION"), "served once others closed"
+            for c in held[5:] + [waiting]:
+                c.close()
+            log = open(self.d.log_path).read()[log_start:]
+            assert log.count("connections open, the configured maximum") == 1, log[-2000:]
+            assert "accepting" in log
+
     def test_history_records_changes_without_secrets(self):
         history = self.d.ok("history", "alice@example.org", "--limit", "100")["history"]
         actions = [h["action"] for h in history]
@@ -962,6 +1078,10 @@ class Suite:
                 times = [t for _, t in self.attack_times]
                 print(f"    under attack: attacker answers {min(times) * 1000:.1f}-{max(times) * 1000:.0f} ms "
                       f"(refused in {max(times[20:]) * 1000:.1f} ms at most); the owner from another IP: {self.owner_time * 1000:.1f} ms")
+            if hasattr(self, "bounded_figures"):
+                worst, closed, idle, peak, after = self.bounded_figures
+                print(f"    5,000 slow auth_http clients: good checks in {worst * 1000:.1f} ms at worst; the byte-at-a-time client closed "
+                      f"after {closed:.1f} s; RSS {idle:.0f} MB idle, {peak:.0f} MB held, {after:.0f} MB after")
             if hasattr(self, "restart_figures"):
                 n, gap, wait = self.restart_figures
                 print(f"    restarts under socket activation: {n} Postfix logins, none lost; restart took {gap * 1000:.0f} ms at most, "

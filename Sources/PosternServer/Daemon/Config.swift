@@ -38,6 +38,12 @@ public struct DaemonConfig: Sendable {
     public var controlSocket = "./var/run/control.sock"
     public var controlSocketMode: mode_t = 0o660
     public var controlSocketGroup: String?
+    public var authMaxConnections = 10_000
+    public var saslauthdMaxConnections = 1_000
+    /// nginx sends one request per connection and waits at most 60 s (auth_http_timeout).
+    public var authHTTPLimits = HTTPLimits(requestTimeout: .seconds(10), idleTimeout: .seconds(30), maxConnections: 10_000)
+    /// Imports may upload 64 MB: a slower request is allowed.
+    public var controlLimits = HTTPLimits(requestTimeout: .seconds(300), idleTimeout: .seconds(60), maxConnections: 256)
     public var lastUseFlushSeconds = 5.0
     public var throttle = Throttle.Policy()
     public var revocation = RevocationSettings()
@@ -143,6 +149,15 @@ public struct DaemonConfig: Sendable {
             return .milliseconds(Int64(value * 1000))
         }
         authEventLoops = try count("auth.eventLoops", authEventLoops, 0...256)
+        authMaxConnections = try count("auth.maxConnections", authMaxConnections, 1...1_000_000)
+        saslauthdMaxConnections = try count("saslauthd.maxConnections", saslauthdMaxConnections, 1...1_000_000)
+        func limits(_ prefix: String, _ fallback: HTTPLimits) throws -> HTTPLimits {
+            HTTPLimits(requestTimeout: try seconds(ConfigKey("\(prefix).requestTimeoutSeconds"), fallback.requestTimeout, 0.1...3600),
+                       idleTimeout: try seconds(ConfigKey("\(prefix).idleTimeoutSeconds"), fallback.idleTimeout, 0.1...3600),
+                       maxConnections: try count(ConfigKey("\(prefix).maxConnections"), fallback.maxConnections, 1...1_000_000))
+        }
+        authHTTPLimits = try limits("authHTTP", authHTTPLimits)
+        controlLimits = try limits("control", controlLimits)
         throttle.freeFailures = try count("throttle.freeFailures", throttle.freeFailures, 0...1_000_000_000)
         throttle.refuseAfter = try count("throttle.refuseAfter", throttle.refuseAfter, 1...1_000_000_000)
         throttle.reportAfter = try count("throttle.reportAfter", throttle.reportAfter, 1...100_000)

@@ -38,6 +38,7 @@ public enum Daemon {
         // Files posternd creates (the database, its -wal and -shm, backups) are its own, 0600 or
         // 0640, whatever the umask it was started with; sockets get their configured modes.
         umask(0o027)
+        raiseFileLimit(logger: logger)
         let store = try Store(path: config.databasePath)
         if !FileManager.default.fileExists(atPath: config.serverKeyPath) {
             let digests = try store.read { try $0.devicePasswordCount() }
@@ -68,6 +69,7 @@ public enum Daemon {
                                         socketGroup: config.authSocketGroup, tcp: config.authTCP)
         authAddress.inheritedUnix = activation.take(unixPath: config.authSocket)
         authAddress.inheritedTCP = config.authTCP.map { activation.take(tcp: $0) } ?? []
+        authAddress.maxConnections = config.authMaxConnections
         let auth = AuthListener.frontDoor(check: check, address: authAddress,
             group: config.authEventLoops == 0 ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: config.authEventLoops),
             logger: logger)
@@ -76,6 +78,7 @@ public enum Daemon {
         if let socket = config.saslauthdSocket {
             var address = ListenAddress(socketPath: socket, socketMode: config.saslauthdSocketMode, socketGroup: config.saslauthdSocketGroup)
             address.inheritedUnix = activation.take(unixPath: socket)
+            address.maxConnections = config.saslauthdMaxConnections
             frontDoors.append(SaslauthdListener.frontDoor(check: check, address: address, logger: logger))
         }
         activation.closeUnclaimed(logger: logger)
@@ -85,7 +88,8 @@ public enum Daemon {
             httpLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
             frontDoors.append(Application(
                 router: NginxAuthHTTP.router(check: check, backends: config.backends, logger: logger),
-                configuration: .init(address: address, serverName: "posternd"),
+                server: config.authHTTPLimits.server(),
+                configuration: config.authHTTPLimits.configuration(address: address, name: "auth_http", logger: logger),
                 onServerRunning: { _ in mainLogger.info("auth_http listening", metadata: ["address": "\(address)"]) },
                 logger: httpLogger))
         }
@@ -99,7 +103,8 @@ public enum Daemon {
         appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
         let app = Application(
             router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath),
-            configuration: .init(address: .unixDomainSocket(path: controlSocket), serverName: "posternd"),
+            server: config.controlLimits.server(),
+            configuration: config.controlLimits.configuration(address: .unixDomainSocket(path: controlSocket), name: "control", logger: logger),
             onServerRunning: { _ in
                 do {
                     try SocketFile.setPermissions(path: controlSocket, mode: controlMode, group: controlGroup)
@@ -119,5 +124,16 @@ public enum Daemon {
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()
         logger.info("stopped")
+    }
+}
+
+/// Raises the soft limit of open files to the hard one: each client connection is a descriptor.
+func raiseFileLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    let before = limit.rlim_cur
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+        logger.debug("open-file limit raised", metadata: ["from": "\(before)", "to": "\(limit.rlim_max)"])
     }
 }

@@ -1,8 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 
-/// Runs the device housekeeping on a timer: expired passwords every few seconds; every hour,
-/// failed logins older than a month and (when configured) unused devices.
+/// Runs the housekeeping on a timer: expired passwords and freed memory every few seconds; every
+/// hour, failed logins older than a month and (when configured) unused devices.
 struct Housekeeper: Service {
     let plane: ControlPlane
     let interval: Duration
@@ -19,6 +22,9 @@ struct Housekeeper: Service {
             } catch {
                 return
             }
+            // Memory freed by connections that went away (thousands of idle clients, say) goes back
+            // to the system: glibc keeps freed pages in its arenas otherwise.
+            Self.returnFreedMemory()
             do {
                 try plane.expireDevices()
                 if clock.now >= nextUnusedSweep {
@@ -31,4 +37,12 @@ struct Housekeeper: Service {
             }
         }
     }
+
+    /// glibc's malloc_trim(0), found at run time (Swift's Glibc module does not import malloc.h).
+    nonisolated(unsafe) private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    }()
+
+    static func returnFreedMemory() { _ = mallocTrim?(0) }
 }
