@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         ], swiftSettings: hotPath),
         .executableTarget(name: "posternd", dependencies: [
-            "PosternServer",
+            "PosternServer", "PosternStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "postern-hotpath", dependencies: [

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PosternServer
+import PosternStore
 
 @main
 struct Posternd: AsyncParsableCommand {
@@ -25,6 +26,9 @@ struct Posternd: AsyncParsableCommand {
         } catch let error as StartupError {
             FileHandle.standardError.write(Data("posternd: \(error)\n".utf8))
             throw ExitCode(error.exitCode)
+        } catch let error as StoreOpenError {
+            FileHandle.standardError.write(Data("posternd: \(error)\n".utf8))
+            throw ExitCode(78)
         }
     }
 }

@@ -134,3 +134,51 @@ final class LockedFlag: @unchecked Sendable {
     func set() { lock.withLock { flag = true } }
     var value: Bool { lock.withLock { flag } }
 }
+
+@Suite struct StoreDamageTests {
+    func populated() throws -> String {
+        let path = NSTemporaryDirectory() + "postern-damage-\(UUID().uuidString)/db.sqlite"
+        let store = try Store(path: path)
+        try store.write { db in
+            _ = try db.createOrganization("O")
+            _ = try db.createMailService(name: "s", organization: "O", domains: ["example.org"])
+            for i in 0..<200 { _ = try db.createMailbox(try MailAddress("user\(i)@example.org")) }
+        }
+        try store.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try store.pool.close()
+        return path
+    }
+
+    @Test func anEmptyDatabaseFileIsRefusedNotTakenForANewOne() throws {
+        let path = try populated()
+        try Data().write(to: URL(fileURLWithPath: path))
+        #expect { try Store(path: path) } throws: { ($0 as? StoreOpenError).map { "\($0)".contains("empty file") } ?? false }
+    }
+
+    @Test func aSmashedPageIsRefusedAtStart() throws {
+        let path = try populated()
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size - 4096)
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: 4096))
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: Data(repeating: 0x5A, count: 4096))
+        try handle.close()
+        #expect { try Store(path: path) } throws: { ($0 as? StoreOpenError).map { "\($0)".contains("damaged") } ?? false }
+    }
+
+    @Test func aFullDiskIsA503ThatChangesNothingAndHealthSaysSo() throws {
+        let store = try Store(path: NSTemporaryDirectory() + "postern-full-\(UUID().uuidString)/db.sqlite")
+        try store.write { db in _ = try db.createOrganization("O") }
+        let pages = try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA page_count") ?? 0 }
+        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = \(pages)") }
+        #expect(throws: PosternError.self) {
+            try store.write { db in for i in 0..<2000 { _ = try db.createOrganization("organization number \(i) with a long name") } }
+        }
+        #expect(store.writeFailure != nil)
+        #expect(try store.read { try $0.organizations().count } == 1, "nothing of the failed write landed")
+        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try store.write { db in _ = try db.createOrganization("P") }
+        #expect(store.writeFailure == nil, "the next good write clears it")
+    }
+}

@@ -44,6 +44,10 @@ public enum ControlAPI {
         }
 
         router.get("/v1/health") { _, _ in
+            // Checks go on from memory; what fails is every change: say so, with a 503.
+            if let failure = plane.store.writeFailure {
+                throw PosternError(.unavailable, code: "store_unavailable", "the last write to the database failed (\(failure)); logins go on, changes fail")
+            }
             let count = plane.index.count
             return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic)
         }
