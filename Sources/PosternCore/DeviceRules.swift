@@ -42,28 +42,31 @@ public enum DeviceRules {
     }
 
     /// A device name is what the user will recognise ("iPhone", "Thunderbird at work"): 1 to 64
-    /// printable characters, unique within the mailbox.
+    /// printable characters (see `Names`), unique within the mailbox, never the generic password's.
     public static func validName(_ raw: String, existing: [Device]) throws(PosternError) -> String {
-        let name = raw.trimmingSpaces()
-        guard !name.isEmpty, name.count <= maxNameLength else {
-            throw PosternError(.invalid, code: "invalid_device_name", "a device name must be 1 to \(maxNameLength) characters, such as \"iPhone\"")
+        let name: String
+        do {
+            name = try Names.validate(raw, what: "a device name", max: maxNameLength)
+        } catch {
+            throw PosternError(.invalid, code: "invalid_device_name", error.message)
         }
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw PosternError(.invalid, code: "invalid_device_name", "a device name may not hold control characters")
-        }
-        guard name != genericName else {
+        guard Names.folded(name) != genericName else {
             throw PosternError(.invalid, code: "invalid_device_name", "\"\(genericName)\" is reserved for the mailbox's imported password")
         }
-        if existing.contains(where: { $0.name == name }) {
+        if existing.contains(where: { Names.folded($0.name) == Names.folded(name) }) {
             throw PosternError(.conflict, code: "device_exists", "this mailbox already has a device named \"\(name)\"; pick another name or rotate that device")
         }
         return name
     }
 
-    /// Finds a device by its name, or by its numeric id when no device has that name.
+    /// Finds a device: `#5090` or `5090` is the id (a name can be neither), anything else the name.
     public static func find(_ reference: String, in devices: [Device], mailbox: String) throws(PosternError) -> Device {
-        if let byName = devices.first(where: { $0.name == reference }) { return byName }
-        if let id = Int64(reference), let byID = devices.first(where: { $0.id == id }) { return byID }
+        let digits = reference.hasPrefix("#") ? String(reference.dropFirst()) : reference
+        if !digits.isEmpty, digits.allSatisfy(\.isASCII), let id = Int64(digits) {
+            if let byID = devices.first(where: { $0.id == id }) { return byID }
+        } else if let byName = devices.first(where: { $0.name == reference }) {
+            return byName
+        }
         throw .deviceNotFound(reference, mailbox: mailbox)
     }
 }

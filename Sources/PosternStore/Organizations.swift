@@ -11,10 +11,7 @@ extension Database {
     }
 
     public func createOrganization(_ name: String) throws -> Organization {
-        let name = name.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty, name.count <= 128, !name.contains(where: { $0.isNewline }) else {
-            throw PosternError(.invalid, code: "invalid_name", "an organization name must be 1 to 128 characters on one line")
-        }
+        let name = try Names.validate(name, what: "an organization name")
         if try Bool.fetchOne(self, sql: "SELECT 1 FROM organization WHERE name = ?", arguments: [name]) == true {
             throw PosternError(.conflict, code: "organization_exists", "an organization named \"\(name)\" already exists")
         }
@@ -45,10 +42,7 @@ extension Database {
 
     public func createMailService(name: String, organization: String, domains: [String]) throws -> MailService {
         let orgID = try organizationID(organization)
-        let name = name.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty, name.count <= 128, !name.contains(where: { $0.isNewline }) else {
-            throw PosternError(.invalid, code: "invalid_name", "a mail service name must be 1 to 128 characters on one line")
-        }
+        let name = try Names.validate(name, what: "a mail service name")
         guard !domains.isEmpty else {
             throw PosternError(.invalid, code: "missing_domain", "a mail service needs at least one domain")
         }

@@ -171,6 +171,11 @@ class Suite:
         self.d.refused("mailbox_exists", "mailbox", "add", "alice@example.org")
         self.d.refused("mailbox_not_found", "device", "list", "ghost@example.org")
         self.d.refused("device_not_found", "device", "rotate", "alice@example.org", "Nokia")
+        self.d.refused("invalid_name", "org", "add", "Evil\x1b[31m Corp")
+        self.d.refused("invalid_name", "org", "add", "invoice\u202ecod.exe")
+        self.d.refused("invalid_device_name", "device", "add", "alice@example.org", "--name", "5090")
+        self.d.refused("invalid_device_name", "device", "add", "alice@example.org", "--name", "GENERIC PASSWORD")
+        assert [o["name"] for o in self.d.ok("org", "list")["organizations"]] == ["Example Ltd"]
         r = subprocess.run([os.path.join(self.d.bin_dir, "postern"), "mailbox", "list", "--json",
                             "--socket", os.path.join(self.tmp, "nothing.sock")], capture_output=True, text=True, timeout=30)
         assert r.returncode != 0 and json.loads(r.stdout)["error"]["code"] == "unreachable", r
