@@ -61,13 +61,24 @@ public enum DeviceRules {
 
     /// Finds a device: `#5090` or `5090` is the id (a name can be neither), anything else the name.
     public static func find(_ reference: String, in devices: [Device], mailbox: String) throws(PosternError) -> Device {
-        let digits = reference.hasPrefix("#") ? String(reference.dropFirst()) : reference
-        if !digits.isEmpty, digits.allSatisfy(\.isASCII), let id = Int64(digits) {
-            if let byID = devices.first(where: { $0.id == id }) { return byID }
-        } else if let byName = devices.first(where: { $0.name == reference }) {
-            return byName
-        }
+        let (id, name) = parse(reference)
+        if let found = devices.first(where: { id != nil ? $0.id == id : $0.name == name }) { return found }
         throw .deviceNotFound(reference, mailbox: mailbox)
+    }
+
+    /// A device reference as an id or a name.
+    public static func parse(_ reference: String) -> (id: Int64?, name: String?) {
+        let digits = reference.hasPrefix("#") ? String(reference.dropFirst()) : reference
+        if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let id = Int64(digits) { return (id, nil) }
+        return (nil, reference)
+    }
+
+    /// A mailbox holds at most `max` devices: a password per mail client, not per login.
+    public static func checkRoom(count: Int, max: Int) throws(PosternError) {
+        if count >= max {
+            throw PosternError(.conflict, code: "too_many_devices",
+                               "this mailbox has \(count) devices, the most allowed (devices.maxPerMailbox); disconnect the ones no longer used")
+        }
     }
 }
 

@@ -18,6 +18,25 @@ extension Database {
                          arguments: [mailboxID]).map(Self.device(from:))
     }
 
+    /// The devices of a mailbox whose name equals `name` but for ASCII case: what a new name is
+    /// checked against, without reading every device of the mailbox.
+    public func devices(mailboxID: Int64, named name: String) throws -> [Device] {
+        try Row.fetchAll(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND name = ? COLLATE NOCASE", arguments: [mailboxID, name])
+            .map(Self.device(from:))
+    }
+
+    /// One device of a mailbox, by its id or by its exact name (index lookups either way).
+    public func device(mailboxID: Int64, id: Int64?, name: String?) throws -> Device? {
+        if let id {
+            return try Row.fetchOne(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND id = ?", arguments: [mailboxID, id]).map(Self.device(from:))
+        }
+        return try Row.fetchOne(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND name = ?", arguments: [mailboxID, name]).map(Self.device(from:))
+    }
+
+    public func deviceCount(mailboxID: Int64) throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT count(*) FROM device WHERE mailboxId = ?", arguments: [mailboxID]) ?? 0
+    }
+
     static func device(from row: Row) -> Device {
         let lastAt: Date? = row["lastUsedAt"]
         return Device(id: row["id"], name: row["name"], kind: DeviceKind(rawValue: row["kind"]) ?? .device,

@@ -4,6 +4,7 @@ import PosternAuth
 import PosternCore
 @testable import PosternServer
 import PosternStore
+import Synchronization
 import Testing
 
 @Suite struct DeviceExpiryTests {
@@ -111,5 +112,34 @@ import Testing
         #expect(!String(describing: again).contains("hunter2"), "nothing of the attempted password")
         try plane.pruneFailedLogins(now: Date() + 31 * 86_400)
         #expect(try plane.failedLogins("alice@example.org", log: nil).isEmpty, "forgotten after 30 days")
+    }
+}
+
+@Suite struct DeviceCapTests {
+    @Test func aMailboxHoldsAtMostTheConfiguredNumberOfDevices() throws {
+        let base = try makePlane()
+        let plane = ControlPlane(store: base.store, key: base.serverKey, index: base.index, lastUse: base.lastUse, maxDevicesPerMailbox: 3,
+                                 logger: Logger(label: "t"))
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        for i in 0..<3 { _ = try plane.addDevice("alice@example.org", name: "d\(i)", actor: "t") }
+        #expect { try plane.addDevice("alice@example.org", name: "one more", actor: "t") } throws: {
+            ($0 as? PosternError)?.code == "too_many_devices"
+        }
+        _ = try plane.disconnectDevice("alice@example.org", device: "d0", actor: "t")
+        _ = try plane.addDevice("alice@example.org", name: "one more", actor: "t")
+    }
+
+    @Test func addingADeviceReadsNoOtherDeviceRows() throws {
+        let plane = try makePlane()
+        _ = try plane.addMailbox("alice@example.org", actor: "t")
+        for i in 0..<50 { _ = try plane.addDevice("alice@example.org", name: "d\(i)", actor: "t") }
+        // Every statement of the next add, as SQLite runs it: none may list the mailbox's devices.
+        let statements = Mutex<[String]>([])
+        try plane.store.pool.writeWithoutTransaction { db in db.trace { event in statements.withLock { $0.append("\(event)") } } }
+        _ = try plane.addDevice("alice@example.org", name: "new phone", actor: "t")
+        _ = try plane.rotateDevice("alice@example.org", device: "d7", actor: "t")
+        try plane.store.pool.writeWithoutTransaction { db in db.trace(options: [], nil) }
+        let scans = statements.withLock { $0 }.filter { $0.contains("FROM device WHERE mailboxId = ") && !$0.contains("AND") && !$0.contains("count(*)") }
+        #expect(scans.isEmpty, "\(scans)")
     }
 }

@@ -15,14 +15,25 @@ public final class ControlPlane: Sendable {
     public let hooks: RevocationHooks?
     private let key: ServerKey
     let logger: Logger
+    /// Devices a mailbox may have at most (devices.maxPerMailbox).
+    public let maxDevicesPerMailbox: Int
 
-    public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil, logger: Logger) {
+    public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil,
+                maxDevicesPerMailbox: Int = 250, logger: Logger) {
         self.store = store
         self.key = key
         self.index = index
         self.lastUse = lastUse
         self.hooks = hooks
+        self.maxDevicesPerMailbox = maxDevicesPerMailbox
         self.logger = logger
+    }
+
+    /// One device of a mailbox by reference (`#ID`, `ID` or name), read by index, not by listing.
+    static func find(_ reference: String, mailboxID: Int64, in db: Database, mailbox: String) throws -> Device {
+        let (id, name) = DeviceRules.parse(reference)
+        guard let device = try db.device(mailboxID: mailboxID, id: id, name: name) else { throw PosternError.deviceNotFound(reference, mailbox: mailbox) }
+        return device
     }
 
     /// Where a device was seen: its IPs since start, and the stored last one (from before a restart).
@@ -153,7 +164,8 @@ public final class ControlPlane: Sendable {
         let digest = PasswordDigest(password: Array(password.utf8), key: key)
         let device = try store.write({ db in
             let box = try db.mailbox(address)
-            let name = try DeviceRules.validName(name, existing: try db.devices(mailboxID: box.id!))
+            try DeviceRules.checkRoom(count: try db.deviceCount(mailboxID: box.id!), max: maxDevicesPerMailbox)
+            let name = try DeviceRules.validName(name, existing: try db.devices(mailboxID: box.id!, named: name.trimmingCharacters(in: .whitespaces)))
             let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes, scope: scope, expiresAt: expiresAt)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.add",
                                               detail: "device \"\(name)\" (id \(device.id)) created\(Self.describe(scope))\(Self.describe(expiry: expiresAt))"))
@@ -173,7 +185,7 @@ public final class ControlPlane: Sendable {
         let digest = PasswordDigest(password: Array(password.utf8), key: key)
         let device = try store.write({ db in
             let box = try db.mailbox(address)
-            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             try DeviceRules.checkRotate(device)
             let old = try db.deviceDigest(id: device.id)
             let rotated = try db.rotateDevice(id: device.id, digest: digest.bytes)
@@ -193,7 +205,7 @@ public final class ControlPlane: Sendable {
         let address = try MailAddress(address)
         return try store.write({ db in
             let box = try db.mailbox(address)
-            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             try DeviceRules.checkScope(device)
             let changed = try db.setScope(deviceID: device.id, scope)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.scope",
@@ -213,7 +225,7 @@ public final class ControlPlane: Sendable {
         try DeviceRules.checkExpiry(expiresAt, now: Date())
         return try store.write({ db in
             let box = try db.mailbox(address)
-            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             try DeviceRules.checkExpiryTarget(device)
             let changed = try db.setExpiry(deviceID: device.id, expiresAt)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.expiry",
@@ -251,7 +263,7 @@ public final class ControlPlane: Sendable {
         let address = try MailAddress(address)
         let device = try store.write({ db in
             let box = try db.mailbox(address)
-            let device = try DeviceRules.find(reference, in: try db.devices(mailboxID: box.id!), mailbox: address.description)
+            let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             let digest = try db.deviceDigest(id: device.id)
             try db.deleteDevices(ids: [device.id])
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect",

@@ -49,6 +49,7 @@ public struct DaemonConfig: Sendable {
     public var revocation = RevocationSettings()
     /// How often expired device passwords are handled (hooks, history).
     public var expiryCheck: Duration = .seconds(10)
+    public var maxDevicesPerMailbox = 250
     /// Device passwords unused for this many days are removed; nil: never.
     public var removeUnusedAfterDays: Int?
     public var seedsDirectory: String? = "./seeds"
@@ -177,6 +178,7 @@ public struct DaemonConfig: Sendable {
         revocation.timeout = try seconds("revocation.timeoutSeconds", revocation.timeout, 0.1...300)
         revocation.retries = try count("revocation.retries", revocation.retries, 0...10)
         expiryCheck = try seconds("devices.expiryCheckSeconds", expiryCheck, 0.1...3600)
+        maxDevicesPerMailbox = try count("devices.maxPerMailbox", maxDevicesPerMailbox, 1...100_000)
         let unused = try count("devices.removeUnusedAfterDays", 0, 0...36_500)
         removeUnusedAfterDays = unused == 0 ? nil : unused
         seedsDirectory = text("seeds.directory") ?? seedsDirectory

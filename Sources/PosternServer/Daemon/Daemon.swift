@@ -49,7 +49,8 @@ public enum Daemon {
         let index = CredentialIndex()
         let lastUse = LastUseRecorder()
         let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
-        let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks, logger: logger)
+        let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
+                                 maxDevicesPerMailbox: config.maxDevicesPerMailbox, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)
         }
