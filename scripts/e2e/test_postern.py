@@ -175,6 +175,13 @@ class Suite:
         self.d.refused("invalid_name", "org", "add", "invoice\u202ecod.exe")
         self.d.refused("invalid_device_name", "device", "add", "alice@example.org", "--name", "5090")
         self.d.refused("invalid_device_name", "device", "add", "alice@example.org", "--name", "GENERIC PASSWORD")
+        with socket.socket(socket.AF_UNIX) as c:  # a garbled chunked body: the client's mistake, a 400
+            c.connect(self.d.control_socket)
+            c.sendall(b"POST /v1/organizations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\nZZZ\r\n{\"name\":\"Chunky\"}\r\n0\r\n\r\n")
+            c.settimeout(10)
+            answer = c.recv(1000)
+            assert answer.startswith(b"HTTP/1.1 400") and b"bad_request" in answer, answer
         assert [o["name"] for o in self.d.ok("org", "list")["organizations"]] == ["Example Ltd"]
         r = subprocess.run([os.path.join(self.d.bin_dir, "postern"), "mailbox", "list", "--json",
                             "--socket", os.path.join(self.tmp, "nothing.sock")], capture_output=True, text=True, timeout=30)

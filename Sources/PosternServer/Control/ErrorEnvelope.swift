@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import PosternCore
 
 /// Turns every error into `{"error": {"code": …, "message": …}}` with a fitting status.
@@ -24,6 +25,9 @@ struct ErrorEnvelope<Context: RequestContext>: RouterMiddleware {
             throw APIError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)
         } catch is NIOTooManyBytesError {
             throw APIError(status: .contentTooLarge, code: "too_large", message: "the request body is larger than \(PasswdFile.maxBytes) bytes")
+        } catch let error as HTTPParserError {
+            // A body the client garbled (a bad chunk size, say) is its mistake, not ours.
+            throw APIError(status: .badRequest, code: "bad_request", message: "the request could not be read as HTTP (\(error)); nothing was changed")
         } catch is DecodingError {
             throw APIError(status: .badRequest, code: "bad_request", message: "the JSON body does not match what this route expects (see openapi.yaml)")
         } catch {
