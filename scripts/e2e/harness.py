@@ -559,3 +559,28 @@ def dovecot_auth(socket_path, user, password, service="smtp", rip=None, timeout=
         took = time.monotonic() - started
     kind, _, rest = line.partition("\t1")
     return kind + rest, took
+
+
+def dovecot_auth_flood(socket_path, requests, window=200):
+    """Sends many AUTH PLAIN requests on one connection, `window` in flight at a time (pipelined,
+    as Dovecot's own clients may); requests: [(user, password, rip)]. Returns the answers' kinds
+    ("OK"/"FAIL") in order of arrival."""
+    import base64
+    kinds = []
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(60)
+        s.connect(socket_path)
+        f = s.makefile("rb")
+        s.sendall(b"VERSION\t1\t0\nCPID\t%d\n" % os.getpid())
+        while f.readline().rstrip(b"\n") != b"DONE":
+            pass
+        for start in range(0, len(requests), window):
+            batch = requests[start:start + window]
+            lines = []
+            for i, (user, password, rip) in enumerate(batch, start + 1):
+                resp = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+                lines.append(f"AUTH\t{i}\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip={rip}\tresp={resp}\n")
+            s.sendall("".join(lines).encode())
+            for _ in batch:
+                kinds.append(f.readline().split(b"\t", 1)[0].decode())
+    return kinds

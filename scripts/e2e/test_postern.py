@@ -25,7 +25,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import PrivateDovecot, imap_login, pop3_login  # noqa: E402
 from imap_idle import IdleSession  # noqa: E402
-from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_auth, free_port, print_log_tail, smtp_auth  # noqa: E402
+from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_auth, dovecot_auth_flood, free_port, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
 from socket_holder import SocketHolder, socket_unit  # noqa: E402
 
@@ -961,6 +961,32 @@ class Suite:
         assert self.posternd_fds() <= before + 5, f"{self.posternd_fds() - before} descriptors leaked by 300 oversized requests"
         assert self.auth_http_check(self.bob)[0] == "OK"
 
+    def test_throttle_state_stays_bounded_and_fast_under_a_flood_of_failures(self):
+        """150,000 failed logins, all distinct, then 4,000 with 11 KB logins: the table sweep that used
+        to stall every check past 100,000 entries is gone, and memory holds no login text."""
+        with self.restarted_with(dict(POSTERN_THROTTLE_MAX_ENTRIES="100000")):
+            idle_rss = self.posternd_rss_mb()
+            flood = [(f"ghost{i}@example.net", "wrong", f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}") for i in range(150_000)]
+            threads, answers = [], []
+            for part in range(3):
+                t = threading.Thread(target=lambda p=part: answers.extend(dovecot_auth_flood(self.d.auth_socket, flood[p::3])))
+                t.start()
+                threads.append(t)
+            for t in threads:
+                t.join(300)
+            assert len(answers) == 150_000 and set(answers) == {"FAIL"}, (len(answers), set(answers))
+            timings = sorted(dovecot_auth(self.d.auth_socket, "bob@example.net", self.bob, rip="127.0.0.1")[1] for _ in range(50))
+            p50 = timings[25]
+            assert p50 < 0.005, f"a good login's p50 is {p50 * 1000:.1f} ms with 150,000 failed logins remembered"
+            long_login = "x" * 11_000
+            before_big = self.posternd_rss_mb()
+            big = [(f"{long_login}{i}@example.net", "wrong", f"10.9.{i >> 8 & 255}.{i & 255}") for i in range(4_000)]
+            assert set(dovecot_auth_flood(self.d.auth_socket, big, window=50)) == {"FAIL"}
+            rss = self.posternd_rss_mb()
+            # Keeping the logins as text (as the throttle used to) would take 4,000 × 11 KB × 2 tables: 88 MB.
+            assert rss < before_big + 40, f"RSS grew from {before_big:.0f} MB to {rss:.0f} MB with 4,000 11 KB logins"
+            self.flood_figures = (p50, idle_rss, rss)
+
     def test_thousands_of_idle_and_slow_clients_hold_nothing_for_long(self):
         """5,000 half-open auth_http connections, one of them feeding a byte at a time: good checks
         still answer at once, the slow ones are closed at the request deadline, memory returns."""
@@ -1090,6 +1116,10 @@ class Suite:
                 times = [t for _, t in self.attack_times]
                 print(f"    under attack: attacker answers {min(times) * 1000:.1f}-{max(times) * 1000:.0f} ms "
                       f"(refused in {max(times[20:]) * 1000:.1f} ms at most); the owner from another IP: {self.owner_time * 1000:.1f} ms")
+            if hasattr(self, "flood_figures"):
+                p50, idle, rss = self.flood_figures
+                print(f"    after 150,000 distinct failed logins: a good login's p50 {p50 * 1000:.2f} ms; "
+                      f"RSS {idle:.0f} MB before, {rss:.0f} MB after 4,000 more with 11 KB logins")
             if hasattr(self, "bounded_figures"):
                 worst, closed, idle, peak, after = self.bounded_figures
                 print(f"    5,000 slow auth_http clients: good checks in {worst * 1000:.1f} ms at worst; the byte-at-a-time client closed "
