@@ -148,6 +148,15 @@ class Suite:
         if ok:
             assert doveadm_fields(out).get("user") == user.split("@")[0] + "@" + user.split("@")[1].lower(), out
 
+    def history_lines(self, address, action, count, d=None, timeout=5.0):
+        """The mailbox's history lines of one action, once there are `count` (or at the deadline)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [h for h in (d or self.d).ok("history", address)["history"] if h["action"] == action]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.1)
+
     def add_device(self, address, name):
         secret = self.d.ok("device", "add", address, "--name", name)
         self.secrets.append(secret["password"])
@@ -370,12 +379,7 @@ class Suite:
         phone = self.add_device("hank@example.org", "Phone")
         self.expect_smtp("hank@example.org", phone, 235, mechs=("PLAIN",))  # device passwords are untouched
         self.expect_smtp("hank@example.org", GENERIC, 535, mechs=("PLAIN",))
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            refused = [h for h in self.d.ok("history", "hank@example.org")["history"] if h["action"] == "generic.refused"]
-            if len(refused) >= 2:
-                break
-            time.sleep(0.1)
+        refused = self.history_lines("hank@example.org", "generic.refused", 2)
         services = sorted(h["detail"].split(" for ")[1].split(" ")[0] for h in refused)
         assert services == ["imap", "smtp"], f"one line per service and IP a day, however many attempts: {refused}"
         assert all("127.0.0.1" in h["detail"] for h in refused), refused
@@ -528,12 +532,7 @@ class Suite:
             started = time.monotonic()
             headers = nginx_headers("127.0.0.9")
             assert "Auth-Status: OK" in headers and time.monotonic() - started >= 0.6, "a delayed success is held by Postern"
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                throttled = [h for h in self.d.ok("history", "bob@example.net")["history"] if h["action"] == "login.throttled"]
-                if len(throttled) >= 2:
-                    break
-                time.sleep(0.1)
+            throttled = self.history_lines("bob@example.net", "login.throttled", 2)
             # One line per attack: bob's success from 127.0.0.1 ended the first, 127.0.0.9 started another.
             assert len(throttled) == 2 and "127.0.0.1" in throttled[1]["detail"] and "127.0.0.9" in throttled[0]["detail"], throttled
             metrics = subprocess.run(["curl", "-s", "--unix-socket", self.d.control_socket, "http://localhost/metrics"],

@@ -202,34 +202,32 @@ public final class ControlPlane: Sendable {
 
     /// Changes the services a device password may log in to; takes effect on the next request.
     public func setScope(_ address: String, device reference: String, scope: ServiceScope, actor: String) throws -> Device {
-        let address = try MailAddress(address)
-        return try store.write({ db in
-            let box = try db.mailbox(address)
-            let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
+        try changeDevice(try MailAddress(address), reference, actor: actor, action: "device.scope") { db, device in
             try DeviceRules.checkScope(device)
-            let changed = try db.setScope(deviceID: device.id, scope)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.scope",
-                                              detail: "device \"\(device.name)\" (id \(device.id)) now logs in to \(scope.stored ?? "every service")"))
-            let digest = try db.deviceDigest(id: device.id)
-            return (changed, digest)
-        }, afterCommit: { [index] (device, digest) in
-            if let digest = digest.flatMap({ PasswordDigest(bytes: $0) }) {
-                index.apply([.addDevice(digest, Self.credential(device, address.description))])
-            }
-        }).0
+            return (try db.setScope(deviceID: device.id, scope),
+                    "device \"\(device.name)\" (id \(device.id)) now logs in to \(scope.stored ?? "every service")")
+        }
     }
 
     /// Sets when a device password stops working (nil: never), from the next check on.
     public func setExpiry(_ address: String, device reference: String, expiresAt: Date?, actor: String) throws -> Device {
-        let address = try MailAddress(address)
         try DeviceRules.checkExpiry(expiresAt, now: Date())
-        return try store.write({ db in
+        return try changeDevice(try MailAddress(address), reference, actor: actor, action: "device.expiry") { db, device in
+            try DeviceRules.checkExpiryTarget(device)
+            return (try db.setExpiry(deviceID: device.id, expiresAt),
+                    "device \"\(device.name)\" (id \(device.id)) \(expiresAt.map { "expires \(Self.day($0))" } ?? "no longer expires")")
+        }
+    }
+
+    /// Changes a device's settings (not its password) with a history line, then puts the device
+    /// password back in the index as changed.
+    private func changeDevice(_ address: MailAddress, _ reference: String, actor: String, action: String,
+                              _ change: @escaping @Sendable (Database, Device) throws -> (changed: Device, detail: String)) throws -> Device {
+        try store.write({ db in
             let box = try db.mailbox(address)
             let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
-            try DeviceRules.checkExpiryTarget(device)
-            let changed = try db.setExpiry(deviceID: device.id, expiresAt)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.expiry",
-                detail: "device \"\(device.name)\" (id \(device.id)) \(expiresAt.map { "expires \(Self.day($0))" } ?? "no longer expires")"))
+            let (changed, detail) = try change(db, device)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: action, detail: detail))
             return (changed, try db.deviceDigest(id: device.id))
         }, afterCommit: { [index] (device, digest) in
             if let digest = digest.flatMap({ PasswordDigest(bytes: $0) }) {
