@@ -30,8 +30,14 @@ extension Database {
         }
     }
 
-    /// Forgets failures whose last attempt is older than `cutoff`.
-    public func pruneFailedLogins(before cutoff: Date) throws {
+    /// Forgets failures whose last attempt is older than `cutoff`, and keeps at most `perMailbox`
+    /// rows per mailbox (the most recent): a botnet guessing from many IPs cannot grow the table.
+    public func pruneFailedLogins(before cutoff: Date, perMailbox: Int) throws {
         try execute(sql: "DELETE FROM failedLogin WHERE lastAt < ?", arguments: [cutoff])
+        try execute(sql: """
+            DELETE FROM failedLogin WHERE rowid IN (
+              SELECT rowid FROM (SELECT rowid, ROW_NUMBER() OVER (PARTITION BY mailboxId ORDER BY lastAt DESC) AS n FROM failedLogin)
+              WHERE n > ?)
+            """, arguments: [perMailbox])
     }
 }

@@ -110,6 +110,12 @@ import Testing
         let again = try plane.failedLogins("alice@example.org", log: check.failedLogins)
         #expect(again.first { $0.ip == "192.0.2.7" && $0.service == "smtp" }?.count == 5)
         #expect(!String(describing: again).contains("hunter2"), "nothing of the attempted password")
+        // A guess from many IPs makes many rows: only the most recent ones per mailbox are kept.
+        for i in 0..<10 { await fail("198.51.100.\(i + 10)") }
+        _ = try plane.failedLogins("alice@example.org", log: check.failedLogins)
+        try plane.pruneFailedLogins(perMailbox: 4)
+        let kept = try plane.failedLogins("alice@example.org", log: nil)
+        #expect(kept.count == 4 && kept.allSatisfy { $0.ip?.hasPrefix("198.51.100.") == true }, "\(kept.map(\.ip))")
         try plane.pruneFailedLogins(now: Date() + 31 * 86_400)
         #expect(try plane.failedLogins("alice@example.org", log: nil).isEmpty, "forgotten after 30 days")
     }

@@ -62,6 +62,8 @@ extension ControlPlane {
 extension ControlPlane {
     /// How long a mailbox's failed logins are kept after the last one.
     public static let failedLoginsKept: TimeInterval = 30 * 86_400
+    /// Rows (IP × service × mechanism) kept per mailbox at most, the most recent.
+    public static let failedLoginRowsPerMailbox = 1000
 
     public func flushFailedLogins(_ log: FailedLogins) {
         let batch = log.drain()
@@ -86,7 +88,7 @@ extension ControlPlane {
         return try store.read { db in try db.failedLogins(mailboxID: try db.mailbox(address).id!) }
     }
 
-    public func pruneFailedLogins(now: Date = Date()) throws {
-        try store.write { try $0.pruneFailedLogins(before: now - Self.failedLoginsKept) }
+    public func pruneFailedLogins(now: Date = Date(), perMailbox: Int = failedLoginRowsPerMailbox) throws {
+        try store.write { try $0.pruneFailedLogins(before: now - Self.failedLoginsKept, perMailbox: perMailbox) }
     }
 }
