@@ -56,8 +56,7 @@ public final class CredentialIndex: Sendable {
 
     private struct State {
         var byDigest: [PasswordDigest: DeviceCredential] = [:]
-        var generic: [String: GenericCredential] = [:]
-        var genericAddressOf: [Int64: String] = [:]
+        var generic = GenericTable()
     }
 
     private let state = ReadMostly(State())
@@ -69,7 +68,7 @@ public final class CredentialIndex: Sendable {
     }
 
     public func generic(for address: String) -> GenericCredential? {
-        state.read { $0.generic[address] }
+        state.read { $0.generic.get(address) }
     }
 
     public var count: (devices: Int, generic: Int) {
@@ -83,23 +82,21 @@ public final class CredentialIndex: Sendable {
                 case let .addDevice(digest, credential):
                     state.byDigest[digest] = credential
                 case let .setGeneric(credential):
-                    state.generic[credential.address] = credential
-                    state.genericAddressOf[credential.deviceID] = credential.address
+                    state.generic.set(credential)
                 case let .setGenericPolicy(address, policy):
-                    state.generic[address]?.policy = policy
+                    state.generic.setPolicy(address, policy)
                 case let .removeDevice(id, digest):
                     if let digest, state.byDigest[digest]?.deviceID == id { state.byDigest[digest] = nil }
-                    if let address = state.genericAddressOf.removeValue(forKey: id), state.generic[address]?.deviceID == id {
-                        state.generic[address] = nil
-                    }
+                    state.generic.remove(deviceID: id)
                 }
             }
         }
     }
 
-    public func reserve(devices: Int) {
+    public func reserve(devices: Int, generic: Int = 0) {
         state.write {
             $0.byDigest.reserveCapacity(devices)
+            $0.generic.reserve(generic)
         }
     }
 }

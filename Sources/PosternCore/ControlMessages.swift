@@ -65,8 +65,11 @@ public struct NewSecret: Codable, Sendable {
     }
 }
 
-/// What `postern import passwd-file` did, line by line where it matters.
+/// What `postern import passwd-file` did, line by line where it matters. Errors and warnings
+/// list at most `maxListed` lines each (the first by line number); the counts are complete.
 public struct ImportReport: Codable, Sendable, Equatable {
+    /// Lines read, blank lines and comments included.
+    public var lines: Int = 0
     /// Mailboxes that got a generic password.
     public var imported: Int = 0
     /// Of those, mailboxes that did not exist before.
@@ -74,17 +77,92 @@ public struct ImportReport: Codable, Sendable, Equatable {
     /// Lines whose mailbox already had exactly this generic password.
     public var unchanged: Int = 0
     /// Lines not imported; nothing of them was written.
+    public var errorCount: Int = 0
     public var errors: [PasswdFile.LineError] = []
     /// Lines imported with a caveat, such as {PLAIN}.
+    public var warningCount: Int = 0
     public var warnings: [PasswdFile.LineError] = []
 
-    public init(imported: Int = 0, mailboxesCreated: Int = 0, unchanged: Int = 0, errors: [PasswdFile.LineError] = [],
-                warnings: [PasswdFile.LineError] = []) {
-        self.imported = imported
-        self.mailboxesCreated = mailboxesCreated
-        self.unchanged = unchanged
-        self.errors = errors
-        self.warnings = warnings
+    public static let maxListed = 100
+
+    public init() {}
+
+    public mutating func add(error: PasswdFile.LineError) {
+        errorCount += 1
+        Self.keep(error, in: &errors)
+    }
+
+    public mutating func add(warning: PasswdFile.LineError) {
+        warningCount += 1
+        Self.keep(warning, in: &warnings)
+    }
+
+    /// Adds the counts and lines of a part of the same import.
+    public mutating func merge(_ part: ImportReport) {
+        imported += part.imported
+        mailboxesCreated += part.mailboxesCreated
+        unchanged += part.unchanged
+        errorCount += part.errorCount
+        warningCount += part.warningCount
+        for error in part.errors { Self.keep(error, in: &errors) }
+        for warning in part.warnings { Self.keep(warning, in: &warnings) }
+        Self.trim(&errors)
+        Self.trim(&warnings)
+    }
+
+    /// Lists in line order, cut to `maxListed`.
+    public mutating func finish() {
+        Self.trim(&errors)
+        Self.trim(&warnings)
+    }
+
+    private static func keep(_ item: PasswdFile.LineError, in list: inout [PasswdFile.LineError]) {
+        list.append(item)
+        if list.count >= 2 * maxListed { trim(&list) }
+    }
+
+    private static func trim(_ list: inout [PasswdFile.LineError]) {
+        list.sort { $0.line < $1.line }
+        if list.count > maxListed { list.removeLast(list.count - maxListed) }
+    }
+}
+
+/// One line of `POST /v1/import/passwd-file` answered as `application/x-ndjson`: progress while
+/// the file streams in, then the report, or an error if the import stopped part way.
+public struct ImportEvent: Codable, Sendable {
+    public struct Progress: Codable, Sendable, Equatable {
+        /// Lines and bytes read so far; `imported`, `unchanged`, `errors` as in the report.
+        public var lines: Int
+        public var bytes: Int
+        public var imported: Int
+        public var unchanged: Int
+        public var errors: Int
+        public init(lines: Int, bytes: Int, imported: Int, unchanged: Int, errors: Int) {
+            self.lines = lines
+            self.bytes = bytes
+            self.imported = imported
+            self.unchanged = unchanged
+            self.errors = errors
+        }
+    }
+
+    public struct Failure: Codable, Sendable {
+        public let code: String
+        public let message: String
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    public var progress: Progress?
+    public var report: ImportReport?
+    public var error: Failure?
+
+    public init(progress: Progress? = nil, report: ImportReport? = nil, error: Failure? = nil) {
+        self.progress = progress
+        self.report = report
+        self.error = error
     }
 }
 

@@ -74,6 +74,13 @@ public struct GenericPassword: Sendable, Equatable, Codable {
         scheme == .plain ? "{PLAIN} keeps the password in clear text; it was imported, but move this mailbox to device passwords" : nil
     }
 
+    /// A value checked before (by `init(scheme:encoding:hash:)`), as the index keeps it.
+    public init(trusted scheme: Scheme, encoding: Encoding, hash: String) {
+        self.scheme = scheme
+        self.encoding = encoding
+        self.hash = hash
+    }
+
     public init(scheme: Scheme, encoding: Encoding = .base64, hash: String) throws(PosternError) {
         func invalid(_ why: String) -> PosternError {
             PosternError(.invalid, code: "invalid_hash", "the {\(scheme.rawValue)} value \(why)")

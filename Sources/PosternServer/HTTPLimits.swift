@@ -12,11 +12,16 @@ public struct HTTPLimits: Sendable, Equatable {
     public var requestTimeout: Duration
     public var idleTimeout: Duration
     public var maxConnections: Int
+    /// Whether a request body that keeps arriving may take longer than `requestTimeout` (the
+    /// control API's streamed imports): each part of the body then restarts the clock, so only a
+    /// stall of `requestTimeout` closes the connection. The head must still arrive in time.
+    public var streamingBodies: Bool
 
-    public init(requestTimeout: Duration, idleTimeout: Duration, maxConnections: Int) {
+    public init(requestTimeout: Duration, idleTimeout: Duration, maxConnections: Int, streamingBodies: Bool = false) {
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
+        self.streamingBodies = streamingBodies
     }
 
     /// The Hummingbird server with these limits: a handler per connection, and the cap.
@@ -51,9 +56,13 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .end:
             deadline?.cancel()  // the answer is the responder's business now
             deadline = nil
+        case .body where limits.streamingBodies && deadline != nil:
+            arm(context, limits.requestTimeout)
+        default: break
         }
         context.fireChannelRead(data)
     }

@@ -48,8 +48,8 @@ extension Database {
     }
 
     /// Every generic password with the policy that applies to it; `level`/`target` narrow it to
-    /// the mailboxes under one organization, mail service or mailbox.
-    public func genericPasswords(under level: PolicyLevel? = nil, target: Int64? = nil) throws -> [GenericPasswordRow] {
+    /// the mailboxes under one organization, mail service or mailbox; `withPolicy` to those a policy applies to.
+    public func genericPasswords(under level: PolicyLevel? = nil, target: Int64? = nil, withPolicy: Bool = false) throws -> [GenericPasswordRow] {
         var sql = """
             SELECT d.id, m.address, d.createdAt, d.lastUsedAt, d.lastIP, d.lastService,
                    pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
@@ -70,12 +70,9 @@ extension Database {
             sql += " AND \(column) = ?"
             arguments += [target]
         }
+        if withPolicy { sql += " AND (pm.refused IS NOT NULL OR ps.refused IS NOT NULL OR po.refused IS NOT NULL)" }
         return try Row.fetchAll(self, sql: sql + " ORDER BY m.address", arguments: arguments).map { row in
-            func policy(_ prefix: String) -> GenericPolicy? {
-                guard let names: String = row["\(prefix)Refused"] else { return nil }
-                return GenericPolicy(refused: Set(names.split(separator: ",").compactMap { ServiceScope.Service(rawValue: String($0)) }),
-                                     from: row["\(prefix)From"])
-            }
+            func policy(_ prefix: String) -> GenericPolicy? { Self.policy(row, prefix) }
             let lastAt: Date? = row["lastUsedAt"]
             return GenericPasswordRow(deviceID: row["id"], address: row["address"], createdAt: row["createdAt"],
                                       lastUse: lastAt.map { LastUse(at: $0, ip: row["lastIP"], service: row["lastService"] ?? "") },

@@ -53,8 +53,8 @@ extension Database {
     // MARK: history
 
     public func appendHistory(_ entry: HistoryEntry) throws {
-        try execute(sql: "INSERT INTO history (at, mailbox, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [entry.at, entry.mailbox, entry.actor, entry.action, entry.detail])
+        try cachedStatement(sql: "INSERT INTO history (at, mailbox, actor, action, detail) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [entry.at, entry.mailbox, entry.actor, entry.action, entry.detail])
     }
 
     public func history(mailbox: String, limit: Int = 100) throws -> [HistoryEntry] {

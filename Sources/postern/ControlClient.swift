@@ -9,14 +9,7 @@ struct ControlClient {
 
     /// Sends one request; returns the body of a 2xx answer, throws the API's error otherwise.
     func send(_ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, text: String? = nil) async throws -> Data {
-        guard let url = URL(httpURLWithSocketPath: socket, uri: path) else {
-            throw CLIError(code: "bad_socket", message: "cannot use \(socket) as a socket path")
-        }
-        // Fail fast with a clear message when nothing listens (the HTTP client would keep retrying).
-        close(try UnixSocket.connect(socket, what: "posternd's control socket", timeoutSeconds: 5))
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = method
-        request.headers.add(name: "X-Postern-Actor", value: Self.actor)
+        var request = try makeRequest(method, path)
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             let encoder = JSONEncoder()
@@ -32,18 +25,69 @@ struct ControlClient {
             response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
             body = try await response.body.collect(upTo: 256 << 20)
         } catch {
-            throw CLIError(code: "unreachable",
-                           message: "cannot reach posternd at \(socket) (\(error)); is it running? `scripts/run` starts it, --socket or POSTERN_SOCKET point elsewhere")
+            throw unreachable(error)
         }
         let data = Data(body.readableBytesView)
-        guard (200..<300).contains(response.status.code) else {
-            struct Envelope: Decodable { struct Detail: Decodable { let code: String; let message: String }; let error: Detail }
-            if let envelope = try? JSONDecoder().decode(Envelope.self, from: data) {
-                throw CLIError(code: envelope.error.code, message: envelope.error.message)
-            }
-            throw CLIError(code: "http_\(response.status.code)", message: "posternd answered \(response.status.code) \(response.status.reasonPhrase)")
-        }
+        try Self.check(response, data)
         return data
+    }
+
+    /// Streams `body` up with no time limit (an import takes as long as its file) and hands each
+    /// line of the `application/x-ndjson` answer to `line` as it arrives.
+    func streamLines(_ method: HTTPMethod, _ path: String, body: HTTPClientRequest.Body, line: (Data) throws -> Void) async throws {
+        var request = try makeRequest(method, path)
+        request.headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        request.headers.add(name: "Accept", value: "application/x-ndjson")
+        request.body = body
+        let response: HTTPClientResponse
+        do { response = try await HTTPClient.shared.execute(request, deadline: .distantFuture) } catch { throw unreachable(error) }
+        guard (200..<300).contains(response.status.code) else {
+            let data = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
+            try Self.check(response, data)
+            return
+        }
+        var pending = Data()
+        do {
+            for try await chunk in response.body {
+                pending.append(contentsOf: chunk.readableBytesView)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let text = pending[pending.startIndex..<newline]
+                    pending = Data(pending[pending.index(after: newline)...])
+                    try line(Data(text))
+                }
+            }
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError(code: "connection_lost", message: "posternd closed the connection part way (\(error)); see its log")
+        }
+    }
+
+    private func makeRequest(_ method: HTTPMethod, _ path: String) throws -> HTTPClientRequest {
+        guard let url = URL(httpURLWithSocketPath: socket, uri: path) else {
+            throw CLIError(code: "bad_socket", message: "cannot use \(socket) as a socket path")
+        }
+        // Fail fast with a clear message when nothing listens (the HTTP client would keep retrying).
+        close(try UnixSocket.connect(socket, what: "posternd's control socket", timeoutSeconds: 5))
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        request.headers.add(name: "X-Postern-Actor", value: Self.actor)
+        return request
+    }
+
+    private func unreachable(_ error: any Error) -> CLIError {
+        CLIError(code: "unreachable",
+                 message: "cannot reach posternd at \(socket) (\(error)); is it running? `scripts/run` starts it, --socket or POSTERN_SOCKET point elsewhere")
+    }
+
+    /// Throws the API's error for an answer that is not 2xx.
+    private static func check(_ response: HTTPClientResponse, _ data: Data) throws {
+        guard !(200..<300).contains(response.status.code) else { return }
+        struct Envelope: Decodable { struct Detail: Decodable { let code: String; let message: String }; let error: Detail }
+        if let envelope = try? JSONDecoder().decode(Envelope.self, from: data) {
+            throw CLIError(code: envelope.error.code, message: envelope.error.message)
+        }
+        throw CLIError(code: "http_\(response.status.code)", message: "posternd answered \(response.status.code) \(response.status.reasonPhrase)")
     }
 
     /// Who is acting, for the action history: the login name of the user running the command.

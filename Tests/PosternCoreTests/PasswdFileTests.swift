@@ -44,4 +44,72 @@ import Testing
         #expect(p.scheme == .sha512Crypt)
         #expect(p.stored == "{SHA512-CRYPT}$6$a$b")
     }
+
+    // MARK: streaming
+
+    static func pieces(_ chunks: [[UInt8]], maxLineBytes: Int = PasswdFile.maxLineBytes) -> [PasswdFile.LineSplitter.Piece] {
+        var splitter = PasswdFile.LineSplitter(maxLineBytes: maxLineBytes)
+        var out: [PasswdFile.LineSplitter.Piece] = []
+        for chunk in chunks { splitter.push(chunk) { out.append($0) } }
+        splitter.finish { out.append($0) }
+        return out
+    }
+
+    @Test func linesComeOutTheSameWhereverTheChunksAreCut() {
+        let text = Array("a@example.org:{PLAIN}x\n\n# c\r\nb@example.org:{PLAIN}y\nlast".utf8)
+        let whole = Self.pieces([text])
+        #expect(whole == [.line(number: 1, bytes: Array("a@example.org:{PLAIN}x".utf8)), .line(number: 2, bytes: []),
+                          .line(number: 3, bytes: Array("# c\r".utf8)), .line(number: 4, bytes: Array("b@example.org:{PLAIN}y".utf8)),
+                          .line(number: 5, bytes: Array("last".utf8))])
+        for cut in 0...text.count {
+            #expect(Self.pieces([Array(text[..<cut]), Array(text[cut...])]) == whole, "cut at \(cut)")
+        }
+        #expect(Self.pieces(text.map { [$0] }) == whole, "one byte at a time")
+    }
+
+    @Test func aLineLongerThanTheLimitIsReportedAndSkippedUnread() {
+        let long = [UInt8](repeating: UInt8(ascii: "x"), count: 25)
+        let text = Array("ok\n".utf8) + long + Array("\nnext\n".utf8)
+        let expected: [PasswdFile.LineSplitter.Piece] = [.line(number: 1, bytes: Array("ok".utf8)), .tooLong(number: 2),
+                                                         .line(number: 3, bytes: Array("next".utf8))]
+        for cut in 0...text.count {
+            #expect(Self.pieces([Array(text[..<cut]), Array(text[cut...])], maxLineBytes: 10) == expected, "cut at \(cut)")
+        }
+        // A line of exactly the limit is a line; a last line over it, with no line break, is reported once.
+        #expect(Self.pieces([Array("0123456789".utf8)], maxLineBytes: 10) == [.line(number: 1, bytes: Array("0123456789".utf8))])
+        #expect(Self.pieces([long, long], maxLineBytes: 10) == [.tooLong(number: 1)])
+    }
+
+    @Test func aBadLineIsAnErrorOfItsOwn() {
+        #expect(PasswdFile.parse([0x61, 0xFF, 0x3A], number: 7)
+                == .error(.init(line: 7, code: "invalid_encoding", message: "line 7: the line is not UTF-8 text")))
+        #expect(PasswdFile.parse(Array("   ".utf8), number: 1) == .skipped)
+        #expect(PasswdFile.parse(Array("\t# x".utf8), number: 1) == .skipped)
+        guard case let .entry(entry) = PasswdFile.parse(Array("a@Example.ORG:{PLAIN}pw:1000\r".utf8), number: 3) else {
+            Issue.record("a good line is an entry")
+            return
+        }
+        #expect(entry.address.description == "a@example.org")
+        #expect(entry.password.stored == "{PLAIN}pw")
+        let decoded = PasswdFile.decode(String(repeating: "z", count: PasswdFile.maxLineBytes + 1) + "\nb@example.org:{PLAIN}y\n")
+        #expect(decoded.errors.map(\.code) == ["line_too_long"])
+        #expect(decoded.entries.map(\.line) == [2])
+    }
+
+    @Test func theReportListsTheFirstErrorsByLineAndCountsThemAll() {
+        var report = ImportReport()
+        var part = ImportReport()
+        for line in stride(from: 1000, to: 0, by: -3) { report.add(error: .init(line: line, code: "x", message: "m")) }
+        for line in 1...150 { part.add(warning: .init(line: line, code: "w", message: "m")) }
+        part.add(error: .init(line: 2, code: "y", message: "m"))
+        report.merge(part)
+        report.finish()
+        #expect(report.errorCount == 334 + 1)
+        #expect(report.errors.count == ImportReport.maxListed)
+        #expect(report.errors.first?.line == 1 && report.errors[1].line == 2)
+        #expect(report.errors.map(\.line) == report.errors.map(\.line).sorted())
+        #expect(report.errors.last?.line == 1 + 3 * 98)
+        #expect(report.warningCount == 150 && report.warnings.map(\.line) == Array(1...100))
+    }
 }
+

@@ -89,3 +89,14 @@ if control:
         cells = [f"{int(l['per_second']):,}/s" for l in sorted((l for l in control if l["operation"] == op), key=lambda l: l["clients"])]
         print(f"| device {op} | " + " | ".join(cells) + " |")
     print("\n(each write committed with fsync and in the password index before its answer)")
+
+imports = [l for l in lines if l.get("kind") == "import"]
+if imports:
+    print("| passwd-file import | size | lines | took | lines/s | imported | errors | posternd peak RSS | RSS after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for l in imports:
+        ms = int(l["ms"])
+        print(f"| {'good lines' if l['file'] == 'users.passwd' else 'random bytes'} | {int(l['bytes']) / (1 << 20):.0f} MB | {int(l['lines']):,} "
+              f"| {ms / 1000:.1f} s | {int(l['lines']) * 1000 / max(ms, 1):,.0f} | {l['imported']} | {l['errors']} "
+              f"| {l['peak_rss_mb']} MB | {l['rss_after_mb']} MB |")
+    print()

@@ -28,6 +28,7 @@ from imap_idle import IdleSession  # noqa: E402
 from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_auth, dovecot_auth_flood, free_port, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
 from socket_holder import SocketHolder, socket_unit  # noqa: E402
+from import_tests import ImportTests  # noqa: E402
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
@@ -122,7 +123,7 @@ class Posternd:
         return obj["error"]["message"]
 
 
-class Suite:
+class Suite(ImportTests):
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)
@@ -1087,7 +1088,7 @@ class Suite:
         print(f"    posternd up in {took * 1000:.0f} ms", flush=True)
         self.pf = PrivatePostfix(self.tmp, self.d.auth_socket, self.port)
         tests = [getattr(self, n) for n in dir(self) if n.startswith("test_")]
-        tests.sort(key=lambda f: f.__code__.co_firstlineno)
+        tests.sort(key=lambda f: (f.__code__.co_filename != os.path.abspath(__file__), f.__code__.co_firstlineno))  # mixed-in last
         try:
             self.pf.__enter__()
             print(f"    Postfix smtpd on 127.0.0.1:{self.port} (started in {self.pf.start_seconds:.1f} s)", flush=True)
@@ -1128,6 +1129,13 @@ class Suite:
                 n, gap, wait = self.restart_figures
                 print(f"    restarts under socket activation: {n} Postfix logins, none lost; restart took {gap * 1000:.0f} ms at most, "
                       f"the slowest login (waiting in the backlog) {wait * 1000:.0f} ms")
+            if hasattr(self, "garbage_figures"):
+                size, grew = self.garbage_figures
+                print(f"    import of {size:.0f} MB of garbage: posternd's peak RSS grew {grew:.0f} MB")
+            if hasattr(self, "big_import_figures"):
+                took, grew, stop, a, b = self.big_import_figures
+                print(f"    import of 300,000 lines (debug build): {took:.1f} s, peak RSS +{grew:.0f} MB; stopped by Ctrl-C after {a}, "
+                      f"by SIGTERM after {b} more (posternd down {stop:.1f} s after SIGTERM)")
             for what, took in getattr(self, "revoke_times", []):
                 print(f"    revoke to closed IMAP session, {what}: {took * 1000:.0f} ms after the API answered")
             if hasattr(self, "checkpassword_ms"):

@@ -1,16 +1,19 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import PosternAuth
 import PosternCore
 import Prometheus
 
-/// The request context of the control API: a bigger body limit, for passwd-file imports.
+/// The request context of the control API. JSON bodies are small; a passwd-file import streams,
+/// with no limit on its size.
 public struct ControlContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
-    public var maxUploadSize: Int { PasswdFile.maxBytes }
+    public static let maxJSONBytes = 1 << 20
+    public var maxUploadSize: Int { Self.maxJSONBytes }
     public var responseEncoder: JSONEncoder { ControlAPI.encoder }
     public var requestDecoder: JSONDecoder { ControlAPI.decoder }
 }
@@ -33,7 +36,8 @@ public enum ControlAPI {
 
     /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
     public static func router(_ plane: ControlPlane, metrics: PrometheusCollectorRegistry? = nil,
-                              failedLogins: FailedLogins? = nil, serverKeyPath: String? = nil) -> Router<ControlContext> {
+                              failedLogins: FailedLogins? = nil, serverKeyPath: String? = nil,
+                              imports: ImportGate = ImportGate()) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
 
@@ -174,12 +178,33 @@ public enum ControlAPI {
             return try await blocking { try plane.backup(to: input.directory, serverKeyPath: serverKeyPath) }
         }
 
-        router.post("/v1/import/passwd-file") { request, context in
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
-            guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
-                throw PosternError(.invalid, code: "invalid_encoding", "the passwd-file is not UTF-8 text")
+        router.post("/v1/import/passwd-file") { request, context -> Response in
+            let actor = actor(request)
+            // The file is read as it arrives; `Accept: application/x-ndjson` also gets progress lines.
+            guard request.headers[.accept]?.contains("application/x-ndjson") == true else {
+                return try await plane.importPasswdFile(streaming: request.body, actor: actor, gate: imports)
+                    .response(from: request, context: context)
             }
-            return try await blocking { try plane.importPasswdFile(text, actor: actor(request)) }
+            let ticket = try imports.begin()  // refused before the 200 is sent
+            imports.end(ticket)
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+                func send(_ event: ImportEvent) async throws {
+                    var line = try ControlAPI.encoder.encodeAsByteBuffer(event, allocator: ByteBufferAllocator())
+                    line.writeString("\n")
+                    try await writer.write(line)
+                }
+                do {
+                    let report = try await plane.importPasswdFile(streaming: request.body, actor: actor, gate: imports) {
+                        try await send(ImportEvent(progress: $0))
+                    }
+                    try await send(ImportEvent(report: report))
+                } catch let error as PosternError {
+                    try await send(ImportEvent(error: .init(code: error.code, message: error.message)))
+                } catch let error as HTTPParserError {
+                    try await send(ImportEvent(error: .init(code: "bad_request", message: "the request could not be read as HTTP (\(error)); lines after the last batch written were not imported")))
+                }
+                try await writer.finish(nil)
+            })
         }
         return router
     }

@@ -50,7 +50,8 @@ public final class ControlPlane: Sendable {
     public func loadIndex() throws -> (devices: Int, generic: Int) {
         let index = self.index
         try store.read { db in
-            index.reserve(devices: try db.deviceCount())
+            let passwords = try db.devicePasswordCount()
+            index.reserve(devices: passwords, generic: try db.deviceCount() - passwords)
             var batch: [CredentialIndex.Change] = []
             try db.forEachCredential { credential in
                 if let bytes = credential.digest, let digest = PasswordDigest(bytes: bytes) {
@@ -63,7 +64,7 @@ public final class ControlPlane: Sendable {
             }
             index.apply(batch)
             // The policies that may retire generic passwords (a minority of rows: read apart).
-            index.apply(try db.genericPasswords().compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
+            index.apply(try db.genericPasswords(withPolicy: true).compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
         }
         return index.count
     }

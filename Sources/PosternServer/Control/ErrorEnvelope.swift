@@ -24,7 +24,7 @@ struct ErrorEnvelope<Context: RequestContext>: RouterMiddleware {
             }
             throw APIError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)
         } catch is NIOTooManyBytesError {
-            throw APIError(status: .contentTooLarge, code: "too_large", message: "the request body is larger than \(PasswdFile.maxBytes) bytes")
+            throw APIError(status: .contentTooLarge, code: "too_large", message: "the request body is larger than \(ControlContext.maxJSONBytes) bytes (a passwd-file import has no limit)")
         } catch let error as HTTPParserError {
             // A body the client garbled (a bad chunk size, say) is its mistake, not ours.
             throw APIError(status: .badRequest, code: "bad_request", message: "the request could not be read as HTTP (\(error)); nothing was changed")

@@ -43,7 +43,7 @@ public struct DaemonConfig: Sendable {
     /// nginx sends one request per connection and waits at most 60 s (auth_http_timeout).
     public var authHTTPLimits = HTTPLimits(requestTimeout: .seconds(10), idleTimeout: .seconds(30), maxConnections: 10_000)
     /// Imports may upload 64 MB: a slower request is allowed.
-    public var controlLimits = HTTPLimits(requestTimeout: .seconds(300), idleTimeout: .seconds(60), maxConnections: 256)
+    public var controlLimits = HTTPLimits(requestTimeout: .seconds(300), idleTimeout: .seconds(60), maxConnections: 256, streamingBodies: true)
     public var lastUseFlushSeconds = 5.0
     public var throttle = Throttle.Policy()
     public var revocation = RevocationSettings()
@@ -155,7 +155,8 @@ public struct DaemonConfig: Sendable {
         func limits(_ prefix: String, _ fallback: HTTPLimits) throws -> HTTPLimits {
             HTTPLimits(requestTimeout: try seconds(ConfigKey("\(prefix).requestTimeoutSeconds"), fallback.requestTimeout, 0.1...3600),
                        idleTimeout: try seconds(ConfigKey("\(prefix).idleTimeoutSeconds"), fallback.idleTimeout, 0.1...3600),
-                       maxConnections: try count(ConfigKey("\(prefix).maxConnections"), fallback.maxConnections, 1...1_000_000))
+                       maxConnections: try count(ConfigKey("\(prefix).maxConnections"), fallback.maxConnections, 1...1_000_000),
+                       streamingBodies: fallback.streamingBodies)
         }
         authHTTPLimits = try limits("authHTTP", authHTTPLimits)
         controlLimits = try limits("control", controlLimits)

@@ -102,8 +102,10 @@ public enum Daemon {
         let controlLogger = logger
         var appLogger = Logger(label: "posternd.control")
         appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
+        let imports = ImportGate()
         let app = Application(
-            router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath),
+            router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath,
+                                      imports: imports),
             server: config.controlLimits.server(),
             configuration: config.controlLimits.configuration(address: .unixDomainSocket(path: controlSocket), name: "control", logger: logger),
             onServerRunning: { _ in
@@ -118,9 +120,10 @@ public enum Daemon {
         )
         let flusher = LastUseFlusher(plane: plane, check: check, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
         let housekeeper = Housekeeper(plane: plane, interval: config.expiryCheck, removeUnusedAfterDays: config.removeUnusedAfterDays, logger: logger)
-        // Shutdown runs in reverse: the control API, then the front doors, then the final last-use flush.
+        // Shutdown runs in reverse: a running import stops at its next batch, then the control API
+        // ends, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
-            services: [flusher, hooks, housekeeper] + frontDoors + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [flusher, hooks, housekeeper] + frontDoors + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()

@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PosternAuth
+import PosternCore
+@testable import PosternServer
+import Testing
+
+/// The passwd-file import as it streams: batches, stops, bounded reports.
+@Suite struct ImportTests {
+    static func lines(_ range: ClosedRange<Int>, prefix: String = "u") -> String {
+        range.map { "\(prefix)\($0)@example.org:{PLAIN}pw\($0)\n" }.joined()
+    }
+
+    /// Waits for a condition with a deadline.
+    static func eventually(_ what: String, within seconds: Double = 10, _ condition: () -> Bool) async throws {
+        let end = ContinuousClock.now + .seconds(seconds)
+        while !condition() {
+            guard ContinuousClock.now < end else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    @Test func aStopEndsTheImportBetweenBatchesAndTheRunAgainFinishesIt() async throws {
+        let plane = try makePlane()
+        let gate = ImportGate()
+        let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let batch = ControlPlane.importBatchLines
+        let running = Task { try await plane.importPasswdFile(streaming: body, actor: "t", gate: gate) }
+        feed.yield(ByteBuffer(string: Self.lines(1...(2 * batch + 10))))
+        try await Self.eventually("two batches in the index") { plane.index.count.generic == 2 * batch }
+        #expect(throws: PosternError.self) { _ = try gate.begin() }  // one import at a time
+        gate.stop()
+        feed.yield(ByteBuffer(string: Self.lines((2 * batch + 11)...(3 * batch))))
+        let outcome = await running.result
+        #expect(throws: PosternError.self) { try outcome.get() }
+        if case let .failure(error as PosternError) = outcome {
+            #expect(error.code == "import_stopped")
+            #expect(error.message.contains("lines 1 to \(2 * batch) done"))
+        }
+        #expect(plane.index.count.generic == 2 * batch, "whole batches only")
+        #expect(try plane.mailboxes(domain: "example.org").count == 2 * batch)
+        feed.finish()
+
+        let again = try plane.importPasswdFile(Self.lines(1...(3 * batch)), actor: "t")
+        #expect(again.unchanged == 2 * batch && again.imported == batch && again.errorCount == 0)
+        #expect(plane.index.count.generic == 3 * batch)
+    }
+
+    @Test func aBodyThatBreaksOffWritesNoHalfLine() async throws {
+        let plane = try makePlane()
+        let (body, feed) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
+        feed.yield(ByteBuffer(string: "a@example.org:{PLAIN}whole\nb@example.org:{PLAIN}cut sh"))
+        struct Gone: Error {}
+        feed.finish(throwing: Gone())
+        await #expect(throws: Gone.self) { _ = try await plane.importPasswdFile(streaming: body, actor: "t") }
+        #expect(plane.index.generic(for: "b@example.org") == nil)
+        #expect(plane.index.generic(for: "a@example.org") == nil, "a batch not yet written is dropped with its connection")
+    }
+
+    @Test func duplicatesAcrossBatchesAndTheErrorCap() throws {
+        let plane = try makePlane()
+        let batch = ControlPlane.importBatchLines
+        var text = Self.lines(1...batch)
+        text += "u1@example.org:{PLAIN}pw1\n"  // the same line again, in the next batch
+        text += (1...250).map { "garbage \($0)\n" }.joined()
+        text += "u7@EXAMPLE.org:{PLAIN}other\n"
+        let report = try plane.importPasswdFile(text, actor: "t")
+        #expect(report.imported == batch)
+        #expect(report.errorCount == 252)
+        #expect(report.errors.count == ImportReport.maxListed)
+        #expect(report.errors.first == .init(line: batch + 1, code: "duplicate_user",
+                                             message: "line \(batch + 1): u1@example.org already appears on line 1"))
+        #expect(report.errors.dropFirst().allSatisfy { $0.code == "invalid_line" })
+        #expect(report.lines == batch + 252)
+        #expect(report.warningCount == batch && report.warnings.count == ImportReport.maxListed, "{PLAIN} is a warning each")
+    }
+
+    @Test func theProgressStreamEndsWithTheReport() async throws {
+        let plane = try makePlane()
+        let app = Application(router: ControlAPI.router(plane))
+        try await app.test(.live) { client in
+            let text = Self.lines(1...10) + "nonsense\n"
+            try await client.execute(uri: "/v1/import/passwd-file", method: .post,
+                                     headers: [.accept: "application/x-ndjson", .contentType: "text/plain"],
+                                     body: ByteBuffer(string: text)) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/x-ndjson")
+                let events = String(buffer: response.body).split(separator: "\n").map {
+                    try? ControlAPI.decoder.decode(ImportEvent.self, from: Data($0.utf8))
+                }
+                let report = try #require(events.last??.report)
+                #expect(report.imported == 10 && report.errorCount == 1 && report.lines == 11)
+                #expect(events.dropLast().allSatisfy { $0?.progress != nil })
+            }
+            // Without Accept: the report alone, as before.
+            try await client.execute(uri: "/v1/import/passwd-file", method: .post, body: ByteBuffer(string: Self.lines(1...3))) { response in
+                let report = try ControlAPI.decoder.decode(ImportReport.self, from: Data(buffer: response.body))
+                #expect(report.unchanged == 3)
+            }
+        }
+    }
+}
