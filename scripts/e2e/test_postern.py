@@ -1087,7 +1087,7 @@ class Suite(ImportTests):
         took = self.d.start()
         print(f"    posternd up in {took * 1000:.0f} ms", flush=True)
         self.pf = PrivatePostfix(self.tmp, self.d.auth_socket, self.port)
-        tests = [getattr(self, n) for n in dir(self) if n.startswith("test_")]
+        tests = [getattr(self, n) for n in dir(self) if n.startswith("test_") and (getattr(self, "only", None) or "") in n]
         tests.sort(key=lambda f: (f.__code__.co_filename != os.path.abspath(__file__), f.__code__.co_firstlineno))  # mixed-in last
         try:
             self.pf.__enter__()
@@ -1157,4 +1157,8 @@ class Suite(ImportTests):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True, help="folder with posternd and postern")
-    sys.exit(Suite(os.path.abspath(parser.parse_args().bin)).run())
+    parser.add_argument("--only", help="run only the tests whose name holds this text (while working on them)")
+    args = parser.parse_args()
+    suite = Suite(os.path.abspath(args.bin))
+    suite.only = args.only
+    sys.exit(suite.run())
