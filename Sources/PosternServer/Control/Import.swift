@@ -15,8 +15,11 @@ struct ImportLine: Sendable {
 
 /// The reading side of one import: bytes in, lines parsed as they complete, entries out in batches.
 /// Memory stays bounded: one line of at most `PasswdFile.maxLineBytes`, the pending batch, at most
-/// twice `ImportReport.maxListed` errors and warnings, and 12 bytes a user for duplicates.
+/// twice `ImportReport.maxListed` errors and warnings, and about 25 bytes a user for duplicates, up
+/// to `maxTracked` users (past that, a repeated user is still caught, as a mailbox that already has
+/// its generic password).
 struct PasswdImportReader {
+    static let maxTracked = 2_000_000
     private var splitter = PasswdFile.LineSplitter()
     private var seen: [Int: Int32] = [:]
     private(set) var pending: [ImportLine] = []
@@ -56,7 +59,7 @@ struct PasswdImportReader {
             case let .entry(entry):
                 let key = entry.address.hashValue
                 let earlier = seen[key].map(Int.init)
-                if earlier == nil { seen[key] = Int32(truncatingIfNeeded: number) }
+                if earlier == nil, seen.count < Self.maxTracked { seen[key] = Int32(truncatingIfNeeded: number) }
                 pending.append(ImportLine(entry: entry, earlierLine: earlier))
             }
         }
