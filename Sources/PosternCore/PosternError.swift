@@ -2,7 +2,7 @@
 public struct PosternError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What kind of failure this is; the control API maps it to an HTTP status.
     public enum Kind: String, Sendable, Codable {
-        case invalid, notFound, conflict, forbidden, unavailable, `internal`
+        case invalid, notFound, conflict, forbidden, unauthenticated, unavailable, `internal`
     }
 
     public let kind: Kind
@@ -21,6 +21,12 @@ public struct PosternError: Error, Equatable, Sendable, CustomStringConvertible 
 extension PosternError {
     public static func invalidAddress(_ text: String, why: String) -> PosternError {
         .init(.invalid, code: "invalid_address", "'\(text.prefix(320))' is not a mailbox address: \(why)")
+    }
+    public static func organizationNotFound(_ name: String) -> PosternError {
+        .init(.notFound, code: "organization_not_found", "no organization named \"\(name.prefix(128))\"; `postern org list` shows them")
+    }
+    public static func serviceNotFound(_ name: String) -> PosternError {
+        .init(.notFound, code: "mail_service_not_found", "no mail service named \"\(name.prefix(128))\"; `postern service list` shows them")
     }
     public static func mailboxNotFound(_ address: String) -> PosternError {
         .init(.notFound, code: "mailbox_not_found", "no mailbox \(address); add it with `postern mailbox add \(address)`")

@@ -158,6 +158,12 @@ extension Database {
         try Int.fetchOne(self, sql: "SELECT count(*) FROM device WHERE digest IS NOT NULL") ?? 0
     }
 
+    /// Device passwords and generic passwords, in one pass over the table.
+    public func credentialCounts() throws -> (devices: Int, generic: Int) {
+        let row = try Row.fetchOne(self, sql: "SELECT count(digest) AS devices, count(*) - count(digest) AS generic FROM device")
+        return (row?["devices"] ?? 0, row?["generic"] ?? 0)
+    }
+
     public func deviceCount() throws -> Int {
         try Int.fetchOne(self, sql: "SELECT count(*) FROM device") ?? 0
     }

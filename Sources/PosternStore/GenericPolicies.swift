@@ -18,7 +18,7 @@ extension Database {
         case .organization: return try organizationID(name)
         case .service:
             guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM mailService WHERE name = ?", arguments: [name]) else {
-                throw PosternError(.notFound, code: "service_not_found", "no mail service named \"\(name)\"; `postern service list` shows them")
+                throw PosternError.serviceNotFound(name)
             }
             return id
         case .mailbox: return try mailbox(try MailAddress(name)).id!

@@ -5,7 +5,7 @@ import PosternCore
 extension Database {
     public func organizationID(_ name: String) throws -> Int64 {
         guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM organization WHERE name = ?", arguments: [name]) else {
-            throw PosternError(.notFound, code: "organization_not_found", "no organization named \"\(name)\"; `postern org list` shows them")
+            throw PosternError.organizationNotFound(name)
         }
         return id
     }
@@ -84,7 +84,7 @@ extension Database {
 
     public func removeMailService(_ name: String) throws -> MailService {
         guard let service = try mailServices().first(where: { $0.name.lowercased() == name.lowercased() }) else {
-            throw PosternError(.notFound, code: "mail_service_not_found", "no mail service named \"\(name)\"; `postern service list` shows them")
+            throw PosternError.serviceNotFound(name)
         }
         let count = try Int.fetchOne(self, sql: "SELECT count(*) FROM mailbox WHERE mailServiceId = ?", arguments: [service.id]) ?? 0
         guard count == 0 else {

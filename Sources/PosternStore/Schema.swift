@@ -104,6 +104,51 @@ enum Schema {
             }
             try db.create(index: "failedLogin_by_last", on: "failedLogin", columns: ["lastAt"])
         }
+        migrator.registerMigration("v6: users, members, mailbox access") { db in
+            // A person with an account password (Argon2id; never a mail password).
+            try db.create(table: "user") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("login", .text).notNull().unique().collate(.nocase)
+                t.column("displayName", .text).notNull()
+                t.column("passwordHash", .text)  // NULL: cannot sign in (yet)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "membership") { t in
+                t.belongsTo("user", onDelete: .cascade).notNull()
+                t.belongsTo("organization", onDelete: .cascade).notNull()
+                t.column("role", .text).notNull()
+                    .check(sql: "role IN ('legal-representative', 'administrator', 'collaborator', 'external')")
+                t.column("createdAt", .datetime).notNull()
+                t.primaryKey(["userId", "organizationId"])
+            }
+            // Mail services given to a collaborator, and mailboxes given to any member.
+            try db.create(table: "serviceGrant") { t in
+                t.belongsTo("user", onDelete: .cascade).notNull()
+                t.belongsTo("mailService", onDelete: .cascade).notNull()
+                t.primaryKey(["userId", "mailServiceId"])
+            }
+            try db.create(table: "mailboxAccess") { t in
+                t.belongsTo("user", onDelete: .cascade).notNull()
+                t.belongsTo("mailbox", onDelete: .cascade).notNull()
+                t.column("permissions", .integer).notNull()  // MailboxPermission's eleven bits
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["userId", "mailboxId"])
+            }
+            try db.create(index: "mailboxAccess_by_mailbox", on: "mailboxAccess", columns: ["mailboxId"])
+            // The permissions pre-selected when a user gets a mailbox of the service.
+            try db.alter(table: "mailService") { t in
+                t.add(column: "defaultPermissions", .integer).notNull().defaults(to: 1)  // "devices" only
+            }
+            // Who did it, from where, and the before and after of permission and role changes.
+            try db.alter(table: "history") { t in
+                t.add(column: "actorKind", .text)   // operator, user, token, operator-as
+                t.add(column: "origin", .text)      // "socket uid 0", "127.0.0.1"
+                t.add(column: "organizationId", .integer)
+                t.add(column: "before", .text)
+                t.add(column: "after", .text)
+            }
+            try db.create(index: "history_by_organization", on: "history", columns: ["organizationId", "id"])
+        }
         return migrator
     }
 }

@@ -6,6 +6,8 @@ import NIOHTTP1
 /// The control API over posternd's unix socket.
 struct ControlClient {
     let socket: String
+    /// The operator acting as this user (`--as`): that user's rights apply.
+    var actingAs: String? = nil
 
     /// Sends one request; returns the body of a 2xx answer, throws the API's error otherwise.
     func send(_ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, text: String? = nil) async throws -> Data {
@@ -71,7 +73,8 @@ struct ControlClient {
         close(try UnixSocket.connect(socket, what: "posternd's control socket", timeoutSeconds: 5))
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
-        request.headers.add(name: "X-Postern-Actor", value: Self.actor)
+        // Who is asking is posternd's to find out (the socket tells it our uid), not ours to say.
+        if let actingAs { request.headers.add(name: "X-Postern-As", value: actingAs) }
         return request
     }
 
@@ -88,12 +91,6 @@ struct ControlClient {
             throw CLIError(code: envelope.error.code, message: envelope.error.message)
         }
         throw CLIError(code: "http_\(response.status.code)", message: "posternd answered \(response.status.code) \(response.status.reasonPhrase)")
-    }
-
-    /// Who is acting, for the action history: the login name of the user running the command.
-    static var actor: String {
-        if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-        return "uid \(getuid())"
     }
 
     /// Percent-encodes one path segment (addresses, device names).

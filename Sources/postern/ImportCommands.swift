@@ -39,7 +39,7 @@ struct ImportCommand: AsyncParsableCommand {
             var failure: ImportEvent.Failure?
             do {
                 let body = HTTPClientRequest.Body.stream(FileChunks(fd: fd, name: file), length: size.map { .known($0) } ?? .unknown)
-                try await ControlClient(socket: options.socket).streamLines(.POST, "/v1/import/passwd-file", body: body) { line in
+                try await ControlClient(socket: options.socket, actingAs: options.actingAs).streamLines(.POST, "/v1/import/passwd-file", body: body) { line in
                     let event = try Output.decoder.decode(ImportEvent.self, from: line)
                     if let progress = event.progress { meter.show(progress) }
                     if let done = event.report { report = done }

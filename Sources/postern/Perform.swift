@@ -6,7 +6,7 @@ extension GlobalOptions {
     /// Runs one control call: prints the JSON body with --json, else decodes it and prints text.
     func perform<T: Decodable>(_ type: T.Type, _ call: (ControlClient) async throws -> Data, text: (T) -> Void) async throws {
         do {
-            let data = try await call(ControlClient(socket: socket))
+            let data = try await call(ControlClient(socket: socket, actingAs: actingAs))
             if json {
                 Output.printJSON(data)
             } else {

@@ -10,6 +10,7 @@ struct Postern: AsyncParsableCommand {
             Every command accepts --json and then prints exactly one JSON object. The exit status is non-zero on any error.
             """,
         subcommands: [OrganizationCommand.self, ServiceCommand.self, MailboxCommand.self, DeviceCommand.self,
+                      UserCommand.self, MemberCommand.self, AccessCommand.self, DefaultsCommand.self,
                       HistoryCommand.self, ImportCommand.self, PolicyCommand.self, ReportCommand.self, BackupCommand.self, RestoreCommand.self, AuthCommand.self, CheckpasswordCommand.self])
 }
 
@@ -20,4 +21,7 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print exactly one JSON object instead of text.")
     var json = false
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Act as this user, with their rights (the operator only).", valueName: "login"))
+    var actingAs: String?
 }

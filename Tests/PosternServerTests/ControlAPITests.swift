@@ -35,7 +35,7 @@ import Yams
     }
 
     @Test func theRoutesAreExactlyThoseInOpenAPI() throws {
-        let router = ControlAPI.router(try makePlane())
+        let router = ControlAPI.router(try makePlane(), authenticator: FixedActor.op)
         let served = Set(router.routes.map { "\($0.method) \($0.path)" }
             .map { $0.replacingOccurrences(of: #":([a-z]+)"#, with: "{$1}", options: .regularExpression) })
         #expect(served == Self.documentedRoutes)
@@ -67,7 +67,7 @@ import Yams
 
     @Test func theDeviceLifecycleOverTheAPI() async throws {
         let plane = try makePlane(seeded: false)
-        let app = Application(router: ControlAPI.router(plane))
+        let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         try await app.test(.router) { client in
             let c = Call(client: client)
             _ = try await c.send(.post, "/v1/organizations", spec: "/v1/organizations", json: #"{"name":"Example Ltd"}"#, expect: 201)
@@ -110,7 +110,7 @@ import Yams
 
             let all = "/v1/mailboxes/{address}/disconnect-all"
             _ = try await c.send(.post, "/v1/mailboxes/alice@example.org/disconnect-all", spec: all, json: "{}", expect: 400)
-            #expect(try plane.devices("alice@example.org").count == 1, "an unconfirmed disconnect-all changes nothing")
+            #expect(try plane.devices("alice@example.org", actor: .op).count == 1, "an unconfirmed disconnect-all changes nothing")
             let gone = try await c.send(.post, "/v1/mailboxes/alice@example.org/disconnect-all", spec: all, json: #"{"confirm":true}"#, expect: 200)
             #expect((gone["disconnected"] as? [Any])?.count == 1)
 
@@ -122,7 +122,7 @@ import Yams
 
     @Test func importingAPasswdFileAndTheGenericPasswordRules() async throws {
         let plane = try makePlane()
-        let app = Application(router: ControlAPI.router(plane))
+        let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         let hash = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
         try await app.test(.router) { client in
             let c = Call(client: client)
@@ -149,7 +149,7 @@ import Yams
 
     @Test func genericPasswordsAreRetiredByTheClosestPolicy() async throws {
         let plane = try makePlane()
-        let app = Application(router: ControlAPI.router(plane))
+        let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         try await app.test(.router) { client in
             let c = Call(client: client)
             _ = try await c.send(.post, "/v1/import/passwd-file", spec: "/v1/import/passwd-file",
@@ -158,7 +158,7 @@ import Yams
                 await plane.check.check(CheckRequest(login: user, password: Array("correct horse".utf8), service: service, remoteIP: nil))
             }
             let spec = "/v1/policies/generic/{level}/{name}"
-            let orgName = try #require(try plane.organizations().first?.name)
+            let orgName = try #require(try plane.organizations(actor: .op).first?.name)
             let org = "/v1/policies/generic/organization/\(orgName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!)"
             let set = try await c.send(.put, org, spec: spec, json: #"{"refuse":["all"]}"#, expect: 200)
             #expect(set["genericPasswords"] as? Int == 2)
@@ -185,7 +185,7 @@ import Yams
     }
 
     @Test func unknownRoutesAndBadJSONGetTheErrorEnvelope() async throws {
-        let app = Application(router: ControlAPI.router(try makePlane()))
+        let app = Application(router: ControlAPI.router(try makePlane(), authenticator: FixedActor.op))
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
                 #expect(response.status == .notFound)

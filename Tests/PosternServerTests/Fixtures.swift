@@ -1,8 +1,11 @@
 import Crypto
 import Foundation
+import Hummingbird
 import Logging
+import NIOCore
 import NIOPosix
 import PosternAuth
+import PosternCore
 @testable import PosternServer
 import PosternStore
 
@@ -13,8 +16,8 @@ func makePlane(seeded: Bool = true) throws -> ControlPlane {
     let key = ServerKey(key: SymmetricKey(size: .bits256))
     let plane = ControlPlane(store: store, key: key, index: CredentialIndex(), lastUse: LastUseRecorder(), logger: Logger(label: "test"))
     if seeded {
-        _ = try plane.addOrganization("Example Ltd", actor: "test")
-        _ = try plane.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: "test")
+        _ = try plane.addOrganization("Example Ltd", actor: .op)
+        _ = try plane.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: .op)
     }
     return plane
 }
@@ -134,4 +137,16 @@ func freeTCPPort() -> Int {
         }
     }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+extension Actor {
+    /// The operator, as tests act.
+    static let op = Actor.operator(uid: 0)
+}
+
+/// An authenticator that says every request comes from one actor (tests only).
+struct FixedActor: ControlAuthenticator {
+    let actor: Actor
+    static let op = FixedActor(actor: .op)
+    func actor(for request: Request, channel: any Channel) async throws -> Actor { actor }
 }

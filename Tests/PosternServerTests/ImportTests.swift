@@ -30,7 +30,7 @@ import Testing
         let gate = ImportGate()
         let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
         let batch = ControlPlane.importBatchLines
-        let running = Task { try await plane.importPasswdFile(streaming: body, actor: "t", gate: gate) }
+        let running = Task { try await plane.importPasswdFile(streaming: body, actor: .op, gate: gate) }
         feed.yield(ByteBuffer(string: Self.lines(1...(2 * batch + 10))))
         try await Self.eventually("two batches in the index") { plane.index.count.generic == 2 * batch }
         #expect(throws: PosternError.self) { _ = try gate.begin() }  // one import at a time
@@ -43,10 +43,10 @@ import Testing
             #expect(error.message.contains("lines 1 to \(2 * batch) done"))
         }
         #expect(plane.index.count.generic == 2 * batch, "whole batches only")
-        #expect(try plane.mailboxes(domain: "example.org").count == 2 * batch)
+        #expect(try plane.mailboxes(domain: "example.org", actor: .op).count == 2 * batch)
         feed.finish()
 
-        let again = try plane.importPasswdFile(Self.lines(1...(3 * batch)), actor: "t")
+        let again = try plane.importPasswdFile(Self.lines(1...(3 * batch)), actor: .op)
         #expect(again.unchanged == 2 * batch && again.imported == batch && again.errorCount == 0)
         #expect(plane.index.count.generic == 3 * batch)
     }
@@ -57,7 +57,7 @@ import Testing
         feed.yield(ByteBuffer(string: "a@example.org:{PLAIN}whole\nb@example.org:{PLAIN}cut sh"))
         struct Gone: Error {}
         feed.finish(throwing: Gone())
-        await #expect(throws: Gone.self) { _ = try await plane.importPasswdFile(streaming: body, actor: "t") }
+        await #expect(throws: Gone.self) { _ = try await plane.importPasswdFile(streaming: body, actor: .op) }
         #expect(plane.index.generic(for: "b@example.org") == nil)
         #expect(plane.index.generic(for: "a@example.org") == nil, "a batch not yet written is dropped with its connection")
     }
@@ -69,7 +69,7 @@ import Testing
         text += "u1@example.org:{PLAIN}pw1\n"  // the same line again, in the next batch
         text += (1...250).map { "garbage \($0)\n" }.joined()
         text += "u7@EXAMPLE.org:{PLAIN}other\n"
-        let report = try plane.importPasswdFile(text, actor: "t")
+        let report = try plane.importPasswdFile(text, actor: .op)
         #expect(report.imported == batch)
         #expect(report.errorCount == 252)
         #expect(report.errors.count == ImportReport.maxListed)
@@ -82,7 +82,7 @@ import Testing
 
     @Test func theProgressStreamEndsWithTheReport() async throws {
         let plane = try makePlane()
-        let app = Application(router: ControlAPI.router(plane))
+        let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         try await app.test(.live) { client in
             let text = Self.lines(1...10) + "nonsense\n"
             try await client.execute(uri: "/v1/import/passwd-file", method: .post,

@@ -11,8 +11,8 @@ import Testing
 @Suite struct NginxAuthHTTPTests {
     @Test func okGivesTheBackendWrongGivesStatusAndAThrottledClientGetsAuthWait() async throws {
         let plane = try makePlane()
-        _ = try plane.addMailbox("alice@example.org", actor: "t")
-        let device = try plane.addDevice("alice@example.org", name: "phone", actor: "t")
+        _ = try plane.addMailbox("alice@example.org", actor: .op)
+        let device = try plane.addDevice("alice@example.org", name: "phone", actor: .op)
         var policy = Throttle.Policy()
         policy.freeFailures = 2
         policy.firstDelay = .seconds(1)

@@ -6,7 +6,8 @@ import PosternStore
 /// `postern backup DIR`: the database and the server key, copied while logins go on, with a
 /// manifest that `postern restore` checks.
 extension ControlPlane {
-    public func backup(to directory: String, serverKeyPath: String) throws -> BackupManifest {
+    public func backup(to directory: String, serverKeyPath: String, actor: Actor) throws -> BackupManifest {
+        try store.read { try $0.authorize(actor, .operate("back up posternd")) }
         let fm = FileManager.default
         guard directory.hasPrefix("/") else {
             throw PosternError(.invalid, code: "relative_path", "give the backup directory as an absolute path")
@@ -36,7 +37,7 @@ extension ControlPlane {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try Self.writePrivate(try encoder.encode(manifest), to: directory + "/" + BackupManifest.manifestFile)
         try store.write { db in
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: "postern", action: "backup", detail: "backup of \(devices) device(s) to \(directory)"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "backup", detail: "backup of \(devices) device(s) to \(directory)"))
         }
         logger.info("backup written", metadata: ["directory": "\(directory)", "devices": "\(devices)"])
         return manifest

@@ -11,7 +11,20 @@ import Prometheus
 /// with no limit on its size.
 public struct ControlContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    /// The connection, for its peer's credentials.
+    public let channel: any Channel
+    /// Who is asking, set by `Authenticate` before any route runs.
+    public var actor: Actor?
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// The authenticated actor; every route past `Authenticate` has one.
+    public func who() throws -> Actor {
+        guard let actor else { throw PosternError(.unauthenticated, code: "unauthenticated", "no identity; nothing was done") }
+        return actor
+    }
     public static let maxJSONBytes = 1 << 20
     public var maxUploadSize: Int { Self.maxJSONBytes }
     public var responseEncoder: JSONEncoder { ControlAPI.encoder }
@@ -37,17 +50,19 @@ public enum ControlAPI {
     /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
     public static func router(_ plane: ControlPlane, metrics: PrometheusCollectorRegistry? = nil,
                               failedLogins: FailedLogins? = nil, serverKeyPath: String? = nil,
-                              imports: ImportGate = ImportGate()) -> Router<ControlContext> {
+                              imports: ImportGate = ImportGate(), authenticator: any ControlAuthenticator) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
+        router.add(middleware: Authenticate(authenticator: authenticator))  // every route has an actor, or 401
 
-        router.get("/metrics") { _, _ in
+        router.get("/metrics") { _, context in
+            try context.who().requireOperator("read the metrics")
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics?.emitToBuffer() ?? [])))
         }
 
-        router.get("/v1/health") { _, _ in
+        router.get("/v1/health") { _, context in
             // Checks go on from memory; what fails is every change: say so, with a 503.
             if let failure = plane.store.writeFailure {
                 throw PosternError(.unavailable, code: "store_unavailable", "the last write to the database failed (\(failure)); logins go on, changes fail")
@@ -56,130 +71,132 @@ public enum ControlAPI {
             return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic)
         }
 
-        router.get("/v1/organizations") { _, _ in OrganizationList(organizations: try await blocking { try plane.organizations() }) }
+        router.get("/v1/organizations") { _, context in OrganizationList(organizations: try await blocking { try plane.organizations(actor: context.who()) }) }
         router.post("/v1/organizations") { request, context -> EditedResponse<OrganizationBody> in
             let input = try await request.decode(as: NameInput.self, context: context)
-            let org = try await blocking { try plane.addOrganization(input.name, actor: actor(request)) }
+            let org = try await blocking { try plane.addOrganization(input.name, actor: context.who()) }
             return EditedResponse(status: .created, response: OrganizationBody(organization: org))
         }
         router.delete("/v1/organizations/:organization") { request, context in
             let name = try context.parameters.decoded("organization")
-            return OrganizationRemoved(removed: try await blocking { try plane.removeOrganization(name, actor: actor(request)) })
+            return OrganizationRemoved(removed: try await blocking { try plane.removeOrganization(name, actor: context.who()) })
         }
 
-        router.get("/v1/services") { _, _ in ServiceList(services: try await blocking { try plane.mailServices() }) }
+        router.get("/v1/services") { _, context in ServiceList(services: try await blocking { try plane.mailServices(actor: context.who()) }) }
         router.post("/v1/services") { request, context -> EditedResponse<ServiceBody> in
             let input = try await request.decode(as: ServiceInput.self, context: context)
             let service = try await blocking {
-                try plane.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: actor(request))
+                try plane.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: context.who())
             }
             return EditedResponse(status: .created, response: ServiceBody(service: service))
         }
         router.delete("/v1/services/:service") { request, context in
             let name = try context.parameters.decoded("service")
-            return ServiceRemoved(removed: try await blocking { try plane.removeMailService(name, actor: actor(request)) })
+            return ServiceRemoved(removed: try await blocking { try plane.removeMailService(name, actor: context.who()) })
         }
 
-        router.get("/v1/mailboxes") { request, _ in
+        router.get("/v1/mailboxes") { request, context in
             let domain = request.uri.queryParameters.get("domain")
-            return MailboxList(mailboxes: try await blocking { try plane.mailboxes(domain: domain) })
+            return MailboxList(mailboxes: try await blocking { try plane.mailboxes(domain: domain, actor: context.who()) })
         }
         router.post("/v1/mailboxes") { request, context -> EditedResponse<MailboxBody> in
             let input = try await request.decode(as: AddressInput.self, context: context)
-            let box = try await blocking { try plane.addMailbox(input.address, actor: actor(request)) }
+            let box = try await blocking { try plane.addMailbox(input.address, actor: context.who()) }
             return EditedResponse(status: .created, response: MailboxBody(mailbox: box))
         }
         router.get("/v1/mailboxes/:address") { _, context in
             let address = try context.parameters.decoded("address")
-            return MailboxBody(mailbox: try await blocking { try plane.mailbox(address) })
+            return MailboxBody(mailbox: try await blocking { try plane.mailbox(address, actor: context.who()) })
         }
         router.delete("/v1/mailboxes/:address") { request, context in
             let address = try context.parameters.decoded("address")
-            return MailboxRemoved(removed: try await blocking { try plane.removeMailbox(address, actor: actor(request)) })
+            return MailboxRemoved(removed: try await blocking { try plane.removeMailbox(address, actor: context.who()) })
         }
         router.get("/v1/mailboxes/:address/history") { request, context in
             let address = try context.parameters.decoded("address")
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
-            return HistoryList(history: try await blocking { try plane.history(address, limit: limit) })
+            return HistoryList(history: try await blocking { try plane.history(address, limit: limit, actor: context.who()) })
         }
 
         router.get("/v1/mailboxes/:address/failures") { _, context in
             let address = try context.parameters.decoded("address")
-            return FailedLoginList(failures: try await blocking { try plane.failedLogins(address, log: failedLogins) })
+            return FailedLoginList(failures: try await blocking { try plane.failedLogins(address, log: failedLogins, actor: context.who()) })
         }
 
         router.get("/v1/mailboxes/:address/devices") { _, context in
             let address = try context.parameters.decoded("address")
-            return DeviceList(devices: try await blocking { try plane.devices(address) })
+            return DeviceList(devices: try await blocking { try plane.devices(address, actor: context.who()) })
         }
         router.post("/v1/mailboxes/:address/devices") { request, context -> EditedResponse<NewSecret> in
             let address = try context.parameters.decoded("address")
             let input = try await request.decode(as: DeviceInput.self, context: context)
             let scope = try ServiceScope(names: input.scopes ?? [])
             let secret = try await blocking {
-                try plane.addDevice(address, name: input.name, scope: scope, expiresAt: input.expiresAt, actor: actor(request))
+                try plane.addDevice(address, name: input.name, scope: scope, expiresAt: input.expiresAt, actor: context.who())
             }
             return EditedResponse(status: .created, response: secret)
         }
         router.post("/v1/mailboxes/:address/devices/:device/rotate") { request, context in
             let address = try context.parameters.decoded("address")
             let device = try context.parameters.decoded("device")
-            return try await blocking { try plane.rotateDevice(address, device: device, actor: actor(request)) }
+            return try await blocking { try plane.rotateDevice(address, device: device, actor: context.who()) }
         }
         router.put("/v1/mailboxes/:address/devices/:device/scopes") { request, context in
             let address = try context.parameters.decoded("address")
             let device = try context.parameters.decoded("device")
             let input = try await request.decode(as: ScopeInput.self, context: context)
             let scope = try ServiceScope(names: input.scopes ?? [])
-            return DeviceBody(device: try await blocking { try plane.setScope(address, device: device, scope: scope, actor: actor(request)) })
+            return DeviceBody(device: try await blocking { try plane.setScope(address, device: device, scope: scope, actor: context.who()) })
         }
         router.put("/v1/mailboxes/:address/devices/:device/expiry") { request, context in
             let address = try context.parameters.decoded("address")
             let device = try context.parameters.decoded("device")
             let input = try await request.decode(as: ExpiryInput.self, context: context)
             return DeviceBody(device: try await blocking {
-                try plane.setExpiry(address, device: device, expiresAt: input.expiresAt, actor: actor(request))
+                try plane.setExpiry(address, device: device, expiresAt: input.expiresAt, actor: context.who())
             })
         }
         router.delete("/v1/mailboxes/:address/devices/:device") { request, context in
             let address = try context.parameters.decoded("address")
             let device = try context.parameters.decoded("device")
-            return Disconnected(disconnected: [try await blocking { try plane.disconnectDevice(address, device: device, actor: actor(request)) }])
+            return Disconnected(disconnected: [try await blocking { try plane.disconnectDevice(address, device: device, actor: context.who()) }])
         }
         router.post("/v1/mailboxes/:address/disconnect-all") { request, context in
             let address = try context.parameters.decoded("address")
             let input = try? await request.decode(as: ConfirmInput.self, context: context)
             return Disconnected(disconnected: try await blocking {
-                try plane.disconnectAll(address, confirmed: input?.confirm == true, actor: actor(request))
+                try plane.disconnectAll(address, confirmed: input?.confirm == true, actor: context.who())
             })
         }
 
         router.get("/v1/policies/generic/:level/:name") { _, context in
             let (level, name) = try policyTarget(context)
-            return try await blocking { try plane.genericPolicy(level, name) }
+            return try await blocking { try plane.genericPolicy(level, name, actor: context.who()) }
         }
         router.put("/v1/policies/generic/:level/:name") { request, context in
             let (level, name) = try policyTarget(context)
             let input = try await request.decode(as: GenericPolicyInput.self, context: context)
             let policy = GenericPolicy(refused: try GenericPolicy.services(input.refuse), from: input.from)
-            return try await blocking { try plane.setGenericPolicy(level, name, policy, actor: actor(request)) }
+            return try await blocking { try plane.setGenericPolicy(level, name, policy, actor: context.who()) }
         }
         router.delete("/v1/policies/generic/:level/:name") { request, context in
             let (level, name) = try policyTarget(context)
-            return try await blocking { try plane.setGenericPolicy(level, name, nil, actor: actor(request)) }
+            return try await blocking { try plane.setGenericPolicy(level, name, nil, actor: context.who()) }
         }
-        router.get("/v1/reports/generic") { _, _ in try await blocking { try plane.genericReport() } }
+        router.get("/v1/reports/generic") { _, context in try await blocking { try plane.genericReport(actor: context.who()) } }
 
         router.post("/v1/backup") { request, context in
             let input = try await request.decode(as: BackupInput.self, context: context)
             guard let serverKeyPath else {
                 throw PosternError(.unavailable, code: "no_backup", "this control API has no server key to back up")
             }
-            return try await blocking { try plane.backup(to: input.directory, serverKeyPath: serverKeyPath) }
+            return try await blocking { try plane.backup(to: input.directory, serverKeyPath: serverKeyPath, actor: context.who()) }
         }
 
+        addPeopleRoutes(to: router, plane)
+
         router.post("/v1/import/passwd-file") { request, context -> Response in
-            let actor = actor(request)
+            let actor = try context.who()
             // The file is read as it arrives; `Accept: application/x-ndjson` also gets progress lines.
             guard request.headers[.accept]?.contains("application/x-ndjson") == true else {
                 return try await plane.importPasswdFile(streaming: request.body, actor: actor, gate: imports)
@@ -207,17 +224,6 @@ public enum ControlAPI {
             })
         }
         return router
-    }
-
-    /// Who made a change, for the action history: the `X-Postern-Actor` header (the CLI sends the
-    /// login name of its user), or "control" when absent.
-    static func actor(_ request: Request) -> String {
-        let raw: String = request.headers.first { $0.name.canonicalName == "x-postern-actor" }?.value ?? ""
-        var clean = ""
-        for scalar in raw.unicodeScalars where scalar.value >= 0x20 && scalar.value != 0x7F && clean.unicodeScalars.count < 64 {
-            clean.unicodeScalars.append(scalar)
-        }
-        return clean.isEmpty ? "control" : clean
     }
 
     static func policyTarget(_ context: ControlContext) throws -> (PolicyLevel, String) {

@@ -54,6 +54,7 @@ struct APIError: HTTPResponseError {
         case .notFound: .notFound
         case .conflict: .conflict
         case .forbidden: .forbidden
+        case .unauthenticated: .unauthorized
         case .unavailable: .serviceUnavailable
         case .internal: .internalServerError
         }

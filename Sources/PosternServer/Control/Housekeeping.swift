@@ -82,8 +82,9 @@ extension ControlPlane {
     }
 
     /// A mailbox's failed logins (after writing what the check holds in memory), most recent first.
-    public func failedLogins(_ address: String, log: FailedLogins?) throws -> [FailedLogin] {
+    public func failedLogins(_ address: String, log: FailedLogins?, actor: Actor) throws -> [FailedLogin] {
         let address = try MailAddress(address)
+        try store.read { db in _ = try Self.mailbox(address, .security, actor: actor, in: db) }
         if let log { flushFailedLogins(log) }
         return try store.read { db in try db.failedLogins(mailboxID: try db.mailbox(address).id!) }
     }

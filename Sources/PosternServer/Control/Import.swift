@@ -75,9 +75,10 @@ extension ControlPlane {
     /// needed, in the mail service that holds its domain) with a generic password. Lines are written
     /// in batches of `importBatchLines`, one transaction each; a stop (posternd shutting down, the
     /// client gone) leaves the batches written so far, and running the same import again finishes it.
-    public func importPasswdFile<Body: AsyncSequence>(streaming body: Body, actor: String, gate: ImportGate? = nil,
+    public func importPasswdFile<Body: AsyncSequence>(streaming body: Body, actor: Actor, gate: ImportGate? = nil,
                                                       progress: (ImportEvent.Progress) async throws -> Void = { _ in })
         async throws -> ImportReport where Body.Element == ByteBuffer {
+        try store.read { try $0.authorize(actor, .operate("import passwd-files")) }
         let ticket = try gate?.begin()
         defer { ticket.map { gate?.end($0) } }
         var reader = PasswdImportReader()
@@ -117,7 +118,7 @@ extension ControlPlane {
         } catch {
             let report = reader.report
             logger.notice("passwd-file import stopped", metadata: [
-                "actor": "\(actor)", "linesRead": "\(reader.lines)", "doneThrough": "\(reader.doneThrough)", "imported": "\(report.imported)",
+                "actor": "\(actor.name)", "linesRead": "\(reader.lines)", "doneThrough": "\(reader.doneThrough)", "imported": "\(report.imported)",
                 "unchanged": "\(report.unchanged)", "errors": "\(report.errorCount)", "why": "\(Self.stopReason(error))",
             ])
             throw error
@@ -125,14 +126,14 @@ extension ControlPlane {
         var report = reader.report
         report.finish()
         logger.info("passwd-file imported", metadata: [
-            "actor": "\(actor)", "lines": "\(report.lines)", "imported": "\(report.imported)",
+            "actor": "\(actor.name)", "lines": "\(report.lines)", "imported": "\(report.imported)",
             "mailboxesCreated": "\(report.mailboxesCreated)", "unchanged": "\(report.unchanged)", "errors": "\(report.errorCount)",
         ])
         return report
     }
 
     /// The same import over a text held whole (seeds, tests).
-    public func importPasswdFile(_ text: String, actor: String) throws -> ImportReport {
+    public func importPasswdFile(_ text: String, actor: Actor) throws -> ImportReport {
         var reader = PasswdImportReader()
         reader.push(text.utf8)
         reader.finish()
@@ -144,8 +145,9 @@ extension ControlPlane {
     }
 
     /// Writes one batch in one transaction, then puts its generic passwords in the index.
-    func importBatch(_ batch: [ImportLine], actor: String) throws -> ImportReport {
+    func importBatch(_ batch: [ImportLine], actor: Actor) throws -> ImportReport {
         try store.write({ db in
+            try db.authorize(actor, .operate("import passwd-files"))
             var report = ImportReport()
             var changes: [CredentialIndex.Change] = []
             var services: [String: ImportService?] = [:]
@@ -187,7 +189,7 @@ extension ControlPlane {
                     report.mailboxesCreated += 1
                 }
                 let id = try db.insertImportedGenericPassword(mailboxID: mailboxID, entry.password, at: now)
-                try db.appendHistory(HistoryEntry(mailbox: address, actor: actor, action: "generic.import",
+                try db.appendHistory(HistoryEntry(mailbox: address, actor: actor.name, action: "generic.import",
                                                   detail: "generic password imported ({\(entry.password.scheme.rawValue)})\(created ? ", mailbox created" : "")"))
                 changes.append(.setGeneric(GenericCredential(deviceID: id, address: address, password: entry.password, policy: policy)))
                 report.imported += 1

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
+import PosternCore
 import PosternAuth
 import SystemPackage
 
@@ -38,6 +39,8 @@ public struct DaemonConfig: Sendable {
     public var controlSocket = "./var/run/control.sock"
     public var controlSocketMode: mode_t = 0o660
     public var controlSocketGroup: String?
+    /// Control-socket callers by uid who are users, not the operator (`control.users: ["1001=alice@example.org"]`).
+    public var controlUsers: [UInt32: String] = [:]
     public var authMaxConnections = 10_000
     public var saslauthdMaxConnections = 1_000
     /// nginx sends one request per connection and waits at most 60 s (auth_http_timeout).
@@ -131,6 +134,14 @@ public struct DaemonConfig: Sendable {
         controlSocket = try path("control.socket", controlSocket)
         controlSocketMode = try mode("control.socketMode", "0660")
         controlSocketGroup = optional("control.socketGroup")
+        for item in c.stringArray(forKey: "control.users") ?? [] where !item.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let uid = UInt32(parts[0]), let login = try? User.login(parts[1]) else {
+                throw ConfigError.invalid(key: "control.users", message: "'\(item.prefix(80))' is not UID=LOGIN, such as 1001=alice@example.org")
+            }
+            guard uid != 0 else { throw ConfigError.invalid(key: "control.users", message: "uid 0 is root, always the operator") }
+            controlUsers[uid] = login
+        }
         lastUseFlushSeconds = try number("lastUse.flushSeconds", lastUseFlushSeconds)
         guard lastUseFlushSeconds > 0, lastUseFlushSeconds <= 3600 else {
             throw ConfigError.invalid(key: "lastUse.flushSeconds", message: "must be more than 0 and at most 3600")

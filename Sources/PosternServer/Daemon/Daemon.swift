@@ -105,7 +105,8 @@ public enum Daemon {
         let imports = ImportGate()
         let app = Application(
             router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath,
-                                      imports: imports),
+                                      imports: imports,
+                                      authenticator: PeerAuthenticator(identity: ControlIdentity(users: config.controlUsers), store: store)),
             server: config.controlLimits.server(),
             configuration: config.controlLimits.configuration(address: .unixDomainSocket(path: controlSocket), name: "control", logger: logger),
             onServerRunning: { _ in

@@ -13,6 +13,7 @@ enum Seeds {
     }
 
     static func load(directory: String, into plane: ControlPlane, logger: Logger) throws {
+        let seeds = Actor.system("seeds")
         let fm = FileManager.default
         guard fm.fileExists(atPath: directory) else {
             logger.warning("seeds directory \(directory) does not exist; starting empty")
@@ -22,16 +23,16 @@ enum Seeds {
         if fm.fileExists(atPath: jsonPath) {
             let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
             for org in file.organizations {
-                _ = try plane.addOrganization(org.name, actor: "seeds")
+                _ = try plane.addOrganization(org.name, actor: seeds)
                 for service in org.services {
-                    _ = try plane.addMailService(name: service.name, organization: org.name, domains: service.domains, actor: "seeds")
+                    _ = try plane.addMailService(name: service.name, organization: org.name, domains: service.domains, actor: seeds)
                 }
             }
-            for address in file.mailboxes { _ = try plane.addMailbox(address, actor: "seeds") }
+            for address in file.mailboxes { _ = try plane.addMailbox(address, actor: seeds) }
         }
         for name in try fm.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".passwd") {
             let text = try String(contentsOfFile: (directory as NSString).appendingPathComponent(name), encoding: .utf8)
-            let report = try plane.importPasswdFile(text, actor: "seeds")
+            let report = try plane.importPasswdFile(text, actor: seeds)
             for error in report.errors { logger.warning("seeds \(name): \(error.message)") }
             logger.info("seeds \(name): \(report.imported) generic password(s) imported")
         }

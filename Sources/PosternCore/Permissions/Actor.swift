@@ -1,0 +1,71 @@
+/// Who is asking, proven by the listener: the operator (root or posternd's own uid on the control
+/// socket), a user (a mapped uid, an API token, a session), or the operator acting as a user.
+public enum Actor: Sendable, Equatable {
+    case `operator`(uid: UInt32)
+    case user(UserRef, via: Credential)
+    /// The operator with a user's rights (`postern --as`): the history records both.
+    case operatorAs(uid: UInt32, UserRef)
+    /// posternd itself (housekeeping, demo data): the operator's rights.
+    case system(String)
+
+    public struct UserRef: Sendable, Equatable {
+        public let id: Int64
+        public let login: String
+        public init(id: Int64, login: String) {
+            self.id = id
+            self.login = login
+        }
+    }
+
+    /// How a user proved who they are.
+    public enum Credential: Sendable, Equatable {
+        /// Their uid on the control socket, mapped in `control.users`.
+        case socket(uid: UInt32)
+        /// An API token, by its name.
+        case token(String)
+        /// A session opened with their account password.
+        case session
+    }
+
+    /// The user whose rights apply, or nil for the operator's.
+    public var user: UserRef? {
+        switch self {
+        case .operator, .system: nil
+        case let .user(user, _), let .operatorAs(_, user): user
+        }
+    }
+
+    /// Whether the operator's rights apply (the operator, or posternd itself).
+    public var isOperator: Bool {
+        switch self {
+        case .operator, .system: true
+        case .user, .operatorAs: false
+        }
+    }
+
+    public func requireOperator(_ what: String) throws(PosternError) {
+        guard isOperator else { throw PosternError(.forbidden, code: "forbidden", Requirement.operator(what).description) }
+    }
+
+    /// For the action history: never a secret, always enough to tell who.
+    public var name: String {
+        switch self {
+        case let .operator(uid): "operator (uid \(uid))"
+        case let .user(user, .socket(uid)): "\(user.login) (uid \(uid))"
+        case let .user(user, .token(name)): "\(user.login) (token \(name))"
+        case let .user(user, .session): "\(user.login) (session)"
+        case let .operatorAs(uid, user): "operator (uid \(uid)) as \(user.login)"
+        case let .system(name): name
+        }
+    }
+
+    public var kind: String {
+        switch self {
+        case .operator: "operator"
+        case .user(_, .token): "token"
+        case .user: "user"
+        case .operatorAs: "operator-as"
+        case .system: "system"
+        }
+    }
+}

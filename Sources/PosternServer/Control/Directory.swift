@@ -1,0 +1,128 @@
+import Foundation
+import GRDB
+import PosternCore
+import PosternStore
+
+/// Organizations, mail services and mailboxes: who may see and change which, asked inside the
+/// transaction that reads or writes them.
+extension ControlPlane {
+    // MARK: organizations
+
+    public func addOrganization(_ name: String, actor: Actor) throws -> Organization {
+        try store.write { db in
+            try db.authorize(actor, .operate("add organizations"), orHide: PosternError.organizationNotFound(name))
+            let org = try db.createOrganization(name)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "organization.add", detail: "organization \(org.name)"))
+            return org
+        }
+    }
+
+    /// The organizations the actor belongs to (every one for the operator).
+    public func organizations(actor: Actor) throws -> [Organization] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            return try db.organizations().filter { rights.isOperator || rights.roles[$0.id!] != nil }
+        }
+    }
+
+    public func removeOrganization(_ name: String, actor: Actor) throws -> Organization {
+        try store.write { db in
+            try db.authorize(actor, .operate("remove organizations"), orHide: PosternError.organizationNotFound(name))
+            let org = try db.removeOrganization(name)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "organization.remove", detail: "organization \(org.name)"))
+            return org
+        }
+    }
+
+    // MARK: mail services
+
+    public func addMailService(name: String, organization: String, domains: [String], actor: Actor) throws -> MailService {
+        try store.write { db in
+            let org = try db.organizationID(organization)
+            try db.authorize(actor, .manageOrganization(org), orHide: PosternError.organizationNotFound(organization))
+            let service = try db.createMailService(name: name, organization: organization, domains: domains)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "service.add",
+                                              detail: "mail service \(service.name) (\(service.domains.joined(separator: ", "))) of \(organization)"))
+            return service
+        }
+    }
+
+    /// The mail services the actor sees.
+    public func mailServices(actor: Actor) throws -> [MailService] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            let targets = try db.serviceTargets()
+            return try db.mailServices().filter { service in targets[service.id!].map { Policy.canSee(rights, $0) } ?? false }
+        }
+    }
+
+    public func removeMailService(_ name: String, actor: Actor) throws -> MailService {
+        try store.write { db in
+            try Self.service(name, .manage, actor: actor, in: db)
+            let service = try db.removeMailService(name)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "service.remove", detail: "mail service \(service.name)"))
+            return service
+        }
+    }
+
+    enum ServiceUse { case view, manage }
+
+    /// A mail service the actor may see (or manage); one they may not see is "not found".
+    @discardableResult
+    static func service(_ name: String, _ use: ServiceUse, actor: Actor, in db: Database) throws -> ServiceTarget {
+        guard let target = try db.serviceTarget(name: name) else { throw PosternError.serviceNotFound(name) }
+        try db.authorize(actor, use == .view ? .viewService(target) : .manageService(target), orHide: PosternError.serviceNotFound(name))
+        return target
+    }
+
+    // MARK: mailboxes
+
+    public func addMailbox(_ address: String, actor: Actor) throws -> Mailbox {
+        let address = try MailAddress(address)
+        return try store.write { db in
+            if let service = try db.importService(domain: address.domain) {
+                try Self.service(service.name, .manage, actor: actor, in: db)
+            }
+            let box = try db.createMailbox(address)
+            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor.name, action: "mailbox.add", detail: "mailbox created"))
+            return box
+        }
+    }
+
+    /// The mailboxes the actor sees, optionally of one domain.
+    public func mailboxes(domain: String?, actor: Actor) throws -> [Mailbox] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            return try db.mailboxTargets(domain: domain).filter { Policy.canSee(rights, $0.1) }.map(\.0)
+        }
+    }
+
+    public func mailbox(_ address: String, actor: Actor) throws -> Mailbox {
+        let address = try MailAddress(address)
+        return try store.read { db in try Self.mailbox(address, nil, actor: actor, in: db) }
+    }
+
+    public func removeMailbox(_ address: String, actor: Actor) throws -> Mailbox {
+        let address = try MailAddress(address)
+        return try store.write({ db in
+            guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
+            try db.authorize(actor, .removeMailbox(target), orHide: PosternError.mailboxNotFound(address.description))
+            let (box, devices) = try db.removeMailbox(address)
+            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor.name, action: "mailbox.remove",
+                                              detail: "mailbox removed with \(devices.count) device(s)"))
+            return (box, devices)
+        }, afterCommit: { [index, lastUse, hooks] (box, devices) in
+            index.apply(devices.map(Self.removal))
+            lastUse.forget(devices.map(\.id))
+            hooks?.enqueue(.mailbox(address: box.address.description))
+        }).0
+    }
+
+    public func history(_ address: String, limit: Int, actor: Actor) throws -> [HistoryEntry] {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            _ = try Self.mailbox(address, .history, actor: actor, in: db)
+            return try db.history(mailbox: address.description, limit: max(1, min(limit, 10_000)))
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import GRDB
+import PosternCore
+
+/// Users, their memberships, and what they were given: the facts the rule set decides from.
+extension Database {
+    // MARK: users
+
+    public func createUser(login: String, displayName: String, passwordHash: String?) throws -> User {
+        let login = try User.login(login)
+        let name = try Names.validate(displayName.isEmpty ? login : displayName, what: "a display name")
+        if try user(login: login) != nil {
+            throw PosternError(.conflict, code: "user_exists", "a user with login \(login) already exists")
+        }
+        let now = Date()
+        try execute(sql: "INSERT INTO user (login, displayName, passwordHash, createdAt) VALUES (?, ?, ?, ?)",
+                    arguments: [login, name, passwordHash, now])
+        return User(id: lastInsertedRowID, login: login, displayName: name, canSignIn: passwordHash != nil, createdAt: now)
+    }
+
+    public func user(login: String) throws -> User? {
+        try Row.fetchOne(self, sql: "SELECT * FROM user WHERE login = ?", arguments: [login]).map(Self.user(from:))
+    }
+
+    public func requireUser(login: String) throws -> User {
+        guard let found = try user(login: try User.login(login)) else {
+            throw PosternError(.notFound, code: "user_not_found", "no user with login \(login.prefix(254)); `postern user add` creates one")
+        }
+        return found
+    }
+
+    public func users() throws -> [User] {
+        try Row.fetchAll(self, sql: "SELECT * FROM user ORDER BY login").map(Self.user(from:))
+    }
+
+    public func passwordHash(userID: Int64) throws -> String? {
+        try String.fetchOne(self, sql: "SELECT passwordHash FROM user WHERE id = ?", arguments: [userID])
+    }
+
+    public func setPasswordHash(userID: Int64, _ hash: String) throws {
+        try execute(sql: "UPDATE user SET passwordHash = ? WHERE id = ?", arguments: [hash, userID])
+    }
+
+    public func removeUser(id: Int64) throws {
+        try execute(sql: "DELETE FROM user WHERE id = ?", arguments: [id])
+    }
+
+    static func user(from row: Row) -> User {
+        User(id: row["id"], login: row["login"], displayName: row["displayName"], canSignIn: (row["passwordHash"] as String?) != nil,
+             createdAt: row["createdAt"])
+    }
+
+    // MARK: members
+
+    public func role(userID: Int64, organizationID: Int64) throws -> Role? {
+        try String.fetchOne(self, sql: "SELECT role FROM membership WHERE userId = ? AND organizationId = ?",
+                            arguments: [userID, organizationID]).flatMap(Role.init(rawValue:))
+    }
+
+    public func setRole(userID: Int64, organizationID: Int64, _ role: Role) throws {
+        try execute(sql: """
+            INSERT INTO membership (userId, organizationId, role, createdAt) VALUES (?, ?, ?, ?)
+            ON CONFLICT (userId, organizationId) DO UPDATE SET role = excluded.role
+            """, arguments: [userID, organizationID, role.rawValue, Date()])
+    }
+
+    /// Takes the user out of the organization with what they were given there.
+    public func removeMembership(userID: Int64, organizationID: Int64) throws {
+        try execute(sql: """
+            DELETE FROM mailboxAccess WHERE userId = ? AND mailboxId IN
+              (SELECT m.id FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE s.organizationId = ?)
+            """, arguments: [userID, organizationID])
+        try execute(sql: "DELETE FROM serviceGrant WHERE userId = ? AND mailServiceId IN (SELECT id FROM mailService WHERE organizationId = ?)",
+                    arguments: [userID, organizationID])
+        try execute(sql: "DELETE FROM membership WHERE userId = ? AND organizationId = ?", arguments: [userID, organizationID])
+    }
+
+    public func members(organizationID: Int64) throws -> [Member] {
+        try Row.fetchAll(self, sql: """
+            SELECT u.login, u.displayName, o.name AS organization, ms.role FROM membership ms
+            JOIN user u ON u.id = ms.userId JOIN organization o ON o.id = ms.organizationId
+            WHERE ms.organizationId = ? ORDER BY u.login
+            """, arguments: [organizationID]).map {
+            Member(login: $0["login"], displayName: $0["displayName"], organization: $0["organization"], role: Role(rawValue: $0["role"]) ?? .external)
+        }
+    }
+
+    public func legalRepresentativeCount(organizationID: Int64) throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT count(*) FROM membership WHERE organizationId = ? AND role = 'legal-representative'",
+                         arguments: [organizationID]) ?? 0
+    }
+
+    // MARK: what users were given
+
+    public func setAccess(userID: Int64, mailboxID: Int64, _ permissions: MailboxPermission) throws {
+        try execute(sql: """
+            INSERT INTO mailboxAccess (userId, mailboxId, permissions, updatedAt) VALUES (?, ?, ?, ?)
+            ON CONFLICT (userId, mailboxId) DO UPDATE SET permissions = excluded.permissions, updatedAt = excluded.updatedAt
+            """, arguments: [userID, mailboxID, Int(permissions.rawValue), Date()])
+    }
+
+    public func access(userID: Int64, mailboxID: Int64) throws -> MailboxPermission? {
+        try Int.fetchOne(self, sql: "SELECT permissions FROM mailboxAccess WHERE userId = ? AND mailboxId = ?", arguments: [userID, mailboxID])
+            .map { MailboxPermission(rawValue: UInt16(truncatingIfNeeded: $0)) }
+    }
+
+    public func removeAccess(userID: Int64, mailboxID: Int64) throws {
+        try execute(sql: "DELETE FROM mailboxAccess WHERE userId = ? AND mailboxId = ?", arguments: [userID, mailboxID])
+    }
+
+    /// Who may do what on a mailbox (by login), or what one user was given (by mailbox).
+    public func accessList(mailboxID: Int64? = nil, userID: Int64? = nil) throws -> [MailboxAccess] {
+        var sql = "SELECT u.login, m.address, a.permissions FROM mailboxAccess a JOIN user u ON u.id = a.userId JOIN mailbox m ON m.id = a.mailboxId"
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let mailboxID { conditions.append("a.mailboxId = ?"); arguments += [mailboxID] }
+        if let userID { conditions.append("a.userId = ?"); arguments += [userID] }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        return try Row.fetchAll(self, sql: sql + " ORDER BY m.address, u.login", arguments: arguments).map {
+            MailboxAccess(login: $0["login"], mailbox: $0["address"], permissions: MailboxPermission(rawValue: UInt16(truncatingIfNeeded: $0["permissions"] as Int)))
+        }
+    }
+
+    public func grantService(userID: Int64, serviceID: Int64) throws {
+        try execute(sql: "INSERT OR IGNORE INTO serviceGrant (userId, mailServiceId) VALUES (?, ?)", arguments: [userID, serviceID])
+    }
+
+    public func defaultPermissions(serviceID: Int64) throws -> MailboxPermission {
+        MailboxPermission(rawValue: UInt16(truncatingIfNeeded: try Int.fetchOne(self, sql: "SELECT defaultPermissions FROM mailService WHERE id = ?",
+                                                                                 arguments: [serviceID]) ?? 0))
+    }
+
+    public func setDefaultPermissions(serviceID: Int64, _ permissions: MailboxPermission) throws {
+        try execute(sql: "UPDATE mailService SET defaultPermissions = ? WHERE id = ?", arguments: [Int(permissions.rawValue), serviceID])
+    }
+
+    /// Everything the rule set needs to know of one user, read in the transaction that acts.
+    public func rights(userID: Int64) throws -> Rights {
+        var rights = Rights()
+        for row in try Row.fetchAll(self, sql: "SELECT organizationId, role FROM membership WHERE userId = ?", arguments: [userID]) {
+            if let role = Role(rawValue: row["role"]) { rights.roles[row["organizationId"]] = role }
+        }
+        rights.services = Set(try Int64.fetchAll(self, sql: "SELECT mailServiceId FROM serviceGrant WHERE userId = ?", arguments: [userID]))
+        for row in try Row.fetchAll(self, sql: "SELECT mailboxId, permissions FROM mailboxAccess WHERE userId = ?", arguments: [userID]) {
+            rights.mailboxes[row["mailboxId"]] = MailboxPermission(rawValue: UInt16(truncatingIfNeeded: row["permissions"] as Int))
+        }
+        return rights
+    }
+
+    // MARK: targets
+
+    public func mailboxTarget(_ address: MailAddress) throws -> MailboxTarget? {
+        try Row.fetchOne(self, sql: """
+            SELECT m.id, m.mailServiceId, s.organizationId FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?
+            """, arguments: [address.description]).map {
+            MailboxTarget(id: $0["id"], address: address.description, service: ServiceTarget(id: $0["mailServiceId"], organizationID: $0["organizationId"]))
+        }
+    }
+
+    public func serviceTarget(name: String) throws -> ServiceTarget? {
+        try Row.fetchOne(self, sql: "SELECT id, organizationId FROM mailService WHERE name = ?", arguments: [name]).map {
+            ServiceTarget(id: $0["id"], organizationID: $0["organizationId"])
+        }
+    }
+}
+
+extension Database {
+    /// Every mail service's place, by service id (to filter lists by what the actor sees).
+    public func serviceTargets() throws -> [Int64: ServiceTarget] {
+        var targets: [Int64: ServiceTarget] = [:]
+        for row in try Row.fetchAll(self, sql: "SELECT id, organizationId FROM mailService") {
+            targets[row["id"]] = ServiceTarget(id: row["id"], organizationID: row["organizationId"])
+        }
+        return targets
+    }
+
+    /// Mailboxes (optionally of one domain) with their place, in address order.
+    public func mailboxTargets(domain: String? = nil) throws -> [(Mailbox, MailboxTarget)] {
+        let services = try serviceTargets()
+        var sql = "SELECT m.id, m.address, m.createdAt, m.mailServiceId, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId"
+        var arguments: StatementArguments = []
+        if let domain {
+            sql += " WHERE m.address LIKE ? ESCAPE '\\'"
+            let escaped = domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            arguments = ["%@" + escaped]
+        }
+        return try Row.fetchAll(self, sql: sql, arguments: arguments).compactMap { row -> (Mailbox, MailboxTarget)? in
+            guard let service = services[row["mailServiceId"]] else { return nil }
+            let address = try MailAddress(row["address"] as String)
+            return (Mailbox(id: row["id"], address: address, mailService: row["service"], createdAt: row["createdAt"]),
+                    MailboxTarget(id: row["id"], address: address.description, service: service))
+        }.sorted { $0.0.address < $1.0.address }
+    }
+}

@@ -1,0 +1,102 @@
+import PosternCore
+import Testing
+
+/// The rule set as a table: every action against every kind of actor.
+@Suite struct PolicyTests {
+    static let org: Int64 = 1, otherOrg: Int64 = 2
+    static let service = ServiceTarget(id: 10, organizationID: org)
+    static let otherService = ServiceTarget(id: 11, organizationID: org)
+    static let mailbox = MailboxTarget(id: 100, address: "alice@example.org", service: service)
+    static let foreign = MailboxTarget(id: 200, address: "eve@example.net", service: ServiceTarget(id: 20, organizationID: otherOrg))
+
+    static let actors: [String: Rights] = [
+        "operator": .operator,
+        "legal": Rights(roles: [org: .legalRepresentative]),
+        "admin": Rights(roles: [org: .administrator]),
+        "collaborator with devices": Rights(roles: [org: .collaborator], mailboxes: [mailbox.id: [.devices]]),
+        "collaborator given the service": Rights(roles: [org: .collaborator], services: [service.id]),
+        "collaborator with nothing": Rights(roles: [org: .collaborator]),
+        "external with history": Rights(roles: [org: .external], mailboxes: [mailbox.id: [.history]]),
+        "member elsewhere": Rights(roles: [otherOrg: .administrator]),
+        "access without membership": Rights(mailboxes: [mailbox.id: .all]),
+    ]
+
+    typealias Row = (action: Action, expected: [String: Decision])
+
+    static let allowedForManagers: [String: Decision] = ["operator": .allowed, "legal": .allowed, "admin": .allowed]
+
+    static func row(_ action: Action, _ overrides: [String: Decision], otherwise: Decision) -> Row {
+        (action, Dictionary(uniqueKeysWithValues: actors.keys.map { ($0, overrides[$0] ?? otherwise) }))
+    }
+
+    static let table: [Row] = [
+        row(.operate("back up the database"), ["operator": .allowed], otherwise: .forbidden(.operator("back up the database"))),
+        row(.viewOrganization(org), ["member elsewhere": .hidden, "access without membership": .hidden], otherwise: .allowed),
+        row(.viewMembers(org), allowedForManagers.merging([
+            "collaborator with devices": .allowed, "collaborator given the service": .allowed, "collaborator with nothing": .allowed,
+            "external with history": .forbidden(.role(.collaborator)),
+        ]) { a, _ in a }, otherwise: .hidden),
+        row(.manageMembers(org), allowedForManagers.merging([
+            "collaborator with devices": .forbidden(.role(.administrator)), "collaborator given the service": .forbidden(.role(.administrator)),
+            "collaborator with nothing": .forbidden(.role(.administrator)), "external with history": .forbidden(.role(.administrator)),
+        ]) { a, _ in a }, otherwise: .hidden),
+        row(.appointLegalRepresentative(org), ["operator": .allowed, "legal": .allowed, "admin": .forbidden(.role(.legalRepresentative)),
+            "collaborator with devices": .forbidden(.role(.legalRepresentative)), "collaborator given the service": .forbidden(.role(.legalRepresentative)),
+            "collaborator with nothing": .forbidden(.role(.legalRepresentative)), "external with history": .forbidden(.role(.legalRepresentative))],
+            otherwise: .hidden),
+        row(.viewService(service), allowedForManagers.merging(["collaborator given the service": .allowed]) { a, _ in a }, otherwise: .hidden),
+        row(.viewService(otherService), allowedForManagers, otherwise: .hidden),
+        row(.manageService(service), allowedForManagers.merging(["collaborator given the service": .forbidden(.role(.administrator))]) { a, _ in a },
+            otherwise: .hidden),
+        row(.viewMailbox(mailbox), allowedForManagers.merging([
+            "collaborator with devices": .allowed, "collaborator given the service": .allowed, "external with history": .allowed,
+        ]) { a, _ in a }, otherwise: .hidden),
+        row(.mailbox(mailbox, .devices), allowedForManagers.merging([
+            "collaborator with devices": .allowed,
+            "collaborator given the service": .forbidden(.permission(.devices, on: mailbox.address)),
+            "external with history": .forbidden(.permission(.devices, on: mailbox.address)),
+        ]) { a, _ in a }, otherwise: .hidden),
+        row(.mailbox(mailbox, .history), allowedForManagers.merging([
+            "collaborator with devices": .forbidden(.permission(.history, on: mailbox.address)),
+            "collaborator given the service": .forbidden(.permission(.history, on: mailbox.address)),
+            "external with history": .allowed,
+        ]) { a, _ in a }, otherwise: .hidden),
+        row(.manageAccess(mailbox), allowedForManagers.merging([
+            "collaborator with devices": .forbidden(.role(.administrator)), "collaborator given the service": .forbidden(.role(.administrator)),
+            "external with history": .forbidden(.role(.administrator)),
+        ]) { a, _ in a }, otherwise: .hidden),
+        row(.removeMailbox(mailbox), allowedForManagers.merging([
+            "collaborator with devices": .forbidden(.role(.administrator)), "collaborator given the service": .forbidden(.role(.administrator)),
+            "external with history": .forbidden(.role(.administrator)),
+        ]) { a, _ in a }, otherwise: .hidden),
+        row(.mailbox(foreign, .devices), ["operator": .allowed, "member elsewhere": .allowed], otherwise: .hidden),
+        row(.manageMembers(otherOrg), ["operator": .allowed, "member elsewhere": .allowed], otherwise: .hidden),
+    ]
+
+    @Test(arguments: table.indices)
+    func everyActorGetsTheDecisionOfTheTable(row: Int) {
+        let (action, expected) = Self.table[row]
+        for (name, rights) in Self.actors {
+            #expect(Policy.authorize(rights, action) == expected[name], "\(name): \(action)")
+        }
+    }
+
+    @Test func rolesAreOrderedAndParsed() throws {
+        #expect(Role.legalRepresentative > .administrator && Role.administrator > .collaborator && Role.collaborator > .external)
+        #expect(try Role(parsing: "Legal representative") == .legalRepresentative)
+        #expect(try Role(parsing: "admin") == .administrator)
+        #expect(throws: PosternError.self) { try Role(parsing: "owner") }
+    }
+
+    @Test func theElevenPermissionsAreOneIntegerAndNamedOneByOne() throws {
+        #expect(MailboxPermission.named.count == 11)
+        #expect(MailboxPermission.all.rawValue == 0x7FF)
+        #expect(Set(MailboxPermission.named.map(\.permission.rawValue)).count == 11)
+        #expect(try MailboxPermission(names: ["devices,history", "rules"]) == [.devices, .history, .rules])
+        #expect(try MailboxPermission(names: ["all"]).names == MailboxPermission.named.map(\.name))
+        #expect(try MailboxPermission(names: ["none"]) == [])
+        #expect(MailboxPermission(rawValue: 0xFFFF) == .all, "bits past the eleven are dropped")
+        let error = #expect(throws: PosternError.self) { try MailboxPermission(names: ["devices", "root"]) }
+        #expect(error?.code == "unknown_permission")
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import PosternCore
+@testable import PosternServer
+import Testing
+
+/// Users, members and mailbox access through the control plane, each call as a given actor.
+@Suite struct PeopleTests {
+    /// Example Ltd with a legal representative, an administrator, a collaborator with "devices" on
+    /// alice@example.org, and an external member with "history" on it; bob@example.org beside it.
+    struct World {
+        let plane: ControlPlane
+        var users: [String: Actor] = [:]
+
+        init() throws {
+            plane = try makePlane()
+            _ = try plane.addMailbox("alice@example.org", actor: .op)
+            _ = try plane.addMailbox("bob@example.org", actor: .op)
+            for (login, role) in [("lena@corp.test", Role.legalRepresentative), ("adam@corp.test", .administrator),
+                                  ("cole@corp.test", .collaborator), ("ezra@corp.test", .external)] {
+                let user = try plane.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
+                _ = try plane.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
+                users[login] = .user(Actor.UserRef(id: user.id, login: user.login), via: .socket(uid: 1000 + UInt32(user.id)))
+            }
+            _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices], password: nil, actor: .op)
+            _ = try plane.setAccess(mailbox: "alice@example.org", login: "ezra@corp.test", permissions: [.history], password: nil, actor: .op)
+        }
+
+        subscript(_ login: String) -> Actor { users[login]! }
+
+        /// Every row of every table but the history, to show a refused call changed nothing.
+        func snapshot() throws -> [String] {
+            try plane.store.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
+                    .flatMap { table in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\(table): \($0)" } }
+            }
+        }
+    }
+
+    static func code(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch let error as PosternError { return error.code } catch { return "\(error)" }
+    }
+
+    @Test func aCollaboratorManagesTheDevicesTheyWereGivenAndSeesNothingElse() throws {
+        let world = try World()
+        let cole = world["cole@corp.test"]
+        let secret = try world.plane.addDevice("alice@example.org", name: "Phone", actor: cole)
+        #expect(try world.plane.devices("alice@example.org", actor: cole).map(\.name).contains("Phone"))
+        _ = try world.plane.rotateDevice("alice@example.org", device: "Phone", actor: cole)
+        _ = try world.plane.disconnectDevice("alice@example.org", device: "#\(secret.device.id)", actor: cole)
+        let before = try world.snapshot()
+        #expect(Self.code { _ = try world.plane.addDevice("bob@example.org", name: "Phone", actor: cole) } == "mailbox_not_found",
+                "a mailbox not given is answered as if it did not exist")
+        #expect(Self.code { _ = try world.plane.history("alice@example.org", limit: 5, actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.removeMailbox("alice@example.org", actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "new@corp.test", role: .external,
+                                                           displayName: nil, password: nil, actor: cole) } == "forbidden")
+        #expect(try world.snapshot() == before, "refused calls changed nothing")
+        #expect(try world.plane.mailboxes(domain: nil, actor: cole).map(\.address.description) == ["alice@example.org"])
+        #expect(try world.plane.members(organization: "Example Ltd", actor: cole).count == 4)
+        let history = try world.plane.history("alice@example.org", limit: 10, actor: .op)
+        #expect(history.contains { $0.action == "device.add" && $0.actor == "cole@corp.test (uid \(1000 + 3))" })
+    }
+
+    @Test func anExternalMemberSeesOnlyTheirMailboxAndNeverTheMemberList() throws {
+        let world = try World()
+        let ezra = world["ezra@corp.test"]
+        #expect(try world.plane.history("alice@example.org", limit: 5, actor: ezra).isEmpty == false)
+        #expect(Self.code { _ = try world.plane.members(organization: "Example Ltd", actor: ezra) } == "forbidden")
+        #expect(try world.plane.mailServices(actor: ezra).isEmpty)
+        #expect(try world.plane.mailboxes(domain: nil, actor: ezra).map(\.address.description) == ["alice@example.org"])
+        #expect(Self.code { _ = try world.plane.devices("alice@example.org", actor: ezra) } == "forbidden")
+        #expect(try world.plane.organizations(actor: ezra).count == 1)
+    }
+
+    @Test func theLastLegalRepresentativeStaysAndOnlyALegalRepresentativeAppointsOne() throws {
+        let world = try World()
+        let (lena, adam) = (world["lena@corp.test"], world["adam@corp.test"])
+        let before = try world.snapshot()
+        #expect(Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .legalRepresentative,
+                                                           displayName: nil, password: "password of adam@corp.test", actor: adam) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "lena@corp.test", role: .administrator,
+                                                           displayName: nil, password: "password of lena@corp.test", actor: lena) } == "last_legal_representative")
+        #expect(Self.code { _ = try world.plane.removeMember(organization: "Example Ltd", login: "lena@corp.test", confirm: "lena@corp.test",
+                                                              password: nil, actor: .op) } == "last_legal_representative")
+        #expect(try world.snapshot() == before)
+        let change = try world.plane.setMember(organization: "Example Ltd", login: "adam@corp.test", role: .legalRepresentative,
+                                               displayName: nil, password: "password of lena@corp.test", actor: lena)
+        #expect(change.previous == .administrator && change.member.role == .legalRepresentative)
+        _ = try world.plane.setMember(organization: "Example Ltd", login: "lena@corp.test", role: .administrator,
+                                      displayName: nil, password: "password of lena@corp.test", actor: lena)
+    }
+
+    @Test func sensitiveChangesNeedTheActorsOwnPasswordAndWrongOnesAreThrottled() throws {
+        let world = try World()
+        let adam = world["adam@corp.test"]
+        func demote(_ password: String?) -> String? {
+            Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external,
+                                                      displayName: nil, password: password, actor: adam) }
+        }
+        let before = try world.snapshot()
+        #expect(demote(nil) == "password_required")
+        for _ in 0..<ConfirmationThrottle.allowed { #expect(demote("not my password") == "wrong_password") }
+        #expect(demote("password of adam@corp.test") == "confirmation_throttled", "even the right one, until the window passes")
+        #expect(try world.snapshot() == before)
+        let fresh = try World()
+        #expect(Self.code { _ = try fresh.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external,
+                                                          displayName: nil, password: "password of adam@corp.test", actor: fresh["adam@corp.test"]) } == nil)
+    }
+
+    @Test func removingAMemberPreviewsThenTakesTheirAccessAway() throws {
+        let world = try World()
+        let adam = world["adam@corp.test"]
+        let preview = try world.plane.memberRemovalPreview(organization: "Example Ltd", login: "cole@corp.test", actor: adam)
+        #expect(preview.mailboxAccess.map(\.mailbox) == ["alice@example.org"])
+        #expect(Self.code { _ = try world.plane.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "someone@else.test",
+                                                              password: "password of adam@corp.test", actor: adam) } == "confirmation_required")
+        let removed = try world.plane.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "cole@corp.test",
+                                                   password: "password of adam@corp.test", actor: adam)
+        #expect(removed == preview)
+        #expect(try world.plane.access(mailbox: "alice@example.org", actor: .op).map(\.login) == ["ezra@corp.test"])
+        #expect(Self.code { _ = try world.plane.devices("alice@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
+    }
+
+    @Test func defaultsArePreselectedAndApplied() throws {
+        let world = try World()
+        _ = try world.plane.setDefaults(service: "example", permissions: [.devices, .history], actor: .op)
+        _ = try world.plane.setMember(organization: "Example Ltd", login: "dana@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
+        let granted = try world.plane.setAccess(mailbox: "bob@example.org", login: "dana@corp.test", permissions: nil, password: nil, actor: .op)
+        #expect(granted.access.permissions == [.devices, .history])
+        let applied = try world.plane.applyDefaults(service: "example", mailboxes: ["alice@example.org"], login: nil, password: nil, actor: .op)
+        #expect(Set(applied.map(\.access.login)) == ["cole@corp.test", "ezra@corp.test"])
+        #expect(try world.plane.access(mailbox: "alice@example.org", actor: .op).allSatisfy { $0.permissions == [.devices, .history] })
+        #expect(Self.code { _ = try world.plane.setAccess(mailbox: "bob@example.org", login: "stranger@corp.test", permissions: nil,
+                                                           password: nil, actor: .op) } == "user_not_found")
+    }
+
+    @Test func theAccountPasswordIsArgon2idAndNeverStoredInClear() throws {
+        let world = try World()
+        let stored = try world.plane.store.read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM user WHERE login = 'adam@corp.test'") }
+        #expect(stored?.hasPrefix("$argon2id$") == true)
+        #expect(try world.snapshot().allSatisfy { !$0.contains("password of") })
+        #expect(Self.code { _ = try world.plane.addUser(login: "x@corp.test", displayName: "", password: "short", actor: .op) } == "weak_password")
+        #expect(Self.code { _ = try world.plane.addUser(login: "x@corp.test", displayName: "", password: nil, actor: world["adam@corp.test"]) } == "forbidden")
+    }
+}
