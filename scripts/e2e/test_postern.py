@@ -29,6 +29,7 @@ from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_a
 from nginx import PrivateNginx  # noqa: E402
 from socket_holder import SocketHolder, socket_unit  # noqa: E402
 from import_tests import ImportTests  # noqa: E402
+from people_tests import PeopleTests  # noqa: E402
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
@@ -123,7 +124,7 @@ class Posternd:
         return obj["error"]["message"]
 
 
-class Suite(ImportTests):
+class Suite(ImportTests, PeopleTests):
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)

@@ -1,0 +1,194 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PosternAuth
+import PosternCore
+@testable import PosternServer
+import Testing
+
+/// Every route of openapi.yaml × every kind of actor: allowed (2xx), forbidden (403), hidden (404)
+/// or no identity (401), and a refused call leaves the database exactly as it was.
+@Suite struct RouteRightsTests {
+    /// The actors, in the order of each row's letters (the eighth, no identity, is always 401).
+    static let actors = ["operator", "lena@corp.test", "adam@corp.test", "cole@corp.test", "carl@corp.test", "ezra@corp.test", "olga@other.test"]
+    static let passwords = Dictionary(uniqueKeysWithValues: actors.dropFirst().map { ($0, "password of \($0)") })
+    nonisolated(unsafe) static let hashes: [String: String] = passwords.mapValues { try! AccountPassword.hash($0) }
+
+    /// Example Ltd: lena legal representative, adam administrator, cole collaborator with "devices"
+    /// on alice@example.org, carl collaborator with no permission there, ezra external with
+    /// "history" there; Other Ltd: olga administrator. A device "Phone" on alice, an empty
+    /// organization and an empty mail service.
+    struct World {
+        let plane: ControlPlane
+        let keyPath: String
+        var actors: [String: Actor] = ["operator": .op]
+
+        init() throws {
+            plane = try makePlane()
+            keyPath = NSTemporaryDirectory() + "postern-key-\(UUID().uuidString)"
+            FileManager.default.createFile(atPath: keyPath, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o600])
+            _ = try plane.addOrganization("Other Ltd", actor: .op)
+            _ = try plane.addOrganization("Empty Ltd", actor: .op)
+            _ = try plane.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
+            _ = try plane.addMailService(name: "spare", organization: "Example Ltd", domains: ["spare.test"], actor: .op)
+            for address in ["alice@example.org", "bob@example.org", "zed@other.test"] { _ = try plane.addMailbox(address, actor: .op) }
+            _ = try plane.addDevice("alice@example.org", name: "Phone", actor: .op)
+            _ = try plane.importPasswdFile("alice@example.org:{PLAIN}generic password\n", actor: .op)
+            let roles: [(String, String, Role)] = [("lena@corp.test", "Example Ltd", .legalRepresentative), ("adam@corp.test", "Example Ltd", .administrator),
+                                                  ("cole@corp.test", "Example Ltd", .collaborator), ("carl@corp.test", "Example Ltd", .collaborator),
+                                                  ("ezra@corp.test", "Example Ltd", .external), ("olga@other.test", "Other Ltd", .administrator)]
+            for (login, org, role) in roles {
+                let user = try plane.store.write { db in try db.createUser(login: login, displayName: "", passwordHash: RouteRightsTests.hashes[login]) }
+                _ = try plane.setMember(organization: org, login: login, role: role, displayName: nil, password: nil, actor: .op)
+                actors[login] = .user(Actor.UserRef(id: user.id, login: login), via: .socket(uid: 2000 + UInt32(user.id)))
+            }
+            for (login, permissions) in [("cole@corp.test", MailboxPermission.devices), ("carl@corp.test", []), ("ezra@corp.test", .history)] {
+                _ = try plane.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
+            }
+        }
+
+        func snapshot() throws -> [String] {
+            try plane.store.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
+                    .flatMap { table in try GRDB.Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\(table): \($0)" } }
+            }
+        }
+    }
+
+    /// Says who asks from a header only tests send.
+    struct HeaderActor: ControlAuthenticator {
+        let actors: [String: Actor]
+        func actor(for request: Request, channel: any Channel) async throws -> Actor {
+            guard let name = request.headers[HTTPField.Name("X-Test-Actor")!], let actor = actors[name] else {
+                throw PosternError(.unauthenticated, code: "unknown_caller", "no identity")
+            }
+            return actor
+        }
+    }
+
+    struct Row: Sendable {
+        let method: HTTPRequest.Method
+        let spec: String
+        let path: String
+        /// A: allowed, F: 403, H: 404, for the seven actors in order.
+        let expected: String
+        /// The JSON body for an actor (their own password where a change needs it).
+        let body: @Sendable (String) -> String?
+
+        init(_ method: HTTPRequest.Method, _ spec: String, _ path: String, _ expected: String,
+             body: @escaping @Sendable (String) -> String? = { _ in nil }) {
+            self.method = method
+            self.spec = spec
+            self.path = path
+            self.expected = expected
+            self.body = body
+        }
+
+        init(_ method: HTTPRequest.Method, _ spec: String, _ expected: String, body: @escaping @Sendable (String) -> String? = { _ in nil }) {
+            self.init(method, spec, spec, expected, body: body)
+        }
+    }
+
+    static func own(_ actor: String) -> String { passwords[actor].map { #""password":"\#($0)""# } ?? #""password":null"# }
+
+    static let rows: [Row] = [
+        Row(.get, "/v1/health", "AAAAAAA"),
+        Row(.get, "/metrics", "AFFFFFF"),
+        Row(.get, "/v1/organizations", "AAAAAAA"),
+        Row(.post, "/v1/organizations", "AFFFFFF") { _ in #"{"name":"New Ltd"}"# },
+        Row(.delete, "/v1/organizations/{organization}", "/v1/organizations/Empty%20Ltd", "AFFFFFF"),
+        Row(.get, "/v1/services", "AAAAAAA"),
+        Row(.post, "/v1/services", "AAAFFFH") { _ in #"{"name":"new","organization":"Example Ltd","domains":["new.test"]}"# },
+        Row(.delete, "/v1/services/{service}", "/v1/services/spare", "AAAHHHH"),
+        Row(.get, "/v1/mailboxes", "AAAAAAA"),
+        Row(.post, "/v1/mailboxes", "AAAHHHH") { _ in #"{"address":"new@example.org"}"# },
+        Row(.get, "/v1/mailboxes/{address}", "/v1/mailboxes/alice@example.org", "AAAAAAH"),
+        Row(.delete, "/v1/mailboxes/{address}", "/v1/mailboxes/alice@example.org", "AAAFFFH"),
+        Row(.get, "/v1/mailboxes/{address}/history", "/v1/mailboxes/alice@example.org/history", "AAAFFAH"),
+        Row(.get, "/v1/mailboxes/{address}/failures", "/v1/mailboxes/alice@example.org/failures", "AAAFFFH"),
+        Row(.get, "/v1/mailboxes/{address}/devices", "/v1/mailboxes/alice@example.org/devices", "AAAAFFH"),
+        Row(.post, "/v1/mailboxes/{address}/devices", "/v1/mailboxes/alice@example.org/devices", "AAAAFFH") { _ in #"{"name":"Laptop"}"# },
+        Row(.post, "/v1/mailboxes/{address}/devices/{device}/rotate", "/v1/mailboxes/alice@example.org/devices/Phone/rotate", "AAAAFFH"),
+        Row(.put, "/v1/mailboxes/{address}/devices/{device}/scopes", "/v1/mailboxes/alice@example.org/devices/Phone/scopes", "AAAAFFH") { _ in
+            #"{"scopes":["imap"]}"# },
+        Row(.put, "/v1/mailboxes/{address}/devices/{device}/expiry", "/v1/mailboxes/alice@example.org/devices/Phone/expiry", "AAAAFFH") { _ in
+            #"{"expiresAt":"2099-01-01T00:00:00Z"}"# },
+        Row(.delete, "/v1/mailboxes/{address}/devices/{device}", "/v1/mailboxes/alice@example.org/devices/Phone", "AAAAFFH"),
+        Row(.post, "/v1/mailboxes/{address}/disconnect-all", "/v1/mailboxes/alice@example.org/disconnect-all", "AAAAFFH") { _ in #"{"confirm":true}"# },
+        Row(.get, "/v1/policies/generic/{level}/{name}", "/v1/policies/generic/mailbox/alice@example.org", "AAAFFFH"),
+        Row(.put, "/v1/policies/generic/{level}/{name}", "/v1/policies/generic/organization/Example%20Ltd", "AAAFFFH") { _ in #"{"refuse":["imap"]}"# },
+        Row(.delete, "/v1/policies/generic/{level}/{name}", "/v1/policies/generic/service/example", "AAAHHHH"),
+        Row(.get, "/v1/reports/generic", "AFFFFFF"),
+        Row(.post, "/v1/backup", "AFFFFFF") { _ in #"{"directory":"\#(NSTemporaryDirectory())postern-backup-\#(UUID().uuidString)"}"# },
+        Row(.post, "/v1/import/passwd-file", "AFFFFFF"),
+        Row(.get, "/v1/users", "AFFFFFF"),
+        Row(.post, "/v1/users", "AFFFFFF") { _ in #"{"login":"new@corp.test"}"# },
+        Row(.put, "/v1/users/{login}/password", "/v1/users/cole@corp.test/password", "AFFAFFF") { _ in
+            #"{"password":"a new long password","current":"password of cole@corp.test"}"# },
+        Row(.get, "/v1/organizations/{organization}/members", "/v1/organizations/Example%20Ltd/members", "AAAAAFH"),
+        Row(.put, "/v1/organizations/{organization}/members/{login}", "/v1/organizations/Example%20Ltd/members/carl@corp.test", "AAAFFFH") {
+            #"{"role":"external",\#(own($0))}"# },
+        Row(.get, "/v1/organizations/{organization}/members/{login}/removal", "/v1/organizations/Example%20Ltd/members/carl@corp.test/removal", "AAAFFFH"),
+        Row(.delete, "/v1/organizations/{organization}/members/{login}", "/v1/organizations/Example%20Ltd/members/carl@corp.test", "AAAFFFH") {
+            #"{"confirm":"carl@corp.test",\#(own($0))}"# },
+        Row(.get, "/v1/mailboxes/{address}/access", "/v1/mailboxes/alice@example.org/access", "AAAFFFH"),
+        Row(.put, "/v1/mailboxes/{address}/access/{login}", "/v1/mailboxes/alice@example.org/access/carl@corp.test", "AAAFFFH") {
+            #"{"permissions":["history"],\#(own($0))}"# },
+        Row(.delete, "/v1/mailboxes/{address}/access/{login}", "/v1/mailboxes/alice@example.org/access/carl@corp.test", "AAAFFFH") { #"{\#(own($0))}"# },
+        Row(.get, "/v1/services/{service}/defaults", "/v1/services/example/defaults", "AAAHHHH"),
+        Row(.put, "/v1/services/{service}/defaults", "/v1/services/example/defaults", "AAAHHHH") { _ in #"{"permissions":["devices","history"]}"# },
+        Row(.post, "/v1/services/{service}/defaults/apply", "/v1/services/example/defaults/apply", "AAAHHHH") {
+            #"{"mailboxes":["alice@example.org"],\#(own($0))}"# },
+    ]
+
+    @Test func everyDocumentedRouteHasARow() {
+        let covered = Set(Self.rows.map { "\($0.method.rawValue) \($0.spec)" })
+        let missing = ControlAPITests.documentedRoutes.subtracting(covered)
+        #expect(missing.isEmpty, "routes with no row in the rights table: \(missing.sorted())")
+    }
+
+    static func call(_ world: World, _ row: Row, as actor: String?) async throws -> (status: Int, body: String) {
+        let router = ControlAPI.router(world.plane, serverKeyPath: world.keyPath, authenticator: HeaderActor(actors: world.actors))
+        var headers: HTTPFields = [:]
+        if let actor { headers[HTTPField.Name("X-Test-Actor")!] = actor }
+        var body: ByteBuffer?
+        if row.spec == "/v1/import/passwd-file" {
+            headers[.contentType] = "text/plain"
+            body = ByteBuffer(string: "new@example.org:{PLAIN}pw\n")
+        } else if let json = row.body(actor ?? "") {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(string: json)
+        }
+        let (sentHeaders, sentBody) = (headers, body)
+        return try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: row.path, method: row.method, headers: sentHeaders, body: sentBody) { response in
+                (Int(response.status.code), String(buffer: response.body))
+            }
+        }
+    }
+
+    @Test(arguments: rows.indices)
+    func eachActorGetsWhatTheRuleSetSays(row index: Int) async throws {
+        let row = Self.rows[index]
+        #expect(row.expected.count == Self.actors.count)
+        let shared = try World()
+        let before = try shared.snapshot()
+        // The refused first, on one database that must not change; each allowed one on a fresh one.
+        for (actor, letter) in zip(Self.actors, row.expected) where letter != "A" {
+            let (status, body) = try await Self.call(shared, row, as: actor)
+            #expect(status == (letter == "F" ? 403 : 404), "\(row.method) \(row.path) as \(actor): \(status) \(body)")
+            #expect(ControlAPITests.documentedStatuses(row.method.rawValue, row.spec).contains(status), "\(row.spec) does not document \(status)")
+            #expect(try shared.snapshot() == before, "\(row.method) \(row.path) as \(actor) was refused but changed the database")
+        }
+        let (status, _) = try await Self.call(shared, row, as: nil)
+        #expect(status == 401, "\(row.method) \(row.path) with no identity: \(status)")
+        #expect(try shared.snapshot() == before)
+        for (actor, letter) in zip(Self.actors, row.expected) where letter == "A" {
+            let (status, body) = try await Self.call(try World(), row, as: actor)
+            #expect((200..<300).contains(status), "\(row.method) \(row.path) as \(actor): \(status) \(body)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+"""End-to-end: who is asking on the control socket. A second uid (a system user made for the test)
+mapped in control.users gets that user's rights, an unmapped uid gets 401, and the operator can act
+as a user with --as. Mixed into test_postern.Suite; runs on a posternd of its own."""
+
+import json
+import os
+import pwd
+import subprocess
+
+COLE, STRANGER = "postern-e2e-cole", "postern-e2e-stranger"
+
+
+def system_user(name):
+    """The uid of a system user, created if missing (no home, no shell)."""
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+        return pwd.getpwnam(name).pw_uid
+
+
+class PeopleTests:
+    def test_the_control_socket_knows_its_caller_by_uid(self):
+        cole_uid, _ = system_user(COLE), system_user(STRANGER)
+        d = self.import_daemon("people", POSTERN_CONTROL_SOCKET_MODE="0666",
+                                      POSTERN_CONTROL_USERS=f"{cole_uid}=cole@corp.test")
+        try:
+            def as_user(user, *args):
+                cmd = [os.path.join(d.bin_dir, "postern"), *args, "--json", "--socket", d.control_socket]
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=d.env, user=user, cwd="/")
+                return r.returncode, json.loads(r.stdout)
+
+            for address in ("alice@example.org", "bob@example.org"):
+                d.ok("mailbox", "add", address)
+            secret_file = os.path.join(d.tmp, "cole.password")
+            with open(secret_file, "w") as f:
+                f.write("a long account password\n")
+            d.ok("user", "add", "cole@corp.test", "--name", "Cole", "--password-file", secret_file)
+            d.ok("member", "set", "Import Ltd", "cole@corp.test", "--role", "collaborator")
+            granted = d.ok("access", "grant", "alice@example.org", "cole@corp.test", "--permissions", "devices")
+            assert granted["access"]["permissions"] == ["devices"], granted
+
+            rc, added = as_user(COLE, "device", "add", "alice@example.org", "--name", "Phone")
+            assert rc == 0 and len(added["password"]) >= 20, added
+            rc, listed = as_user(COLE, "mailbox", "list")
+            assert rc == 0 and [m["address"] for m in listed["mailboxes"]] == ["alice@example.org"], listed
+            for args, code in ((("device", "list", "bob@example.org"), "mailbox_not_found"),
+                               (("history", "alice@example.org"), "forbidden"),
+                               (("org", "add", "Cole's own"), "forbidden"),
+                               (("device", "list", "alice@example.org", "--as", "cole@corp.test"), "forbidden")):
+                rc, answer = as_user(COLE, *args)
+                assert rc != 0 and answer.get("error", {}).get("code") == code, (args, answer)
+
+            rc, answer = as_user(STRANGER, "mailbox", "list")
+            assert rc != 0 and answer["error"]["code"] == "unknown_caller", answer
+            assert str(pwd.getpwnam(STRANGER).pw_uid) in answer["error"]["message"]
+
+            rc, seen = d.cli("device", "list", "alice@example.org", "--as", "cole@corp.test")
+            assert rc == 0 and [x["name"] for x in seen["devices"]] == ["Phone"], seen
+            d.refused("mailbox_not_found", "device", "list", "bob@example.org", "--as", "cole@corp.test")
+            history = d.ok("history", "alice@example.org")["history"]
+            actors = {h["action"]: h["actor"] for h in history}
+            assert actors["device.add"] == f"cole@corp.test (uid {cole_uid})", actors
+            assert actors["access.grant"].startswith("operator (uid 0)"), actors
+        finally:
+            d.stop()
