@@ -143,4 +143,16 @@ import Testing
         #expect(Self.code { _ = try world.plane.addUser(login: "x@corp.test", displayName: "", password: "short", actor: .op) } == "weak_password")
         #expect(Self.code { _ = try world.plane.addUser(login: "x@corp.test", displayName: "", password: nil, actor: world["adam@corp.test"]) } == "forbidden")
     }
+
+    @Test func theDemoDataHasOnePersonPerRoleWithMailboxAccess() throws {
+        let plane = try makePlane(seeded: false)
+        let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../seeds").standardized.path
+        try Seeds.load(directory: seeds, into: plane, logger: .init(label: "test"))
+        let members = try plane.members(organization: "Example Ltd", actor: .op)
+        #expect(Set(members.map(\.role)) == Set(Role.allCases))
+        let alice = try plane.store.read { try $0.requireUser(login: "alice@example.org") }
+        let actor = Actor.user(.init(id: alice.id, login: alice.login), via: .socket(uid: 4242))
+        _ = try plane.addDevice("alice@example.org", name: "Demo laptop", actor: actor)
+        #expect(Self.code { _ = try plane.devices("bob@example.org", actor: actor) } == "mailbox_not_found")
+    }
 }

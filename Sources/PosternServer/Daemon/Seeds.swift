@@ -8,8 +8,17 @@ enum Seeds {
     struct File: Decodable {
         struct Org: Decodable { let name: String; let services: [Service] }
         struct Service: Decodable { let name: String; let domains: [String] }
+        struct Member: Decodable {
+            let login: String
+            let name: String?
+            let password: String?
+            let organization: String
+            let role: String
+            let access: [String: [String]]?
+        }
         let organizations: [Org]
         let mailboxes: [String]
+        let members: [Member]?
     }
 
     static func load(directory: String, into plane: ControlPlane, logger: Logger) throws {
@@ -29,6 +38,15 @@ enum Seeds {
                 }
             }
             for address in file.mailboxes { _ = try plane.addMailbox(address, actor: seeds) }
+            for member in file.members ?? [] {
+                _ = try plane.addUser(login: member.login, displayName: member.name ?? "", password: member.password, actor: seeds)
+                _ = try plane.setMember(organization: member.organization, login: member.login, role: try Role(parsing: member.role),
+                                        displayName: nil, password: nil, actor: seeds)
+                for (address, names) in (member.access ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    _ = try plane.setAccess(mailbox: address, login: member.login, permissions: try MailboxPermission(names: names),
+                                            password: nil, actor: seeds)
+                }
+            }
         }
         for name in try fm.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".passwd") {
             let text = try String(contentsOfFile: (directory as NSString).appendingPathComponent(name), encoding: .utf8)
