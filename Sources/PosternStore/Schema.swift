@@ -149,6 +149,22 @@ enum Schema {
             }
             try db.create(index: "history_by_organization", on: "history", columns: ["organizationId", "id"])
         }
+        migrator.registerMigration("v7: API tokens and sessions") { db in
+            // A bearer secret of a user, kept only as its keyed digest: an API token (named, for
+            // scripts) or a session (from a sign-in, for the web manager).
+            try db.create(table: "apiToken") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("user", onDelete: .cascade).notNull()
+                t.column("kind", .text).notNull().check(sql: "kind IN ('token', 'session')")
+                t.column("name", .text).notNull()
+                t.column("digest", .blob).notNull().unique()
+                t.column("createdAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull()
+                t.column("lastUsedAt", .datetime)
+                t.column("lastIP", .text)
+            }
+            try db.create(index: "apiToken_by_user", on: "apiToken", columns: ["userId"])
+        }
         return migrator
     }
 }

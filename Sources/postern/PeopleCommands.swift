@@ -261,3 +261,55 @@ struct DefaultsCommand: AsyncParsableCommand {
 extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
 }
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "API tokens, for scripts on the TCP control listener (Authorization: Bearer …).",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make an API token; its secret is printed this once and never again.")
+        @OptionGroup var options: GlobalOptions
+        @Option(name: .long, help: "What it is for, such as \"backup script\".") var name: String
+        @Option(name: .long, help: "Days until it stops working (1 to 366).") var days = 90
+        @Option(name: .long, help: "Whose token (the operator only; default: your own).") var user: String?
+
+        func run() async throws {
+            try await options.perform(NewToken.self, {
+                try await $0.send(.POST, "/v1/tokens", json: TokenInput(name: name, days: days, login: user))
+            }) { made in
+                print("API token \"\(made.token.name)\" (id \(made.token.id)) of \(made.token.login), until \(Output.date(made.token.expiresAt)):")
+                print("  \(made.secret)")
+                print("It is shown this once: keep it now.")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens and sessions (yours; the operator: everyone's, or --user's).")
+        @OptionGroup var options: GlobalOptions
+        @Option(name: .long, help: "Only this user's.") var user: String?
+
+        func run() async throws {
+            let query = user.map { "?login=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? ""
+            try await options.perform(TokenList.self, { try await $0.send(.GET, "/v1/tokens" + query) }) { list in
+                Output.table(["ID", "USER", "KIND", "NAME", "UNTIL", "LAST USE"], list.tokens.map {
+                    ["\($0.id)", $0.login, $0.kind.rawValue, $0.name, Output.date($0.expiresAt),
+                     $0.lastUsedAt.map { Output.date($0) } ?? "never"]
+                })
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token or a session: it fails from the next request on.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Its id (`postern token list`).") var id: Int64
+
+        func run() async throws {
+            try await options.perform(TokenBody.self, { try await $0.send(.DELETE, "/v1/tokens/\(id)") }) {
+                print("\($0.token.kind == .token ? "API token \"\($0.token.name)\"" : "session") (id \($0.token.id)) of \($0.token.login) revoked")
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PosternAuth
 import PosternCore
 @testable import PosternServer
 import Testing
@@ -154,5 +155,50 @@ import Testing
         let actor = Actor.user(.init(id: alice.id, login: alice.login), via: .socket(uid: 4242))
         _ = try plane.addDevice("alice@example.org", name: "Demo laptop", actor: actor)
         #expect(Self.code { _ = try plane.devices("bob@example.org", actor: actor) } == "mailbox_not_found")
+    }
+
+    @Test func signingInGivesASessionAndWrongPasswordsAreThrottledThenRefused() async throws {
+        let world = try World()
+        var policy = ThrottlePolicy()
+        policy.freeFailures = 2
+        policy.firstDelay = .milliseconds(1)
+        policy.maxDelay = .milliseconds(5)
+        policy.refuseAfter = 4
+        let throttle = Throttle(policy: policy)
+        let session = try await world.plane.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.1", throttle: throttle)
+        #expect(session.secret.hasPrefix("ps_") && session.token.kind == .session)
+        let actor = try world.plane.actor(bearer: session.secret, ip: "192.0.2.1")
+        #expect(actor.user?.login == "cole@corp.test" && actor.name == "cole@corp.test (session from 192.0.2.1)")
+        var codes: [String] = []
+        for _ in 0..<5 {
+            do { _ = try await world.plane.signIn(login: "cole@corp.test", password: "guess", ip: "192.0.2.9", throttle: throttle) } catch let error as PosternError {
+                codes.append(error.code)
+            }
+        }
+        #expect(codes == ["wrong_login", "wrong_login", "wrong_login", "wrong_login", "sign_in_throttled"])
+        await #expect(throws: PosternError.self) {
+            _ = try await world.plane.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.9", throttle: throttle)
+        }
+        #expect(try await world.plane.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.1", throttle: throttle)
+            .token.kind == .session, "the owner from their own IP still signs in")
+        _ = try world.plane.signOut(actor: actor)
+        #expect(Self.code { _ = try world.plane.actor(bearer: session.secret, ip: nil) } == "invalid_token")
+        #expect(Self.code { _ = try world.plane.actor(bearer: "not a token", ip: nil) } == "invalid_token")
+    }
+
+    @Test func tokensAreOwnedStoredAsDigestsAndRevoked() throws {
+        let world = try World()
+        let cole = world["cole@corp.test"]
+        let made = try world.plane.createToken(name: "ci", days: 30, login: nil, actor: cole)
+        #expect(made.token.login == "cole@corp.test")
+        #expect(try world.snapshot().allSatisfy { !$0.contains(made.secret) }, "only the digest is stored")
+        #expect(Self.code { _ = try world.plane.createToken(name: "x", days: 30, login: "adam@corp.test", actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.createToken(name: "x", days: 400, login: nil, actor: cole) } == "invalid_expiry")
+        #expect(Self.code { _ = try world.plane.revokeToken(id: made.token.id, actor: world["adam@corp.test"]) } == "token_not_found")
+        let via = try world.plane.actor(bearer: made.secret, ip: "127.0.0.1")
+        #expect(via.name == "cole@corp.test (token ci from 127.0.0.1)")
+        _ = try world.plane.addDevice("alice@example.org", name: "From CI", actor: via)
+        _ = try world.plane.revokeToken(id: made.token.id, actor: cole)
+        #expect(Self.code { _ = try world.plane.actor(bearer: made.secret, ip: nil) } == "invalid_token")
     }
 }

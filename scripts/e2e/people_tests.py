@@ -6,6 +6,8 @@ import json
 import os
 import pwd
 import subprocess
+import urllib.error
+import urllib.request
 
 COLE, STRANGER = "postern-e2e-cole", "postern-e2e-stranger"
 
@@ -22,7 +24,9 @@ def system_user(name):
 class PeopleTests:
     def test_the_control_socket_knows_its_caller_by_uid(self):
         cole_uid, _ = system_user(COLE), system_user(STRANGER)
-        d = self.import_daemon("people", POSTERN_CONTROL_SOCKET_MODE="0666",
+        from harness import free_port
+        tcp = f"127.0.0.1:{free_port()}"
+        d = self.import_daemon("people", POSTERN_CONTROL_SOCKET_MODE="0666", POSTERN_CONTROL_LISTEN=tcp,
                                       POSTERN_CONTROL_USERS=f"{cole_uid}=cole@corp.test")
         try:
             def as_user(user, *args):
@@ -62,5 +66,39 @@ class PeopleTests:
             actors = {h["action"]: h["actor"] for h in history}
             assert actors["device.add"] == f"cole@corp.test (uid {cole_uid})", actors
             assert actors["access.grant"].startswith("operator (uid 0)"), actors
+
+            # The TCP listener: API tokens and sessions only.
+            def http(method, path, token=None, body=None):
+                request = urllib.request.Request(f"http://{tcp}{path}", method=method,
+                                                 data=json.dumps(body).encode() if body is not None else None)
+                if token:
+                    request.add_header("Authorization", f"Bearer {token}")
+                if body is not None:
+                    request.add_header("Content-Type", "application/json")
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as r:
+                        return r.status, json.loads(r.read() or b"{}")
+                except urllib.error.HTTPError as e:
+                    return e.code, json.loads(e.read() or b"{}")
+
+            made = d.ok("token", "create", "--name", "ci script", "--days", "7", "--user", "cole@corp.test")
+            secret = made["secret"]
+            assert secret.startswith("pt_") and len(secret) == 46, made
+            status, devices = http("GET", "/v1/mailboxes/alice@example.org/devices", secret)
+            assert status == 200 and [x["name"] for x in devices["devices"]] == ["Phone"], (status, devices)
+            assert http("GET", "/v1/mailboxes/bob@example.org/devices", secret)[0] == 404
+            assert http("GET", "/v1/mailboxes/alice@example.org/devices")[0] == 401, "no token, no answer"
+            assert http("GET", "/v1/mailboxes/alice@example.org/devices", "pt_" + "x" * 43)[0] == 401
+            listed = d.ok("token", "list", "--user", "cole@corp.test")["tokens"]
+            assert listed[0]["lastIP"] == "127.0.0.1" and listed[0]["lastUsedAt"], listed
+            assert secret not in open(d.log_path).read() and secret not in json.dumps(d.ok("history", "alice@example.org"))
+            status, session = http("POST", "/v1/session", body={"login": "cole@corp.test", "password": "a long account password"})
+            assert status == 201 and session["secret"].startswith("ps_"), (status, session)
+            assert http("GET", "/v1/mailboxes", session["secret"])[0] == 200
+            assert http("POST", "/v1/session", body={"login": "cole@corp.test", "password": "wrong"})[0] == 401
+            assert http("DELETE", "/v1/session", session["secret"])[0] == 200, "sign out"
+            assert http("GET", "/v1/mailboxes", session["secret"])[0] == 401, "a closed session fails at once"
+            d.ok("token", "revoke", str(made["token"]["id"]))
+            assert http("GET", "/v1/mailboxes/alice@example.org/devices", secret)[0] == 401, "a revoked token fails at once"
         finally:
             d.stop()

@@ -21,10 +21,10 @@ public enum Actor: Sendable, Equatable {
     public enum Credential: Sendable, Equatable {
         /// Their uid on the control socket, mapped in `control.users`.
         case socket(uid: UInt32)
-        /// An API token, by its name.
-        case token(String)
-        /// A session opened with their account password.
-        case session
+        /// An API token, with the client IP it came from.
+        case token(id: Int64, name: String, ip: String?)
+        /// A session opened with their account password, with the client IP it came from.
+        case session(id: Int64, ip: String?)
     }
 
     /// The user whose rights apply, or nil for the operator's.
@@ -52,8 +52,8 @@ public enum Actor: Sendable, Equatable {
         switch self {
         case let .operator(uid): "operator (uid \(uid))"
         case let .user(user, .socket(uid)): "\(user.login) (uid \(uid))"
-        case let .user(user, .token(name)): "\(user.login) (token \(name))"
-        case let .user(user, .session): "\(user.login) (session)"
+        case let .user(user, .token(_, name, ip)): "\(user.login) (token \(name)\(ip.map { " from \($0)" } ?? ""))"
+        case let .user(user, .session(_, ip)): "\(user.login) (session\(ip.map { " from \($0)" } ?? ""))"
         case let .operatorAs(uid, user): "operator (uid \(uid)) as \(user.login)"
         case let .system(name): name
         }

@@ -50,7 +50,8 @@ public enum ControlAPI {
     /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
     public static func router(_ plane: ControlPlane, metrics: PrometheusCollectorRegistry? = nil,
                               failedLogins: FailedLogins? = nil, serverKeyPath: String? = nil,
-                              imports: ImportGate = ImportGate(), authenticator: any ControlAuthenticator) -> Router<ControlContext> {
+                              imports: ImportGate = ImportGate(), authenticator: any ControlAuthenticator,
+                              signIns: Throttle = Throttle()) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
         router.add(middleware: Authenticate(authenticator: authenticator))  // every route has an actor, or 401
@@ -194,6 +195,7 @@ public enum ControlAPI {
         }
 
         addPeopleRoutes(to: router, plane)
+        addTokenRoutes(to: router, plane, signIns: signIns)
 
         router.post("/v1/import/passwd-file") { request, context -> Response in
             let actor = try context.who()

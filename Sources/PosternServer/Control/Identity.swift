@@ -82,14 +82,33 @@ public struct PeerAuthenticator: ControlAuthenticator {
     }
 }
 
-/// Puts the actor on the context before any route runs.
+/// The TCP control listener's authenticator: an API token or a session, `Authorization: Bearer …`.
+public struct BearerAuthenticator: ControlAuthenticator {
+    let plane: ControlPlane
+
+    public init(plane: ControlPlane) { self.plane = plane }
+
+    public func actor(for request: Request, channel: any Channel) async throws -> Actor {
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw PosternError(.unauthenticated, code: "unauthenticated", "this listener takes an API token or a session: Authorization: Bearer …")
+        }
+        let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let ip = channel.remoteAddress?.ipAddress
+        let plane = plane
+        return try await ControlAPI.blocking { try plane.actor(bearer: secret, ip: ip) }
+    }
+}
+
+/// Puts the actor on the context before any route runs; only signing in needs no identity.
 struct Authenticate: RouterMiddleware {
     typealias Context = ControlContext
     let authenticator: any ControlAuthenticator
 
     func handle(_ request: Request, context: ControlContext, next: (Request, ControlContext) async throws -> Response) async throws -> Response {
         var context = context
-        context.actor = try await authenticator.actor(for: request, channel: context.channel)
+        if !(request.method == .post && request.uri.path == "/v1/session") {
+            context.actor = try await authenticator.actor(for: request, channel: context.channel)
+        }
         return try await next(request, context)
     }
 }

@@ -35,6 +35,8 @@ public struct DaemonConfig: Sendable {
     public var saslauthdSocketGroup: String?
     /// nginx auth_http: "HOST:PORT" or "unix:/path"; nil: off.
     public var authHTTPListen: BindAddress?
+    /// The TCP control listener, for API tokens and sessions (off unless set; HOST:PORT).
+    public var controlListen: (host: String, port: Int)?
     public var backends = MailBackends()
     public var controlSocket = "./var/run/control.sock"
     public var controlSocketMode: mode_t = 0o660
@@ -116,6 +118,7 @@ public struct DaemonConfig: Sendable {
             return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
         }
         authTCP = try hostPort("auth.tcp")
+        controlListen = try hostPort("control.listen")
         if let listen = optional("authHTTP.listen") {
             if listen.hasPrefix("unix:") {
                 authHTTPListen = .unixDomainSocket(path: String(listen.dropFirst(5)))

@@ -103,10 +103,12 @@ public enum Daemon {
         var appLogger = Logger(label: "posternd.control")
         appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
         let imports = ImportGate()
+        let signIns = Throttle(policy: config.throttle)
         let app = Application(
             router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath,
                                       imports: imports,
-                                      authenticator: PeerAuthenticator(identity: ControlIdentity(users: config.controlUsers), store: store)),
+                                      authenticator: PeerAuthenticator(identity: ControlIdentity(users: config.controlUsers), store: store),
+                                      signIns: signIns),
             server: config.controlLimits.server(),
             configuration: config.controlLimits.configuration(address: .unixDomainSocket(path: controlSocket), name: "control", logger: logger),
             onServerRunning: { _ in
@@ -119,12 +121,24 @@ public enum Daemon {
             },
             logger: appLogger
         )
+        // The TCP control listener takes only API tokens and sessions; it shares imports and sign-in throttling.
+        var controlTCP: [any Service] = []
+        if let (host, port) = config.controlListen {
+            let tcpLogger = logger
+            controlTCP.append(Application(
+                router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath,
+                                          imports: imports, authenticator: BearerAuthenticator(plane: plane), signIns: signIns),
+                server: config.controlLimits.server(),
+                configuration: config.controlLimits.configuration(address: .hostname(host, port: port), name: "control (TCP)", logger: logger),
+                onServerRunning: { _ in tcpLogger.info("control listening on TCP (API tokens only)", metadata: ["address": "\(host):\(port)"]) },
+                logger: appLogger))
+        }
         let flusher = LastUseFlusher(plane: plane, check: check, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
         let housekeeper = Housekeeper(plane: plane, interval: config.expiryCheck, removeUnusedAfterDays: config.removeUnusedAfterDays, logger: logger)
         // Shutdown runs in reverse: a running import stops at its next batch, then the control API
         // ends, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
-            services: [flusher, hooks, housekeeper] + frontDoors + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [flusher, hooks, housekeeper] + frontDoors + controlTCP + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()

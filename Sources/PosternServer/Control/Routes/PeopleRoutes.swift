@@ -1,8 +1,36 @@
 import Hummingbird
+import PosternAuth
 import PosternCore
 
 /// Users, members and roles, mailbox access, and the default permissions of mail services.
 extension ControlAPI {
+    static func addTokenRoutes(to router: Router<ControlContext>, _ plane: ControlPlane, signIns: Throttle) {
+        router.post("/v1/tokens") { request, context -> EditedResponse<NewToken> in
+            let input = try await request.decode(as: TokenInput.self, context: context)
+            let made = try await blocking { try plane.createToken(name: input.name, days: input.days, login: input.login, actor: context.who()) }
+            return EditedResponse(status: .created, response: made)
+        }
+        router.get("/v1/tokens") { request, context in
+            let login = request.uri.queryParameters.get("login")
+            return TokenList(tokens: try await blocking { try plane.tokens(login: login, actor: context.who()) })
+        }
+        router.delete("/v1/tokens/:id") { _, context in
+            guard let id = Int64(try context.parameters.decoded("id")) else {
+                throw PosternError(.invalid, code: "invalid_id", "a token is named by its number (`postern token list`)")
+            }
+            return TokenBody(token: try await blocking { try plane.revokeToken(id: id, actor: context.who()) })
+        }
+        router.post("/v1/session") { request, context -> EditedResponse<NewToken> in
+            let input = try await request.decode(as: SignInInput.self, context: context)
+            let session = try await plane.signIn(login: input.login, password: input.password,
+                                                 ip: context.channel.remoteAddress?.ipAddress, throttle: signIns)
+            return EditedResponse(status: .created, response: session)
+        }
+        router.delete("/v1/session") { _, context in
+            TokenBody(token: try await blocking { try plane.signOut(actor: context.who()) })
+        }
+    }
+
     static func addPeopleRoutes(to router: Router<ControlContext>, _ plane: ControlPlane) {
         router.get("/v1/users") { _, context in UserList(users: try await blocking { try plane.users(actor: context.who()) }) }
         router.post("/v1/users") { request, context -> EditedResponse<UserBody> in
@@ -82,6 +110,9 @@ extension ControlAPI {
     }
 }
 
+extension NewToken: ResponseEncodable {}
+extension TokenList: ResponseEncodable {}
+extension TokenBody: ResponseEncodable {}
 extension UserList: ResponseEncodable {}
 extension UserBody: ResponseEncodable {}
 extension MemberList: ResponseEncodable {}

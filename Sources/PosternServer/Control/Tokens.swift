@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+import GRDB
+import PosternAuth
+import PosternCore
+import PosternStore
+
+/// API tokens (for scripts, over the TCP control listener) and sessions (a sign-in with the
+/// account password, for the web manager): bearer secrets shown once and kept as keyed digests.
+extension ControlPlane {
+    static let sessionLife: TimeInterval = 12 * 3600
+
+    /// The digest a secret is stored and found by (HMAC-SHA-256 under the server key, apart from device passwords).
+    func tokenDigest(_ secret: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array("postern api token\u{0}\(secret)".utf8), using: key.key))
+    }
+
+    /// A new API token for the actor (or, for the operator, for `login`).
+    public func createToken(name: String, days: Int?, login: String?, actor: Actor) throws -> NewToken {
+        let name = try Names.validate(name, what: "a token name")
+        let days = days ?? 90
+        try APIToken.checkDays(days)
+        let secret = APIToken.secret(.token)
+        let digest = tokenDigest(secret)
+        let token = try store.write { db in
+            let user = try self.tokenOwner(login, actor: actor, in: db)
+            let token = try db.insertToken(userID: user.id, kind: .token, name: name, digest: digest, expiresAt: Date() + Double(days) * 86_400)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "token.create",
+                                              detail: "API token \"\(name)\" (id \(token.id)) of \(user.login), until \(Self.day(token.expiresAt))"))
+            return token
+        }
+        return NewToken(token: token, secret: secret)
+    }
+
+    /// The actor's own tokens and sessions; the operator's view: everyone's, or one user's.
+    public func tokens(login: String?, actor: Actor) throws -> [APIToken] {
+        try store.read { db in
+            if actor.isOperator, login == nil { return try db.tokens() }
+            return try db.tokens(userID: try self.tokenOwner(login, actor: actor, in: db).id)
+        }
+    }
+
+    public func revokeToken(id: Int64, actor: Actor) throws -> APIToken {
+        try store.write { db in
+            guard let (token, owner) = try db.token(id: id), actor.isOperator || actor.user?.id == owner else {
+                throw PosternError(.notFound, code: "token_not_found", "no token \(id) of yours; `postern token list` shows them")
+            }
+            try db.deleteToken(id: id)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "token.revoke",
+                                              detail: "\(token.kind == .token ? "API token \"\(token.name)\"" : "session") (id \(id)) of \(token.login) revoked"))
+            return token
+        }
+    }
+
+    func tokenOwner(_ login: String?, actor: Actor, in db: Database) throws -> User {
+        if let login {
+            let user = try db.requireUser(login: login)
+            guard actor.isOperator || actor.user?.id == user.id else {
+                throw PosternError(.forbidden, code: "forbidden", "only the operator manages another user's tokens")
+            }
+            return user
+        }
+        guard let own = actor.user else {
+            throw PosternError(.invalid, code: "user_required", "the operator names whose token it is (--user LOGIN)")
+        }
+        return try db.requireUser(login: own.login)
+    }
+
+    /// Signs a user in with their account password: a session for `sessionLife`. Failures are
+    /// throttled per client IP and login as failed mail logins are.
+    public func signIn(login: String, password: String, ip: String?, throttle: Throttle) async throws -> NewToken {
+        let key = (try? User.login(login)) ?? login
+        switch throttle.verdict(login: "signin:" + key, ip: ip) {
+        case .allow: break
+        case let .delay(hold): try await Task.sleep(for: hold)
+        case .refuse:
+            throw PosternError(.forbidden, code: "sign_in_throttled", "too many failed sign-ins from here for this login; try again later")
+        }
+        let secret = APIToken.secret(.session)
+        let digest = tokenDigest(secret)
+        let session: APIToken? = try await ControlAPI.blocking { [self] in
+            guard let user = try store.read({ try $0.user(login: key) }),
+                  let hash = try store.read({ try $0.passwordHash(userID: user.id) }),
+                  AccountPassword.verify(password, against: hash) else { return nil }
+            return try store.write { db in
+                let session = try db.insertToken(userID: user.id, kind: .session, name: "session", digest: digest,
+                                                 expiresAt: Date() + Self.sessionLife)
+                try db.appendHistory(HistoryEntry(mailbox: nil, actor: "\(user.login) (session\(ip.map { " from \($0)" } ?? ""))",
+                                                  action: "session.open", detail: "signed in"))
+                return session
+            }
+        }
+        guard let session else {
+            throttle.recordFailure(login: "signin:" + key, ip: ip)
+            throw PosternError(.unauthenticated, code: "wrong_login", "wrong login or account password")
+        }
+        throttle.recordSuccess(login: "signin:" + key, ip: ip)
+        return NewToken(token: session, secret: secret)
+    }
+
+    /// Who a bearer secret belongs to, or 401. Its last use is written at most once a minute.
+    public func actor(bearer secret: String, ip: String?) throws -> Actor {
+        let refused = PosternError(.unauthenticated, code: "invalid_token", "the bearer token is unknown, revoked or expired")
+        guard APIToken.looksLikeSecret(secret) else { throw refused }
+        let digest = tokenDigest(secret)
+        guard let (token, userID) = try store.read({ try $0.token(digest: digest) }), token.expiresAt > Date() else { throw refused }
+        if token.lastUsedAt.map({ Date().timeIntervalSince($0) > 60 }) ?? true || token.lastIP != ip {
+            try? store.write { try $0.touchToken(id: token.id, at: Date(), ip: ip) }
+        }
+        let user = Actor.UserRef(id: userID, login: token.login)
+        return .user(user, via: token.kind == .token ? .token(id: token.id, name: token.name, ip: ip) : .session(id: token.id, ip: ip))
+    }
+}
+
+extension ControlPlane {
+    /// Ends the actor's own session.
+    public func signOut(actor: Actor) throws -> APIToken {
+        guard case let .user(_, .session(id, _)) = actor else {
+            throw PosternError(.invalid, code: "no_session", "this request does not come with a session to end")
+        }
+        return try revokeToken(id: id, actor: actor)
+    }
+}
