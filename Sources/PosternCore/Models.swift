@@ -122,17 +122,36 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var id: Int64?
     public var at: Date
     public var mailbox: String?
+    /// Who: "operator (uid 0)", "alice@example.org (token ci from 127.0.0.1)", "postern".
     public var actor: String
+    /// operator, user, token, operator-as, system (nil in entries older than users).
+    public var actorKind: String?
+    /// From where: "socket uid 1001", a client IP.
+    public var origin: String?
     public var action: String
     public var detail: String
+    /// For role and permission changes: what it was, and what it became.
+    public var before: String?
+    public var after: String?
 
-    public init(id: Int64? = nil, at: Date = Date(), mailbox: String?, actor: String, action: String, detail: String) {
+    public init(id: Int64? = nil, at: Date = Date(), mailbox: String?, actor: String, action: String, detail: String,
+                actorKind: String? = nil, origin: String? = nil, before: String? = nil, after: String? = nil) {
         self.id = id
         self.at = at
         self.mailbox = mailbox
         self.actor = actor
+        self.actorKind = actorKind
+        self.origin = origin
         self.action = action
         self.detail = detail
+        self.before = before
+        self.after = after
+    }
+
+    /// An entry of something `actor` did.
+    public init(at: Date = Date(), mailbox: String?, actor: Actor, action: String, detail: String, before: String? = nil, after: String? = nil) {
+        self.init(at: at, mailbox: mailbox, actor: actor.name, action: action, detail: detail, actorKind: actor.kind, origin: actor.origin,
+                  before: before, after: after)
     }
 }
 

@@ -52,14 +52,57 @@ extension Database {
 
     // MARK: history
 
-    public func appendHistory(_ entry: HistoryEntry) throws {
-        try cachedStatement(sql: "INSERT INTO history (at, mailbox, actor, action, detail) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [entry.at, entry.mailbox, entry.actor, entry.action, entry.detail])
+    /// Appends an entry; one about a mailbox belongs to the mailbox's organization, others to `organizationID`.
+    public func appendHistory(_ entry: HistoryEntry, organizationID: Int64? = nil) throws {
+        try cachedStatement(sql: """
+            INSERT INTO history (at, mailbox, actor, action, detail, actorKind, origin, before, after, organizationId)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
+                    COALESCE(?, (SELECT s.organizationId FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?)))
+            """).execute(arguments: [entry.at, entry.mailbox, entry.actor, entry.action, entry.detail, entry.actorKind, entry.origin,
+                                     entry.before, entry.after, organizationID, entry.mailbox])
     }
 
     public func history(mailbox: String, limit: Int = 100) throws -> [HistoryEntry] {
-        try Row.fetchAll(self, sql: "SELECT * FROM history WHERE mailbox = ? ORDER BY id DESC LIMIT ?", arguments: [mailbox, limit]).map {
-            HistoryEntry(id: $0["id"], at: $0["at"], mailbox: $0["mailbox"], actor: $0["actor"], action: $0["action"], detail: $0["detail"])
+        try history(HistoryQuery(mailbox: mailbox, limit: limit))
+    }
+
+    /// Entries newest first, of one mailbox or one organization, in a time range, of one kind
+    /// ("device" for every device action, or "device.add").
+    public func history(_ query: HistoryQuery) throws -> [HistoryEntry] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let mailbox = query.mailbox { conditions.append("mailbox = ?"); arguments += [mailbox] }
+        if let org = query.organizationID { conditions.append("organizationId = ?"); arguments += [org] }
+        if let since = query.since { conditions.append("at >= ?"); arguments += [since] }
+        if let until = query.until { conditions.append("at < ?"); arguments += [until] }
+        if let kind = query.kind {
+            conditions.append("(action = ? OR action LIKE ? ESCAPE '\\')")
+            arguments += [kind, kind.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + ".%"]
         }
+        let sql = "SELECT * FROM history" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) + " ORDER BY id DESC LIMIT ?"
+        return try Row.fetchAll(self, sql: sql, arguments: arguments + [query.limit]).map {
+            HistoryEntry(id: $0["id"], at: $0["at"], mailbox: $0["mailbox"], actor: $0["actor"], action: $0["action"], detail: $0["detail"],
+                         actorKind: $0["actorKind"], origin: $0["origin"], before: $0["before"], after: $0["after"])
+        }
+    }
+}
+
+/// What `history` reads.
+public struct HistoryQuery: Sendable {
+    public var mailbox: String?
+    public var organizationID: Int64?
+    public var since: Date?
+    public var until: Date?
+    public var kind: String?
+    public var limit: Int
+
+    public init(mailbox: String? = nil, organizationID: Int64? = nil, since: Date? = nil, until: Date? = nil, kind: String? = nil, limit: Int = 100) {
+        self.mailbox = mailbox
+        self.organizationID = organizationID
+        self.since = since
+        self.until = until
+        self.kind = kind
+        self.limit = limit
     }
 }

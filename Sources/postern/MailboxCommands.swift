@@ -50,15 +50,29 @@ struct MailboxCommand: AsyncParsableCommand {
 }
 
 struct HistoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show a mailbox's action history, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Show a mailbox's action history (or an organization's), newest first.",
+        discussion: "Kinds: device, generic, mailbox, member, access, defaults, token, user, policy, login, revocation…, or one action such as device.add.")
     @OptionGroup var options: GlobalOptions
-    @Argument var address: String
+    @Argument(help: "The mailbox (omit with --organization).") var address: String?
+    @Option(name: .long, help: "The organization-wide history instead (administrators).") var organization: String?
+    @Option(name: .long, help: "From this time on (2026-12-01 or 2026-12-01T18:00:00Z).") var since: String?
+    @Option(name: .long, help: "Before this time.") var until: String?
+    @Option(name: .long, help: "Only this kind of action (device) or this action (device.add).") var kind: String?
     @Option(name: .long, help: "How many entries.") var limit = 50
 
+    func validate() throws {
+        guard (address == nil) != (organization == nil) else { throw ValidationError("give a mailbox address or --organization, not both") }
+    }
+
     func run() async throws {
-        try await options.perform(HistoryList.self, {
-            try await $0.send(.GET, "/v1/mailboxes/\(ControlClient.segment(address))/history?limit=\(limit)")
-        }) { list in
+        var query = "limit=\(limit)"
+        for (name, value) in [("since", since), ("until", until), ("kind", kind)] {
+            if let value { query += "&\(name)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)" }
+        }
+        let path = address.map { "/v1/mailboxes/\(ControlClient.segment($0))/history" }
+            ?? "/v1/organizations/\(ControlClient.segment(organization ?? ""))/history"
+        try await options.perform(HistoryList.self, { try await $0.send(.GET, path + "?" + query) }) { list in
             Output.table(["WHEN", "WHO", "ACTION", "DETAIL"], list.history.map { [Output.date($0.at), $0.actor, $0.action, $0.detail] })
         }
     }

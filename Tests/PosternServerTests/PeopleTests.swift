@@ -201,4 +201,28 @@ import Testing
         _ = try world.plane.revokeToken(id: made.token.id, actor: cole)
         #expect(Self.code { _ = try world.plane.actor(bearer: made.secret, ip: nil) } == "invalid_token")
     }
+
+    @Test func theHistorySaysWhoFromWhereAndBeforeAndAfterAndFilters() throws {
+        let world = try World()
+        let (adam, cole) = (world["adam@corp.test"], world["cole@corp.test"])
+        _ = try world.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external, displayName: nil,
+                                      password: "password of adam@corp.test", actor: adam)
+        _ = try world.plane.addDevice("alice@example.org", name: "Tablet", actor: .op)
+        let org = try world.plane.organizationHistory("Example Ltd", limit: 100, actor: adam)
+        let change = try #require(org.first { $0.action == "member.role" })
+        #expect(change.before == "collaborator" && change.after == "external")
+        #expect(change.actor == "adam@corp.test (uid \(1000 + 2))" && change.actorKind == "user" && change.origin == "socket uid 1002")
+        #expect(org.contains { $0.action == "device.add" && $0.mailbox == "alice@example.org" }, "mailbox entries belong to the organization")
+        #expect(org.contains { $0.action == "access.grant" && $0.after == "devices" })
+        let members = try world.plane.organizationHistory("Example Ltd", limit: 100, kind: "member", actor: adam)
+        #expect(!members.isEmpty && members.allSatisfy { $0.action.hasPrefix("member.") })
+        #expect(try world.plane.organizationHistory("Example Ltd", limit: 100, kind: "member.role", actor: adam).count == 1)
+        #expect(try world.plane.organizationHistory("Example Ltd", limit: 100, since: Date() + 60, actor: adam).isEmpty)
+        #expect(try world.plane.history("alice@example.org", limit: 100, until: Date() - 3600, actor: .op).isEmpty)
+        #expect(try world.plane.history("alice@example.org", limit: 100, kind: "device", actor: .op).map(\.action) == ["device.add"])
+        #expect(Self.code { _ = try world.plane.organizationHistory("Example Ltd", limit: 10, actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.organizationHistory("Other", limit: 10, actor: adam) } == "organization_not_found")
+        let all = try world.plane.organizationHistory("Example Ltd", limit: 1000, actor: .op)
+        #expect(all.allSatisfy { !$0.detail.contains("password of") && !($0.before ?? "").contains("password") })
+    }
 }

@@ -113,6 +113,7 @@ import Testing
         Row(.get, "/v1/mailboxes/{address}", "/v1/mailboxes/alice@example.org", "AAAAAAH"),
         Row(.delete, "/v1/mailboxes/{address}", "/v1/mailboxes/alice@example.org", "AAAFFFH"),
         Row(.get, "/v1/mailboxes/{address}/history", "/v1/mailboxes/alice@example.org/history", "AAAFFAH"),
+        Row(.get, "/v1/organizations/{organization}/history", "/v1/organizations/Example%20Ltd/history?kind=member&since=2020-01-01", "AAAFFFH"),
         Row(.get, "/v1/mailboxes/{address}/failures", "/v1/mailboxes/alice@example.org/failures", "AAAFFFH"),
         Row(.get, "/v1/mailboxes/{address}/devices", "/v1/mailboxes/alice@example.org/devices", "AAAAFFH"),
         Row(.post, "/v1/mailboxes/{address}/devices", "/v1/mailboxes/alice@example.org/devices", "AAAAFFH") { _ in #"{"name":"Laptop"}"# },

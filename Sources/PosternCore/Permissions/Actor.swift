@@ -59,6 +59,15 @@ public enum Actor: Sendable, Equatable {
         }
     }
 
+    /// From where: the control socket and the caller's uid, or the client IP of a token or session.
+    public var origin: String? {
+        switch self {
+        case let .operator(uid), let .operatorAs(uid, _), let .user(_, .socket(uid)): "socket uid \(uid)"
+        case let .user(_, .token(_, _, ip)), let .user(_, .session(_, ip)): ip
+        case .system: nil
+        }
+    }
+
     public var kind: String {
         switch self {
         case .operator: "operator"

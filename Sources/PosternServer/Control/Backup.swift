@@ -37,7 +37,7 @@ extension ControlPlane {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try Self.writePrivate(try encoder.encode(manifest), to: directory + "/" + BackupManifest.manifestFile)
         try store.write { db in
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "backup", detail: "backup of \(devices) device(s) to \(directory)"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "backup", detail: "backup of \(devices) device(s) to \(directory)"))
         }
         logger.info("backup written", metadata: ["directory": "\(directory)", "devices": "\(devices)"])
         return manifest

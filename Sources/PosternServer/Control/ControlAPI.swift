@@ -115,8 +115,17 @@ public enum ControlAPI {
         }
         router.get("/v1/mailboxes/:address/history") { request, context in
             let address = try context.parameters.decoded("address")
-            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
-            return HistoryList(history: try await blocking { try plane.history(address, limit: limit, actor: context.who()) })
+            let (limit, since, until, kind) = try historyFilter(request)
+            return HistoryList(history: try await blocking {
+                try plane.history(address, limit: limit, since: since, until: until, kind: kind, actor: context.who())
+            })
+        }
+        router.get("/v1/organizations/:organization/history") { request, context in
+            let organization = try context.parameters.decoded("organization")
+            let (limit, since, until, kind) = try historyFilter(request)
+            return HistoryList(history: try await blocking {
+                try plane.organizationHistory(organization, limit: limit, since: since, until: until, kind: kind, actor: context.who())
+            })
         }
 
         router.get("/v1/mailboxes/:address/failures") { _, context in
@@ -226,6 +235,19 @@ public enum ControlAPI {
             })
         }
         return router
+    }
+
+    /// `?limit=&since=&until=&kind=`: dates as ISO 8601 or a day (2026-12-01, from midnight UTC).
+    static func historyFilter(_ request: Request) throws -> (limit: Int, since: Date?, until: Date?, kind: String?) {
+        let query = request.uri.queryParameters
+        func date(_ name: String) throws -> Date? {
+            guard let text = query.get(name) else { return nil }
+            if let date = try? Date(text, strategy: .iso8601) { return date }
+            if let day = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return day }
+            throw PosternError(.invalid, code: "invalid_date", "\(name) must be a date such as 2026-12-01 or 2026-12-01T18:00:00Z")
+        }
+        let kind = query.get("kind").flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }
+        return (query.get("limit", as: Int.self) ?? 100, try date("since"), try date("until"), kind)
     }
 
     static func policyTarget(_ context: ControlContext) throws -> (PolicyLevel, String) {

@@ -27,7 +27,7 @@ extension ControlPlane {
             try DeviceRules.checkRoom(count: try db.deviceCount(mailboxID: box.id!), max: maxDevicesPerMailbox)
             let name = try DeviceRules.validName(name, existing: try db.devices(mailboxID: box.id!, named: name.trimmingCharacters(in: .whitespaces)))
             let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes, scope: scope, expiresAt: expiresAt)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: "device.add",
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.add",
                                               detail: "device \"\(name)\" (id \(device.id)) created\(Self.describe(scope))\(Self.describe(expiry: expiresAt))"))
             return device
         }, afterCommit: { [index] device in
@@ -49,7 +49,7 @@ extension ControlPlane {
             try DeviceRules.checkRotate(device)
             let old = try db.deviceDigest(id: device.id)
             let rotated = try db.rotateDevice(id: device.id, digest: digest.bytes)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: "device.rotate",
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.rotate",
                                               detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
             return (rotated, Self.seenAt(device, self.lastUse), old)
         }, afterCommit: { [index, hooks] (device, seenAt, old) in
@@ -87,7 +87,7 @@ extension ControlPlane {
             let box = try Self.mailbox(address, .devices, actor: actor, in: db)
             let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             let (changed, detail) = try change(db, device)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: action, detail: detail))
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: action, detail: detail))
             return (changed, try db.deviceDigest(id: device.id))
         }, afterCommit: { [index] (device, digest) in
             if let digest = digest.flatMap({ PasswordDigest(bytes: $0) }) {
@@ -124,7 +124,7 @@ extension ControlPlane {
             let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             let digest = try db.deviceDigest(id: device.id)
             try db.deleteDevices(ids: [device.id])
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: "device.disconnect",
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect",
                                               detail: "\(device.kind == .generic ? "generic password" : "device \"\(device.name)\"") (id \(device.id)) disconnected"))
             return (device, digest)
         }, afterCommit: { [index, lastUse, hooks] (device, digest) in
@@ -146,7 +146,7 @@ extension ControlPlane {
             let devices = try db.devices(mailboxID: box.id!)
             let digests = try db.deviceDigests(mailboxID: box.id!)
             try db.deleteDevices(ids: devices.map(\.id))
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: "device.disconnect_all",
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect_all",
                                               detail: "all \(devices.count) device(s) disconnected"))
             return (devices, digests)
         }, afterCommit: { [index, lastUse, hooks] (devices, digests) in

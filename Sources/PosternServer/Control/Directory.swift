@@ -12,7 +12,7 @@ extension ControlPlane {
         try store.write { db in
             try db.authorize(actor, .operate("add organizations"), orHide: PosternError.organizationNotFound(name))
             let org = try db.createOrganization(name)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "organization.add", detail: "organization \(org.name)"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "organization.add", detail: "organization \(org.name)"))
             return org
         }
     }
@@ -29,7 +29,7 @@ extension ControlPlane {
         try store.write { db in
             try db.authorize(actor, .operate("remove organizations"), orHide: PosternError.organizationNotFound(name))
             let org = try db.removeOrganization(name)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "organization.remove", detail: "organization \(org.name)"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "organization.remove", detail: "organization \(org.name)"))
             return org
         }
     }
@@ -41,8 +41,9 @@ extension ControlPlane {
             let org = try db.organizationID(organization)
             try db.authorize(actor, .manageOrganization(org), orHide: PosternError.organizationNotFound(organization))
             let service = try db.createMailService(name: name, organization: organization, domains: domains)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "service.add",
-                                              detail: "mail service \(service.name) (\(service.domains.joined(separator: ", "))) of \(organization)"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "service.add",
+                                              detail: "mail service \(service.name) (\(service.domains.joined(separator: ", "))) of \(organization)"),
+                                 organizationID: org)
             return service
         }
     }
@@ -58,9 +59,10 @@ extension ControlPlane {
 
     public func removeMailService(_ name: String, actor: Actor) throws -> MailService {
         try store.write { db in
-            try Self.service(name, .manage, actor: actor, in: db)
+            let target = try Self.service(name, .manage, actor: actor, in: db)
             let service = try db.removeMailService(name)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "service.remove", detail: "mail service \(service.name)"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "service.remove", detail: "mail service \(service.name)"),
+                                 organizationID: target.organizationID)
             return service
         }
     }
@@ -84,7 +86,7 @@ extension ControlPlane {
                 try Self.service(service.name, .manage, actor: actor, in: db)
             }
             let box = try db.createMailbox(address)
-            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor.name, action: "mailbox.add", detail: "mailbox created"))
+            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.add", detail: "mailbox created"))
             return box
         }
     }
@@ -108,8 +110,8 @@ extension ControlPlane {
             guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
             try db.authorize(actor, .removeMailbox(target), orHide: PosternError.mailboxNotFound(address.description))
             let (box, devices) = try db.removeMailbox(address)
-            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor.name, action: "mailbox.remove",
-                                              detail: "mailbox removed with \(devices.count) device(s)"))
+            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
+                                              detail: "mailbox removed with \(devices.count) device(s)"), organizationID: target.service.organizationID)
             return (box, devices)
         }, afterCommit: { [index, lastUse, hooks] (box, devices) in
             index.apply(devices.map(Self.removal))
@@ -118,11 +120,24 @@ extension ControlPlane {
         }).0
     }
 
-    public func history(_ address: String, limit: Int, actor: Actor) throws -> [HistoryEntry] {
+    /// A mailbox's history (the "history" permission), newest first, optionally in a time range and of one kind.
+    public func history(_ address: String, limit: Int, since: Date? = nil, until: Date? = nil, kind: String? = nil,
+                        actor: Actor) throws -> [HistoryEntry] {
         let address = try MailAddress(address)
         return try store.read { db in
             _ = try Self.mailbox(address, .history, actor: actor, in: db)
-            return try db.history(mailbox: address.description, limit: max(1, min(limit, 10_000)))
+            return try db.history(HistoryQuery(mailbox: address.description, since: since, until: until, kind: kind,
+                                               limit: max(1, min(limit, 10_000))))
+        }
+    }
+
+    /// The organization-wide history (its administrators): its mailboxes, members, services and defaults.
+    public func organizationHistory(_ organization: String, limit: Int, since: Date? = nil, until: Date? = nil, kind: String? = nil,
+                                    actor: Actor) throws -> [HistoryEntry] {
+        try store.read { db in
+            let org = try db.organizationID(organization)
+            try db.authorize(actor, .manageOrganization(org), orHide: PosternError.organizationNotFound(organization))
+            return try db.history(HistoryQuery(organizationID: org, since: since, until: until, kind: kind, limit: max(1, min(limit, 10_000))))
         }
     }
 }

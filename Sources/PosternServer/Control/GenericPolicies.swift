@@ -22,7 +22,7 @@ extension ControlPlane {
             try db.setGenericPolicy(level, target: target, policy)
             let what = policy.map { "generic password policy of \(level.rawValue) \(name): \($0.summary)" }
                 ?? "generic password policy of \(level.rawValue) \(name) removed"
-            try db.appendHistory(HistoryEntry(mailbox: level == .mailbox ? name : nil, actor: actor.name, action: "policy.generic", detail: what))
+            try db.appendHistory(HistoryEntry(mailbox: level == .mailbox ? name : nil, actor: actor, action: "policy.generic", detail: what))
             let governed = try db.genericPasswords(under: level, target: target)
             return (GenericPolicyBody(level: level, name: name, policy: policy, genericPasswords: governed.count), governed)
         }, afterCommit: { [index] (result: (GenericPolicyBody, [GenericPasswordRow])) in

@@ -189,7 +189,7 @@ extension ControlPlane {
                     report.mailboxesCreated += 1
                 }
                 let id = try db.insertImportedGenericPassword(mailboxID: mailboxID, entry.password, at: now)
-                try db.appendHistory(HistoryEntry(mailbox: address, actor: actor.name, action: "generic.import",
+                try db.appendHistory(HistoryEntry(mailbox: address, actor: actor, action: "generic.import",
                                                   detail: "generic password imported ({\(entry.password.scheme.rawValue)})\(created ? ", mailbox created" : "")"))
                 changes.append(.setGeneric(GenericCredential(deviceID: id, address: address, password: entry.password, policy: policy)))
                 report.imported += 1

@@ -14,7 +14,7 @@ extension ControlPlane {
         let hash = try password.map(AccountPassword.hash)
         return try store.write { db in
             let user = try db.createUser(login: login, displayName: displayName, passwordHash: hash)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "user.add",
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "user.add",
                                               detail: "user \(user.login) (\(user.displayName)) added"))
             return user
         }
@@ -37,7 +37,7 @@ extension ControlPlane {
                 try self.reconfirm(actor, current, in: db)
             }
             try db.setPasswordHash(userID: user.id, hash)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "user.password", detail: "account password of \(user.login) set"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "user.password", detail: "account password of \(user.login) set"))
             var changed = user
             changed.canSignIn = true
             return changed
@@ -73,9 +73,10 @@ extension ControlPlane {
             }
             if old != nil { try self.reconfirm(actor, password, in: db) }
             try db.setRole(userID: user.id, organizationID: org, role)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: old == nil ? "member.add" : "member.role",
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: old == nil ? "member.add" : "member.role",
                 detail: old.map { "role of \(user.login) in \(organization): \($0.label) → \(role.label)" }
-                    ?? "\(user.login) joined \(organization) as \(role.label)"))
+                    ?? "\(user.login) joined \(organization) as \(role.label)",
+                before: old?.rawValue, after: role.rawValue), organizationID: org)
             return MemberChange(member: Member(login: user.login, displayName: user.displayName, organization: organization, role: role), previous: old)
         }
     }
@@ -108,9 +109,9 @@ extension ControlPlane {
             try self.reconfirm(actor, password, in: db)
             let user = try db.requireUser(login: removal.member.login)
             try db.removeMembership(userID: user.id, organizationID: org)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "member.remove", detail: """
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "member.remove", detail: """
                 \(user.login) (\(removal.member.role.label)) removed from \(organization) with \(removal.mailboxAccess.count) mailbox access(es)
-                """))
+                """, before: removal.member.role.rawValue, after: nil), organizationID: org)
             return removal
         }
     }
@@ -160,8 +161,9 @@ extension ControlPlane {
             let after = try permissions ?? db.defaultPermissions(serviceID: target.service.id)
             if before != nil, before != after { try self.reconfirm(actor, password, in: db) }
             try db.setAccess(userID: user.id, mailboxID: target.id, after)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: before == nil ? "access.grant" : "access.change",
-                detail: "access of \(user.login): \(Self.describe(before)) → \(Self.describe(after))"))
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: before == nil ? "access.grant" : "access.change",
+                detail: "access of \(user.login): \(Self.describe(before)) → \(Self.describe(after))",
+                before: before.map(Self.describe), after: Self.describe(after)))
             return AccessChange(access: MailboxAccess(login: user.login, mailbox: address.description, permissions: after), previous: before)
         }
     }
@@ -176,8 +178,9 @@ extension ControlPlane {
             }
             try self.reconfirm(actor, password, in: db)
             try db.removeAccess(userID: user.id, mailboxID: target.id)
-            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: "access.revoke",
-                                              detail: "access of \(user.login): \(Self.describe(before)) → none"))
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "access.revoke",
+                                              detail: "access of \(user.login): \(Self.describe(before)) → none",
+                                              before: Self.describe(before), after: nil))
             return AccessChange(access: MailboxAccess(login: user.login, mailbox: address.description, permissions: []), previous: before)
         }
     }
@@ -207,8 +210,9 @@ extension ControlPlane {
             let target = try Self.service(name, .manage, actor: actor, in: db)
             let before = try db.defaultPermissions(serviceID: target.id)
             try db.setDefaultPermissions(serviceID: target.id, permissions)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "defaults.set",
-                                              detail: "default permissions of \(name): \(Self.describe(before)) → \(Self.describe(permissions))"))
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "defaults.set",
+                                              detail: "default permissions of \(name): \(Self.describe(before)) → \(Self.describe(permissions))",
+                                              before: Self.describe(before), after: Self.describe(permissions)), organizationID: target.organizationID)
             return ServiceDefaults(service: name, permissions: permissions)
         }
     }
@@ -230,8 +234,9 @@ extension ControlPlane {
                     let user = try db.requireUser(login: entry.login)
                     try db.setAccess(userID: user.id, mailboxID: box.id, defaults)
                     if entry.permissions != defaults {
-                        try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor.name, action: "access.change",
-                            detail: "access of \(entry.login): \(Self.describe(entry.permissions)) → \(Self.describe(defaults)) (defaults of \(name))"))
+                        try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "access.change",
+                            detail: "access of \(entry.login): \(Self.describe(entry.permissions)) → \(Self.describe(defaults)) (defaults of \(name))",
+                            before: Self.describe(entry.permissions), after: Self.describe(defaults)))
                     }
                     changes.append(AccessChange(access: MailboxAccess(login: entry.login, mailbox: address.description, permissions: defaults),
                                                 previous: entry.permissions))

@@ -25,7 +25,7 @@ extension ControlPlane {
         let token = try store.write { db in
             let user = try self.tokenOwner(login, actor: actor, in: db)
             let token = try db.insertToken(userID: user.id, kind: .token, name: name, digest: digest, expiresAt: Date() + Double(days) * 86_400)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "token.create",
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "token.create",
                                               detail: "API token \"\(name)\" (id \(token.id)) of \(user.login), until \(Self.day(token.expiresAt))"))
             return token
         }
@@ -46,7 +46,7 @@ extension ControlPlane {
                 throw PosternError(.notFound, code: "token_not_found", "no token \(id) of yours; `postern token list` shows them")
             }
             try db.deleteToken(id: id)
-            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor.name, action: "token.revoke",
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "token.revoke",
                                               detail: "\(token.kind == .token ? "API token \"\(token.name)\"" : "session") (id \(id)) of \(token.login) revoked"))
             return token
         }
