@@ -125,6 +125,17 @@ extension Database {
         try execute(sql: "INSERT OR IGNORE INTO serviceGrant (userId, mailServiceId) VALUES (?, ?)", arguments: [userID, serviceID])
     }
 
+    public func revokeService(userID: Int64, serviceID: Int64) throws -> Bool {
+        try execute(sql: "DELETE FROM serviceGrant WHERE userId = ? AND mailServiceId = ?", arguments: [userID, serviceID])
+        return changesCount > 0
+    }
+
+    /// The logins a mail service was given to.
+    public func serviceGrants(serviceID: Int64) throws -> [String] {
+        try String.fetchAll(self, sql: "SELECT u.login FROM serviceGrant g JOIN user u ON u.id = g.userId WHERE g.mailServiceId = ? ORDER BY u.login",
+                            arguments: [serviceID])
+    }
+
     public func defaultPermissions(serviceID: Int64) throws -> MailboxPermission {
         MailboxPermission(rawValue: UInt16(truncatingIfNeeded: try Int.fetchOne(self, sql: "SELECT defaultPermissions FROM mailService WHERE id = ?",
                                                                                  arguments: [serviceID]) ?? 0))

@@ -47,7 +47,42 @@ struct OrganizationCommand: AsyncParsableCommand {
 struct ServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service", abstract: "Mail services: the domains of an organization, holding mailboxes.",
-        subcommands: [Add.self, List.self, Remove.self])
+        subcommands: [Add.self, List.self, Remove.self, Grant.self, Revoke.self, Grants.self])
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a collaborator a mail service: they see it and its mailboxes.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var service: String
+        @Argument var login: String
+        func run() async throws {
+            try await options.perform(ServiceGrants.self, {
+                try await $0.send(.PUT, "/v1/services/\(ControlClient.segment(service))/grants/\(ControlClient.segment(login))")
+            }) { print("\(login) given mail service \($0.service)") }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a mail service back from a collaborator.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var service: String
+        @Argument var login: String
+        func run() async throws {
+            try await options.perform(ServiceGrants.self, {
+                try await $0.send(.DELETE, "/v1/services/\(ControlClient.segment(service))/grants/\(ControlClient.segment(login))")
+            }) { print("\(login) no longer given mail service \($0.service)") }
+        }
+    }
+
+    struct Grants: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The collaborators given a mail service.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var service: String
+        func run() async throws {
+            try await options.perform(ServiceGrants.self, { try await $0.send(.GET, "/v1/services/\(ControlClient.segment(service))/grants") }) {
+                Output.table(["LOGIN"], $0.logins.map { [$0] })
+            }
+        }
+    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a mail service with its domains.")

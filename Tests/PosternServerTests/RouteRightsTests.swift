@@ -49,6 +49,7 @@ import Testing
                 _ = try plane.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
             }
             _ = try plane.createToken(name: "cole's script", days: 30, login: "cole@corp.test", actor: .op)  // token 1
+            _ = try plane.grantService("spare", login: "cole@corp.test", actor: .op)
         }
 
         func snapshot() throws -> [String] {
@@ -107,7 +108,7 @@ import Testing
         Row(.delete, "/v1/organizations/{organization}", "/v1/organizations/Empty%20Ltd", "AFFFFFF"),
         Row(.get, "/v1/services", "AAAAAAA"),
         Row(.post, "/v1/services", "AAAFFFH") { _ in #"{"name":"new","organization":"Example Ltd","domains":["new.test"]}"# },
-        Row(.delete, "/v1/services/{service}", "/v1/services/spare", "AAAHHHH"),
+        Row(.delete, "/v1/services/{service}", "/v1/services/spare", "AAAFHHH"),  // cole was given spare: he sees it
         Row(.get, "/v1/mailboxes", "AAAAAAA"),
         Row(.post, "/v1/mailboxes", "AAAHHHH") { _ in #"{"address":"new@example.org"}"# },
         Row(.get, "/v1/mailboxes/{address}", "/v1/mailboxes/alice@example.org", "AAAAAAH"),
@@ -149,6 +150,9 @@ import Testing
         Row(.put, "/v1/mailboxes/{address}/access/{login}", "/v1/mailboxes/alice@example.org/access/carl@corp.test", "AAAFFFH") {
             #"{"permissions":["history"],\#(own($0))}"# },
         Row(.delete, "/v1/mailboxes/{address}/access/{login}", "/v1/mailboxes/alice@example.org/access/carl@corp.test", "AAAFFFH") { #"{\#(own($0))}"# },
+        Row(.get, "/v1/services/{service}/grants", "/v1/services/example/grants", "AAAHHHH"),
+        Row(.put, "/v1/services/{service}/grants/{login}", "/v1/services/example/grants/carl@corp.test", "AAAHHHH"),
+        Row(.delete, "/v1/services/{service}/grants/{login}", "/v1/services/spare/grants/cole@corp.test", "AAAFHHH"),
         Row(.get, "/v1/services/{service}/defaults", "/v1/services/example/defaults", "AAAHHHH"),
         Row(.put, "/v1/services/{service}/defaults", "/v1/services/example/defaults", "AAAHHHH") { _ in #"{"permissions":["devices","history"]}"# },
         Row(.post, "/v1/services/{service}/defaults/apply", "/v1/services/example/defaults/apply", "AAAHHHH") {

@@ -118,3 +118,13 @@ public struct ApplyDefaultsInput: Codable, Sendable {
         self.password = password
     }
 }
+
+/// The collaborators a mail service was given to.
+public struct ServiceGrants: Codable, Sendable, Equatable {
+    public var service: String
+    public var logins: [String]
+    public init(service: String, logins: [String]) {
+        self.service = service
+        self.logins = logins
+    }
+}

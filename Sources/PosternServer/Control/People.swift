@@ -196,6 +196,46 @@ extension ControlPlane {
         return permissions.isEmpty ? "no permission" : permissions.names.joined(separator: ",")
     }
 
+    // MARK: mail services given to collaborators
+
+    public func serviceGrants(service name: String, actor: Actor) throws -> ServiceGrants {
+        try store.read { db in
+            let target = try Self.service(name, .manage, actor: actor, in: db)
+            return ServiceGrants(service: name, logins: try db.serviceGrants(serviceID: target.id))
+        }
+    }
+
+    /// Gives a collaborator a mail service: they see it and every mailbox of it (their permissions
+    /// on each still come from their mailbox access).
+    public func grantService(_ name: String, login: String, actor: Actor) throws -> ServiceGrants {
+        try store.write { db in
+            let target = try Self.service(name, .manage, actor: actor, in: db)
+            let user = try db.requireUser(login: login)
+            guard try db.role(userID: user.id, organizationID: target.organizationID) == .collaborator else {
+                throw PosternError(.conflict, code: "not_a_collaborator", """
+                    mail services are given to collaborators; \(user.login) is not a collaborator of the organization of \(name)
+                    """)
+            }
+            try db.grantService(userID: user.id, serviceID: target.id)
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "access.service", detail: "\(user.login) given mail service \(name)",
+                                              before: nil, after: name), organizationID: target.organizationID)
+            return ServiceGrants(service: name, logins: try db.serviceGrants(serviceID: target.id))
+        }
+    }
+
+    public func revokeService(_ name: String, login: String, actor: Actor) throws -> ServiceGrants {
+        try store.write { db in
+            let target = try Self.service(name, .manage, actor: actor, in: db)
+            let user = try db.requireUser(login: login)
+            guard try db.revokeService(userID: user.id, serviceID: target.id) else {
+                throw PosternError(.notFound, code: "grant_not_found", "\(user.login) was not given mail service \(name)")
+            }
+            try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "access.service", detail: "\(user.login) no longer given mail service \(name)",
+                                              before: name, after: nil), organizationID: target.organizationID)
+            return ServiceGrants(service: name, logins: try db.serviceGrants(serviceID: target.id))
+        }
+    }
+
     // MARK: defaults of a mail service
 
     public func defaults(service name: String, actor: Actor) throws -> ServiceDefaults {

@@ -90,6 +90,19 @@ extension ControlAPI {
             return try await blocking { try plane.revokeAccess(mailbox: address, login: login, password: input?.password, actor: context.who()) }
         }
 
+        router.get("/v1/services/:service/grants") { _, context in
+            let service = try context.parameters.decoded("service")
+            return try await blocking { try plane.serviceGrants(service: service, actor: context.who()) }
+        }
+        router.put("/v1/services/:service/grants/:login") { _, context in
+            let (service, login) = (try context.parameters.decoded("service"), try context.parameters.decoded("login"))
+            return try await blocking { try plane.grantService(service, login: login, actor: context.who()) }
+        }
+        router.delete("/v1/services/:service/grants/:login") { _, context in
+            let (service, login) = (try context.parameters.decoded("service"), try context.parameters.decoded("login"))
+            return try await blocking { try plane.revokeService(service, login: login, actor: context.who()) }
+        }
+
         router.get("/v1/services/:service/defaults") { _, context in
             let service = try context.parameters.decoded("service")
             return try await blocking { try plane.defaults(service: service, actor: context.who()) }
@@ -122,3 +135,4 @@ extension AccessList: ResponseEncodable {}
 extension AccessChange: ResponseEncodable {}
 extension AccessChanges: ResponseEncodable {}
 extension ServiceDefaults: ResponseEncodable {}
+extension ServiceGrants: ResponseEncodable {}
