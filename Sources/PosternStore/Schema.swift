@@ -165,6 +165,19 @@ enum Schema {
             }
             try db.create(index: "apiToken_by_user", on: "apiToken", columns: ["userId"])
         }
+        migrator.registerMigration("v8: outbox") { db in
+            // Mail to members (role changes), written with the change and sent by the notifier,
+            // retried until sent or given up.
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("recipient", .text).notNull()
+                t.column("message", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("nextAttemptAt", .datetime).notNull()
+                t.column("lastError", .text)
+            }
+        }
         return migrator
     }
 }

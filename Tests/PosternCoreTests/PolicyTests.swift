@@ -1,3 +1,4 @@
+import Foundation
 import PosternCore
 import Testing
 
@@ -98,5 +99,22 @@ import Testing
         #expect(MailboxPermission(rawValue: 0xFFFF) == .all, "bits past the eleven are dropped")
         let error = #expect(throws: PosternError.self) { try MailboxPermission(names: ["devices", "root"]) }
         #expect(error?.code == "unknown_permission")
+    }
+}
+
+@Suite struct RoleChangeMailTests {
+    @Test func theSummarySaysWhoWhatAndWhenInPlainHeaders() {
+        let mail = RoleChangeMail(to: "cole@corp.test", displayName: "Cole", organization: "Exémple Ltd", before: .collaborator,
+                                  after: .external, changedBy: "adam@corp.test", at: Date(timeIntervalSince1970: 1_796_000_000))
+        let text = mail.render(from: "postern@mail.example", messageID: "1@postern")
+        let (head, body) = (text.components(separatedBy: "\n\n")[0], text)
+        #expect(head.split(separator: "\n").allSatisfy { $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }, "headers are ASCII")
+        #expect(head.contains("To: cole@corp.test") && head.contains("Subject: =?UTF-8?B?"))
+        #expect(head.contains("Date: Mon, 30 Nov 2026 00:53:20 +0000"), "\(head)")
+        #expect(body.contains("before: collaborator") && body.contains("now:    external") && body.contains("by:     adam@corp.test"))
+        let added = RoleChangeMail(to: "x@corp.test", displayName: "", organization: "Acme", before: nil, after: .administrator,
+                                   changedBy: "operator", at: Date())
+        #expect(added.subject == "You are now administrator of Acme")
+        #expect(added.render(from: "p@x.test", messageID: "2@p").contains("role:   administrator"))
     }
 }

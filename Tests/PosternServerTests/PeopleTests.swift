@@ -225,4 +225,32 @@ import Testing
         let all = try world.plane.organizationHistory("Example Ltd", limit: 1000, actor: .op)
         #expect(all.allSatisfy { !$0.detail.contains("password of") && !($0.before ?? "").contains("password") })
     }
+
+    @Test func aRoleChangeMailsTheMemberAndAFailedSendIsRetriedWithoutFailingTheChange() async throws {
+        let dir = NSTemporaryDirectory() + "postern-mail-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let base = try makePlane()
+        let plane = ControlPlane(store: base.store, key: base.key, index: base.index, lastUse: base.lastUse, mailFrom: "postern@mail.test",
+                                 logger: .init(label: "test"))
+        _ = try plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .collaborator, displayName: "Cole", password: nil, actor: .op)
+        _ = try plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .administrator, displayName: nil, password: nil, actor: .op)
+        #expect(try plane.store.read { try $0.outboxCount() } == 2, "a mail for the arrival and one for the change")
+
+        var broken = Notifier.Settings()
+        broken.command = ["/nonexistent/sendmail"]
+        await Notifier(store: plane.store, settings: broken, logger: .init(label: "test")).sendDue()
+        #expect(try plane.store.read { try $0.outboxCount() } == 2, "kept for a retry")
+        #expect(try plane.store.read { try $0.dueMail(at: Date()) }.isEmpty, "not due again at once")
+        #expect(try plane.store.read { try $0.dueMail(at: Date() + 31) }.map(\.attempts) == [1, 1])
+
+        var working = Notifier.Settings()
+        working.command = ["/bin/sh", "-c", "cat >> \(dir)/sent; echo \"$@\" >> \(dir)/args", "sendmail"]
+        working.from = "postern@mail.test"
+        try await plane.store.write { db in try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ?", arguments: [Date() - 1]) }
+        await Notifier(store: plane.store, settings: working, logger: .init(label: "test")).sendDue()
+        #expect(try plane.store.read { try $0.outboxCount() } == 0)
+        let sent = try String(contentsOfFile: dir + "/sent", encoding: .utf8)
+        #expect(sent.contains("To: cole@corp.test") && sent.contains("before: collaborator") && sent.contains("now:    administrator"))
+        #expect(try String(contentsOfFile: dir + "/args", encoding: .utf8).contains("-i -f postern@mail.test -- cole@corp.test"))
+    }
 }

@@ -19,9 +19,12 @@ public final class ControlPlane: Sendable {
     public let maxDevicesPerMailbox: Int
     /// Wrong account passwords given to re-confirm a sensitive change, per user.
     let confirmations = ConfirmationThrottle()
+    /// The sender of mail to members (role changes); nil: no mail.
+    let mailFrom: String?
 
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil,
-                maxDevicesPerMailbox: Int = 250, logger: Logger) {
+                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, logger: Logger) {
+        self.mailFrom = mailFrom
         self.store = store
         self.key = key
         self.index = index

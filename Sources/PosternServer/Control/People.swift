@@ -73,6 +73,12 @@ extension ControlPlane {
             }
             if old != nil { try self.reconfirm(actor, password, in: db) }
             try db.setRole(userID: user.id, organizationID: org, role)
+            if let from = self.mailFrom {
+                // In the same transaction: the mail goes out if and only if the change happened.
+                let mail = RoleChangeMail(to: user.login, displayName: user.displayName, organization: organization, before: old, after: role,
+                                          changedBy: actor.user?.login ?? "the operator", at: Date())
+                try db.enqueueMail(to: user.login, message: mail.render(from: from, messageID: "\(UUID().uuidString)@postern"))
+            }
             try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: old == nil ? "member.add" : "member.role",
                 detail: old.map { "role of \(user.login) in \(organization): \($0.label) → \(role.label)" }
                     ?? "\(user.login) joined \(organization) as \(role.label)",

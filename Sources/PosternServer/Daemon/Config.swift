@@ -35,6 +35,8 @@ public struct DaemonConfig: Sendable {
     public var saslauthdSocketGroup: String?
     /// nginx auth_http: "HOST:PORT" or "unix:/path"; nil: off.
     public var authHTTPListen: BindAddress?
+    /// Mail to members about their role.
+    public var notify = Notifier.Settings()
     /// The TCP control listener, for API tokens and sessions (off unless set; HOST:PORT).
     public var controlListen: (host: String, port: Int)?
     public var backends = MailBackends()
@@ -119,6 +121,13 @@ public struct DaemonConfig: Sendable {
         }
         authTCP = try hostPort("auth.tcp")
         controlListen = try hostPort("control.listen")
+        if let command = text("notify.sendmail") {
+            notify.command = command.split(separator: " ").map(String.init)
+        }
+        if let from = optional("notify.from") {
+            guard (try? MailAddress(from)) != nil else { throw ConfigError.invalid(key: "notify.from", message: "'\(from)' is not a mail address") }
+            notify.from = from
+        }
         if let listen = optional("authHTTP.listen") {
             if listen.hasPrefix("unix:") {
                 authHTTPListen = .unixDomainSocket(path: String(listen.dropFirst(5)))

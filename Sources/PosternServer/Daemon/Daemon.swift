@@ -50,7 +50,8 @@ public enum Daemon {
         let lastUse = LastUseRecorder()
         let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
         let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
-                                 maxDevicesPerMailbox: config.maxDevicesPerMailbox, logger: logger)
+                                 maxDevicesPerMailbox: config.maxDevicesPerMailbox,
+                                 mailFrom: config.notify.command.isEmpty ? nil : config.notify.from, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)
         }
@@ -134,11 +135,12 @@ public enum Daemon {
                 logger: appLogger))
         }
         let flusher = LastUseFlusher(plane: plane, check: check, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
+        let notifier = Notifier(store: store, settings: config.notify, logger: logger)
         let housekeeper = Housekeeper(plane: plane, interval: config.expiryCheck, removeUnusedAfterDays: config.removeUnusedAfterDays, logger: logger)
         // Shutdown runs in reverse: a running import stops at its next batch, then the control API
         // ends, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
-            services: [flusher, hooks, housekeeper] + frontDoors + controlTCP + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [flusher, hooks, housekeeper, notifier] + frontDoors + controlTCP + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()

@@ -153,12 +153,13 @@ public final class RevocationHooks: Service, Sendable {
         }
     }
 
-    /// Runs one command with a deadline; its output goes nowhere.
-    static func run(_ command: [String], timeout: Duration) async -> ProcessOutcome {
+    /// Runs one command with a deadline, `input` on its standard input; its output goes nowhere.
+    static func run(_ command: [String], timeout: Duration, input: Data? = nil) async -> ProcessOutcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0].hasPrefix("/") ? command[0] : "/usr/bin/env")
         process.arguments = command[0].hasPrefix("/") ? Array(command.dropFirst()) : command
-        process.standardInput = FileHandle.nullDevice
+        let pipe = input.map { _ in Pipe() }
+        process.standardInput = pipe ?? FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let finished = AsyncStream.makeStream(of: Int32.self)
@@ -170,6 +171,10 @@ public final class RevocationHooks: Service, Sendable {
             try process.run()
         } catch {
             return .cannotStart("\(error)")
+        }
+        if let pipe, let input {
+            try? pipe.fileHandleForWriting.write(contentsOf: input)  // a message: far below the pipe's buffer
+            try? pipe.fileHandleForWriting.close()
         }
         return await withTaskGroup(of: ProcessOutcome.self) { group in
             group.addTask {

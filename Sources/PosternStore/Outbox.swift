@@ -1,0 +1,38 @@
+import Foundation
+import GRDB
+import PosternCore
+
+/// A message waiting in the outbox.
+public struct OutboxMessage: Sendable, Equatable {
+    public let id: Int64
+    public let recipient: String
+    public let message: String
+    public let attempts: Int
+}
+
+extension Database {
+    public func enqueueMail(to recipient: String, message: String, at date: Date = Date()) throws {
+        try execute(sql: "INSERT INTO outbox (recipient, message, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?)",
+                    arguments: [recipient, message, date, date])
+    }
+
+    public func dueMail(at date: Date, limit: Int = 20) throws -> [OutboxMessage] {
+        try Row.fetchAll(self, sql: "SELECT id, recipient, message, attempts FROM outbox WHERE nextAttemptAt <= ? ORDER BY id LIMIT ?",
+                         arguments: [date, limit]).map {
+            OutboxMessage(id: $0["id"], recipient: $0["recipient"], message: $0["message"], attempts: $0["attempts"])
+        }
+    }
+
+    public func mailSent(id: Int64) throws {
+        try execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id])
+    }
+
+    public func mailFailed(id: Int64, error: String, retryAt: Date) throws {
+        try execute(sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?",
+                    arguments: [String(error.prefix(500)), retryAt, id])
+    }
+
+    public func outboxCount() throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT count(*) FROM outbox") ?? 0
+    }
+}
