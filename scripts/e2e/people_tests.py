@@ -22,6 +22,37 @@ def system_user(name):
 
 
 class PeopleTests:
+    def test_a_role_change_mails_the_member_through_a_real_postfix(self):
+        """posternd's notifier runs Postfix's sendmail; Postfix's virtual(8) delivers to a maildir.
+        While the mail cannot be sent (sendmail points nowhere), the change still succeeds."""
+        from harness import free_port
+        from mailsink import MaildirPostfix
+        from import_tests import wait_for
+        sink = MaildirPostfix(os.path.join(self.tmp, "mailsink"), free_port(), ["cole@corp.test"])
+        sink.start()
+        d = None
+        try:
+            d = self.import_daemon("mailer", POSTERN_NOTIFY_SENDMAIL=sink.sendmail_command(), POSTERN_NOTIFY_FROM="postern@mail.example")
+            d.ok("member", "set", "Import Ltd", "cole@corp.test", "--role", "collaborator", "--name", "Cole")
+            changed = d.ok("member", "set", "Import Ltd", "cole@corp.test", "--role", "administrator")
+            assert changed["previous"] == "collaborator", changed
+            mails = wait_for("two mails in cole's maildir", lambda: (lambda m: m if len(m) >= 2 else None)(sink.delivered("cole@corp.test")), 30)
+            change = [m for m in mails if "before: collaborator" in m]
+            assert change and "now:    administrator" in change[0] and "by:     the operator" in change[0], mails
+            assert "Subject: Your role in Import Ltd is now administrator" in change[0] and "From: postern@mail.example" in change[0]
+        finally:
+            if d:
+                d.stop()
+            sink.stop()
+        # Mail that cannot go is logged and retried; the change is made all the same.
+        d = self.import_daemon("nomail", POSTERN_NOTIFY_SENDMAIL="/nonexistent/sendmail")
+        try:
+            d.ok("member", "set", "Import Ltd", "dora@corp.test", "--role", "external")
+            wait_for("the retry in posternd's log", lambda: "mail not sent; will retry" in open(d.log_path).read(), 30)
+            assert d.ok("member", "list", "Import Ltd")["members"][0]["login"] == "dora@corp.test"
+        finally:
+            d.stop()
+
     def test_the_control_socket_knows_its_caller_by_uid(self):
         cole_uid, _ = system_user(COLE), system_user(STRANGER)
         from harness import free_port

@@ -61,6 +61,7 @@ class Posternd:
                         POSTERN_AUTH_HTTP_LISTEN=f"127.0.0.1:{free_port()}",
                         POSTERN_AUTH_HTTP_IMAP_BACKEND=f"127.0.0.1:{imap_backend_port}",
                         POSTERN_SEEDS_DIRECTORY="",
+                        POSTERN_NOTIFY_SENDMAIL="",  # no mail but in the test of it
                         POSTERN_LAST_USE_FLUSH_SECONDS="1",
                         # Every test fails logins from 127.0.0.1: throttling is shown on its own below.
                         POSTERN_THROTTLE_FREE_FAILURES="1000", POSTERN_THROTTLE_REFUSE_AFTER="100000")
