@@ -138,6 +138,7 @@ struct MemberCommand: AsyncParsableCommand {
                     print("removing \(preview.member.login) (\(preview.member.role.label)) from \(organization) would take away:")
                     for access in preview.mailboxAccess { print("  access to \(access.mailbox): \(access.permissions.names.joined(separator: ","))") }
                     for service in preview.services { print("  mail service \(service)") }
+                    for token in preview.tokens { print("  \(token.kind == .token ? "API token \"\(token.name)\"" : "session") (id \(token.id))") }
                     print("run again with --confirm \(preview.member.login) to do it")
                 }
                 return

@@ -21,6 +21,28 @@ import Testing
         #expect(c.revocation == d.revocation && c.revocation.isEmpty)
     }
 
+    @Test func controlUsersAndTheTCPListenerAndMail() async throws {
+        let c = try await DaemonConfig.load(file: file("""
+            control:
+              users: ["1001=alice@Example.org", " 1002 = adam@example.com "]
+              listen: 8426
+            notify:
+              sendmail: /usr/sbin/sendmail -C /etc/postfix-out
+              from: postern@mail.example
+            """), environment: [:])
+        #expect(c.controlUsers == [1001: "alice@example.org", 1002: "adam@example.com"])
+        #expect(c.controlListen?.host == "127.0.0.1" && c.controlListen?.port == 8426, "a bare port is on loopback")
+        #expect(c.notify.command == ["/usr/sbin/sendmail", "-C", "/etc/postfix-out"] && c.notify.from == "postern@mail.example")
+        for bad in ["[\"0=root@example.org\"]", "[\"alice\"]", "[\"x=alice@example.org\"]"] {
+            await #expect(throws: ConfigError.self) {
+                _ = try await DaemonConfig.load(file: try file("control:\n  users: \(bad)\n"), environment: [:])
+            }
+        }
+        let env = try await DaemonConfig.load(file: nil, environment: ["POSTERN_CONTROL_USERS": "1001=a@example.org,1002=b@example.org",
+                                                                         "POSTERN_NOTIFY_SENDMAIL": ""])
+        #expect(env.controlUsers.count == 2 && env.notify.command.isEmpty)
+    }
+
     @Test func theDoveadmHTTPAPIIsReadWithItsKeyFromAFile() async throws {
         let key = try file("  s3cret-key\n")
         let c = try await DaemonConfig.load(file: nil, environment: [

@@ -112,8 +112,10 @@ import Testing
     @Test func removingAMemberPreviewsThenTakesTheirAccessAway() throws {
         let world = try World()
         let adam = world["adam@corp.test"]
+        let token = try world.plane.createToken(name: "cole's", days: 5, login: nil, actor: world["cole@corp.test"])
         let preview = try world.plane.memberRemovalPreview(organization: "Example Ltd", login: "cole@corp.test", actor: adam)
         #expect(preview.mailboxAccess.map(\.mailbox) == ["alice@example.org"])
+        #expect(preview.tokens.map(\.id) == [token.token.id], "his last membership: his tokens go too")
         #expect(Self.code { _ = try world.plane.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "someone@else.test",
                                                               password: "password of adam@corp.test", actor: adam) } == "confirmation_required")
         let removed = try world.plane.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "cole@corp.test",
@@ -121,6 +123,15 @@ import Testing
         #expect(removed == preview)
         #expect(try world.plane.access(mailbox: "alice@example.org", actor: .op).map(\.login) == ["ezra@corp.test"])
         #expect(Self.code { _ = try world.plane.devices("alice@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
+        #expect(Self.code { _ = try world.plane.actor(bearer: token.secret, ip: nil) } == "invalid_token")
+    }
+
+    @Test func anExpiredTokenFailsLikeARevokedOne() throws {
+        let world = try World()
+        let made = try world.plane.createToken(name: "short", days: 1, login: nil, actor: world["cole@corp.test"])
+        #expect(try world.plane.actor(bearer: made.secret, ip: nil).user?.login == "cole@corp.test")
+        try world.plane.store.write { db in try db.execute(sql: "UPDATE apiToken SET expiresAt = ?", arguments: [Date() - 1]) }
+        #expect(Self.code { _ = try world.plane.actor(bearer: made.secret, ip: nil) } == "invalid_token")
     }
 
     @Test func defaultsArePreselectedAndApplied() throws {

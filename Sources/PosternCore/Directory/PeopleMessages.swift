@@ -16,10 +16,14 @@ public struct MemberRemoval: Codable, Sendable, Equatable {
     public var mailboxAccess: [MailboxAccess]
     /// Mail services they were given.
     public var services: [String]
-    public init(member: Member, mailboxAccess: [MailboxAccess], services: [String]) {
+    /// Their API tokens and sessions: they go with their last membership (a member of another
+    /// organization keeps them, for there).
+    public var tokens: [APIToken]
+    public init(member: Member, mailboxAccess: [MailboxAccess], services: [String], tokens: [APIToken] = []) {
         self.member = member
         self.mailboxAccess = mailboxAccess
         self.services = services
+        self.tokens = tokens
     }
 }
 

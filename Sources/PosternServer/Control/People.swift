@@ -98,8 +98,8 @@ extension ControlPlane {
             let removal = try Self.removal(organization, login, actor: actor, in: db)
             guard let confirm, (try? User.login(confirm)) == removal.member.login else {
                 throw PosternError(.invalid, code: "confirmation_required", """
-                    removing \(removal.member.login) takes away \(removal.mailboxAccess.count) mailbox access(es) and \
-                    \(removal.services.count) service(s); type their login back as confirm to do it
+                    removing \(removal.member.login) takes away \(removal.mailboxAccess.count) mailbox access(es), \
+                    \(removal.services.count) service(s) and \(removal.tokens.count) token(s) and session(s); type their login back as confirm to do it
                     """)
             }
             let org = try db.organizationID(organization)
@@ -115,8 +115,10 @@ extension ControlPlane {
             try self.reconfirm(actor, password, in: db)
             let user = try db.requireUser(login: removal.member.login)
             try db.removeMembership(userID: user.id, organizationID: org)
+            for token in removal.tokens { try db.deleteToken(id: token.id) }
             try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "member.remove", detail: """
-                \(user.login) (\(removal.member.role.label)) removed from \(organization) with \(removal.mailboxAccess.count) mailbox access(es)
+                \(user.login) (\(removal.member.role.label)) removed from \(organization) with \(removal.mailboxAccess.count) mailbox access(es) \
+                and \(removal.tokens.count) token(s) and session(s)
                 """, before: removal.member.role.rawValue, after: nil), organizationID: org)
             return removal
         }
@@ -137,8 +139,9 @@ extension ControlPlane {
             SELECT s.name FROM serviceGrant g JOIN mailService s ON s.id = g.mailServiceId WHERE g.userId = ? AND s.organizationId = ? ORDER BY s.name
             """, arguments: [user.id, org])
         _ = services
+        let memberships = try Int.fetchOne(db, sql: "SELECT count(*) FROM membership WHERE userId = ?", arguments: [user.id]) ?? 0
         return MemberRemoval(member: Member(login: user.login, displayName: user.displayName, organization: organization, role: role),
-                             mailboxAccess: access, services: granted)
+                             mailboxAccess: access, services: granted, tokens: memberships <= 1 ? try db.tokens(userID: user.id) : [])
     }
 
     // MARK: mailbox access

@@ -120,7 +120,13 @@ public struct DaemonConfig: Sendable {
             return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
         }
         authTCP = try hostPort("auth.tcp")
-        controlListen = try hostPort("control.listen")
+        // A bare port is on loopback: tokens travel in clear over plain HTTP.
+        if let listen = optional("control.listen"), let port = Int(listen) {
+            guard (1...65535).contains(port) else { throw ConfigError.invalid(key: "control.listen", message: "'\(listen)' is not a port") }
+            controlListen = ("127.0.0.1", port)
+        } else {
+            controlListen = try hostPort("control.listen")
+        }
         if let command = text("notify.sendmail") {
             notify.command = command.split(separator: " ").map(String.init)
         }
