@@ -28,7 +28,7 @@ class PeopleTests:
         from harness import free_port
         from mailsink import MaildirPostfix
         from import_tests import wait_for
-        sink = MaildirPostfix(os.path.join(self.tmp, "mailsink"), free_port(), ["cole@corp.test"])
+        sink = MaildirPostfix(os.path.join(self.tmp, "mailsink"), free_port(), ["cole@corp.test", "dora@corp.test"])
         sink.start()
         d = None
         try:
@@ -40,6 +40,12 @@ class PeopleTests:
             change = [m for m in mails if "before: collaborator" in m]
             assert change and "now:    administrator" in change[0] and "by:     the operator" in change[0], mails
             assert "Subject: Your role in Import Ltd is now administrator" in change[0] and "From: postern@mail.example" in change[0]
+            d.stop()
+            # The same through an SMTP relay (Postfix's smtpd on loopback) instead of sendmail.
+            d = self.import_daemon("mailer-smtp", POSTERN_NOTIFY_SMTP=f"127.0.0.1:{sink.port}", POSTERN_NOTIFY_FROM="postern@mail.example")
+            d.ok("member", "set", "Import Ltd", "dora@corp.test", "--role", "external")
+            relayed = wait_for("a mail in dora's maildir", lambda: sink.delivered("dora@corp.test"), 30)
+            assert "You are now external of Import Ltd" in relayed[0] and "role:   external" in relayed[0], relayed
         finally:
             if d:
                 d.stop()

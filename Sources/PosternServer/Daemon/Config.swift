@@ -130,6 +130,7 @@ public struct DaemonConfig: Sendable {
         if let command = text("notify.sendmail") {
             notify.command = command.split(separator: " ").map(String.init)
         }
+        if let (host, port) = try hostPort("notify.smtp") { notify.smtp = SMTPRelay(host: host, port: port) }
         if let from = optional("notify.from") {
             guard (try? MailAddress(from)) != nil else { throw ConfigError.invalid(key: "notify.from", message: "'\(from)' is not a mail address") }
             notify.from = from

@@ -51,7 +51,7 @@ public enum Daemon {
         let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
         let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
                                  maxDevicesPerMailbox: config.maxDevicesPerMailbox,
-                                 mailFrom: config.notify.command.isEmpty ? nil : config.notify.from, logger: logger)
+                                 mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)
         }
