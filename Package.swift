@@ -68,6 +68,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
         .executableTarget(name: "posternd", dependencies: [
             "PosternServer", "PosternStore",

@@ -38,6 +38,11 @@ import Testing
                 _ = try await DaemonConfig.load(file: try file("control:\n  users: \(bad)\n"), environment: [:])
             }
         }
+        let mapped = try await DaemonConfig.load(file: file("control:\n  users: {1001: alice@example.org, 1003: \"eve@example.org\"}\n"), environment: [:])
+        #expect(mapped.controlUsers == [1001: "alice@example.org", 1003: "eve@example.org"], "the {uid: login} form of the issue")
+        await #expect(throws: ConfigError.self) {
+            _ = try await DaemonConfig.load(file: try file("control:\n  users: {root: alice@example.org}\n"), environment: [:])
+        }
         let env = try await DaemonConfig.load(file: nil, environment: ["POSTERN_CONTROL_USERS": "1001=a@example.org,1002=b@example.org",
                                                                          "POSTERN_NOTIFY_SENDMAIL": ""])
         #expect(env.controlUsers.count == 2 && env.notify.command.isEmpty)

@@ -143,6 +143,8 @@ import Testing
         Row(.get, "/v1/organizations/{organization}/members", "/v1/organizations/Example%20Ltd/members", "AAAAAFH"),
         Row(.put, "/v1/organizations/{organization}/members/{login}", "/v1/organizations/Example%20Ltd/members/carl@corp.test", "AAAFFFH") {
             #"{"role":"external",\#(own($0))}"# },
+        Row(.put, "/v1/organizations/{organization}/members/{login}", "/v1/organizations/Example%20Ltd/members/carl@corp.test", "AAFFFFH") {
+            #"{"role":"legal-representative",\#(own($0))}"# },  // only a legal representative appoints one
         Row(.get, "/v1/organizations/{organization}/members/{login}/removal", "/v1/organizations/Example%20Ltd/members/carl@corp.test/removal", "AAAFFFH"),
         Row(.delete, "/v1/organizations/{organization}/members/{login}", "/v1/organizations/Example%20Ltd/members/carl@corp.test", "AAAFFFH") {
             #"{"confirm":"carl@corp.test",\#(own($0))}"# },

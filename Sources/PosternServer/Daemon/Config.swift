@@ -5,6 +5,7 @@ import Logging
 import PosternCore
 import PosternAuth
 import SystemPackage
+import Yams
 
 /// A configuration value that cannot be used, with the key to fix.
 public enum ConfigError: Error, CustomStringConvertible {
@@ -75,7 +76,27 @@ public struct DaemonConfig: Sendable {
             }
             providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
         }
-        return try DaemonConfig(reader: ConfigReader(providers: providers))
+        var config = try DaemonConfig(reader: ConfigReader(providers: providers))
+        // `control.users` may also be a YAML mapping {uid: login}, which the flat reader cannot list.
+        if config.controlUsers.isEmpty, let file,
+           let root = try? Yams.load(yaml: String(contentsOfFile: file, encoding: .utf8)) as? [String: Any],
+           let users = (root["control"] as? [String: Any])?["users"] as? [AnyHashable: Any] {
+            config.controlUsers = try Self.controlUsers(users.map { ("\($0.key)", "\($0.value)") })
+        }
+        return config
+    }
+
+    /// uid → login pairs, checked: a uid other than root, a login that is an email address.
+    static func controlUsers(_ pairs: [(String, String)]) throws -> [UInt32: String] {
+        var users: [UInt32: String] = [:]
+        for (uidText, loginText) in pairs {
+            guard let uid = UInt32(uidText.trimmingCharacters(in: .whitespaces)), let login = try? User.login(loginText) else {
+                throw ConfigError.invalid(key: "control.users", message: "'\(uidText.prefix(40))=\(loginText.prefix(80))' is not UID=LOGIN, such as 1001=alice@example.org")
+            }
+            guard uid != 0 else { throw ConfigError.invalid(key: "control.users", message: "uid 0 is root, always the operator") }
+            users[uid] = login
+        }
+        return users
     }
 
     init(reader c: ConfigReader) throws {
@@ -153,14 +174,11 @@ public struct DaemonConfig: Sendable {
         controlSocket = try path("control.socket", controlSocket)
         controlSocketMode = try mode("control.socketMode", "0660")
         controlSocketGroup = optional("control.socketGroup")
-        for item in c.stringArray(forKey: "control.users") ?? [] where !item.trimmingCharacters(in: .whitespaces).isEmpty {
+        controlUsers = try Self.controlUsers((c.stringArray(forKey: "control.users") ?? []).compactMap { item in
             let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let uid = UInt32(parts[0]), let login = try? User.login(parts[1]) else {
-                throw ConfigError.invalid(key: "control.users", message: "'\(item.prefix(80))' is not UID=LOGIN, such as 1001=alice@example.org")
-            }
-            guard uid != 0 else { throw ConfigError.invalid(key: "control.users", message: "uid 0 is root, always the operator") }
-            controlUsers[uid] = login
-        }
+            if parts == [""] { return nil }
+            return (parts[0], parts.count == 2 ? parts[1] : "")
+        })
         lastUseFlushSeconds = try number("lastUse.flushSeconds", lastUseFlushSeconds)
         guard lastUseFlushSeconds > 0, lastUseFlushSeconds <= 3600 else {
             throw ConfigError.invalid(key: "lastUse.flushSeconds", message: "must be more than 0 and at most 3600")
