@@ -34,6 +34,10 @@ public enum AccountPassword {
         return String(decoding: encoded.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// A hash no password matches, verified in place of a user's that does not exist, so that an
+    /// unknown login takes as long to refuse as a wrong password.
+    public static let decoy: String = (try? hash("decoy \(UInt64.random(in: .min ... .max)) password")) ?? ""
+
     public static func verify(_ password: String, against encoded: String) -> Bool {
         let bytes = Array(password.utf8)
         return argon2_verify(encoded, bytes, bytes.count, Argon2_id) == ARGON2_OK.rawValue

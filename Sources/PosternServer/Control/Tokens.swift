@@ -79,9 +79,10 @@ extension ControlPlane {
         let secret = APIToken.secret(.session)
         let digest = tokenDigest(secret)
         let session: APIToken? = try await ControlAPI.blocking { [self] in
-            guard let user = try store.read({ try $0.user(login: key) }),
-                  let hash = try store.read({ try $0.passwordHash(userID: user.id) }),
-                  AccountPassword.verify(password, against: hash) else { return nil }
+            let user = try store.read { try $0.user(login: key) }
+            let hash = try user.flatMap { user in try store.read { try $0.passwordHash(userID: user.id) } }
+            // An unknown login (or one with no password) costs the same Argon2id as a wrong password.
+            guard AccountPassword.verify(password, against: hash ?? AccountPassword.decoy), let user, hash != nil else { return nil }
             return try store.write { db in
                 let session = try db.insertToken(userID: user.id, kind: .session, name: "session", digest: digest,
                                                  expiresAt: Date() + Self.sessionLife)
