@@ -99,6 +99,18 @@ extension ControlPlane {
         }
     }
 
+    /// The mailboxes the actor sees, each with what the actor may do there.
+    public func mailboxesWithPermissions(actor: Actor) throws -> [(mailbox: Mailbox, permissions: MailboxPermission)] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            return try db.mailboxTargets().filter { Policy.canSee(rights, $0.1) }.map { mailbox, target in
+                let held = MailboxPermission.named.map(\.permission)
+                    .filter { Policy.authorize(rights, .mailbox(target, $0)) == .allowed }
+                return (mailbox, MailboxPermission(held))
+            }
+        }
+    }
+
     public func mailbox(_ address: String, actor: Actor) throws -> Mailbox {
         let address = try MailAddress(address)
         return try store.read { db in try Self.mailbox(address, nil, actor: actor, in: db) }

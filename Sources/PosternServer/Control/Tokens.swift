@@ -100,11 +100,16 @@ extension ControlPlane {
     }
 
     /// Who a bearer secret belongs to, or 401. Its last use is written at most once a minute.
-    public func actor(bearer secret: String, ip: String?) throws -> Actor {
+    /// `idle`: a session unused for longer is over (the web manager's).
+    public func actor(bearer secret: String, ip: String?, idle: TimeInterval? = nil) throws -> Actor {
         let refused = PosternError(.unauthenticated, code: "invalid_token", "the bearer token is unknown, revoked or expired")
         guard APIToken.looksLikeSecret(secret) else { throw refused }
         let digest = tokenDigest(secret)
         guard let (token, userID) = try store.read({ try $0.token(digest: digest) }), token.expiresAt > Date() else { throw refused }
+        if let idle, token.kind == .session, Date().timeIntervalSince(token.lastUsedAt ?? token.createdAt) > idle {
+            try? store.write { try $0.deleteToken(id: token.id) }
+            throw PosternError(.unauthenticated, code: "session_idle", "the session was unused too long; sign in again")
+        }
         if token.lastUsedAt.map({ Date().timeIntervalSince($0) > 60 }) ?? true || token.lastIP != ip {
             try? store.write { try $0.touchToken(id: token.id, at: Date(), ip: ip) }
         }

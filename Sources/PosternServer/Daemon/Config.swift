@@ -38,6 +38,8 @@ public struct DaemonConfig: Sendable {
     public var authHTTPListen: BindAddress?
     /// Mail to members about their role.
     public var notify = Notifier.Settings()
+    /// The web manager (off unless `web.listen` is set).
+    public var web = WebSettings()
     /// The TCP control listener, for API tokens and sessions (off unless set; HOST:PORT).
     public var controlListen: (host: String, port: Int)?
     public var backends = MailBackends()
@@ -151,6 +153,19 @@ public struct DaemonConfig: Sendable {
         if let command = text("notify.sendmail") {
             notify.command = command.split(separator: " ").map(String.init)
         }
+        if let listen = optional("web.listen"), let port = Int(listen) {
+            web.listen = ("127.0.0.1", port)  // a bare port is on loopback
+        } else {
+            web.listen = try hostPort("web.listen")
+        }
+        web.directory = try path("web.directory", web.directory)
+        web.secureCookies = (text("web.secureCookies") ?? "false").lowercased() == "true"
+        web.clientIPHeader = optional("web.clientIPHeader")
+        web.idle = try number("web.idleMinutes", web.idle / 60) * 60
+        web.imapHost = optional("web.imapHost") ?? web.imapHost
+        web.smtpHost = optional("web.smtpHost") ?? web.smtpHost
+        web.imapPort = Int(try number("web.imapPort", Double(web.imapPort)))
+        web.smtpPort = Int(try number("web.smtpPort", Double(web.smtpPort)))
         if let (host, port) = try hostPort("notify.smtp") { notify.smtp = SMTPRelay(host: host, port: port) }
         if let from = optional("notify.from") {
             guard (try? MailAddress(from)) != nil else { throw ConfigError.invalid(key: "notify.from", message: "'\(from)' is not a mail address") }

@@ -134,6 +134,15 @@ public enum Daemon {
                 onServerRunning: { _ in tcpLogger.info("control listening on TCP (API tokens only)", metadata: ["address": "\(host):\(port)"]) },
                 logger: appLogger))
         }
+        if let (host, port) = config.web.listen {
+            let webLogger = logger
+            controlTCP.append(Application(
+                router: try await WebManager.router(plane, settings: config.web, signIns: signIns),
+                server: config.controlLimits.server(),
+                configuration: config.controlLimits.configuration(address: .hostname(host, port: port), name: "web", logger: logger),
+                onServerRunning: { _ in webLogger.info("web manager listening", metadata: ["url": "http://\(host):\(port)/"]) },
+                logger: appLogger))
+        }
         let flusher = LastUseFlusher(plane: plane, check: check, interval: .milliseconds(Int64(config.lastUseFlushSeconds * 1000)))
         let notifier = Notifier(store: store, settings: config.notify, logger: logger)
         let housekeeper = Housekeeper(plane: plane, interval: config.expiryCheck, removeUnusedAfterDays: config.removeUnusedAfterDays, logger: logger)
