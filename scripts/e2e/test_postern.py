@@ -30,6 +30,7 @@ from nginx import PrivateNginx  # noqa: E402
 from socket_holder import SocketHolder, socket_unit  # noqa: E402
 from import_tests import ImportTests  # noqa: E402
 from people_tests import PeopleTests  # noqa: E402
+from web_tests import WebTests  # noqa: E402
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
 SHA512 = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
@@ -125,7 +126,7 @@ class Posternd:
         return obj["error"]["message"]
 
 
-class Suite(ImportTests, PeopleTests):
+class Suite(ImportTests, PeopleTests, WebTests):
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)
@@ -1089,7 +1090,8 @@ class Suite(ImportTests, PeopleTests):
         took = self.d.start()
         print(f"    posternd up in {took * 1000:.0f} ms", flush=True)
         self.pf = PrivatePostfix(self.tmp, self.d.auth_socket, self.port)
-        tests = [getattr(self, n) for n in dir(self) if n.startswith("test_") and (getattr(self, "only", None) or "") in n]
+        only = [part for part in (getattr(self, "only", None) or "").split(",") if part]
+        tests = [getattr(self, n) for n in dir(self) if n.startswith("test_") and (not only or any(part in n for part in only))]
         tests.sort(key=lambda f: (f.__code__.co_filename != os.path.abspath(__file__), f.__code__.co_firstlineno))  # mixed-in last
         try:
             self.pf.__enter__()
@@ -1131,6 +1133,8 @@ class Suite(ImportTests, PeopleTests):
                 n, gap, wait = self.restart_figures
                 print(f"    restarts under socket activation: {n} Postfix logins, none lost; restart took {gap * 1000:.0f} ms at most, "
                       f"the slowest login (waiting in the backlog) {wait * 1000:.0f} ms")
+            if getattr(self, "screens", None):
+                print(f"    web manager screenshots ({len(self.screens)}, each checked non-blank) in test-output/screens/")
             if hasattr(self, "garbage_figures"):
                 size, grew = self.garbage_figures
                 print(f"    import of {size:.0f} MB of garbage: posternd's peak RSS grew {grew:.0f} MB")
@@ -1159,7 +1163,7 @@ class Suite(ImportTests, PeopleTests):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True, help="folder with posternd and postern")
-    parser.add_argument("--only", help="run only the tests whose name holds this text (while working on them)")
+    parser.add_argument("--only", help="run only the tests whose name holds one of these comma-separated texts (while working on them)")
     args = parser.parse_args()
     suite = Suite(os.path.abspath(args.bin))
     suite.only = args.only

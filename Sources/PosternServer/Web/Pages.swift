@@ -149,7 +149,8 @@ struct Pages: Sendable {
         if let last = device.lastUse {
             use = Output.date(last.at) + (last.ip.map { " from \($0)" } ?? "") + (last.service.isEmpty ? "" : " (\(last.service))")
         }
-        return ["id": "\(device.id)", "name": device.name, "generic": device.kind == .generic, "created": Output.date(device.createdAt),
+        return ["id": "\(device.id)", "name": device.name, "generic": device.kind == .generic,
+                "label": device.kind == .generic ? "Password from your old server" : device.name, "created": Output.date(device.createdAt),
                 "lastUse": use, "scopes": device.scope.stored?.replacingOccurrences(of: ",", with: ", ") ?? "all", "path": segment(address)]
     }
 

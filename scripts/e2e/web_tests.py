@@ -1,0 +1,159 @@
+"""End-to-end: the web manager in a real headless Chromium (Debian's chromium and chromium-driver,
+driven by selenium). A collaborator signs in, adds a device and logs in to Postfix with the
+password read off the page; changes it; disconnects all through the confirmation page. An
+administrator takes the permission away; forged and token-less posts are refused. Every page is
+screenshotted into test-output/screens and checked to be non-blank. Mixed into test_postern.Suite."""
+
+import json
+import os
+import struct
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SCREENS = os.path.join(REPO, "test-output", "screens")
+
+
+def non_blank(png):
+    """Whether a PNG holds more than one colour (decodes the IDAT; filters left in are fine)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, data = 8, b""
+    width = 0
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        if kind == b"IHDR":
+            width = struct.unpack(">I", png[pos + 8:pos + 12])[0]
+        if kind == b"IDAT":
+            data += png[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    raw = zlib.decompress(data)
+    row = 1 + width * 4
+    pixels = set()
+    for y in range(0, len(raw) // row, 7):
+        line = raw[y * row + 1:(y + 1) * row]
+        pixels.update(line[i:i + 3] for i in range(0, len(line), 4 * 13))
+        if len(pixels) > 8:
+            return True
+    return False
+
+
+class WebTests:
+    def browser(self):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"):
+            options.add_argument(flag)
+        return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+    def shoot(self, driver, name):
+        os.makedirs(SCREENS, exist_ok=True)
+        png = driver.get_screenshot_as_png()
+        with open(os.path.join(SCREENS, name + ".png"), "wb") as f:
+            f.write(png)
+        assert non_blank(png), f"the screenshot of {name} is blank"
+        self.screens = getattr(self, "screens", []) + [name]
+
+    def test_the_web_manager_in_a_real_browser(self):
+        from harness import free_port
+        from selenium.webdriver.common.by import By
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        self.d.ok("mailbox", "add", "wes@example.org")
+        path = os.path.join(self.tmp, "wes.passwd")
+        with open(path, "w") as f:
+            f.write("wes@example.org:{PLAIN}wes-old-generic\n")
+        self.d.cli("import", "passwd-file", path)
+        password_file = os.path.join(self.tmp, "wendy.password")
+        with open(password_file, "w") as f:
+            f.write("wendy-account-password\n")
+        self.d.ok("user", "add", "wendy@corp.test", "--name", "Wendy", "--password-file", password_file)
+        self.d.ok("member", "set", "Example Ltd", "wendy@corp.test", "--role", "collaborator")
+        self.d.ok("access", "grant", "wes@example.org", "wendy@corp.test", "--permissions", "devices")
+        self.secrets.append("wendy-account-password")
+
+        with self.restarted_with(dict(POSTERN_WEB_LISTEN=f"127.0.0.1:{port}", POSTERN_WEB_DIRECTORY=os.path.join(REPO, "web"),
+                                      POSTERN_WEB_IMAP_HOST="imap.example.org", POSTERN_WEB_SMTP_HOST="smtp.example.org")):
+            driver = self.browser()
+            try:
+                driver.get(base + "/")
+                assert driver.current_url.endswith("/signin"), driver.current_url
+                self.shoot(driver, "01-signin")
+                driver.find_element(By.NAME, "login").send_keys("wendy@corp.test")
+                driver.find_element(By.NAME, "password").send_keys("wrong password")
+                driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                assert "Wrong login or password" in driver.page_source
+                self.shoot(driver, "02-signin-refused")
+                driver.find_element(By.NAME, "password").send_keys("wendy-account-password")
+                driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                assert "wes@example.org" in driver.page_source, driver.page_source[:500]
+                self.shoot(driver, "03-mailboxes")
+                driver.find_element(By.LINK_TEXT, "Devices").click()
+                assert "generic password" in driver.page_source
+                disabled = driver.find_element(By.CSS_SELECTOR, "button[disabled]")
+                assert "cannot be shown or changed" in disabled.get_attribute("title")
+                self.shoot(driver, "04-devices")
+
+                driver.find_element(By.NAME, "name").send_keys("Phone")
+                driver.find_element(By.CSS_SELECTOR, "form[action$='/devices'] button[type=submit]").click()
+                secret = driver.find_element(By.ID, "copy").get_attribute("data-secret")
+                assert len(secret) == 27 and "imap.example.org" in driver.page_source, secret
+                self.secrets.append(secret)
+                self.shoot(driver, "05-new-device-password")
+                self.expect_smtp("wes@example.org", secret, 235, mechs=("PLAIN",))
+
+                driver.find_element(By.LINK_TEXT, "Done").click()
+                assert secret not in driver.page_source, "the password is never shown again"
+                driver.find_element(By.XPATH, "//tr[td/strong[text()='Phone']]//button[text()='Change password']").click()
+                rotated = driver.find_element(By.ID, "copy").get_attribute("data-secret")
+                self.secrets.append(rotated)
+                self.shoot(driver, "06-changed-password")
+                self.expect_smtp("wes@example.org", secret, 535, mechs=("PLAIN",))
+                self.expect_smtp("wes@example.org", rotated, 235, mechs=("PLAIN",))
+
+                # Forms need this session's token: a post with the cookie but no token changes nothing.
+                driver.find_element(By.LINK_TEXT, "Done").click()
+                cookie = driver.get_cookie("postern_session")
+                assert cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
+                token = driver.find_element(By.NAME, "csrf").get_attribute("value")
+
+                def post(path, fields):
+                    data = urllib.parse.urlencode(fields).encode()
+                    request = urllib.request.Request(base + path, data=data, method="POST",
+                                                     headers={"Cookie": f"postern_session={cookie['value']}"})
+                    try:
+                        with urllib.request.urlopen(request, timeout=10) as r:
+                            return r.status
+                    except urllib.error.HTTPError as e:
+                        return e.code
+                before = len(self.d.ok("device", "list", "wes@example.org")["devices"])
+                assert post("/mailboxes/wes@example.org/devices", {"name": "Forged"}) == 403
+                assert post("/mailboxes/wes@example.org/devices", {"name": "Forged", "csrf": "0" * 36}) == 403
+                assert len(self.d.ok("device", "list", "wes@example.org")["devices"]) == before
+
+                driver.find_element(By.LINK_TEXT, "Disconnect all devices…").click()
+                assert "Phone" in driver.page_source and "generic password" in driver.page_source
+                self.shoot(driver, "07-disconnect-all-confirm")
+                driver.find_element(By.CSS_SELECTOR, "button.danger").click()
+                assert "Every device was disconnected" in driver.page_source
+                self.shoot(driver, "08-all-disconnected")
+                self.expect_smtp("wes@example.org", rotated, 535, mechs=("PLAIN",))
+                self.expect_smtp("wes@example.org", "wes-old-generic", 535, mechs=("PLAIN",))
+
+                # The administrator takes "devices" away: no menu, and the server refuses.
+                self.d.ok("access", "set", "wes@example.org", "wendy@corp.test", "--permissions", "history")
+                driver.get(base + "/")
+                assert "wes@example.org" in driver.page_source and "Devices" not in driver.page_source
+                self.shoot(driver, "09-no-devices-menu")
+                assert post("/mailboxes/wes@example.org/devices", {"name": "Late", "csrf": token}) == 403
+                driver.get(base + "/mailboxes/wes@example.org/devices")
+                assert "Not allowed" in driver.page_source
+                self.shoot(driver, "10-not-allowed")
+                driver.get(base + "/")
+                driver.find_element(By.CSS_SELECTOR, "header button.link").click()
+                assert driver.current_url.endswith("/signin")
+            finally:
+                driver.quit()
