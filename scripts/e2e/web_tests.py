@@ -4,12 +4,15 @@ password read off the page; changes it; disconnects all through the confirmation
 administrator takes the permission away; forged and token-less posts are refused. Every page is
 screenshotted into test-output/screens and checked to be non-blank. Mixed into test_postern.Suite."""
 
+import base64
 import json
 import os
+import plistlib
 import struct
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ElementTree
 import zlib
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -49,6 +52,17 @@ class WebTests:
             options.add_argument(flag)
         return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
+    @staticmethod
+    def wait_for_text(driver, text, present=True):
+        """Waits (10 s at most) until the page, once loaded after a click, holds (or lost) text."""
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(driver, 10).until(lambda d: (text in d.page_source) == present)
+
+    @staticmethod
+    def wait_for_url(driver, suffix):
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(suffix))
+
     def shoot(self, driver, name):
         os.makedirs(SCREENS, exist_ok=True)
         png = driver.get_screenshot_as_png()
@@ -85,13 +99,15 @@ class WebTests:
                 driver.find_element(By.NAME, "login").send_keys("wendy@corp.test")
                 driver.find_element(By.NAME, "password").send_keys("wrong password")
                 driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-                assert "Wrong login or password" in driver.page_source
+                self.wait_for_text(driver, "Wrong login or password")
                 self.shoot(driver, "02-signin-refused")
                 driver.find_element(By.NAME, "password").send_keys("wendy-account-password")
                 driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                self.wait_for_text(driver, "Your mailboxes")
                 assert "wes@example.org" in driver.page_source, driver.page_source[:500]
                 self.shoot(driver, "03-mailboxes")
                 driver.find_element(By.LINK_TEXT, "Devices").click()
+                self.wait_for_text(driver, "Add a device")
                 assert "generic password" in driver.page_source
                 disabled = driver.find_element(By.CSS_SELECTOR, "button[disabled]")
                 assert "cannot be shown or changed" in disabled.get_attribute("title")
@@ -99,15 +115,45 @@ class WebTests:
 
                 driver.find_element(By.NAME, "name").send_keys("Phone")
                 driver.find_element(By.CSS_SELECTOR, "form[action$='/devices'] button[type=submit]").click()
+                self.wait_for_text(driver, "it is shown only on this page")
                 secret = driver.find_element(By.ID, "copy").get_attribute("data-secret")
                 assert len(secret) == 27 and "imap.example.org" in driver.page_source, secret
                 self.secrets.append(secret)
                 self.shoot(driver, "05-new-device-password")
                 self.expect_smtp("wes@example.org", secret, 235, mechs=("PLAIN",))
 
+                # The Apple profile is in the page itself (a data: link): a property list with the account.
+                href = driver.find_element(By.ID, "profile").get_attribute("href")
+                assert href.startswith("data:application/x-apple-aspen-config;base64,"), href[:60]
+                profile = plistlib.loads(base64.b64decode(href.split(",", 1)[1]))
+                account = profile["PayloadContent"][0]
+                assert profile["PayloadType"] == "Configuration" and account["PayloadType"] == "com.apple.mail.managed"
+                assert (account["IncomingMailServerHostName"], account["IncomingMailServerPortNumber"]) == ("imap.example.org", 993)
+                assert (account["OutgoingMailServerHostName"], account["OutgoingMailServerPortNumber"]) == ("smtp.example.org", 587)
+                assert account["IncomingPassword"] == secret and account["EmailAddress"] == "wes@example.org"
+
+                # Thunderbird's autoconfig, by address and by the autoconfig host name.
+                def autoconfig(path, host=None):
+                    request = urllib.request.Request(base + path, headers={"Host": host} if host else {})
+                    try:
+                        with urllib.request.urlopen(request, timeout=10) as r:
+                            return r.status, ElementTree.fromstring(r.read())
+                    except urllib.error.HTTPError as e:
+                        return e.code, None
+                status, doc = autoconfig("/mail/config-v1.1.xml?emailaddress=wes%40example.org")
+                assert status == 200, status
+                incoming, outgoing = doc.find(".//incomingServer"), doc.find(".//outgoingServer")
+                assert (incoming.findtext("hostname"), incoming.findtext("port"), incoming.findtext("socketType")) == ("imap.example.org", "993", "SSL")
+                assert (outgoing.findtext("hostname"), outgoing.findtext("port"), outgoing.findtext("socketType")) == ("smtp.example.org", "587", "STARTTLS")
+                assert doc.findtext(".//domain") == "example.org"
+                assert autoconfig("/.well-known/autoconfig/mail/config-v1.1.xml", host="autoconfig.example.org")[0] == 200
+                assert autoconfig("/mail/config-v1.1.xml?emailaddress=x%40elsewhere.test")[0] == 404
+
                 driver.find_element(By.LINK_TEXT, "Done").click()
+                self.wait_for_text(driver, "Add a device")
                 assert secret not in driver.page_source, "the password is never shown again"
                 driver.find_element(By.XPATH, "//tr[td/strong[text()='Phone']]//button[text()='Change password']").click()
+                self.wait_for_text(driver, "New password for Phone")
                 rotated = driver.find_element(By.ID, "copy").get_attribute("data-secret")
                 self.secrets.append(rotated)
                 self.shoot(driver, "06-changed-password")
@@ -116,6 +162,7 @@ class WebTests:
 
                 # Forms need this session's token: a post with the cookie but no token changes nothing.
                 driver.find_element(By.LINK_TEXT, "Done").click()
+                self.wait_for_text(driver, "Add a device")
                 cookie = driver.get_cookie("postern_session")
                 assert cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
                 token = driver.find_element(By.NAME, "csrf").get_attribute("value")
@@ -135,10 +182,11 @@ class WebTests:
                 assert len(self.d.ok("device", "list", "wes@example.org")["devices"]) == before
 
                 driver.find_element(By.LINK_TEXT, "Disconnect all devices…").click()
+                self.wait_for_text(driver, "Each will need a new password")
                 assert "Phone" in driver.page_source and "generic password" in driver.page_source
                 self.shoot(driver, "07-disconnect-all-confirm")
                 driver.find_element(By.CSS_SELECTOR, "button.danger").click()
-                assert "Every device was disconnected" in driver.page_source
+                self.wait_for_text(driver, "Every device was disconnected")
                 self.shoot(driver, "08-all-disconnected")
                 self.expect_smtp("wes@example.org", rotated, 535, mechs=("PLAIN",))
                 self.expect_smtp("wes@example.org", "wes-old-generic", 535, mechs=("PLAIN",))
@@ -154,6 +202,6 @@ class WebTests:
                 self.shoot(driver, "10-not-allowed")
                 driver.get(base + "/")
                 driver.find_element(By.CSS_SELECTOR, "header button.link").click()
-                assert driver.current_url.endswith("/signin")
+                self.wait_for_url(driver, "/signin")
             finally:
                 driver.quit()

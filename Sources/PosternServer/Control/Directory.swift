@@ -99,6 +99,11 @@ extension ControlPlane {
         }
     }
 
+    /// Whether a mail service of ours holds this domain (public: autoconfig answers for it).
+    public func servesDomain(_ domain: String) throws -> Bool {
+        try store.read { try $0.importService(domain: domain.lowercased()) != nil }
+    }
+
     /// The mailboxes the actor sees, each with what the actor may do there.
     public func mailboxesWithPermissions(actor: Actor) throws -> [(mailbox: Mailbox, permissions: MailboxPermission)] {
         try store.read { db in

@@ -5,6 +5,7 @@ import Mustache
 import NIOCore
 import PosternAuth
 import PosternCore
+import PosternProtocols
 
 /// The pages and what their forms do. Each action goes through the control plane, which asks the
 /// rule set: a page only leaves out what the server would refuse anyway.
@@ -177,8 +178,21 @@ struct Pages: Sendable {
         }
     }
 
+    var clientSettings: MailClientSettings {
+        MailClientSettings(imapHost: settings.imapHost, imapPort: settings.imapPort, smtpHost: settings.smtpHost, smtpPort: settings.smtpPort)
+    }
+
+    /// The password page, with the Apple profile in the page itself (a data: link): once the user
+    /// leaves, nothing anywhere can show the password again.
     func password(_ made: NewSecret, _ address: String, heading: String, _ context: WebContext) -> Response {
-        page("password", ["title": heading, "heading": heading, "device": made.device.name, "address": address, "path": Self.segment(address),
+        let profile = clientSettings.mobileconfig(address: address, password: made.password, deviceName: made.device.name,
+                                                  uuids: (UUID().uuidString, UUID().uuidString))
+        let domain = address.split(separator: "@").last.map(String.init) ?? ""
+        return page("password", ["title": heading, "heading": heading, "device": made.device.name, "address": address, "path": Self.segment(address),
+                          "profile": "data:application/x-apple-aspen-config;base64," + Data(profile.utf8).base64EncodedString(),
+                          "profileName": "\(address.replacingOccurrences(of: "@", with: "-at-"))-\(made.device.id).mobileconfig",
+                          "autoconfig": "/mail/config-v1.1.xml?emailaddress=" + (address.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""),
+                          "domain": domain,
                           "password": made.password, "groups": made.password.split(separator: "-").map(String.init),
                           "imapHost": settings.imapHost, "imapPort": settings.imapPort, "smtpHost": settings.smtpHost,
                           "smtpPort": settings.smtpPort], context)
@@ -214,6 +228,20 @@ struct Pages: Sendable {
             _ = try await ControlAPI.blocking { [plane] in try plane.disconnectAll(address, confirmed: true, actor: actor) }
             return Self.redirect("/mailboxes/\(Self.segment(address))/devices?done=all")
         }
+    }
+
+    /// Thunderbird's autoconfig for a domain we serve (from `emailaddress`, else the Host header).
+    func autoconfig(_ request: Request, _ context: WebContext) async throws -> Response {
+        let fromAddress = request.uri.queryParameters.get("emailaddress").flatMap { try? MailAddress(String($0)) }?.domain
+        let host = request.head.authority.map { String($0.split(separator: ":")[0]).lowercased() }
+        let candidates = [fromAddress, host, host.map { $0.hasPrefix("autoconfig.") ? String($0.dropFirst(11)) : $0 }].compactMap { $0 }
+        let plane = plane
+        for domain in candidates where try await ControlAPI.blocking({ try plane.servesDomain(domain) }) {
+            return Response(status: .ok, headers: [.contentType: "application/xml; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                            body: .init(byteBuffer: ByteBuffer(string: clientSettings.autoconfig(domain: domain))))
+        }
+        return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: "no mail domain of ours here\n")))
     }
 
     static func segment(_ text: String) -> String {

@@ -28,6 +28,8 @@ public enum WebManager {
             return Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+        router.get("/.well-known/autoconfig/mail/config-v1.1.xml") { request, context in try await web.autoconfig(request, context) }
+        router.get("/mail/config-v1.1.xml") { request, context in try await web.autoconfig(request, context) }
         router.get("/signin") { _, context in web.page("signin", ["title": "Sign in"], context) }
         router.post("/signin") { request, context in try await web.signIn(request, context) }
         router.post("/signout") { request, context in try await web.signOut(request, context) }
