@@ -196,6 +196,10 @@ class WebTests:
                 driver.get(base + "/")
                 assert "wes@example.org" in driver.page_source and "Devices" not in driver.page_source
                 self.shoot(driver, "09-no-devices-menu")
+                driver.find_element(By.LINK_TEXT, "History").click()
+                self.wait_for_text(driver, "Action history of wes@example.org")
+                assert "device.disconnect_all" in driver.page_source and "wendy@corp.test" in driver.page_source
+                self.shoot(driver, "09b-history")
                 assert post("/mailboxes/wes@example.org/devices", {"name": "Late", "csrf": token}) == 403
                 driver.get(base + "/mailboxes/wes@example.org/devices")
                 assert "Not allowed" in driver.page_source

@@ -123,7 +123,8 @@ struct Pages: Sendable {
             let actor = try signedIn(context)
             let boxes = try await ControlAPI.blocking { [plane] in try plane.mailboxesWithPermissions(actor: actor) }
             return page("home", ["title": "Your mailboxes", "mailboxes": boxes.map { box, permissions in
-                ["address": box.address.description, "path": Self.segment(box.address.description), "devices": permissions.contains(.devices)] as [String: Any]
+                ["address": box.address.description, "path": Self.segment(box.address.description), "devices": permissions.contains(.devices),
+                 "history": permissions.contains(.history)] as [String: Any]
             }], context)
         }
     }
@@ -139,6 +140,32 @@ struct Pages: Sendable {
             if let done = request.uri.queryParameters.get("done").flatMap(Self.notices.index(forKey:)) { values["notice"] = Self.notices[done].value }
             if let notice { values["notice"] = notice }
             return page("devices", values, context)
+        }
+    }
+
+    static let historyKinds = [("device", "devices"), ("generic", "generic password"), ("access", "access and permissions"),
+                               ("login", "failed logins"), ("mailbox", "the mailbox"), ("revocation", "revocations")]
+
+    /// The mailbox's action history ("history" permission), filtered by kind and by day.
+    func history(_ request: Request, _ context: WebContext) async throws -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let address = try context.parameters.decoded("address")
+            let query = request.uri.queryParameters
+            let kind = query.get("kind").map { String($0) }.flatMap { k in Self.historyKinds.contains { $0.0 == k } ? k : nil }
+            func day(_ name: String) -> (text: String, date: Date?) {
+                guard let text = query.get(name).map({ String($0) }), !text.isEmpty else { return ("", nil) }
+                return (text, try? Date(text + "T00:00:00Z", strategy: .iso8601))
+            }
+            let (since, until) = (day("since"), day("until"))
+            let entries = try await ControlAPI.blocking { [plane] in
+                try plane.history(address, limit: 500, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
+            }
+            return page("history", ["title": "History", "address": address, "path": Self.segment(address),
+                                    "since": since.text, "until": until.text,
+                                    "kinds": Self.historyKinds.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == kind] as [String: Any] },
+                                    "entries": entries.map { ["at": Output.date($0.at), "actor": $0.actor, "origin": $0.origin ?? "",
+                                                             "action": $0.action, "detail": $0.detail] as [String: Any] }], context)
         }
     }
 

@@ -38,6 +38,7 @@ public enum WebManager {
         router.post("/mailboxes/:address/devices") { request, context in try await web.addDevice(request, context) }
         router.post("/mailboxes/:address/devices/:id/rotate") { request, context in try await web.rotate(request, context) }
         router.post("/mailboxes/:address/devices/:id/disconnect") { request, context in try await web.disconnect(request, context) }
+        router.get("/mailboxes/:address/history") { request, context in try await web.history(request, context) }
         router.get("/mailboxes/:address/disconnect-all") { _, context in try await web.confirmDisconnectAll(context) }
         router.post("/mailboxes/:address/disconnect-all") { request, context in try await web.disconnectAll(request, context) }
         return router
