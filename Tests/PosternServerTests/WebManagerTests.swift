@@ -17,7 +17,8 @@ import Testing
     static func world() throws -> ControlPlane {
         let plane = try makePlane()
         _ = try plane.addMailbox("alice@example.org", actor: .op)
-        for (login, role, permissions) in [("cole@corp.test", Role.collaborator, MailboxPermission.devices), ("ezra@corp.test", .external, .history)] {
+        for (login, role, permissions) in [("cole@corp.test", Role.collaborator, MailboxPermission.devices), ("ezra@corp.test", .external, .history),
+                                           ("adam@corp.test", .administrator, [])] {
             _ = try plane.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
             _ = try plane.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
             _ = try plane.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
@@ -142,6 +143,43 @@ import Testing
             let other = try await cole.post("/mailboxes/alice@example.org/devices", [("csrf", ezra.csrf(home.body)), ("name", "X")])
             #expect(other.status == 403, "another session's token does not fit")
             #expect(!colePage.body.isEmpty)
+        }
+    }
+
+    @Test func anAdministratorChangesARoleWithTheirPasswordAndRemovesAMemberAfterThePreview() async throws {
+        let plane = try Self.world()
+        try await Self.app(plane).test(.router) { client in
+            var adam = Browser(client: client)
+            try await adam.signIn("adam@corp.test")
+            let home = try await adam.get("/")
+            #expect(home.body.contains("/organizations/Example%20Ltd/members"))
+            let page = try await adam.get("/organizations/Example%20Ltd/members")
+            #expect(page.status == 200 && page.body.contains("ezra@corp.test") && page.body.contains("/members/ezra@corp.test/role"))
+            let token = adam.csrf(page.body)
+            let wrong = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/role",
+                                           [("csrf", token), ("role", "collaborator"), ("password", "not mine")])
+            #expect(wrong.status == 403 && wrong.body.contains("not your account password"))
+            #expect(try plane.members(organization: "Example Ltd", actor: .op).first { $0.login == "ezra@corp.test" }?.role == .external)
+            let changed = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/role",
+                                             [("csrf", token), ("role", "collaborator"), ("password", "password of adam@corp.test")])
+            #expect(changed.status == 200 && changed.body.contains("ezra@corp.test is now collaborator"))
+            let preview = try await adam.get("/organizations/Example%20Ltd/members/ezra@corp.test/remove")
+            #expect(preview.body.contains("alice@example.org") && preview.body.contains("history"))
+            #expect(preview.body.contains("Remove ezra@corp.test from Example Ltd?"), "the member's login, not the signed-in one")
+            let untyped = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/remove",
+                                             [("csrf", token), ("confirm", "someone"), ("password", "password of adam@corp.test")])
+            #expect(untyped.status == 400)
+            let removed = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/remove",
+                                             [("csrf", token), ("confirm", "ezra@corp.test"), ("password", "password of adam@corp.test")])
+            #expect(removed.status == 200 && removed.body.contains("ezra@corp.test was removed"))
+            #expect(try plane.members(organization: "Example Ltd", actor: .op).allSatisfy { $0.login != "ezra@corp.test" })
+
+            var cole = Browser(client: client)
+            try await cole.signIn("cole@corp.test")
+            let seen = try await cole.get("/organizations/Example%20Ltd/members")
+            #expect(seen.status == 200 && !seen.body.contains("/role\""), "a collaborator sees the members, not the forms")
+            #expect(try await cole.post("/organizations/Example%20Ltd/members/adam@corp.test/role",
+                                        [("csrf", cole.csrf(seen.body)), ("role", "external"), ("password", "password of cole@corp.test")]).status == 403)
         }
     }
 }

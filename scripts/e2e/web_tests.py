@@ -88,6 +88,11 @@ class WebTests:
         self.d.ok("member", "set", "Example Ltd", "wendy@corp.test", "--role", "collaborator")
         self.d.ok("access", "grant", "wes@example.org", "wendy@corp.test", "--permissions", "devices")
         self.secrets.append("wendy-account-password")
+        with open(password_file, "w") as f:
+            f.write("olaf-account-password\n")
+        self.d.ok("user", "add", "olaf@corp.test", "--name", "Olaf", "--password-file", password_file)
+        self.d.ok("member", "set", "Example Ltd", "olaf@corp.test", "--role", "administrator")
+        self.secrets.append("olaf-account-password")
 
         with self.restarted_with(dict(POSTERN_WEB_LISTEN=f"127.0.0.1:{port}", POSTERN_WEB_DIRECTORY=os.path.join(REPO, "web"),
                                       POSTERN_WEB_IMAP_HOST="imap.example.org", POSTERN_WEB_SMTP_HOST="smtp.example.org")):
@@ -207,5 +212,27 @@ class WebTests:
                 driver.get(base + "/")
                 driver.find_element(By.CSS_SELECTOR, "header button.link").click()
                 self.wait_for_url(driver, "/signin")
+
+                # An administrator: the members page, a role change confirmed with their password, a removal preview.
+                driver.find_element(By.NAME, "login").send_keys("olaf@corp.test")
+                driver.find_element(By.NAME, "password").send_keys("olaf-account-password")
+                driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                self.wait_for_text(driver, "Your mailboxes")
+                driver.find_element(By.LINK_TEXT, "Members").click()
+                self.wait_for_text(driver, "Members of Example Ltd")
+                self.shoot(driver, "11-members")
+                row = driver.find_element(By.XPATH, "//tr[td/span[text()='wendy@corp.test']]")
+                from selenium.webdriver.support.ui import Select
+                Select(row.find_element(By.NAME, "role")).select_by_value("external")
+                row.find_element(By.NAME, "password").send_keys("olaf-account-password")
+                row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                self.wait_for_text(driver, "wendy@corp.test is now external")
+                self.shoot(driver, "12-role-changed")
+                assert any(m["login"] == "wendy@corp.test" and m["role"] == "external"
+                           for m in self.d.ok("member", "list", "Example Ltd")["members"])
+                driver.find_element(By.XPATH, "//tr[td/span[text()='wendy@corp.test']]//a[text()='Remove…']").click()
+                self.wait_for_text(driver, "Remove wendy@corp.test from Example Ltd?")
+                assert "wes@example.org" in driver.page_source
+                self.shoot(driver, "13-remove-member-preview")
             finally:
                 driver.quit()

@@ -104,6 +104,17 @@ extension ControlPlane {
         try store.read { try $0.importService(domain: domain.lowercased()) != nil }
     }
 
+    /// The organizations the actor belongs to, with their role there and whether they see or manage the members.
+    public func organizationsWithRights(actor: Actor) throws -> [(organization: Organization, role: Role?, seesMembers: Bool, manages: Bool)] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            return try db.organizations().filter { rights.isOperator || rights.roles[$0.id!] != nil }.map { org in
+                (org, rights.roles[org.id!], Policy.authorize(rights, .viewMembers(org.id!)) == .allowed,
+                 Policy.authorize(rights, .manageMembers(org.id!)) == .allowed)
+            }
+        }
+    }
+
     /// The mailboxes the actor sees, each with what the actor may do there.
     public func mailboxesWithPermissions(actor: Actor) throws -> [(mailbox: Mailbox, permissions: MailboxPermission)] {
         try store.read { db in

@@ -21,7 +21,7 @@ struct Pages: Sendable {
         var all = values
         if let actor = context.actor {
             all["signedIn"] = true
-            all["login"] = actor.user?.login ?? "operator"
+            all["signedInAs"] = actor.user?.login ?? "operator"
             all["csrf"] = context.csrf ?? ""
         }
         let html = library.render(all, withTemplate: template) ?? "<!doctype html><title>Postern</title><p>page \(template) is missing</p>"
@@ -122,7 +122,11 @@ struct Pages: Sendable {
         await run(context) {
             let actor = try signedIn(context)
             let boxes = try await ControlAPI.blocking { [plane] in try plane.mailboxesWithPermissions(actor: actor) }
-            return page("home", ["title": "Your mailboxes", "mailboxes": boxes.map { box, permissions in
+            let orgs = try await ControlAPI.blocking { [plane] in try plane.organizationsWithRights(actor: actor) }
+            return page("home", ["title": "Your mailboxes",
+                                 "organizations": orgs.map { ["name": $0.organization.name, "path": Self.segment($0.organization.name),
+                                                              "role": $0.role?.label ?? "operator", "members": $0.seesMembers] as [String: Any] },
+                                 "mailboxes": boxes.map { box, permissions in
                 ["address": box.address.description, "path": Self.segment(box.address.description), "devices": permissions.contains(.devices),
                  "history": permissions.contains(.history)] as [String: Any]
             }], context)
@@ -140,6 +144,69 @@ struct Pages: Sendable {
             if let done = request.uri.queryParameters.get("done").flatMap(Self.notices.index(forKey:)) { values["notice"] = Self.notices[done].value }
             if let notice { values["notice"] = notice }
             return page("devices", values, context)
+        }
+    }
+
+    // MARK: members
+
+    func members(_ context: WebContext, notice: String? = nil) async throws -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let organization = try context.parameters.decoded("organization")
+            let list = try await ControlAPI.blocking { [plane] in try plane.members(organization: organization, actor: actor) }
+            let manages = try await ControlAPI.blocking { [plane] in
+                try plane.organizationsWithRights(actor: actor).first { $0.organization.name == organization }?.manages ?? false
+            }
+            var values: [String: Any] = ["title": "Members", "organization": organization, "manages": manages,
+                "members": list.map { member in
+                    ["login": member.login, "displayName": member.displayName, "roleLabel": member.role.label,
+                     "orgPath": Self.segment(organization), "loginPath": Self.segment(member.login), "csrf": context.csrf ?? "",
+                     "roles": Role.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == member.role] as [String: Any] }]
+                        as [String: Any]
+                }]
+            if let notice { values["notice"] = notice }
+            return page("members", values, context)
+        }
+    }
+
+    func changeRole(_ request: Request, _ context: WebContext) async throws -> Response {
+        await run(context) {
+            struct Form: Decodable { let role: String; let password: String? }
+            let actor = try signedIn(context)
+            let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
+            let input = try await form(Form.self, request, context)
+            let role = try Role(parsing: input.role)
+            let change = try await ControlAPI.blocking { [plane] in
+                try plane.setMember(organization: organization, login: login, role: role, displayName: nil, password: input.password, actor: actor)
+            }
+            return try await members(context, notice: "\(change.member.login) is now \(change.member.role.label).")
+        }
+    }
+
+    func confirmRemoval(_ context: WebContext) async throws -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
+            let preview = try await ControlAPI.blocking { [plane] in try plane.memberRemovalPreview(organization: organization, login: login, actor: actor) }
+            return page("remove-member", ["title": "Remove a member", "organization": organization, "login": preview.member.login,
+                "orgPath": Self.segment(organization), "loginPath": Self.segment(preview.member.login), "roleLabel": preview.member.role.label,
+                "access": preview.mailboxAccess.map { ["mailbox": $0.mailbox, "permissions": $0.permissions.names.joined(separator: ", ")] },
+                "services": preview.services,
+                "tokens": preview.tokens.map { ["kind": $0.kind == .token ? "API token" : "session", "name": $0.name] },
+                "anything": !(preview.mailboxAccess.isEmpty && preview.services.isEmpty && preview.tokens.isEmpty)], context)
+        }
+    }
+
+    func removeMember(_ request: Request, _ context: WebContext) async throws -> Response {
+        await run(context) {
+            struct Form: Decodable { let confirm: String?; let password: String? }
+            let actor = try signedIn(context)
+            let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
+            let input = try await form(Form.self, request, context)
+            let removed = try await ControlAPI.blocking { [plane] in
+                try plane.removeMember(organization: organization, login: login, confirm: input.confirm, password: input.password, actor: actor)
+            }
+            return try await members(context, notice: "\(removed.member.login) was removed, with \(removed.mailboxAccess.count) mailbox access(es).")
         }
     }
 

@@ -38,6 +38,10 @@ public enum WebManager {
         router.post("/mailboxes/:address/devices") { request, context in try await web.addDevice(request, context) }
         router.post("/mailboxes/:address/devices/:id/rotate") { request, context in try await web.rotate(request, context) }
         router.post("/mailboxes/:address/devices/:id/disconnect") { request, context in try await web.disconnect(request, context) }
+        router.get("/organizations/:organization/members") { _, context in try await web.members(context) }
+        router.post("/organizations/:organization/members/:login/role") { request, context in try await web.changeRole(request, context) }
+        router.get("/organizations/:organization/members/:login/remove") { _, context in try await web.confirmRemoval(context) }
+        router.post("/organizations/:organization/members/:login/remove") { request, context in try await web.removeMember(request, context) }
         router.get("/mailboxes/:address/history") { request, context in try await web.history(request, context) }
         router.get("/mailboxes/:address/disconnect-all") { _, context in try await web.confirmDisconnectAll(context) }
         router.post("/mailboxes/:address/disconnect-all") { request, context in try await web.disconnectAll(request, context) }
