@@ -109,12 +109,16 @@ extension Database {
     }
 
     /// Who may do what on a mailbox (by login), or what one user was given (by mailbox).
-    public func accessList(mailboxID: Int64? = nil, userID: Int64? = nil) throws -> [MailboxAccess] {
-        var sql = "SELECT u.login, m.address, a.permissions FROM mailboxAccess a JOIN user u ON u.id = a.userId JOIN mailbox m ON m.id = a.mailboxId"
+    public func accessList(mailboxID: Int64? = nil, userID: Int64? = nil, organizationID: Int64? = nil) throws -> [MailboxAccess] {
+        var sql = """
+            SELECT u.login, m.address, a.permissions FROM mailboxAccess a JOIN user u ON u.id = a.userId
+            JOIN mailbox m ON m.id = a.mailboxId JOIN mailService s ON s.id = m.mailServiceId
+            """
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let mailboxID { conditions.append("a.mailboxId = ?"); arguments += [mailboxID] }
         if let userID { conditions.append("a.userId = ?"); arguments += [userID] }
+        if let organizationID { conditions.append("s.organizationId = ?"); arguments += [organizationID] }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         return try Row.fetchAll(self, sql: sql + " ORDER BY m.address, u.login", arguments: arguments).map {
             MailboxAccess(login: $0["login"], mailbox: $0["address"], permissions: MailboxPermission(rawValue: UInt16(truncatingIfNeeded: $0["permissions"] as Int)))

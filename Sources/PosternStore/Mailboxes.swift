@@ -28,17 +28,7 @@ extension Database {
 
     /// Mailboxes, optionally of one domain, in address order.
     public func mailboxes(domain: String? = nil) throws -> [Mailbox] {
-        var sql = "SELECT m.id, m.address, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId"
-        var arguments: StatementArguments = []
-        if let domain {
-            sql += " WHERE m.address LIKE ? ESCAPE '\\'"
-            let escaped = domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            arguments = ["%@" + escaped]
-        }
-        return try Row.fetchAll(self, sql: sql, arguments: arguments).map { row in
-            Mailbox(id: row["id"], address: try MailAddress(row["address"] as String), mailService: row["service"], createdAt: row["createdAt"])
-        }.sorted { $0.address < $1.address }
+        try mailboxTargets(domain: domain).map(\.0)
     }
 
     /// Deletes a mailbox and its devices; returns the ids of the devices removed.

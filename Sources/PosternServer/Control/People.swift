@@ -131,14 +131,10 @@ extension ControlPlane {
         guard let role = try db.role(userID: user.id, organizationID: org) else {
             throw PosternError(.notFound, code: "member_not_found", "\(user.login) is not a member of \(organization)")
         }
-        let services = try db.serviceTargets().values.filter { $0.organizationID == org }.map(\.id)
-        let access = try db.accessList(userID: user.id).filter { entry in
-            (try? db.mailboxTarget(MailAddress(entry.mailbox)))??.service.organizationID == org
-        }
+        let access = try db.accessList(userID: user.id, organizationID: org)
         let granted = try String.fetchAll(db, sql: """
             SELECT s.name FROM serviceGrant g JOIN mailService s ON s.id = g.mailServiceId WHERE g.userId = ? AND s.organizationId = ? ORDER BY s.name
             """, arguments: [user.id, org])
-        _ = services
         let memberships = try Int.fetchOne(db, sql: "SELECT count(*) FROM membership WHERE userId = ?", arguments: [user.id]) ?? 0
         return MemberRemoval(member: Member(login: user.login, displayName: user.displayName, organization: organization, role: role),
                              mailboxAccess: access, services: granted, tokens: memberships <= 1 ? try db.tokens(userID: user.id) : [])

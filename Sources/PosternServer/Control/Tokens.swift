@@ -86,8 +86,8 @@ extension ControlPlane {
             return try store.write { db in
                 let session = try db.insertToken(userID: user.id, kind: .session, name: "session", digest: digest,
                                                  expiresAt: Date() + Self.sessionLife)
-                try db.appendHistory(HistoryEntry(mailbox: nil, actor: "\(user.login) (session\(ip.map { " from \($0)" } ?? ""))",
-                                                  action: "session.open", detail: "signed in"))
+                let actor = Actor.user(Actor.UserRef(id: user.id, login: user.login), via: .session(id: session.id, ip: ip))
+                try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "session.open", detail: "signed in"))
                 return session
             }
         }
