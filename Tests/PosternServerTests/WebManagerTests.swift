@@ -26,35 +26,56 @@ import Testing
         return plane
     }
 
-    struct Browser {
+    /// A client with a cookie jar, as a browser keeps one.
+    final class Browser: @unchecked Sendable {
         let client: any TestClientProtocol
-        var cookie: String?
+        var cookies: [String: String] = [:]
+        var cookie: String? { cookies[WebManager.cookie].map { "\(WebManager.cookie)=\($0)" } }
 
-        func get(_ uri: String) async throws -> (status: Int, headers: HTTPFields, body: String) {
-            var headers: HTTPFields = [:]
-            if let cookie { headers[.cookie] = cookie }
-            return try await client.execute(uri: uri, method: .get, headers: headers) { ($0.status.code, $0.headers, String(buffer: $0.body)) }
-        }
+        init(client: any TestClientProtocol) { self.client = client }
 
-        func post(_ uri: String, _ form: [(String, String)]) async throws -> (status: Int, headers: HTTPFields, body: String) {
-            var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-            if let cookie { headers[.cookie] = cookie }
-            let body = form.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
-                .joined(separator: "&")
-            return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body)) {
-                ($0.status.code, $0.headers, String(buffer: $0.body))
+        func keep(_ headers: HTTPFields) {
+            for line in headers[values: .setCookie] {
+                let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let value = pair.count == 2 ? String(pair[1]) : ""
+                cookies[String(pair[0])] = value.isEmpty || line.contains("Max-Age=0") ? nil : value
             }
         }
 
-        mutating func signIn(_ login: String) async throws {
-            let answer = try await post("/signin", [("login", login), ("password", "password of \(login)")])
-            #expect(answer.status == 303)
-            let cookie = try #require(answer.headers[.setCookie])
-            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains("Secure"))
-            self.cookie = String(cookie.split(separator: ";")[0])
+        var cookieHeader: HTTPFields {
+            cookies.isEmpty ? [:] : [.cookie: cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ")]
         }
 
-        func csrf(_ page: String) -> String {
+        func get(_ uri: String) async throws -> (status: Int, headers: HTTPFields, body: String) {
+            let answer = try await client.execute(uri: uri, method: .get, headers: cookieHeader) { ($0.status.code, $0.headers, String(buffer: $0.body)) }
+            keep(answer.1)
+            return (Int(answer.0), answer.1, answer.2)
+        }
+
+        func post(_ uri: String, _ form: [(String, String)]) async throws -> (status: Int, headers: HTTPFields, body: String) {
+            var headers = cookieHeader
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            let body = form.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
+                .joined(separator: "&")
+            let answer = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body)) {
+                ($0.status.code, $0.headers, String(buffer: $0.body))
+            }
+            keep(answer.1)
+            return (Int(answer.0), answer.1, answer.2)
+        }
+
+        /// Signs in through the form: its cookie and its token.
+        func signIn(_ login: String) async throws {
+            let form = try await get("/signin")
+            let answer = try await post("/signin", [("csrf", csrf(form.body)), ("login", login), ("password", "password of \(login)")])
+            #expect(answer.status == 303)
+            let cookie = try #require(answer.headers[values: .setCookie].first { $0.hasPrefix(WebManager.cookie + "=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains("Secure"))
+        }
+
+        func csrf(_ page: String) -> String { Self.token(in: page) }
+
+        static func token(in page: String) -> String {
             guard let range = page.range(of: #"name="csrf" value="([0-9a-f]+)""#, options: .regularExpression) else { return "" }
             return String(page[range].split(separator: "\"")[3])
         }
@@ -70,13 +91,14 @@ import Testing
     @Test func aCollaboratorSignsInAddsAndRotatesADeviceAndTheFormsNeedTheirToken() async throws {
         let plane = try Self.world()
         try await Self.app(plane).test(.router) { client in
-            var browser = Browser(client: client)
+            let browser = Browser(client: client)
             let first = try await browser.get("/")
             #expect(first.status == 303 && first.headers[.location] == "/signin", "signed out: to the sign-in page")
             let signin = try await browser.get("/signin")
             #expect(signin.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
             #expect(signin.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
-            #expect(try await browser.post("/signin", [("login", "cole@corp.test"), ("password", "nope")]).status == 401)
+            let form = try await browser.get("/signin")
+            #expect(try await browser.post("/signin", [("csrf", browser.csrf(form.body)), ("login", "cole@corp.test"), ("password", "nope")]).status == 401)
             try await browser.signIn("cole@corp.test")
 
             let home = try await browser.get("/")
@@ -120,7 +142,7 @@ import Testing
     @Test func whatAUserLacksThePageDoesNotOfferAndTheServerRefuses() async throws {
         let plane = try Self.world()
         try await Self.app(plane).test(.router) { client in
-            var ezra = Browser(client: client)
+            let ezra = Browser(client: client)
             try await ezra.signIn("ezra@corp.test")
             let home = try await ezra.get("/")
             #expect(home.body.contains("alice@example.org") && !home.body.contains("/devices"), "no devices link without the permission")
@@ -136,7 +158,7 @@ import Testing
             #expect(history.status == 200 && history.body.contains("access.grant") && !history.body.contains("mailbox.add"))
             #expect(try await ezra.get("/mailboxes/alice@example.org/history?since=2099-01-01").body.contains("Nothing in this range"))
 
-            var cole = Browser(client: client)
+            let cole = Browser(client: client)
             try await cole.signIn("cole@corp.test")
             let colePage = try await cole.get("/mailboxes/alice@example.org/devices")
             #expect(try await cole.get("/mailboxes/alice@example.org/history").status == 403, "cole lacks history")
@@ -149,7 +171,7 @@ import Testing
     @Test func anAdministratorChangesARoleWithTheirPasswordAndRemovesAMemberAfterThePreview() async throws {
         let plane = try Self.world()
         try await Self.app(plane).test(.router) { client in
-            var adam = Browser(client: client)
+            let adam = Browser(client: client)
             try await adam.signIn("adam@corp.test")
             let home = try await adam.get("/")
             #expect(home.body.contains("/organizations/Example%20Ltd/members"))
@@ -174,12 +196,104 @@ import Testing
             #expect(removed.status == 200 && removed.body.contains("ezra@corp.test was removed"))
             #expect(try plane.members(organization: "Example Ltd", actor: .op).allSatisfy { $0.login != "ezra@corp.test" })
 
-            var cole = Browser(client: client)
+            let cole = Browser(client: client)
             try await cole.signIn("cole@corp.test")
             let seen = try await cole.get("/organizations/Example%20Ltd/members")
             #expect(seen.status == 200 && !seen.body.contains("/role\""), "a collaborator sees the members, not the forms")
             #expect(try await cole.post("/organizations/Example%20Ltd/members/adam@corp.test/role",
                                         [("csrf", cole.csrf(seen.body)), ("role", "external"), ("password", "password of cole@corp.test")]).status == 403)
+        }
+    }
+
+    @Test func aSignInFormPostedFromElsewhereSignsNoOneIn() async throws {
+        let plane = try Self.world()
+        try await Self.app(plane).test(.router) { client in
+            let attacker = Browser(client: client)
+            let theirs = try await attacker.get("/signin")
+            let victim = Browser(client: client)
+            // The attacker's page posts the attacker's login to the victim's browser: no sign-in cookie.
+            let forged = try await victim.post("/signin", [("csrf", attacker.csrf(theirs.body)), ("login", "cole@corp.test"),
+                                                           ("password", "password of cole@corp.test")])
+            #expect(forged.status == 403 && forged.body.contains("stale or not from this site"))
+            #expect(victim.cookies[WebManager.cookie] == nil)
+            // With the victim's own sign-in cookie but the attacker's token: refused too.
+            _ = try await victim.get("/signin")
+            let mixed = try await victim.post("/signin", [("csrf", attacker.csrf(theirs.body)), ("login", "cole@corp.test"),
+                                                          ("password", "password of cole@corp.test")])
+            #expect(mixed.status == 403 && victim.cookies[WebManager.cookie] == nil)
+            let sessions = try plane.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM apiToken WHERE kind = 'session'") }
+            #expect(sessions == 0)
+            let cookie = try #require(theirs.headers[values: .setCookie].first)
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/signin"))
+        }
+    }
+
+    @Test func anAdministratorSetsAMailboxsPermissionsAndAppliesTheGlobalConfiguration() async throws {
+        let plane = try Self.world()
+        _ = try plane.addUser(login: "nina@corp.test", displayName: "Nina", password: "password of nina@corp.test", actor: .op)
+        _ = try plane.setMember(organization: "Example Ltd", login: "nina@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
+        @Sendable func held(_ login: String) throws -> MailboxPermission? {
+            try plane.access(mailbox: "alice@example.org", actor: .op).first { $0.login == login }?.permissions
+        }
+        try await Self.app(plane).test(.router) { client in
+            let adam = Browser(client: client)
+            try await adam.signIn("adam@corp.test")
+            let home = try await adam.get("/")
+            #expect(home.body.contains("/mailboxes/alice@example.org/access") && home.body.contains("/services/example/defaults"))
+            let page = try await adam.get("/mailboxes/alice@example.org/access")
+            #expect(page.status == 200 && page.body.contains("cole@corp.test") && page.body.contains("configure devices"))
+            #expect(page.body.components(separatedBy: "name=\"permissions[]\"").count - 1 == 11 * 4, "eleven boxes for cole, ezra, adam, and the new access")
+            #expect(page.body.contains("<option value=\"nina@corp.test\">"), "a member without access can be given it")
+            let token = adam.csrf(page.body)
+
+            let unconfirmed = try await adam.post("/mailboxes/alice@example.org/access",
+                                                  [("csrf", token), ("login", "cole@corp.test"), ("permissions[]", "history"), ("do", "save")])
+            #expect(unconfirmed.status == 403 && unconfirmed.body.contains("your own account password") && unconfirmed.body.contains("cole@corp.test"))
+            #expect(try held("cole@corp.test") == .devices, "unchanged")
+            let saved = try await adam.post("/mailboxes/alice@example.org/access",
+                [("csrf", token), ("login", "cole@corp.test"), ("permissions[]", "devices"), ("permissions[]", "history"), ("do", "save"),
+                 ("password", "password of adam@corp.test")])
+            #expect(saved.status == 200 && saved.body.contains("cole@corp.test: devices, history."))
+            #expect(try held("cole@corp.test") == [.devices, .history])
+            let unknown = try await adam.post("/mailboxes/alice@example.org/access",
+                [("csrf", token), ("login", "cole@corp.test"), ("permissions[]", "root"), ("do", "save"), ("password", "password of adam@corp.test")])
+            #expect(unknown.status == 400 && unknown.body.contains("unknown permission"))
+
+            let given = try await adam.post("/mailboxes/alice@example.org/access",
+                                            [("csrf", token), ("login", "nina@corp.test"), ("do", "defaults")])
+            #expect(given.status == 200 && given.body.contains("(the global configuration)"))
+            #expect(try held("nina@corp.test") == .devices, "the service's defaults (devices) without a password: a grant, not a change")
+
+            let defaults = try await adam.get("/services/example/defaults")
+            #expect(defaults.status == 200 && defaults.body.contains("alice@example.org"))
+            let set = try await adam.post("/services/example/defaults",
+                                          [("csrf", token), ("permissions[]", "history"), ("permissions[]", "folders"), ("do", "save")])
+            #expect(set.status == 200 && set.body.contains("is now: history, folders"))
+            #expect(try plane.defaults(service: "example", actor: .op).permissions == [.history, .folders])
+            #expect(try held("cole@corp.test") == [.devices, .history], "saving the defaults changes no one's access")
+
+            let applied = try await adam.post("/mailboxes/alice@example.org/access/defaults",
+                                              [("csrf", token), ("password", "password of adam@corp.test")])
+            #expect(applied.status == 200 && applied.body.contains("applied to 4 user(s)"))
+            for login in ["cole@corp.test", "ezra@corp.test", "adam@corp.test", "nina@corp.test"] {
+                #expect(try held(login) == [.history, .folders], "\(login) has the global configuration")
+            }
+            let removed = try await adam.post("/mailboxes/alice@example.org/access",
+                [("csrf", token), ("login", "nina@corp.test"), ("do", "remove"), ("password", "password of adam@corp.test")])
+            #expect(removed.status == 200 && removed.body.contains("nina@corp.test no longer has access"))
+            #expect(try held("nina@corp.test") == nil)
+            let history = try plane.history("alice@example.org", limit: 50, since: nil, until: nil, kind: "access", actor: .op)
+            #expect(history.contains { $0.action == "access.revoke" } && history.contains { $0.detail.contains("(defaults of example)") })
+
+            let cole = Browser(client: client)
+            try await cole.signIn("cole@corp.test")
+            let coleHome = try await cole.get("/")
+            #expect(!coleHome.body.contains("/access\"") && !coleHome.body.contains("/defaults\""), "no permissions or defaults links")
+            #expect(try await cole.get("/mailboxes/alice@example.org/access").status == 403)
+            #expect(try await cole.get("/services/example/defaults").status == 404)
+            let sneaky = try await cole.post("/services/example/defaults", [("csrf", cole.csrf(coleHome.body)), ("permissions[]", "devices"), ("do", "save")])
+            #expect(sneaky.status == 404)
+            #expect(try plane.defaults(service: "example", actor: .op).permissions == [.history, .folders])
         }
     }
 }

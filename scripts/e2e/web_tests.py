@@ -71,6 +71,11 @@ class WebTests:
         assert non_blank(png), f"the screenshot of {name} is blank"
         self.screens = getattr(self, "screens", []) + [name]
 
+    def access_of(self, mailbox, login):
+        listed = self.d.ok("access", "list", mailbox)
+        entries = listed["access"] if isinstance(listed, dict) else listed
+        return next(e["permissions"] for e in entries if e["login"] == login)
+
     def test_the_web_manager_in_a_real_browser(self):
         from harness import free_port
         from selenium.webdriver.common.by import By
@@ -234,5 +239,47 @@ class WebTests:
                 self.wait_for_text(driver, "Remove wendy@corp.test from Example Ltd?")
                 assert "wes@example.org" in driver.page_source
                 self.shoot(driver, "13-remove-member-preview")
+
+                # The mailbox's permissions: eleven boxes per user, saved with the administrator's password.
+                driver.get(base + "/")
+                driver.find_element(By.XPATH, "//li[span[text()='wes@example.org']]//a[text()='Permissions']").click()
+                self.wait_for_text(driver, "Permissions on wes@example.org")
+                card = driver.find_element(By.XPATH, "//section[h2[starts-with(normalize-space(.), 'wendy@corp.test')]]")
+                boxes = card.find_elements(By.NAME, "permissions[]")
+                assert len(boxes) == 11, len(boxes)
+                assert [b.get_attribute("value") for b in boxes if b.is_selected()] == ["history"]
+                self.shoot(driver, "14-permissions")
+                card.find_element(By.CSS_SELECTOR, "input[value=devices]").click()
+                card.find_element(By.CSS_SELECTOR, "input[value=folders]").click()
+                card.find_element(By.CSS_SELECTOR, "button[value=save]").click()
+                self.wait_for_text(driver, "needs your own account password")
+                assert self.access_of("wes@example.org", "wendy@corp.test") == ["history"], "refused: unchanged"
+                card = driver.find_element(By.XPATH, "//section[h2[starts-with(normalize-space(.), 'wendy@corp.test')]]")
+                card.find_element(By.CSS_SELECTOR, "input[value=devices]").click()
+                card.find_element(By.NAME, "password").send_keys("olaf-account-password")
+                card.find_element(By.CSS_SELECTOR, "button[value=save]").click()
+                self.wait_for_text(driver, "wendy@corp.test: devices, history.")
+                self.shoot(driver, "15-permissions-saved")
+                assert self.access_of("wes@example.org", "wendy@corp.test") == ["devices", "history"]
+
+                # The mail service's global configuration, then applied to everyone.
+                driver.find_element(By.LINK_TEXT, "change it").click()
+                self.wait_for_text(driver, "Global configuration of example")
+                form = driver.find_element(By.CSS_SELECTOR, "form:has(button[value=save])")
+                for name in ("devices", "history", "signatures"):
+                    box = form.find_element(By.CSS_SELECTOR, f"input[value={name}]")
+                    if box.is_selected() != (name != "devices"):
+                        box.click()
+                form.find_element(By.CSS_SELECTOR, "button[value=save]").click()
+                self.wait_for_text(driver, "is now: signatures, history")
+                self.shoot(driver, "16-global-configuration")
+                assert self.d.ok("defaults", "show", "example")["permissions"] == ["signatures", "history"]
+                assert self.access_of("wes@example.org", "wendy@corp.test") == ["devices", "history"], "saving applies nothing"
+                apply = driver.find_element(By.CSS_SELECTOR, "form:has(button[value=apply])")
+                apply.find_element(By.NAME, "password").send_keys("olaf-account-password")
+                apply.find_element(By.CSS_SELECTOR, "button[value=apply]").click()
+                self.wait_for_text(driver, "The global configuration was applied")
+                self.shoot(driver, "17-global-configuration-applied")
+                assert self.access_of("wes@example.org", "wendy@corp.test") == ["signatures", "history"]
             finally:
                 driver.quit()

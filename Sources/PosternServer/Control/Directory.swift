@@ -104,25 +104,34 @@ extension ControlPlane {
         try store.read { try $0.importService(domain: domain.lowercased()) != nil }
     }
 
-    /// The organizations the actor belongs to, with their role there and whether they see or manage the members.
-    public func organizationsWithRights(actor: Actor) throws -> [(organization: Organization, role: Role?, seesMembers: Bool, manages: Bool)] {
+    /// The organizations the actor belongs to, with their role there, what they may do with the
+    /// members, and the mail services whose global configuration they manage.
+    public func organizationsWithRights(actor: Actor) throws -> [OrganizationView] {
         try store.read { db in
             let rights = try db.rights(of: actor)
+            let targets = try db.serviceTargets()
+            let services = try db.mailServices()
             return try db.organizations().filter { rights.isOperator || rights.roles[$0.id!] != nil }.map { org in
-                (org, rights.roles[org.id!], Policy.authorize(rights, .viewMembers(org.id!)) == .allowed,
-                 Policy.authorize(rights, .manageMembers(org.id!)) == .allowed)
+                OrganizationView(organization: org, role: rights.roles[org.id!],
+                                 seesMembers: Policy.authorize(rights, .viewMembers(org.id!)) == .allowed,
+                                 managesMembers: Policy.authorize(rights, .manageMembers(org.id!)) == .allowed,
+                                 managedServices: services.filter { service in
+                                     service.organization == org.name
+                                         && targets[service.id!].map { Policy.authorize(rights, .manageService($0)) == .allowed } == true
+                                 }.map(\.name))
             }
         }
     }
 
     /// The mailboxes the actor sees, each with what the actor may do there.
-    public func mailboxesWithPermissions(actor: Actor) throws -> [(mailbox: Mailbox, permissions: MailboxPermission)] {
+    public func mailboxesWithPermissions(actor: Actor) throws -> [MailboxView] {
         try store.read { db in
             let rights = try db.rights(of: actor)
             return try db.mailboxTargets().filter { Policy.canSee(rights, $0.1) }.map { mailbox, target in
                 let held = MailboxPermission.named.map(\.permission)
                     .filter { Policy.authorize(rights, .mailbox(target, $0)) == .allowed }
-                return (mailbox, MailboxPermission(held))
+                return MailboxView(mailbox: mailbox, permissions: MailboxPermission(held),
+                                   managesAccess: Policy.authorize(rights, .manageAccess(target)) == .allowed)
             }
         }
     }
@@ -168,4 +177,21 @@ extension ControlPlane {
             return try db.history(HistoryQuery(organizationID: org, since: since, until: until, kind: kind, limit: max(1, min(limit, 10_000))))
         }
     }
+}
+
+/// An organization as one actor sees it: what the web manager offers there.
+public struct OrganizationView: Sendable {
+    public let organization: Organization
+    public let role: Role?
+    public let seesMembers: Bool
+    public let managesMembers: Bool
+    /// The mail services whose global configuration (default permissions) the actor manages.
+    public let managedServices: [String]
+}
+
+/// A mailbox as one actor sees it: the permissions they hold there, and whether they give access to it.
+public struct MailboxView: Sendable {
+    public let mailbox: Mailbox
+    public let permissions: MailboxPermission
+    public let managesAccess: Bool
 }

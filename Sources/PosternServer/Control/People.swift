@@ -150,6 +150,21 @@ extension ControlPlane {
         }
     }
 
+    /// What the permissions page of a mailbox shows: who has which permissions, the members who
+    /// could be given access, and the mail service's global configuration.
+    public func accessOverview(mailbox address: String, actor: Actor) throws -> AccessOverview {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            let target = try Self.accessTarget(address, actor: actor, in: db)
+            let access = try db.accessList(mailboxID: target.id)
+            let members = try db.members(organizationID: target.service.organizationID)
+            let service = try db.mailServices().first { $0.id == target.service.id }
+            return AccessOverview(mailbox: address.description, service: service?.name ?? "", organization: service?.organization ?? "",
+                                  defaults: try db.defaultPermissions(serviceID: target.service.id), access: access,
+                                  members: members)
+        }
+    }
+
     /// Gives a member access to a mailbox, or changes it; nil permissions: the mail service's defaults.
     public func setAccess(mailbox address: String, login: String, permissions: MailboxPermission?, password: String?,
                           actor: Actor) throws -> AccessChange {
@@ -341,4 +356,16 @@ final class ConfirmationThrottle: Sendable {
     }
 
     func succeeded(_ user: Int64) { failures.withLock { $0[user] = nil } }
+}
+
+/// A mailbox's users and permissions, for the web manager's permissions page.
+public struct AccessOverview: Sendable {
+    public let mailbox: String
+    public let service: String
+    public let organization: String
+    /// The mail service's global configuration: what "apply the global configuration" gives.
+    public let defaults: MailboxPermission
+    public let access: [MailboxAccess]
+    /// Every member of the organization (those without access can be given it).
+    public let members: [Member]
 }

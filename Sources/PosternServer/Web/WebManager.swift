@@ -12,6 +12,8 @@ import PosternCore
 /// cookie); every form that changes something carries the session's CSRF token.
 public enum WebManager {
     static let cookie = "postern_session"
+    /// Set with the sign-in form, for its CSRF token (there is no session yet).
+    static let signInCookie = "postern_signin"
 
     public static func router(_ plane: ControlPlane, settings: WebSettings, signIns: Throttle) async throws -> Router<WebContext> {
         let pages = try await MustacheLibrary(directory: settings.directory + "/templates")
@@ -28,25 +30,50 @@ public enum WebManager {
             return Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        router.get("/.well-known/autoconfig/mail/config-v1.1.xml") { request, context in try await web.autoconfig(request, context) }
-        router.get("/mail/config-v1.1.xml") { request, context in try await web.autoconfig(request, context) }
-        router.get("/signin") { _, context in web.page("signin", ["title": "Sign in"], context) }
-        router.post("/signin") { request, context in try await web.signIn(request, context) }
-        router.post("/signout") { request, context in try await web.signOut(request, context) }
-        router.get("/") { _, context in try await web.home(context) }
-        router.get("/mailboxes/:address/devices") { request, context in try await web.devices(request, context) }
-        router.post("/mailboxes/:address/devices") { request, context in try await web.addDevice(request, context) }
-        router.post("/mailboxes/:address/devices/:id/rotate") { request, context in try await web.rotate(request, context) }
-        router.post("/mailboxes/:address/devices/:id/disconnect") { request, context in try await web.disconnect(request, context) }
-        router.get("/organizations/:organization/members") { _, context in try await web.members(context) }
-        router.post("/organizations/:organization/members/:login/role") { request, context in try await web.changeRole(request, context) }
-        router.get("/organizations/:organization/members/:login/remove") { _, context in try await web.confirmRemoval(context) }
-        router.post("/organizations/:organization/members/:login/remove") { request, context in try await web.removeMember(request, context) }
-        router.get("/mailboxes/:address/history") { request, context in try await web.history(request, context) }
-        router.get("/mailboxes/:address/disconnect-all") { _, context in try await web.confirmDisconnectAll(context) }
-        router.post("/mailboxes/:address/disconnect-all") { request, context in try await web.disconnectAll(request, context) }
+        for route in routes {
+            router.on(RouterPath(route.path), method: route.method) { request, context in try await route.handle(web, request, context) }
+        }
         return router
     }
+}
+
+/// One page or form of the web manager. The table is what the rights test walks: a route
+/// added here without a row there fails it.
+struct WebRoute: Sendable {
+    let method: HTTPRequest.Method
+    let path: String
+    let handle: @Sendable (Pages, Request, WebContext) async throws -> Response
+
+    init(_ method: HTTPRequest.Method, _ path: String, _ handle: @escaping @Sendable (Pages, Request, WebContext) async throws -> Response) {
+        (self.method, self.path, self.handle) = (method, path, handle)
+    }
+}
+
+extension WebManager {
+    static let routes: [WebRoute] = [
+        WebRoute(.get, "/.well-known/autoconfig/mail/config-v1.1.xml") { web, request, context in try await web.autoconfig(request, context) },
+        WebRoute(.get, "/mail/config-v1.1.xml") { web, request, context in try await web.autoconfig(request, context) },
+        WebRoute(.get, "/signin") { web, request, context in web.signInPage(request, context) },
+        WebRoute(.post, "/signin") { web, request, context in try await web.signIn(request, context) },
+        WebRoute(.post, "/signout") { web, request, context in try await web.signOut(request, context) },
+        WebRoute(.get, "/") { web, _, context in try await web.home(context) },
+        WebRoute(.get, "/mailboxes/:address/devices") { web, request, context in try await web.devices(request, context) },
+        WebRoute(.post, "/mailboxes/:address/devices") { web, request, context in try await web.addDevice(request, context) },
+        WebRoute(.post, "/mailboxes/:address/devices/:id/rotate") { web, request, context in try await web.rotate(request, context) },
+        WebRoute(.post, "/mailboxes/:address/devices/:id/disconnect") { web, request, context in try await web.disconnect(request, context) },
+        WebRoute(.get, "/mailboxes/:address/disconnect-all") { web, _, context in try await web.confirmDisconnectAll(context) },
+        WebRoute(.post, "/mailboxes/:address/disconnect-all") { web, request, context in try await web.disconnectAll(request, context) },
+        WebRoute(.get, "/mailboxes/:address/history") { web, request, context in try await web.history(request, context) },
+        WebRoute(.get, "/mailboxes/:address/access") { web, _, context in try await web.access(context) },
+        WebRoute(.post, "/mailboxes/:address/access") { web, request, context in try await web.changeAccess(request, context) },
+        WebRoute(.post, "/mailboxes/:address/access/defaults") { web, request, context in try await web.applyDefaultsToMailbox(request, context) },
+        WebRoute(.get, "/services/:service/defaults") { web, _, context in try await web.defaults(context) },
+        WebRoute(.post, "/services/:service/defaults") { web, request, context in try await web.changeDefaults(request, context) },
+        WebRoute(.get, "/organizations/:organization/members") { web, _, context in try await web.members(context) },
+        WebRoute(.post, "/organizations/:organization/members/:login/role") { web, request, context in try await web.changeRole(request, context) },
+        WebRoute(.get, "/organizations/:organization/members/:login/remove") { web, _, context in try await web.confirmRemoval(context) },
+        WebRoute(.post, "/organizations/:organization/members/:login/remove") { web, request, context in try await web.removeMember(request, context) },
+    ]
 }
 
 /// Headers on every answer: no inline script, no framing, no caching (pages may show a password).

@@ -1,0 +1,213 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PosternCore
+import PosternProtocols
+
+/// The pages of administrators and legal representatives: members and roles, a mailbox's
+/// permissions, the mail service's global configuration.
+extension Pages {
+    // MARK: members
+
+    func members(_ context: WebContext, notice: String? = nil) async throws -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let organization = try context.parameters.decoded("organization")
+            let list = try await ControlAPI.blocking { [plane] in try plane.members(organization: organization, actor: actor) }
+            let manages = try await ControlAPI.blocking { [plane] in
+                try plane.organizationsWithRights(actor: actor).first { $0.organization.name == organization }?.managesMembers ?? false
+            }
+            var values: [String: Any] = ["title": "Members", "organization": organization, "manages": manages,
+                "members": list.map { member in
+                    ["login": member.login, "displayName": member.displayName, "roleLabel": member.role.label,
+                     "orgPath": Self.segment(organization), "loginPath": Self.segment(member.login), "csrf": context.csrf ?? "",
+                     "roles": Role.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == member.role] as [String: Any] }]
+                        as [String: Any]
+                }]
+            if let notice { values["notice"] = notice }
+            return page("members", values, context)
+        }
+    }
+
+    func changeRole(_ request: Request, _ context: WebContext) async throws -> Response {
+        await run(context) {
+            struct Form: Decodable { let role: String; let password: String? }
+            let actor = try signedIn(context)
+            let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
+            let input = try await form(Form.self, request, context)
+            let role = try Role(parsing: input.role)
+            let change = try await ControlAPI.blocking { [plane] in
+                try plane.setMember(organization: organization, login: login, role: role, displayName: nil, password: input.password, actor: actor)
+            }
+            return try await members(context, notice: "\(change.member.login) is now \(change.member.role.label).")
+        }
+    }
+
+    func confirmRemoval(_ context: WebContext) async throws -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
+            let preview = try await ControlAPI.blocking { [plane] in try plane.memberRemovalPreview(organization: organization, login: login, actor: actor) }
+            return page("remove-member", ["title": "Remove a member", "organization": organization, "login": preview.member.login,
+                "orgPath": Self.segment(organization), "loginPath": Self.segment(preview.member.login), "roleLabel": preview.member.role.label,
+                "access": preview.mailboxAccess.map { ["mailbox": $0.mailbox, "permissions": $0.permissions.names.joined(separator: ", ")] },
+                "services": preview.services,
+                "tokens": preview.tokens.map { ["kind": $0.kind == .token ? "API token" : "session", "name": $0.name] },
+                "anything": !(preview.mailboxAccess.isEmpty && preview.services.isEmpty && preview.tokens.isEmpty)], context)
+        }
+    }
+
+    func removeMember(_ request: Request, _ context: WebContext) async throws -> Response {
+        await run(context) {
+            struct Form: Decodable { let confirm: String?; let password: String? }
+            let actor = try signedIn(context)
+            let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
+            let input = try await form(Form.self, request, context)
+            let removed = try await ControlAPI.blocking { [plane] in
+                try plane.removeMember(organization: organization, login: login, confirm: input.confirm, password: input.password, actor: actor)
+            }
+            return try await members(context, notice: "\(removed.member.login) was removed, with \(removed.mailboxAccess.count) mailbox access(es).")
+        }
+    }
+}
+
+/// A mailbox's users and their eleven permissions; the mail service's global configuration.
+extension Pages {
+    /// The permissions as the pages show them: name (the form value) and label.
+    static func permissionBoxes(_ held: MailboxPermission) -> [[String: Any]] {
+        MailboxPermission.named.map { named in
+            ["name": named.name, "label": String(named.means.split(separator: ":")[0]), "checked": held.contains(named.permission)]
+        }
+    }
+
+    func access(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let address = try context.parameters.decoded("address")
+            let overview = try await ControlAPI.blocking { [plane] in try plane.accessOverview(mailbox: address, actor: actor) }
+            let names = Dictionary(overview.members.map { ($0.login, $0.displayName) }, uniquingKeysWith: { first, _ in first })
+            let given = Set(overview.access.map(\.login))
+            var values: [String: Any] = [
+                "title": "Permissions", "address": address, "path": Self.segment(address), "service": overview.service,
+                "servicePath": Self.segment(overview.service), "defaults": overview.defaults.isEmpty ? "no permission" : overview.defaults.names.joined(separator: ", "),
+                "users": overview.access.map { entry in
+                    ["login": entry.login, "displayName": names[entry.login] ?? "", "csrf": context.csrf ?? "", "path": Self.segment(address),
+                     "id": entry.login.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined(),
+                     "matchesDefaults": entry.permissions == overview.defaults, "permissions": Self.permissionBoxes(entry.permissions)] as [String: Any]
+                },
+                "others": overview.members.filter { !given.contains($0.login) }.map { ["login": $0.login, "roleLabel": $0.role.label] },
+                "newPermissions": Self.permissionBoxes(overview.defaults),
+                "hasUsers": !overview.access.isEmpty, "hasOthers": overview.members.contains { !given.contains($0.login) }]
+            if let notice { values["notice"] = notice }
+            if let problem { values["problem"] = problem }
+            return page("access", values, context, status: status)
+        }
+    }
+
+    /// Gives, changes or takes away one user's access: `do` is save, defaults or remove.
+    func changeAccess(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let login: String; let permissions: [String]?; let password: String?; let `do`: String }
+        let input: Form
+        do {
+            _ = try signedIn(context)
+            input = try await form(Form.self, request, context)
+        } catch { return await run(context) { throw error } }
+        do {
+            let actor = try signedIn(context)
+            let address = try context.parameters.decoded("address")
+            let notice: String
+            switch input.do {
+            case "remove":
+                let change = try await ControlAPI.blocking { [plane] in
+                    try plane.revokeAccess(mailbox: address, login: input.login, password: input.password, actor: actor)
+                }
+                notice = "\(change.access.login) no longer has access to \(address)."
+            case "save", "defaults":
+                let permissions = input.do == "defaults" ? nil : try MailboxPermission(names: input.permissions ?? [])
+                let change = try await ControlAPI.blocking { [plane] in
+                    try plane.setAccess(mailbox: address, login: input.login, permissions: permissions, password: input.password, actor: actor)
+                }
+                let now = change.access.permissions.isEmpty ? "no permission" : change.access.permissions.names.joined(separator: ", ")
+                notice = "\(change.access.login): \(now)" + (permissions == nil ? " (the global configuration)." : ".")
+            default:
+                throw PosternError(.invalid, code: "unknown_action", "unknown action '\(input.do.prefix(32))'; nothing was changed")
+            }
+            return try await access(context, notice: notice)
+        } catch let error as PosternError where error.kind != .notFound {
+            return try await access(context, problem: error.message, status: Self.status(error))
+        } catch { return problem(error, context) }
+    }
+
+    /// Every user of this mailbox gets exactly the mail service's global configuration.
+    func applyDefaultsToMailbox(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let password: String? }
+        let input: Form
+        do {
+            _ = try signedIn(context)
+            input = try await form(Form.self, request, context)
+        } catch { return await run(context) { throw error } }
+        do {
+            let actor = try signedIn(context)
+            let address = try context.parameters.decoded("address")
+            let changes = try await ControlAPI.blocking { [plane] in
+                let service = try plane.accessOverview(mailbox: address, actor: actor).service
+                return try plane.applyDefaults(service: service, mailboxes: [address], login: nil, password: input.password, actor: actor)
+            }
+            return try await access(context, notice: "The global configuration was applied to \(changes.count) user(s) of \(address).")
+        } catch let error as PosternError where error.kind != .notFound {
+            return try await access(context, problem: error.message, status: Self.status(error))
+        } catch { return problem(error, context) }
+    }
+
+    func defaults(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let service = try context.parameters.decoded("service")
+            let current = try await ControlAPI.blocking { [plane] in try plane.defaults(service: service, actor: actor) }
+            let mailboxes = try await ControlAPI.blocking { [plane] in
+                try plane.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service && $0.managesAccess }
+            }
+            var values: [String: Any] = ["title": "Global configuration", "service": service, "servicePath": Self.segment(service),
+                                         "permissions": Self.permissionBoxes(current.permissions),
+                                         "mailboxes": mailboxes.map { ["address": $0.mailbox.address.description,
+                                                                       "path": Self.segment($0.mailbox.address.description)] },
+                                         "mailboxCount": mailboxes.count]
+            if let notice { values["notice"] = notice }
+            if let problem { values["problem"] = problem }
+            return page("defaults", values, context, status: status)
+        }
+    }
+
+    /// Saves the global configuration (`do=save`), or applies it to every user of every mailbox of the service (`do=apply`).
+    func changeDefaults(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let permissions: [String]?; let password: String?; let `do`: String }
+        let input: Form
+        do {
+            _ = try signedIn(context)
+            input = try await form(Form.self, request, context)
+        } catch { return await run(context) { throw error } }
+        do {
+            let actor = try signedIn(context)
+            let service = try context.parameters.decoded("service")
+            switch input.do {
+            case "save":
+                let permissions = try MailboxPermission(names: input.permissions ?? [])
+                let saved = try await ControlAPI.blocking { [plane] in try plane.setDefaults(service: service, permissions: permissions, actor: actor) }
+                let names = saved.permissions.isEmpty ? "no permission" : saved.permissions.names.joined(separator: ", ")
+                return try await defaults(context, notice: "The global configuration of \(service) is now: \(names). Apply it to give it to existing users.")
+            case "apply":
+                let changes = try await ControlAPI.blocking { [plane] in
+                    let boxes = try plane.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service }
+                    return try plane.applyDefaults(service: service, mailboxes: boxes.map(\.mailbox.address.description), login: nil,
+                                                   password: input.password, actor: actor)
+                }
+                return try await defaults(context, notice: "The global configuration was applied to \(changes.count) access(es) in \(service).")
+            default:
+                throw PosternError(.invalid, code: "unknown_action", "unknown action '\(input.do.prefix(32))'; nothing was changed")
+            }
+        } catch let error as PosternError where error.kind != .notFound {
+            return try await defaults(context, problem: error.message, status: Self.status(error))
+        } catch { return problem(error, context) }
+    }
+}
