@@ -1,7 +1,9 @@
 """End-to-end: the web manager in a real headless Chromium (Debian's chromium and chromium-driver,
 driven by selenium). A collaborator signs in, adds a device and logs in to Postfix with the
 password read off the page; changes it; disconnects all through the confirmation page. An
-administrator takes the permission away; forged and token-less posts are refused. Every page is
+administrator, in a browser of his own, takes the permission away on the permissions page;
+forged, token-less and other-session posts are refused; members, roles, permissions and the
+global configuration through the pages. Every page is
 screenshotted into test-output/screens and checked to be non-blank. Mixed into test_postern.Suite."""
 
 import base64
@@ -101,7 +103,7 @@ class WebTests:
 
         with self.restarted_with(dict(POSTERN_WEB_LISTEN=f"127.0.0.1:{port}", POSTERN_WEB_DIRECTORY=os.path.join(REPO, "web"),
                                       POSTERN_WEB_IMAP_HOST="imap.example.org", POSTERN_WEB_SMTP_HOST="smtp.example.org")):
-            driver = self.browser()
+            driver, admin = self.browser(), None
             try:
                 driver.get(base + "/")
                 assert driver.current_url.endswith("/signin"), driver.current_url
@@ -201,8 +203,28 @@ class WebTests:
                 self.expect_smtp("wes@example.org", rotated, 535, mechs=("PLAIN",))
                 self.expect_smtp("wes@example.org", "wes-old-generic", 535, mechs=("PLAIN",))
 
-                # The administrator takes "devices" away: no menu, and the server refuses.
-                self.d.ok("access", "set", "wes@example.org", "wendy@corp.test", "--permissions", "history")
+                # An administrator, in a browser of his own, takes "devices" away on the permissions page.
+                admin = self.browser()
+                admin.get(base + "/signin")
+                admin.find_element(By.NAME, "login").send_keys("olaf@corp.test")
+                admin.find_element(By.NAME, "password").send_keys("olaf-account-password")
+                admin.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                self.wait_for_text(admin, "Your mailboxes")
+                admin.get(base + "/mailboxes/wes@example.org/access")
+                self.wait_for_text(admin, "Permissions on wes@example.org")
+                card = admin.find_element(By.XPATH, "//section[h2[starts-with(normalize-space(.), 'wendy@corp.test')]]")
+                card.find_element(By.CSS_SELECTOR, "input[value=devices]").click()
+                card.find_element(By.CSS_SELECTOR, "input[value=history]").click()
+                card.find_element(By.NAME, "password").send_keys("olaf-account-password")
+                card.find_element(By.CSS_SELECTOR, "button[value=save]").click()
+                self.wait_for_text(admin, "wendy@corp.test: history.")
+                assert self.access_of("wes@example.org", "wendy@corp.test") == ["history"]
+                # Another session's token (the administrator's) does not fit wendy's session.
+                assert post("/mailboxes/wes@example.org/access", {"login": "wendy@corp.test", "permissions[]": "devices", "do": "save",
+                                                                  "csrf": admin.find_element(By.NAME, "csrf").get_attribute("value")}) == 403
+                assert self.access_of("wes@example.org", "wendy@corp.test") == ["history"]
+
+                # Wendy's next page load: no devices menu, and the server refuses.
                 driver.get(base + "/")
                 assert "wes@example.org" in driver.page_source and "Devices" not in driver.page_source
                 self.shoot(driver, "09-no-devices-menu")
@@ -217,11 +239,13 @@ class WebTests:
                 driver.get(base + "/")
                 driver.find_element(By.CSS_SELECTOR, "header button.link").click()
                 self.wait_for_url(driver, "/signin")
+                driver.get(base + "/mailboxes/wes@example.org/history")
+                self.wait_for_url(driver, "/signin")
+                driver.quit()
 
-                # An administrator: the members page, a role change confirmed with their password, a removal preview.
-                driver.find_element(By.NAME, "login").send_keys("olaf@corp.test")
-                driver.find_element(By.NAME, "password").send_keys("olaf-account-password")
-                driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                # The administrator: the members page, a role change confirmed with his password, a removal preview.
+                driver = admin
+                driver.get(base + "/")
                 self.wait_for_text(driver, "Your mailboxes")
                 driver.find_element(By.LINK_TEXT, "Members").click()
                 self.wait_for_text(driver, "Members of Example Ltd")
@@ -282,4 +306,8 @@ class WebTests:
                 self.shoot(driver, "17-global-configuration-applied")
                 assert self.access_of("wes@example.org", "wendy@corp.test") == ["signatures", "history"]
             finally:
-                driver.quit()
+                for browser in {id(b): b for b in (driver, admin) if b}.values():
+                    try:
+                        browser.quit()
+                    except Exception:
+                        pass
