@@ -90,6 +90,25 @@ struct Pages: Sendable {
         do { return try await body() } catch let redirect as Redirect { return Self.redirect(redirect.to) } catch { return problem(error, context) }
     }
 
+    /// A form whose answer is its own page again: with the change's notice, or with why it was
+    /// refused (a stale token or a hidden target gets the plain problem page).
+    func submit<Form: Decodable>(_ type: Form.Type, _ request: Request, _ context: WebContext,
+                                 redisplay: (_ notice: String?, _ problem: String?, _ status: HTTPResponse.Status) async throws -> Response,
+                                 _ change: (Actor, Form) async throws -> String) async -> Response {
+        let actor: Actor
+        let input: Form
+        do {
+            actor = try signedIn(context)
+            input = try await form(type, request, context)
+        } catch { return await run(context) { throw error } }
+        do {
+            let notice = try await change(actor, input)
+            return try await redisplay(notice, nil, .ok)
+        } catch let error as PosternError where error.kind != .notFound {
+            return (try? await redisplay(nil, error.message, Self.status(error))) ?? problem(error, context)
+        } catch { return problem(error, context) }
+    }
+
     // MARK: sign-in
 
     /// The sign-in form carries a token bound to a SameSite=Strict cookie set with the form: a

@@ -108,56 +108,38 @@ extension Pages {
     /// Gives, changes or takes away one user's access: `do` is save, defaults or remove.
     func changeAccess(_ request: Request, _ context: WebContext) async throws -> Response {
         struct Form: Decodable { let login: String; let permissions: [String]?; let password: String?; let `do`: String }
-        let input: Form
-        do {
-            _ = try signedIn(context)
-            input = try await form(Form.self, request, context)
-        } catch { return await run(context) { throw error } }
-        do {
-            let actor = try signedIn(context)
+        return await submit(Form.self, request, context, redisplay: { try await access(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
-            let notice: String
             switch input.do {
             case "remove":
                 let change = try await ControlAPI.blocking { [plane] in
                     try plane.revokeAccess(mailbox: address, login: input.login, password: input.password, actor: actor)
                 }
-                notice = "\(change.access.login) no longer has access to \(address)."
+                return "\(change.access.login) no longer has access to \(address)."
             case "save", "defaults":
                 let permissions = input.do == "defaults" ? nil : try MailboxPermission(names: input.permissions ?? [])
                 let change = try await ControlAPI.blocking { [plane] in
                     try plane.setAccess(mailbox: address, login: input.login, permissions: permissions, password: input.password, actor: actor)
                 }
                 let now = change.access.permissions.isEmpty ? "no permission" : change.access.permissions.names.joined(separator: ", ")
-                notice = "\(change.access.login): \(now)" + (permissions == nil ? " (the global configuration)." : ".")
+                return "\(change.access.login): \(now)" + (permissions == nil ? " (the global configuration)." : ".")
             default:
                 throw PosternError(.invalid, code: "unknown_action", "unknown action '\(input.do.prefix(32))'; nothing was changed")
             }
-            return try await access(context, notice: notice)
-        } catch let error as PosternError where error.kind != .notFound {
-            return try await access(context, problem: error.message, status: Self.status(error))
-        } catch { return problem(error, context) }
+        }
     }
 
     /// Every user of this mailbox gets exactly the mail service's global configuration.
     func applyDefaultsToMailbox(_ request: Request, _ context: WebContext) async throws -> Response {
         struct Form: Decodable { let password: String? }
-        let input: Form
-        do {
-            _ = try signedIn(context)
-            input = try await form(Form.self, request, context)
-        } catch { return await run(context) { throw error } }
-        do {
-            let actor = try signedIn(context)
+        return await submit(Form.self, request, context, redisplay: { try await access(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
             let changes = try await ControlAPI.blocking { [plane] in
                 let service = try plane.accessOverview(mailbox: address, actor: actor).service
                 return try plane.applyDefaults(service: service, mailboxes: [address], login: nil, password: input.password, actor: actor)
             }
-            return try await access(context, notice: "The global configuration was applied to \(changes.count) user(s) of \(address).")
-        } catch let error as PosternError where error.kind != .notFound {
-            return try await access(context, problem: error.message, status: Self.status(error))
-        } catch { return problem(error, context) }
+            return "The global configuration was applied to \(changes.count) user(s) of \(address)."
+        }
     }
 
     func defaults(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
@@ -182,32 +164,24 @@ extension Pages {
     /// Saves the global configuration (`do=save`), or applies it to every user of every mailbox of the service (`do=apply`).
     func changeDefaults(_ request: Request, _ context: WebContext) async throws -> Response {
         struct Form: Decodable { let permissions: [String]?; let password: String?; let `do`: String }
-        let input: Form
-        do {
-            _ = try signedIn(context)
-            input = try await form(Form.self, request, context)
-        } catch { return await run(context) { throw error } }
-        do {
-            let actor = try signedIn(context)
+        return await submit(Form.self, request, context, redisplay: { try await defaults(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let service = try context.parameters.decoded("service")
             switch input.do {
             case "save":
                 let permissions = try MailboxPermission(names: input.permissions ?? [])
                 let saved = try await ControlAPI.blocking { [plane] in try plane.setDefaults(service: service, permissions: permissions, actor: actor) }
                 let names = saved.permissions.isEmpty ? "no permission" : saved.permissions.names.joined(separator: ", ")
-                return try await defaults(context, notice: "The global configuration of \(service) is now: \(names). Apply it to give it to existing users.")
+                return "The global configuration of \(service) is now: \(names). Apply it to give it to existing users."
             case "apply":
                 let changes = try await ControlAPI.blocking { [plane] in
                     let boxes = try plane.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service }
                     return try plane.applyDefaults(service: service, mailboxes: boxes.map(\.mailbox.address.description), login: nil,
                                                    password: input.password, actor: actor)
                 }
-                return try await defaults(context, notice: "The global configuration was applied to \(changes.count) access(es) in \(service).")
+                return "The global configuration was applied to \(changes.count) access(es) in \(service)."
             default:
                 throw PosternError(.invalid, code: "unknown_action", "unknown action '\(input.do.prefix(32))'; nothing was changed")
             }
-        } catch let error as PosternError where error.kind != .notFound {
-            return try await defaults(context, problem: error.message, status: Self.status(error))
-        } catch { return problem(error, context) }
+        }
     }
 }
