@@ -8,8 +8,13 @@ extension Database {
             throw PosternError(.notFound, code: "domain_not_served",
                                "no mail service holds domain \(address.domain); add one with `postern service add NAME --organization ORG --domain \(address.domain)`")
         }
-        if try Bool.fetchOne(self, sql: "SELECT 1 FROM mailbox WHERE address = ?", arguments: [address.description]) == true {
-            throw PosternError(.conflict, code: "mailbox_exists", "mailbox \(address) already exists")
+        if let existing = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE address = ? COLLATE NOCASE", arguments: [address.description]) {
+            throw PosternError(.conflict, code: "mailbox_exists", existing == address.description
+                ? "mailbox \(address) already exists" : "mailbox \(existing) already exists (mail addresses match whatever their case)")
+        }
+        if let owner = try String.fetchOne(self, sql: "SELECT m.address FROM alias a JOIN mailbox m ON m.id = a.mailboxId WHERE a.address = ?",
+                                           arguments: [address.description.lowercased()]) {
+            throw PosternError(.conflict, code: "address_taken", "\(address) is an alias of \(owner); remove the alias first")
         }
         let now = Date()
         try execute(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)",

@@ -178,6 +178,27 @@ enum Schema {
                 t.column("lastError", .text)
             }
         }
+        migrator.registerMigration("v9: aliases and redirections") { db in
+            // An alias is stored in lowercase, unique across the whole service: Postfix asks by address.
+            try db.create(table: "alias") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("mailboxId", .integer).notNull().references("mailbox", onDelete: .cascade)
+                t.column("address", .text).notNull().unique()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(index: "alias_by_mailbox", on: "alias", columns: ["mailboxId"])
+            try db.create(table: "redirection") { t in
+                t.primaryKey("mailboxId", .integer).references("mailbox", onDelete: .cascade)
+                t.column("targets", .text).notNull()  // one address per line, in order
+                t.column("keepCopy", .boolean).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            // An alias may not shadow a mailbox whatever the case: looked up through this index.
+            try db.execute(sql: "CREATE INDEX mailbox_address_nocase ON mailbox(address COLLATE NOCASE)")
+            try db.alter(table: "organization") { t in
+                t.add(column: "redirectionScope", .text).notNull().defaults(to: "any")
+            }
+        }
         return migrator
     }
 }

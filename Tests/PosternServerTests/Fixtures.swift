@@ -67,7 +67,7 @@ final class RawSocket {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    private var pending: [UInt8] = []
+    var pending: [UInt8] = []
 
     /// The next line without LF, or nil at EOF or timeout.
     func line() -> String? {

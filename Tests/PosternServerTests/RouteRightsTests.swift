@@ -20,7 +20,7 @@ import Testing
     /// Example Ltd: lena legal representative, adam administrator, cole collaborator with "devices"
     /// on alice@example.org, carl collaborator with no permission there, ezra external with
     /// "history" there; Other Ltd: olga administrator. A device "Phone" on alice, an empty
-    /// organization and an empty mail service.
+    /// organization and an empty mail service; alice's alias sales@ and her redirection.
     struct World {
         let plane: ControlPlane
         let keyPath: String
@@ -50,6 +50,8 @@ import Testing
             }
             _ = try plane.createToken(name: "cole's script", days: 30, login: "cole@corp.test", actor: .op)  // token 1
             _ = try plane.grantService("spare", login: "cole@corp.test", actor: .op)
+            _ = try plane.addAlias(mailbox: "alice@example.org", alias: "sales", actor: .op)
+            _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
         }
 
         func snapshot() throws -> [String] {
@@ -159,6 +161,16 @@ import Testing
         Row(.put, "/v1/services/{service}/defaults", "/v1/services/example/defaults", "AAAHHHH") { _ in #"{"permissions":["devices","history"]}"# },
         Row(.post, "/v1/services/{service}/defaults/apply", "/v1/services/example/defaults/apply", "AAAHHHH") {
             #"{"mailboxes":["alice@example.org"],\#(own($0))}"# },
+        Row(.get, "/v1/mailboxes/{address}/aliases", "/v1/mailboxes/alice@example.org/aliases", "AAAFFFH"),
+        Row(.post, "/v1/mailboxes/{address}/aliases", "/v1/mailboxes/alice@example.org/aliases", "AAAFFFH") { _ in #"{"alias":"info"}"# },
+        Row(.delete, "/v1/mailboxes/{address}/aliases/{alias}", "/v1/mailboxes/alice@example.org/aliases/sales@example.org", "AAAFFFH"),
+        Row(.get, "/v1/mailboxes/{address}/redirection", "/v1/mailboxes/alice@example.org/redirection", "AAAFFFH"),
+        Row(.put, "/v1/mailboxes/{address}/redirection", "/v1/mailboxes/alice@example.org/redirection", "AAAFFFH") { _ in
+            #"{"targets":["bob@example.org"],"keepCopy":false}"# },
+        Row(.delete, "/v1/mailboxes/{address}/redirection", "/v1/mailboxes/alice@example.org/redirection", "AAAFFFH"),
+        Row(.get, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAAAFH"),
+        Row(.put, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAFFFH") { _ in
+            #"{"scope":"own-domains"}"# },
     ]
 
     @Test func everyDocumentedRouteHasARow() {

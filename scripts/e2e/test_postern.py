@@ -30,6 +30,7 @@ from nginx import PrivateNginx  # noqa: E402
 from socket_holder import SocketHolder, socket_unit  # noqa: E402
 from import_tests import ImportTests  # noqa: E402
 from people_tests import PeopleTests  # noqa: E402
+from routing_tests import RoutingTests  # noqa: E402
 from web_tests import WebTests  # noqa: E402
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
@@ -50,6 +51,7 @@ class Posternd:
         self.auth_socket = os.path.join(self.run_dir, "auth.sock")
         self.control_socket = os.path.join(self.run_dir, "control.sock")
         self.saslauthd_socket = os.path.join(self.run_dir, "saslauthd.sock")
+        self.socketmap_socket = os.path.join(self.run_dir, "socketmap.sock")
         self.log_path = os.path.join(tmp, "posternd.log")
         self.env = dict(os.environ,
                         POSTERN_DATABASE_PATH=os.path.join(tmp, "db", "postern.sqlite"),
@@ -59,6 +61,8 @@ class Posternd:
                         POSTERN_CONTROL_SOCKET=self.control_socket,
                         POSTERN_SASLAUTHD_SOCKET=self.saslauthd_socket,
                         POSTERN_SASLAUTHD_SOCKET_MODE="0666",
+                        POSTERN_SOCKETMAP_SOCKET=self.socketmap_socket,
+                        POSTERN_SOCKETMAP_SOCKET_MODE="0666",  # smtpd, cleanup and virtual run as "postfix"
                         POSTERN_AUTH_HTTP_LISTEN=f"127.0.0.1:{free_port()}",
                         POSTERN_AUTH_HTTP_IMAP_BACKEND=f"127.0.0.1:{imap_backend_port}",
                         POSTERN_SEEDS_DIRECTORY="",
@@ -126,7 +130,7 @@ class Posternd:
         return obj["error"]["message"]
 
 
-class Suite(ImportTests, PeopleTests, WebTests):
+class Suite(ImportTests, PeopleTests, RoutingTests, WebTests):
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)

@@ -10,6 +10,8 @@ import PosternStore
 public final class ControlPlane: Sendable {
     public let store: Store
     public let index: CredentialIndex
+    /// What Postfix's socketmap lookups read: mailboxes, aliases, redirections.
+    public let routing: RoutingIndex
     public let lastUse: LastUseRecorder
     /// Tells the mail servers about revoked passwords (auth cache flush, session kick); nil: nobody to tell.
     public let hooks: RevocationHooks?
@@ -23,7 +25,8 @@ public final class ControlPlane: Sendable {
     let mailFrom: String?
 
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil,
-                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, logger: Logger) {
+                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), logger: Logger) {
+        self.routing = routing
         self.mailFrom = mailFrom
         self.store = store
         self.key = key

@@ -81,14 +81,14 @@ extension ControlPlane {
 
     public func addMailbox(_ address: String, actor: Actor) throws -> Mailbox {
         let address = try MailAddress(address)
-        return try store.write { db in
+        return try store.write({ db in
             if let service = try db.importService(domain: address.domain) {
                 try Self.service(service.name, .manage, actor: actor, in: db)
             }
             let box = try db.createMailbox(address)
             try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.add", detail: "mailbox created"))
             return box
-        }
+        }, afterCommit: { [routing] box in routing.apply(.addMailbox(box.address.description)) })
     }
 
     /// The mailboxes the actor sees, optionally of one domain.
@@ -150,7 +150,8 @@ extension ControlPlane {
             try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
                                               detail: "mailbox removed with \(devices.count) device(s)"), organizationID: target.service.organizationID)
             return (box, devices)
-        }, afterCommit: { [index, lastUse, hooks] (box, devices) in
+        }, afterCommit: { [index, lastUse, hooks, routing] (box, devices) in
+            routing.apply(.removeMailbox(box.address.description))
             index.apply(devices.map(Self.removal))
             lastUse.forget(devices.map(\.id))
             hooks?.enqueue(.mailbox(address: box.address.description))

@@ -150,6 +150,7 @@ extension ControlPlane {
             try db.authorize(actor, .operate("import passwd-files"))
             var report = ImportReport()
             var changes: [CredentialIndex.Change] = []
+            var createdMailboxes: [String] = []
             var services: [String: ImportService?] = [:]
             let now = Date()
             for line in batch {
@@ -183,7 +184,14 @@ extension ControlPlane {
                             """))
                         continue
                     }
+                    if routing.isOurs(address) {
+                        report.add(error: .init(line: entry.line, code: "address_taken", message: """
+                            line \(entry.line): \(address) is an alias or differs from an existing mailbox only in case; nothing was imported for it
+                            """))
+                        continue
+                    }
                     mailboxID = try db.insertImportedMailbox(entry.address, serviceID: service.id, at: now)
+                    createdMailboxes.append(address)
                     policy = service.policy
                     created = true
                     report.mailboxesCreated += 1
@@ -197,8 +205,9 @@ extension ControlPlane {
                     report.add(warning: .init(line: entry.line, code: "plain_password", message: "line \(entry.line): \(address): \(warning)"))
                 }
             }
-            return (report, changes)
-        }, afterCommit: { [index] (result: (ImportReport, [CredentialIndex.Change])) in
+            return (report, changes, createdMailboxes)
+        }, afterCommit: { [index, routing] (result: (ImportReport, [CredentialIndex.Change], [String])) in
+            routing.apply(result.2.map(RoutingTable.Change.addMailbox))
             index.apply(result.1)
         }).0
     }

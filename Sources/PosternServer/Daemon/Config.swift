@@ -34,6 +34,16 @@ public struct DaemonConfig: Sendable {
     public var saslauthdSocket: String? = "./var/run/saslauthd.sock"
     public var saslauthdSocketMode: mode_t = 0o660
     public var saslauthdSocketGroup: String?
+    /// Postfix's socketmap tables (mailboxes, virtual, senders); nil: no socketmap socket.
+    public var socketmapSocket: String? = "./var/run/socketmap.sock"
+    public var socketmapSocketMode: mode_t = 0o660
+    public var socketmapSocketGroup: String?
+    public var socketmapMaxConnections = 1_000
+    /// virtual_mailbox_maps' value for a mailbox (`%d` domain, `%n` local part, `%u` address): the
+    /// maildir path under virtual_mailbox_base for virtual(8).
+    public var mailboxPath = "%d/%n/"
+    /// Postfix's recipient_delimiter: `alice+news@…` is looked up as `alice@…`; empty: none.
+    public var recipientDelimiter: Character? = "+"
     /// nginx auth_http: "HOST:PORT" or "unix:/path"; nil: off.
     public var authHTTPListen: BindAddress?
     /// Mail to members about their role.
@@ -186,6 +196,20 @@ public struct DaemonConfig: Sendable {
         if saslauthdSocket?.isEmpty == true { saslauthdSocket = nil }
         saslauthdSocketMode = try mode("saslauthd.socketMode", "0660")
         saslauthdSocketGroup = optional("saslauthd.socketGroup")
+        socketmapSocket = text("socketmap.socket") ?? socketmapSocket
+        if socketmapSocket?.isEmpty == true { socketmapSocket = nil }
+        socketmapSocketMode = try mode("socketmap.socketMode", "0660")
+        socketmapSocketGroup = optional("socketmap.socketGroup")
+        mailboxPath = text("routing.mailboxPath") ?? mailboxPath
+        guard !mailboxPath.isEmpty, !mailboxPath.contains(where: { $0.isNewline || $0 == "," }) else {
+            throw ConfigError.invalid(key: "routing.mailboxPath", message: "must be a path template such as %d/%n/ (no comma, no line break)")
+        }
+        if let delimiter = text("routing.recipientDelimiter") {
+            guard delimiter.count <= 1, delimiter.allSatisfy({ $0.isASCII && !$0.isLetter && !$0.isNumber && $0 != "@" && $0 != "." && !$0.isWhitespace }) else {
+                throw ConfigError.invalid(key: "routing.recipientDelimiter", message: "must be one character such as + or -, or empty for none (as Postfix's recipient_delimiter)")
+            }
+            recipientDelimiter = delimiter.first
+        }
         controlSocket = try path("control.socket", controlSocket)
         controlSocketMode = try mode("control.socketMode", "0660")
         controlSocketGroup = optional("control.socketGroup")
@@ -215,6 +239,7 @@ public struct DaemonConfig: Sendable {
         authEventLoops = try count("auth.eventLoops", authEventLoops, 0...256)
         authMaxConnections = try count("auth.maxConnections", authMaxConnections, 1...1_000_000)
         saslauthdMaxConnections = try count("saslauthd.maxConnections", saslauthdMaxConnections, 1...1_000_000)
+        socketmapMaxConnections = try count("socketmap.maxConnections", socketmapMaxConnections, 1...1_000_000)
         func limits(_ prefix: String, _ fallback: HTTPLimits) throws -> HTTPLimits {
             HTTPLimits(requestTimeout: try seconds(ConfigKey("\(prefix).requestTimeoutSeconds"), fallback.requestTimeout, 0.1...3600),
                        idleTimeout: try seconds(ConfigKey("\(prefix).idleTimeoutSeconds"), fallback.idleTimeout, 0.1...3600),

@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import NIOPosix
 import PosternAuth
+import PosternCore
 import PosternStore
 import Prometheus
 import ServiceLifecycle
@@ -51,13 +52,17 @@ public enum Daemon {
         let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
         let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
                                  maxDevicesPerMailbox: config.maxDevicesPerMailbox,
-                                 mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from, logger: logger)
+                                 mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from,
+                                 routing: RoutingIndex(RoutingTable(mailboxPath: config.mailboxPath, delimiter: config.recipientDelimiter)),
+                                 logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)
         }
         let loaded = try plane.loadIndex()
+        let routes = try plane.loadRouting()
         logger.info("index loaded", metadata: [
             "devicePasswords": "\(loaded.devices)", "genericPasswords": "\(loaded.generic)",
+            "mailboxes": "\(routes.mailboxes)", "aliases": "\(routes.aliases)", "redirections": "\(routes.redirects)",
             "took": "\(ContinuousClock.now - started)",
         ])
 
@@ -82,6 +87,12 @@ public enum Daemon {
             address.inheritedUnix = activation.take(unixPath: socket)
             address.maxConnections = config.saslauthdMaxConnections
             frontDoors.append(SaslauthdListener.frontDoor(check: check, address: address, logger: logger))
+        }
+        if let socket = config.socketmapSocket {
+            var address = ListenAddress(socketPath: socket, socketMode: config.socketmapSocketMode, socketGroup: config.socketmapSocketGroup)
+            address.inheritedUnix = activation.take(unixPath: socket)
+            address.maxConnections = config.socketmapMaxConnections
+            frontDoors.append(SocketmapListener.frontDoor(routing: plane.routing, address: address, logger: logger))
         }
         activation.closeUnclaimed(logger: logger)
         if let address = config.authHTTPListen {

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import PosternCore
+
+/// Aliases and redirections: rows the routing index is loaded from and kept in step with.
+extension Database {
+    /// Whether an address is taken, by a mailbox or an alias, whatever its case: the reason.
+    public func addressTaken(_ address: String) throws -> String? {
+        if let box = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE address = ? COLLATE NOCASE", arguments: [address]) {
+            return "it is the mailbox \(box)"
+        }
+        if let owner = try String.fetchOne(self, sql: """
+            SELECT m.address FROM alias a JOIN mailbox m ON m.id = a.mailboxId WHERE a.address = ?
+            """, arguments: [address.lowercased()]) {
+            return "it is already an alias of \(owner)"
+        }
+        return nil
+    }
+
+    public func insertAlias(_ address: String, mailboxID: Int64, mailbox: String, at date: Date = Date()) throws -> Alias {
+        try execute(sql: "INSERT INTO alias (mailboxId, address, createdAt) VALUES (?, ?, ?)", arguments: [mailboxID, address, date])
+        return Alias(address: address, mailbox: mailbox, createdAt: date)
+    }
+
+    /// The alias (lowercase address) of this mailbox, if it is one of its aliases.
+    public func alias(_ address: String, mailboxID: Int64) throws -> Alias? {
+        try Row.fetchOne(self, sql: """
+            SELECT a.address, a.createdAt, m.address AS mailbox FROM alias a JOIN mailbox m ON m.id = a.mailboxId
+            WHERE a.address = ? AND a.mailboxId = ?
+            """, arguments: [address.lowercased(), mailboxID]).map { Alias(address: $0["address"], mailbox: $0["mailbox"], createdAt: $0["createdAt"]) }
+    }
+
+    public func deleteAlias(_ address: String) throws {
+        try execute(sql: "DELETE FROM alias WHERE address = ?", arguments: [address.lowercased()])
+    }
+
+    /// One mailbox's aliases, or every alias (for the index), in address order.
+    public func aliases(mailboxID: Int64? = nil) throws -> [Alias] {
+        let filter = mailboxID == nil ? "" : "WHERE a.mailboxId = ?"
+        return try Row.fetchAll(self, sql: """
+            SELECT a.address, a.createdAt, m.address AS mailbox FROM alias a JOIN mailbox m ON m.id = a.mailboxId \(filter) ORDER BY a.address
+            """, arguments: mailboxID.map { [$0] } ?? []).map { Alias(address: $0["address"], mailbox: $0["mailbox"], createdAt: $0["createdAt"]) }
+    }
+
+    public func aliasCount(mailboxID: Int64) throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT count(*) FROM alias WHERE mailboxId = ?", arguments: [mailboxID]) ?? 0
+    }
+
+    public func setRedirection(mailboxID: Int64, _ redirection: Redirection, at date: Date = Date()) throws {
+        try execute(sql: """
+            INSERT INTO redirection (mailboxId, targets, keepCopy, updatedAt) VALUES (?, ?, ?, ?)
+            ON CONFLICT(mailboxId) DO UPDATE SET targets = excluded.targets, keepCopy = excluded.keepCopy, updatedAt = excluded.updatedAt
+            """, arguments: [mailboxID, redirection.targets.joined(separator: "\n"), redirection.keepCopy, date])
+    }
+
+    public func redirection(mailboxID: Int64, mailbox: String) throws -> Redirection? {
+        try Row.fetchOne(self, sql: "SELECT targets, keepCopy FROM redirection WHERE mailboxId = ?", arguments: [mailboxID]).map {
+            Redirection(mailbox: mailbox, targets: ($0["targets"] as String).split(separator: "\n").map(String.init), keepCopy: $0["keepCopy"])
+        }
+    }
+
+    public func deleteRedirection(mailboxID: Int64) throws {
+        try execute(sql: "DELETE FROM redirection WHERE mailboxId = ?", arguments: [mailboxID])
+    }
+
+    /// Every redirection (for the index).
+    public func redirections() throws -> [Redirection] {
+        try Row.fetchAll(self, sql: "SELECT m.address, r.targets, r.keepCopy FROM redirection r JOIN mailbox m ON m.id = r.mailboxId").map {
+            Redirection(mailbox: $0["address"], targets: ($0["targets"] as String).split(separator: "\n").map(String.init), keepCopy: $0["keepCopy"])
+        }
+    }
+
+    /// Every mailbox address (for the index), without the rest of the row.
+    public func forEachMailboxAddress(_ body: (String) throws -> Void) throws {
+        let cursor = try String.fetchCursor(self, sql: "SELECT address FROM mailbox")
+        while let address = try cursor.next() { try body(address) }
+    }
+
+    public func redirectionScope(organizationID: Int64) throws -> RedirectionScope {
+        try String.fetchOne(self, sql: "SELECT redirectionScope FROM organization WHERE id = ?", arguments: [organizationID])
+            .flatMap(RedirectionScope.init(rawValue:)) ?? .any
+    }
+
+    public func setRedirectionScope(organizationID: Int64, _ scope: RedirectionScope) throws {
+        try execute(sql: "UPDATE organization SET redirectionScope = ? WHERE id = ?", arguments: [scope.rawValue, organizationID])
+    }
+
+    /// The domains of every mail service of an organization.
+    public func domains(organizationID: Int64) throws -> Set<String> {
+        Set(try String.fetchAll(self, sql: """
+            SELECT d.name FROM domain d JOIN mailService s ON s.id = d.mailServiceId WHERE s.organizationId = ?
+            """, arguments: [organizationID]))
+    }
+
+    /// The domains of one mail service.
+    public func domains(serviceID: Int64) throws -> [String] {
+        try String.fetchAll(self, sql: "SELECT name FROM domain WHERE mailServiceId = ? ORDER BY name", arguments: [serviceID])
+    }
+}

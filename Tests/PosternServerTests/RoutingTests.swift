@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import PosternAuth
+import PosternCore
+@testable import PosternServer
+import Testing
+
+/// Aliases and redirections through the control plane: the permissions, the rules, the history,
+/// and the routing index that Postfix's lookups read, changed before the call returns.
+@Suite struct RoutingTests {
+    /// PeopleTests' world, with cole holding "aliases" and "redirections" on alice, a second domain
+    /// in the service, and another organization's mailbox.
+    static func world() throws -> PeopleTests.World {
+        let world = try PeopleTests.World()
+        let plane = world.plane
+        try plane.store.write { db in try db.execute(sql: "INSERT INTO domain (name, mailServiceId) SELECT 'example.net', id FROM mailService WHERE name = 'example'") }
+        _ = try plane.addOrganization("Other Ltd", actor: .op)
+        _ = try plane.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
+        _ = try plane.addMailbox("zed@other.test", actor: .op)
+        _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
+                                password: nil, actor: .op)
+        return world
+    }
+
+    static let code = PeopleTests.code
+
+    @Test func anAliasIsAValidUniqueAddressOfTheServiceAndPostfixSeesItAtOnce() throws {
+        let world = try Self.world()
+        let (plane, cole) = (world.plane, world["cole@corp.test"])
+        let info = try plane.addAlias(mailbox: "alice@example.org", alias: "Info", actor: cole)
+        #expect(info.address == "info@example.org" && info.mailbox == "alice@example.org")
+        #expect(plane.routing.lookup(.virtual, "info@example.org") == "alice@example.org", "in the index before the call returned")
+        #expect(plane.routing.lookup(.senders, "INFO@example.org") == "alice@example.org")
+        _ = try plane.addAlias(mailbox: "alice@example.org", alias: "sales@example.net", actor: cole)
+        #expect(try plane.aliases(mailbox: "alice@example.org", actor: cole).map(\.address) == ["info@example.org", "sales@example.net"])
+
+        let before = try world.snapshot()
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: cole) } == "address_taken")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "bob@example.org", alias: "INFO@example.org", actor: .op) } == "address_taken")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "Bob", actor: cole) } == "address_taken", "a mailbox, whatever its case")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "x@other.test", actor: cole) } == "alias_domain")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "in fo", actor: cole) } == "invalid_alias")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info+x", actor: cole) } == "invalid_alias")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "a@b@example.org", actor: cole) } == "invalid_alias")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "postmaster", actor: cole) } == "reserved_alias")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "x", actor: world["ezra@corp.test"]) } == "forbidden")
+        #expect(Self.code { _ = try plane.addAlias(mailbox: "bob@example.org", alias: "x", actor: cole) } == "mailbox_not_found")
+        #expect(Self.code { _ = try plane.aliases(mailbox: "alice@example.org", actor: world["ezra@corp.test"]) } == "forbidden")
+        #expect(Self.code { _ = try plane.addMailbox("Info@example.org", actor: .op) } == "address_taken", "a mailbox cannot shadow an alias")
+        #expect(Self.code { _ = try plane.addMailbox("ALICE@example.org", actor: .op) } == "mailbox_exists")
+        #expect(try world.snapshot() == before, "refused calls changed nothing")
+
+        let postmaster = try plane.addAlias(mailbox: "alice@example.org", alias: "postmaster", actor: world["adam@corp.test"])
+        #expect(postmaster.address == "postmaster@example.org", "an administrator gives out role addresses")
+        _ = try plane.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole)
+        #expect(plane.routing.lookup(.virtual, "info@example.org") == nil)
+        #expect(Self.code { _ = try plane.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole) } == "alias_not_found")
+        let history = try plane.history("alice@example.org", limit: 20, kind: "alias", actor: .op)
+        #expect(history.map(\.action) == ["alias.remove", "alias.add", "alias.add", "alias.add"])
+        #expect(history.contains { $0.detail == "alias postmaster@example.org added" && $0.actor.hasPrefix("adam@corp.test") })
+    }
+
+    @Test func aRedirectionReachesItsTargetsAndALoopIsRefusedAndNamed() throws {
+        let world = try Self.world()
+        let (plane, cole) = (world.plane, world["cole@corp.test"])
+        let set = try plane.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org", "Ext@Elsewhere.TEST", "bob@example.org"],
+                                           keepCopy: false, actor: cole)
+        #expect(set.redirection.targets == ["bob@example.org", "Ext@elsewhere.test"] && set.previous == nil, "each target once, domain folded")
+        #expect(plane.routing.lookup(.virtual, "alice@example.org") == "bob@example.org,Ext@elsewhere.test")
+        let again = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: cole)
+        #expect(again.previous?.targets == ["bob@example.org", "Ext@elsewhere.test"])
+        #expect(plane.routing.lookup(.virtual, "alice@example.org") == "alice@example.org,ext@elsewhere.test")
+
+        _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: cole)
+        _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org"], keepCopy: true, actor: cole)
+        let before = try world.snapshot()
+        let loop = PosternErrorCatcher.catching { _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["info@example.org"], keepCopy: false, actor: .op) }
+        #expect(loop?.code == "redirection_loop")
+        #expect(loop?.message.contains("bob@example.org → info@example.org → alice@example.org → bob@example.org") == true, "\(loop?.message ?? "")")
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["alice@example.org"], keepCopy: false, actor: cole) }
+                == "redirection_to_itself")
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ghost@example.org"], keepCopy: false, actor: cole) }
+                == "unknown_target", "a target in our domains must exist")
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["not an address"], keepCopy: false, actor: cole) }
+                == "invalid_address")
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: [], keepCopy: false, actor: cole) } == "no_targets")
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: (0...50).map { "x\($0)@elsewhere.test" },
+                                                         keepCopy: false, actor: cole) } == "too_many_targets")
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["x@y.test"], keepCopy: false,
+                                                         actor: world["ezra@corp.test"]) } == "forbidden")
+        #expect(try world.snapshot() == before, "refused calls changed nothing")
+
+        // The organization keeps redirections inside its own domains.
+        #expect(Self.code { _ = try plane.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: cole) } == "forbidden")
+        _ = try plane.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: world["adam@corp.test"])
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: false, actor: cole) }
+                == "redirection_outside")
+        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["zed@other.test"], keepCopy: false, actor: cole) }
+                == "redirection_outside", "another organization's domain is outside too")
+        _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org"], keepCopy: false, actor: cole)
+
+        let cleared = try plane.clearRedirection(mailbox: "alice@example.org", actor: cole)
+        #expect(cleared.targets == ["bob@example.org"] && plane.routing.lookup(.virtual, "alice@example.org") == nil)
+        #expect(Self.code { _ = try plane.clearRedirection(mailbox: "alice@example.org", actor: cole) } == "no_redirection")
+        let history = try plane.history("alice@example.org", limit: 20, kind: "redirection", actor: .op)
+        #expect(history.first?.detail == "redirection: bob@example.org → none")
+        #expect(history.contains { $0.before == "bob@example.org, Ext@elsewhere.test" && $0.after == "ext@elsewhere.test (copy kept)" })
+    }
+
+    @Test func theIndexIsLoadedFromTheStoreAndFollowsMailboxesAndImports() throws {
+        let world = try Self.world()
+        let plane = world.plane
+        _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
+        _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
+        let fresh = ControlPlane(store: plane.store, key: plane.serverKey, index: CredentialIndex(), lastUse: LastUseRecorder(),
+                                 routing: RoutingIndex(RoutingTable(mailboxPath: "/var/vmail/%d/%n/Maildir/")), logger: .init(label: "test"))
+        let counts = try fresh.loadRouting()
+        #expect(counts.mailboxes == 3 && counts.aliases == 1 && counts.redirects == 1)
+        #expect(fresh.routing.lookup(.mailboxes, "alice@example.org") == "/var/vmail/example.org/alice/Maildir/", "the settings stay")
+        #expect(fresh.routing.lookup(.virtual, "info@example.org") == "alice@example.org")
+        #expect(fresh.routing.lookup(.virtual, "bob@example.org") == "bob@example.org,ext@elsewhere.test")
+
+        let report = try plane.importPasswdFile("new@example.org:{PLAIN}pw\ninfo@example.org:{PLAIN}pw\n", actor: .op)
+        #expect(report.mailboxesCreated == 1 && report.errors.map(\.code) == ["address_taken"], "an alias is not imported as a mailbox")
+        #expect(plane.routing.lookup(.mailboxes, "new@example.org") == "example.org/new/")
+        _ = try plane.removeMailbox("alice@example.org", actor: .op)
+        #expect(plane.routing.lookup(.virtual, "info@example.org") == nil && plane.routing.lookup(.senders, "alice@example.org") == nil)
+        #expect(try plane.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM alias") } == 0, "the aliases went with the mailbox")
+    }
+}
+
+enum PosternErrorCatcher {
+    static func catching(_ body: () throws -> Void) -> PosternError? {
+        do { try body(); return nil } catch { return error as? PosternError }
+    }
+}

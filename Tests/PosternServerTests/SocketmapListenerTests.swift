@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import NIOCore
+import PosternCore
+import PosternProtocols
+@testable import PosternServer
+import Synchronization
+import Testing
+
+extension RawSocket {
+    /// The next socketmap reply, or nil at EOF or timeout.
+    func socketmapReply() -> SocketmapReply? {
+        while true {
+            var buffer = ByteBuffer(bytes: pending)
+            if let reply = try? SocketmapReply.decode(&buffer) {
+                pending = Array(buffer.readableBytesView)
+                return reply
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return nil }
+            pending += chunk[..<n]
+        }
+    }
+
+    func ask(_ map: String, _ key: String) -> SocketmapReply? {
+        send(SocketmapRequest(map: map, key: key).encoded)
+        return socketmapReply()
+    }
+}
+
+/// The socketmap front door on a real unix socket: many requests per connection, in pieces or
+/// pipelined; bad requests get PERM and never take the listener down; a change is seen at once.
+@Suite(.serialized) struct SocketmapListenerTests {
+    let plane: ControlPlane
+    let path = NSTemporaryDirectory() + "psm-\(UUID().uuidString.prefix(8)).sock"
+
+    init() throws {
+        plane = try makePlane()
+        _ = try plane.addMailbox("alice@example.org", actor: .op)
+        _ = try plane.addMailbox("bob@example.org", actor: .op)
+    }
+
+    func withListener(_ body: () async throws -> Void) async throws {
+        let ready = Mutex(false)
+        let door = SocketmapListener.frontDoor(routing: plane.routing, address: ListenAddress(socketPath: path, socketMode: 0o600),
+                                               logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
+        let task = Task { try await door.run() }
+        for _ in 0..<500 where !ready.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        defer { task.cancel() }
+        try await body()
+    }
+
+    @Test func theThreeMapsAnswerAndAChangeIsSeenOnTheNextLookup() async throws {
+        try await withListener {
+            let s = try RawSocket(path: path)
+            #expect(s.ask("mailboxes", "alice@example.org") == .ok("example.org/alice/"))
+            #expect(s.ask("mailboxes", "Alice@EXAMPLE.org") == .ok("example.org/alice/"))
+            #expect(s.ask("virtual", "info@example.org") == .notFound)
+            _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
+            #expect(s.ask("virtual", "info@example.org") == .ok("alice@example.org"), "the same connection sees the change")
+            #expect(s.ask("senders", "info@example.org") == .ok("alice@example.org"))
+            _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
+            #expect(s.ask("virtual", "bob@example.org") == .ok("bob@example.org,ext@elsewhere.test"))
+            _ = try plane.removeAlias(mailbox: "alice@example.org", alias: "info@example.org", actor: .op)
+            #expect(s.ask("virtual", "info@example.org") == .notFound)
+            _ = try plane.removeMailbox("bob@example.org", actor: .op)
+            #expect(s.ask("virtual", "bob@example.org") == .notFound && s.ask("mailboxes", "bob@example.org") == .notFound)
+        }
+    }
+
+    @Test func pipelinedAndByteByByteRequestsAreAnsweredInOrder() async throws {
+        try await withListener {
+            let s = try RawSocket(path: path)
+            let keys = ["alice@example.org", "nobody@example.org", "bob@example.org"]
+            s.send(keys.flatMap { SocketmapRequest(map: "mailboxes", key: $0).encoded })
+            #expect([s.socketmapReply(), s.socketmapReply(), s.socketmapReply()] == [.ok("example.org/alice/"), .notFound, .ok("example.org/bob/")])
+            for byte in SocketmapRequest(map: "senders", key: "bob@example.org").encoded { s.send([byte]) }
+            #expect(s.socketmapReply() == .ok("bob@example.org"))
+        }
+    }
+
+    @Test func badRequestsGetPermAndTheListenerLivesOn() async throws {
+        try await withListener {
+            let s = try RawSocket(path: path)
+            guard case let .perm(why)? = s.ask("aliases", "alice@example.org") else { Issue.record("an unknown map"); return }
+            #expect(why.contains("mailboxes, virtual, senders"))
+            s.send(Array("7:virtual,".utf8))
+            guard case .perm? = s.socketmapReply() else { Issue.record("no key: PERM"); return }
+            s.send([0x35, 0x3A, 0x76, 0x20, 0xFF, 0xFE, 0x41, 0x2C])  // "5:v \xff\xfeA,"
+            guard case .perm? = s.socketmapReply() else { Issue.record("not UTF-8: PERM"); return }
+            #expect(s.ask("mailboxes", "alice@example.org") == .ok("example.org/alice/"), "well-framed garbage does not end the connection")
+
+            let broken = try RawSocket(path: path)
+            broken.send(Array("hello world\r\n".utf8))
+            guard case let .perm(framing)? = broken.socketmapReply() else { Issue.record("not a netstring: PERM"); return }
+            #expect(framing.contains("netstring") && broken.closedByServer())
+
+            let huge = try RawSocket(path: path)
+            huge.send(Array("1000000000:".utf8) + [UInt8](repeating: 0x41, count: 70_000))
+            guard case let .perm(size)? = huge.socketmapReply() else { Issue.record("oversized: PERM"); return }
+            #expect(size.contains("longer than") && huge.closedByServer())
+
+            let after = try RawSocket(path: path)
+            #expect(after.ask("senders", "alice@example.org") == .ok("alice@example.org"), "the listener still answers")
+        }
+    }
+}
