@@ -296,4 +296,55 @@ import Testing
             #expect(try plane.defaults(service: "example", actor: .op).permissions == [.history, .folders])
         }
     }
+
+    @Test func aliasesAndARedirectionAreManagedOnTheirPagesAndALoopIsShownNotMade() async throws {
+        let plane = try Self.world()
+        _ = try plane.addMailbox("bob@example.org", actor: .op)
+        _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
+                                password: nil, actor: .op)
+        try await Self.app(plane).test(.router) { client in
+            let cole = Browser(client: client)
+            try await cole.signIn("cole@corp.test")
+            let home = try await cole.get("/")
+            #expect(home.body.contains("/mailboxes/alice@example.org/aliases") && home.body.contains("/mailboxes/alice@example.org/redirection"))
+            let page = try await cole.get("/mailboxes/alice@example.org/aliases")
+            #expect(page.status == 200 && page.body.contains("No alias yet") && page.body.contains("@example.org</option>"))
+            let token = cole.csrf(page.body)
+            let added = try await cole.post("/mailboxes/alice@example.org/aliases", [("csrf", token), ("alias", "Info"), ("domain", "example.org")])
+            #expect(added.status == 200 && added.body.contains("info@example.org now delivers to alice@example.org"))
+            #expect(plane.routing.lookup(.virtual, "info@example.org") == "alice@example.org")
+            let taken = try await cole.post("/mailboxes/alice@example.org/aliases", [("csrf", token), ("alias", "bob"), ("domain", "example.org")])
+            #expect(taken.status == 409 && taken.body.contains("it is the mailbox bob@example.org") && taken.body.contains("info@example.org"),
+                    "the page again, with why")
+
+            let redirect = try await cole.get("/mailboxes/alice@example.org/redirection")
+            #expect(redirect.status == 200 && redirect.body.contains("it is not redirected"))
+            let set = try await cole.post("/mailboxes/alice@example.org/redirection",
+                                          [("csrf", token), ("targets", "bob@example.org\r\nout@elsewhere.test"), ("keepCopy", "on")])
+            #expect(set.status == 200 && set.body.contains("now goes to bob@example.org, out@elsewhere.test, with a copy kept"))
+            #expect(plane.routing.lookup(.virtual, "alice@example.org") == "alice@example.org,bob@example.org,out@elsewhere.test")
+            _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["out@elsewhere.test"], keepCopy: false, actor: .op)
+            _ = try plane.setAccess(mailbox: "bob@example.org", login: "cole@corp.test", permissions: [.redirections], password: nil, actor: .op)
+            let loop = try await cole.post("/mailboxes/bob@example.org/redirection", [("csrf", token), ("targets", "info@example.org")])
+            #expect(loop.status == 409 && loop.body.contains("bob@example.org → info@example.org → alice@example.org → bob@example.org"))
+            #expect(plane.routing.lookup(.virtual, "bob@example.org") == "out@elsewhere.test", "nothing was changed")
+            let cleared = try await cole.post("/mailboxes/alice@example.org/redirection/clear", [("csrf", token)])
+            #expect(cleared.status == 200 && cleared.body.contains("lands in it again"))
+            let removed = try await cole.post("/mailboxes/alice@example.org/aliases/remove", [("csrf", token), ("alias", "info@example.org")])
+            #expect(removed.status == 200 && removed.body.contains("info@example.org was removed"))
+            #expect(plane.routing.lookup(.virtual, "info@example.org") == nil && plane.routing.lookup(.virtual, "alice@example.org") == nil)
+            let history = try await cole.get("/mailboxes/alice@example.org/history?kind=alias")
+            #expect(history.status == 403, "cole has no history permission")
+            let kinds = try plane.history("alice@example.org", limit: 10, kind: "alias", actor: .op).map(\.action)
+            #expect(kinds == ["alias.remove", "alias.add"])
+
+            let ezra = Browser(client: client)
+            try await ezra.signIn("ezra@corp.test")
+            let theirs = try await ezra.get("/")
+            #expect(!theirs.body.contains("/aliases\"") && !theirs.body.contains("/redirection\""))
+            #expect(try await ezra.get("/mailboxes/alice@example.org/aliases").status == 403)
+            let sneaky = try await ezra.post("/mailboxes/alice@example.org/aliases", [("csrf", ezra.csrf(theirs.body)), ("alias", "x")])
+            #expect(sneaky.status == 403 && plane.routing.lookup(.virtual, "x@example.org") == nil)
+        }
+    }
 }

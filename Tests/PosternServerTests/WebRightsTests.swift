@@ -49,6 +49,12 @@ import Testing
         Row(.get, "/mailboxes/:address/disconnect-all", "/mailboxes/alice@example.org/disconnect-all", "AAAFFH"),
         Row(.post, "/mailboxes/:address/disconnect-all", "/mailboxes/alice@example.org/disconnect-all", "AAAFFH"),
         Row(.get, "/mailboxes/:address/history", "/mailboxes/alice@example.org/history?kind=device", "AAFFAH"),
+        Row(.get, "/mailboxes/:address/aliases", "/mailboxes/alice@example.org/aliases", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/aliases", "/mailboxes/alice@example.org/aliases", "AAFFFH") { _ in [("alias", "info"), ("domain", "example.org")] },
+        Row(.post, "/mailboxes/:address/aliases/remove", "/mailboxes/alice@example.org/aliases/remove", "AAFFFH") { _ in [("alias", "sales@example.org")] },
+        Row(.get, "/mailboxes/:address/redirection", "/mailboxes/alice@example.org/redirection", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/redirection", "/mailboxes/alice@example.org/redirection", "AAFFFH") { _ in [("targets", "bob@example.org")] },
+        Row(.post, "/mailboxes/:address/redirection/clear", "/mailboxes/alice@example.org/redirection/clear", "AAFFFH"),
         Row(.get, "/mailboxes/:address/access", "/mailboxes/alice@example.org/access", "AAFFFH"),
         Row(.post, "/mailboxes/:address/access", "/mailboxes/alice@example.org/access", "AAFFFH") {
             [("login", "carl@corp.test"), ("permissions[]", "history"), ("do", "save"), own($0)] },

@@ -305,6 +305,31 @@ class WebTests:
                 self.wait_for_text(driver, "The global configuration was applied")
                 self.shoot(driver, "17-global-configuration-applied")
                 assert self.access_of("wes@example.org", "wendy@corp.test") == ["signatures", "history"]
+
+                # Where wes's mail goes: an alias and a redirection on their pages.
+                driver.get(base + "/")
+                driver.find_element(By.XPATH, "//li[span[text()='wes@example.org']]//a[text()='Aliases']").click()
+                self.wait_for_text(driver, "Aliases of wes@example.org")
+                driver.find_element(By.CSS_SELECTOR, "form[action$='/aliases'] input[name=alias]").send_keys("Hello")
+                driver.find_element(By.CSS_SELECTOR, "form[action$='/aliases'] button[type=submit]").click()
+                self.wait_for_text(driver, "hello@example.org now delivers to wes@example.org")
+                driver.find_element(By.CSS_SELECTOR, "form[action$='/aliases'] input[name=alias]").send_keys("alice")
+                driver.find_element(By.CSS_SELECTOR, "form[action$='/aliases'] button[type=submit]").click()
+                self.wait_for_text(driver, "it is the mailbox alice@example.org")
+                self.shoot(driver, "18-aliases")
+                assert [a["address"] for a in self.d.ok("alias", "list", "wes@example.org")["aliases"]] == ["hello@example.org"]
+                driver.get(base + "/mailboxes/wes@example.org/redirection")
+                self.wait_for_text(driver, "it is not redirected")
+                driver.find_element(By.NAME, "targets").send_keys("alice@example.org\nwes.elsewhere@outside.test")
+                driver.find_element(By.NAME, "keepCopy").click()
+                driver.find_element(By.CSS_SELECTOR, "button.primary").click()
+                self.wait_for_text(driver, "now goes to alice@example.org, wes.elsewhere@outside.test, with a copy kept")
+                self.shoot(driver, "19-redirection")
+                shown = self.d.ok("redirect", "show", "wes@example.org")["redirection"]
+                assert shown == {"mailbox": "wes@example.org", "targets": ["alice@example.org", "wes.elsewhere@outside.test"], "keepCopy": True}, shown
+                driver.find_element(By.CSS_SELECTOR, "form[action$='/redirection/clear'] button").click()
+                self.wait_for_text(driver, "lands in it again")
+                assert self.d.ok("redirect", "show", "wes@example.org")["redirection"] is None
             finally:
                 for browser in {id(b): b for b in (driver, admin) if b}.values():
                     try:

@@ -18,6 +18,17 @@ extension ControlPlane {
         }
     }
 
+    /// The domains an alias of this mailbox may be in: its mail service's, its own first.
+    public func aliasDomains(mailbox address: String, actor: Actor) throws -> [String] {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            _ = try Self.mailbox(address, .aliases, actor: actor, in: db)
+            guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
+            let domains = try db.domains(serviceID: target.service.id)
+            return [address.domain] + domains.filter { $0 != address.domain }
+        }
+    }
+
     /// Adds an alias: `info` (in the mailbox's domain) or `info@another-domain-of-the-service`.
     public func addAlias(mailbox address: String, alias text: String, actor: Actor) throws -> Alias {
         let address = try MailAddress(address)
@@ -86,6 +97,16 @@ extension ControlPlane {
         return try store.read { db in
             let box = try Self.mailbox(address, .redirections, actor: actor, in: db)
             return try db.redirection(mailboxID: box.id!, mailbox: address.description)
+        }
+    }
+
+    /// The rule of the mailbox's organization for redirection targets, for whoever may redirect it.
+    public func redirectionScope(mailbox address: String, actor: Actor) throws -> RedirectionScope {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            _ = try Self.mailbox(address, .redirections, actor: actor, in: db)
+            guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
+            return try db.redirectionScope(organizationID: target.service.organizationID)
         }
     }
 

@@ -22,6 +22,7 @@ extension Pages {
                                  "mailboxes": boxes.map { box in
                 ["address": box.mailbox.address.description, "path": Self.segment(box.mailbox.address.description),
                  "devices": box.permissions.contains(.devices), "history": box.permissions.contains(.history),
+                 "aliases": box.permissions.contains(.aliases), "redirections": box.permissions.contains(.redirections),
                  "permissions": box.managesAccess] as [String: Any]
             }], context)
         }
@@ -42,7 +43,8 @@ extension Pages {
     }
 
     static let historyKinds = [("device", "devices"), ("generic", "generic password"), ("access", "access and permissions"),
-                               ("login", "failed logins"), ("mailbox", "the mailbox"), ("revocation", "revocations")]
+                               ("login", "failed logins"), ("mailbox", "the mailbox"), ("revocation", "revocations"),
+                               ("alias", "aliases"), ("redirection", "redirections")]
 
     /// The mailbox's action history ("history" permission), filtered by kind and by day.
     func history(_ request: Request, _ context: WebContext) async throws -> Response {
