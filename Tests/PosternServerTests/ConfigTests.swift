@@ -19,6 +19,26 @@ import Testing
         #expect(c.throttle == d.throttle)
         #expect(c.saslauthdSocket == d.saslauthdSocket)
         #expect(c.revocation == d.revocation && c.revocation.isEmpty)
+        #expect(c.socketmapSocket == d.socketmapSocket && c.mailboxPath == d.mailboxPath && c.recipientDelimiter == d.recipientDelimiter)
+    }
+
+    @Test func theSocketmapAndItsRoutingSettings() async throws {
+        let c = try await DaemonConfig.load(file: file("""
+            socketmap:
+              socket: /run/postern/socketmap.sock
+              socketMode: "0666"
+              maxConnections: 50
+            routing:
+              mailboxPath: /var/vmail/%d/%n/Maildir/
+              recipientDelimiter: "-"
+            """), environment: [:])
+        #expect(c.socketmapSocket == "/run/postern/socketmap.sock" && c.socketmapSocketMode == 0o666 && c.socketmapMaxConnections == 50)
+        #expect(c.mailboxPath == "/var/vmail/%d/%n/Maildir/" && c.recipientDelimiter == "-")
+        let off = try await DaemonConfig.load(file: nil, environment: ["POSTERN_SOCKETMAP_SOCKET": "", "POSTERN_ROUTING_RECIPIENT_DELIMITER": ""])
+        #expect(off.socketmapSocket == nil && off.recipientDelimiter == nil)
+        for bad in ["routing:\n  recipientDelimiter: \"++\"\n", "routing:\n  recipientDelimiter: \"@\"\n", "routing:\n  mailboxPath: \"a,b\"\n"] {
+            await #expect(throws: ConfigError.self, "\(bad)") { _ = try await DaemonConfig.load(file: try file(bad), environment: [:]) }
+        }
     }
 
     @Test func controlUsersAndTheTCPListenerAndMail() async throws {
