@@ -166,6 +166,8 @@ import Testing
         let actor = Actor.user(.init(id: alice.id, login: alice.login), via: .socket(uid: 4242))
         _ = try plane.addDevice("alice@example.org", name: "Demo laptop", actor: actor)
         #expect(Self.code { _ = try plane.devices("bob@example.org", actor: actor) } == "mailbox_not_found")
+        #expect(try plane.aliases(mailbox: "alice@example.org", actor: actor).map(\.address) == ["info@example.org", "sales@example.net"])
+        #expect(plane.routing.lookup(.virtual, "sales@example.net") == "alice@example.org")
     }
 
     @Test func signingInGivesASessionAndWrongPasswordsAreThrottledThenRefused() async throws {

@@ -100,3 +100,25 @@ if imports:
               f"| {ms / 1000:.1f} s | {int(l['lines']) * 1000 / max(ms, 1):,.0f} | {l['imported']} | {l['errors']} "
               f"| {l['peak_rss_mb']} MB | {l['rss_after_mb']} MB |")
     print()
+
+maps = [l for l in lines if l.get("kind") == "socketmap"]
+if maps:
+    print("**Postfix socketmap lookups** (mailboxes, virtual and senders hits, 10% virtual misses; one request in flight per connection, as Postfix)\n")
+    print("| mailboxes + aliases | connections | lookups/s | p50 | p99 | p99.9 | server CPU | load generator CPU | posternd RSS | cold start |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    groups = {}
+    for l in maps:
+        groups.setdefault((int(l["entries"]), int(l["connections"])), []).append(l)
+    for (entries, c), r in sorted(groups.items(), key=lambda kv: (kv[0][0] != 300000, kv[0])):
+        print(f"| {entries:,} | {c} | {median(r, 'auths/s'):,.0f} | {median(r, 'p50'):.0f} µs | {median(r, 'p99'):.0f} µs | "
+              f"{median(r, 'p99.9'):.0f} µs | {median(r, 'server_cpu'):.0f} % | {median(r, 'loadgen_cpu'):.0f} % | "
+              f"{median(r, 'rss_mb'):.0f} MB | {median(r, 'cold_ms'):.0f} ms |")
+    print()
+postmaps = [l for l in lines if l.get("kind") == "postmap"]
+if postmaps:
+    print("**The same aliases through Postfix's postmap -q - (one client, batch mode)**\n")
+    print("| table | lookups | lookups/s |")
+    print("|---|---:|---:|")
+    for l in postmaps:
+        print(f"| {l['table']} | {int(l['lookups']):,} | {float(l['lookups/s']):,.0f} |")
+    print()

@@ -100,7 +100,7 @@ public struct RoutingTable: Sendable {
     private func exact(_ map: Map, _ key: String) -> String? {
         switch map {
         case .mailboxes:
-            return mailboxes[key].map(path)
+            return mailboxes[key] == nil ? nil : path(key)
         case .virtual:
             if let box = aliases[key] { return mailboxes[box] }
             guard let redirect = redirects[key], let own = mailboxes[key] else { return nil }
@@ -117,25 +117,32 @@ public struct RoutingTable: Sendable {
         return String(address[..<cut]) + String(address[at...])
     }
 
+    /// The mailbox's value from `mailboxPath`, for its folded address (one string built in place).
     private func path(_ address: String) -> String {
-        guard let at = address.lastIndex(of: "@") else { return address }
-        let (local, domain) = (String(address[..<at]).lowercased(), String(address[address.index(after: at)...]))
-        var out = ""
-        var rest = Substring(mailboxPath)
-        while let percent = rest.firstIndex(of: "%") {
-            out += rest[..<percent]
-            let code = rest.index(after: percent)
-            guard code < rest.endIndex else { out += "%"; rest = ""; break }
-            switch rest[code] {
-            case "d": out += domain
-            case "n": out += local
-            case "u": out += local + "@" + domain
-            case "%": out += "%"
-            default: out += rest[percent...code]
+        guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return address }
+        let local = address.utf8[..<at]
+        let domain = address.utf8[address.utf8.index(after: at)...]
+        var out: [UInt8] = []
+        out.reserveCapacity(mailboxPath.utf8.count + address.utf8.count * 2)
+        var percent = false
+        for byte in mailboxPath.utf8 {
+            if percent {
+                percent = false
+                switch byte {
+                case UInt8(ascii: "d"): out += domain
+                case UInt8(ascii: "n"): out += local
+                case UInt8(ascii: "u"): out += address.utf8
+                case UInt8(ascii: "%"): out.append(byte)
+                default: out += [UInt8(ascii: "%"), byte]
+                }
+            } else if byte == UInt8(ascii: "%") {
+                percent = true
+            } else {
+                out.append(byte)
             }
-            rest = rest[rest.index(after: code)...]
         }
-        return out + rest
+        if percent { out.append(UInt8(ascii: "%")) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Whether Postern answers for this address (a mailbox or an alias, exactly).

@@ -70,12 +70,23 @@ public enum SocketmapReply: Equatable, Sendable {
 
     /// Writes the reply; a value Postfix would refuse as too long becomes a PERM that says so.
     public func encode(into buffer: inout ByteBuffer) {
-        let text = payload
-        guard text.utf8.count <= Self.maxPayload else {
+        let (status, text): (StaticString, String) = switch self {
+        case let .ok(value): ("OK ", value)
+        case .notFound: ("NOTFOUND ", "")
+        case let .temp(why): ("TEMP ", why)
+        case let .timeout(why): ("TIMEOUT ", why)
+        case let .perm(why): ("PERM ", why)
+        }
+        let length = status.utf8CodeUnitCount + text.utf8.count
+        guard length <= Self.maxPayload else {
             SocketmapReply.perm("the value is longer than Postfix accepts (\(Self.maxPayload) bytes)").encode(into: &buffer)
             return
         }
-        Netstring.encode(text.utf8, into: &buffer)
+        buffer.writeString(String(length))
+        buffer.writeInteger(UInt8(ascii: ":"))
+        buffer.writeStaticString(status)
+        buffer.writeString(text)
+        buffer.writeInteger(UInt8(ascii: ","))
     }
 
     public var encoded: [UInt8] {

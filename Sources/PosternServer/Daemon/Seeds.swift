@@ -18,6 +18,8 @@ enum Seeds {
         }
         let organizations: [Org]
         let mailboxes: [String]
+        /// Mailbox → its aliases.
+        let aliases: [String: [String]]?
         let members: [Member]?
     }
 
@@ -38,6 +40,9 @@ enum Seeds {
                 }
             }
             for address in file.mailboxes { _ = try plane.addMailbox(address, actor: seeds) }
+            for (address, aliases) in (file.aliases ?? [:]).sorted(by: { $0.key < $1.key }) {
+                for alias in aliases { _ = try plane.addAlias(mailbox: address, alias: alias, actor: seeds) }
+            }
             for member in file.members ?? [] {
                 _ = try plane.addUser(login: member.login, displayName: member.name ?? "", password: member.password, actor: seeds)
                 _ = try plane.setMember(organization: member.organization, login: member.login, role: try Role(parsing: member.role),

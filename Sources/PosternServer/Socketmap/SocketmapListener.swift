@@ -37,7 +37,10 @@ final class SocketmapHandler: ChannelInboundHandler {
     private let routing: RoutingIndex
     private let logger: Logger
     private var buffer = ByteBuffer()
+    /// The replies of one read, written at once; its storage is reused from read to read.
+    private var out = ByteBuffer()
     private var idle: Scheduled<Void>?
+    private var lastRead = NIODeadline.now()
     private var draining = false
     private var closed = false
 
@@ -47,7 +50,8 @@ final class SocketmapHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armIdleTimer(context)
+        out = context.channel.allocator.buffer(capacity: 256)
+        armIdleTimer(context, at: .now() + SocketmapListener.idleTimeout)
         context.fireChannelActive()
     }
 
@@ -56,10 +60,15 @@ final class SocketmapHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    private func armIdleTimer(_ context: ChannelHandlerContext) {
-        idle?.cancel()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        idle = context.eventLoop.scheduleTask(in: SocketmapListener.idleTimeout) { bound.value.close(promise: nil) }
+    /// One timer per idle period, not one per request: when it fires, it closes the connection
+    /// if nothing was read since, else waits for the rest of the period.
+    private func armIdleTimer(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idle = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            let due = handler.lastRead + SocketmapListener.idleTimeout
+            if due <= .now() { context.close(promise: nil) } else { handler.armIdleTimer(context, at: due) }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -70,7 +79,8 @@ final class SocketmapHandler: ChannelInboundHandler {
         } else {
             buffer.writeBuffer(&incoming)
         }
-        var out = context.channel.allocator.buffer(capacity: 128)
+        lastRead = .now()
+        out.clear()
         reading: while true {
             do throws(SocketmapRequest.DecodeError) {
                 guard let request = try SocketmapRequest.decode(&buffer) else { break reading }
@@ -90,7 +100,6 @@ final class SocketmapHandler: ChannelInboundHandler {
         }
         buffer.discardReadBytes()
         if out.readableBytes > 0 { context.write(wrapOutboundOut(out), promise: nil) }
-        armIdleTimer(context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
