@@ -39,6 +39,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "PosternProtocols", dependencies: [
+            "PosternCore",
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: hotPath),
         .target(name: "PosternAuth", dependencies: [

@@ -91,4 +91,39 @@ import Testing
         }
         #expect(seen >= 7)
     }
+
+    /// Random bytes from an alphabet that makes near-netstrings: every input ends in a request,
+    /// an error, or a wait for more bytes, and a wait never holds more than the limit allows.
+    @Test func randomBytesNeverTrapAndAlwaysEnd() {
+        var rng = SplitMix(seed: 42)
+        let alphabet = Array("0123456789::,, abc@.".utf8) + [0x00, 0xFF, 0x0A]
+        for _ in 0..<20_000 {
+            var buffer = ByteBuffer(bytes: (0..<Int(rng.next() % 48)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+            var steps = 0
+            while steps < 100 {
+                steps += 1
+                do {
+                    guard try SocketmapRequest.decode(&buffer) != nil else { break }
+                } catch .malformed {
+                    continue
+                } catch {
+                    break
+                }
+            }
+            #expect(steps < 100)
+        }
+    }
+}
+
+/// A small deterministic generator, so a failing input can be found again.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -32,7 +32,7 @@ def main(source, queries, expected, socket, work):
     os.chmod(work, 0o711)
     defaults = subprocess.run(["postconf", "-d", "-h", "proxy_read_maps"], capture_output=True, text=True, check=True).stdout.strip()
     pf = PrivatePostfix(os.path.join(work, "postfix"), "/nonexistent", free_port(), check_socket=False,
-                        extra_main_cf={"proxy_read_maps": f"{defaults} lmdb:{source}", "smtpd_sasl_auth_enable": "no"})
+                        extra_main_cf={"proxy_read_maps": f"{defaults} proxy:lmdb:{source}", "smtpd_sasl_auth_enable": "no"})
     pf.write_config()
     started = time.monotonic()
     subprocess.run(["postmap", "-c", pf.config_dir, f"lmdb:{source}"], check=True, timeout=600)

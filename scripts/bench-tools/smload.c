@@ -19,13 +19,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "loadgen.h"
+#include "workers.h"
 
 static const char *sock_path;
 static int seconds;
-static volatile int stop;
 static char **maps;
-
-typedef struct { tally t; int first, count; } worker;
 
 /* Reads "map key expected" lines into maps[], logins[] (keys) and passwords[] (expected). */
 static void load_keys(const char *path) {
@@ -125,23 +123,6 @@ int main(int argc, char **argv) {
     seconds = atoi(argv[3]);
     int threads = argc > 5 ? atoi(argv[5]) : 1;
     if (conns < 1) { fprintf(stderr, "CONNECTIONS must be at least 1\n"); return 64; }
-    if (threads < 1) threads = 1;
-    if (threads > conns) threads = conns;
     load_keys(argv[4]);
-    worker *w = calloc(threads, sizeof *w);
-    pthread_t *t = calloc(threads, sizeof *t);
-    for (int i = 0, first = 0; i < threads; i++) {
-        w[i].first = first;
-        w[i].count = conns / threads + (i < conns % threads);
-        first += w[i].count;
-    }
-    struct rusage r0; getrusage(RUSAGE_SELF, &r0);
-    double t0 = now();
-    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, run, &w[i]);
-    sleep(seconds); stop = 1;
-    double elapsed = now() - t0;
-    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
-    tally **tallies = malloc(threads * sizeof *tallies);
-    for (int i = 0; i < threads; i++) tallies[i] = &w[i].t;
-    return report(conns, tallies, threads, elapsed, &r0);
+    return drive(conns, threads, seconds, run);
 }

@@ -70,7 +70,9 @@ public struct RoutingTable: Sendable {
             redirects[key] = nil
             for alias in aliasesOf.removeValue(forKey: key) ?? [] { aliases[alias] = nil }
         case let .addAlias(alias, mailbox):
-            let (key, box) = (Self.fold(alias), Self.fold(mailbox))
+            var (key, box) = (Self.fold(alias), Self.fold(mailbox))
+            // The mailbox's own key, not a copy per alias: a million aliases share their mailboxes' strings.
+            if let stored = mailboxes.index(forKey: box) { box = mailboxes[stored].key }
             aliases[key] = box
             aliasesOf[box, default: []].insert(key)
         case let .removeAlias(alias):
