@@ -199,6 +199,32 @@ enum Schema {
                 t.add(column: "redirectionScope", .text).notNull().defaults(to: "any")
             }
         }
+        migrator.registerMigration("v10: sorting rules, mail settings, signatures") { db in
+            try db.create(table: "sortingRule") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("mailboxId", .integer).notNull().references("mailbox", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("rule", .text).notNull()  // JSON: name, enabled, match, conditions, actions
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(index: "sortingRule_by_mailbox", on: "sortingRule", columns: ["mailboxId", "position"])
+            // JSON of the spam filter, the responder and the sender lists; absent: the defaults (all off).
+            try db.create(table: "mailSettings") { t in
+                t.primaryKey("mailboxId", .integer).references("mailbox", onDelete: .cascade)
+                t.column("spam", .text)
+                t.column("responder", .text)
+                t.column("senders", .text)
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "signature") { t in
+                t.column("mailboxId", .integer).notNull().references("mailbox", onDelete: .cascade)
+                t.column("userId", .integer).notNull().references("user", onDelete: .cascade)
+                t.column("text", .text).notNull()
+                t.column("replyTo", .text)
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["mailboxId", "userId"])
+            }
+        }
         return migrator
     }
 }

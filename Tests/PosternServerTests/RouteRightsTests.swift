@@ -168,6 +168,16 @@ import Testing
         Row(.put, "/v1/mailboxes/{address}/redirection", "/v1/mailboxes/alice@example.org/redirection", "AAAFFFH") { _ in
             #"{"targets":["bob@example.org"],"keepCopy":false}"# },
         Row(.delete, "/v1/mailboxes/{address}/redirection", "/v1/mailboxes/alice@example.org/redirection", "AAAFFFH"),
+        Row(.get, "/v1/mailboxes/{address}/rules", "/v1/mailboxes/alice@example.org/rules", "AAAFFFH"),
+        Row(.put, "/v1/mailboxes/{address}/rules", "/v1/mailboxes/alice@example.org/rules", "AAAFFFH") { _ in
+            #"{"rules":[{"name":"News","conditions":[{"field":"subject","value":"news"}],"actions":[{"kind":"fileinto","folder":"News"}]}]}"# },
+        Row(.get, "/v1/mailboxes/{address}/spam-filter", "/v1/mailboxes/alice@example.org/spam-filter", "AAAFFFH"),
+        Row(.put, "/v1/mailboxes/{address}/spam-filter", "/v1/mailboxes/alice@example.org/spam-filter", "AAAFFFH") { _ in #"{"enabled":true}"# },
+        Row(.get, "/v1/mailboxes/{address}/responder", "/v1/mailboxes/alice@example.org/responder", "AAAFFFH"),
+        Row(.put, "/v1/mailboxes/{address}/responder", "/v1/mailboxes/alice@example.org/responder", "AAAFFFH") { _ in
+            #"{"enabled":true,"subject":"Away","text":"Back on Monday"}"# },
+        Row(.get, "/v1/mailboxes/{address}/senders", "/v1/mailboxes/alice@example.org/senders", "AAAFFFH"),
+        Row(.put, "/v1/mailboxes/{address}/senders", "/v1/mailboxes/alice@example.org/senders", "AAAFFFH") { _ in #"{"blocked":["spam.test"]}"# },
         Row(.get, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAAAFH"),
         Row(.put, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAFFFH") { _ in
             #"{"scope":"own-domains"}"# },

@@ -151,3 +151,100 @@ public struct MailboxFilters: Codable, Sendable, Equatable {
         self.senders = senders
     }
 }
+
+// Absent fields take their defaults, so an API client sends only what it sets.
+extension SortingRule {
+    enum CodingKeys: String, CodingKey { case id, name, enabled, match, conditions, actions }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decodeIfPresent(Int64.self, forKey: .id), name: try c.decode(String.self, forKey: .name),
+                  enabled: try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? true, match: try c.decodeIfPresent(Match.self, forKey: .match) ?? .all,
+                  conditions: try c.decode([Condition].self, forKey: .conditions), actions: try c.decode([RuleAction].self, forKey: .actions))
+    }
+}
+
+extension SpamFilter {
+    enum CodingKeys: String, CodingKey { case enabled, threshold, folder }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = SpamFilter()
+        self.init(enabled: try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? defaults.enabled,
+                  threshold: try c.decodeIfPresent(Int.self, forKey: .threshold) ?? defaults.threshold,
+                  folder: try c.decodeIfPresent(String.self, forKey: .folder) ?? defaults.folder)
+    }
+}
+
+extension Responder {
+    enum CodingKeys: String, CodingKey { case enabled, subject, text, start, end, onlyOwnDomains, days }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Responder()
+        self.init(enabled: try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled,
+                  subject: try c.decodeIfPresent(String.self, forKey: .subject) ?? d.subject,
+                  text: try c.decodeIfPresent(String.self, forKey: .text) ?? d.text,
+                  start: try c.decodeIfPresent(String.self, forKey: .start), end: try c.decodeIfPresent(String.self, forKey: .end),
+                  onlyOwnDomains: try c.decodeIfPresent(Bool.self, forKey: .onlyOwnDomains) ?? d.onlyOwnDomains,
+                  days: try c.decodeIfPresent(Int.self, forKey: .days) ?? d.days)
+    }
+}
+
+extension SenderLists {
+    enum CodingKeys: String, CodingKey { case blocked, approved, blockedAction }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(blocked: try c.decodeIfPresent([String].self, forKey: .blocked) ?? [],
+                  approved: try c.decodeIfPresent([String].self, forKey: .approved) ?? [],
+                  blockedAction: try c.decodeIfPresent(BlockedAction.self, forKey: .blockedAction) ?? .junk)
+    }
+}
+
+extension Condition {
+    enum CodingKeys: String, CodingKey { case field, header, test, value }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(field: try c.decode(Field.self, forKey: .field), header: try c.decodeIfPresent(String.self, forKey: .header),
+                  test: try c.decodeIfPresent(Test.self, forKey: .test) ?? .contains, value: try c.decode(String.self, forKey: .value))
+    }
+}
+
+/// The control API's bodies for a mailbox's mail settings.
+public struct RulesBody: Codable, Sendable {
+    public var mailbox: String
+    public var rules: [SortingRule]
+    public init(mailbox: String, rules: [SortingRule]) {
+        self.mailbox = mailbox
+        self.rules = rules
+    }
+}
+
+public struct RulesInput: Codable, Sendable {
+    public var rules: [SortingRule]
+    public init(rules: [SortingRule]) { self.rules = rules }
+}
+
+public struct SpamFilterBody: Codable, Sendable {
+    public var mailbox: String
+    public var spam: SpamFilter
+    public init(mailbox: String, spam: SpamFilter) {
+        self.mailbox = mailbox
+        self.spam = spam
+    }
+}
+
+public struct ResponderBody: Codable, Sendable {
+    public var mailbox: String
+    public var responder: Responder
+    public init(mailbox: String, responder: Responder) {
+        self.mailbox = mailbox
+        self.responder = responder
+    }
+}
+
+public struct SenderListsBody: Codable, Sendable {
+    public var mailbox: String
+    public var senders: SenderLists
+    public init(mailbox: String, senders: SenderLists) {
+        self.mailbox = mailbox
+        self.senders = senders
+    }
+}

@@ -205,6 +205,7 @@ public enum ControlAPI {
 
         addPeopleRoutes(to: router, plane)
         addRoutingRoutes(to: router, plane)
+        addMailSettingsRoutes(to: router, plane)
         addTokenRoutes(to: router, plane, signIns: signIns)
 
         router.post("/v1/import/passwd-file") { request, context -> Response in

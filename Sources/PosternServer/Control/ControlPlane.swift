@@ -12,6 +12,8 @@ public final class ControlPlane: Sendable {
     public let index: CredentialIndex
     /// What Postfix's socketmap lookups read: mailboxes, aliases, redirections.
     public let routing: RoutingIndex
+    /// Writes mailboxes' Sieve scripts; nil: the settings are stored and no script is written.
+    public let sieve: SieveWriter?
     public let lastUse: LastUseRecorder
     /// Tells the mail servers about revoked passwords (auth cache flush, session kick); nil: nobody to tell.
     public let hooks: RevocationHooks?
@@ -25,8 +27,9 @@ public final class ControlPlane: Sendable {
     let mailFrom: String?
 
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil,
-                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), logger: Logger) {
+                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), sieve: SieveWriter? = nil, logger: Logger) {
         self.routing = routing
+        self.sieve = sieve
         self.mailFrom = mailFrom
         self.store = store
         self.key = key

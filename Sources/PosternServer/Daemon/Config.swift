@@ -44,6 +44,8 @@ public struct DaemonConfig: Sendable {
     public var mailboxPath = "%d/%n/"
     /// Postfix's recipient_delimiter: `alice+news@…` is looked up as `alice@…`; empty: none.
     public var recipientDelimiter: Character? = "+"
+    /// Where mailboxes' Sieve scripts are written (off unless `sieve.scriptPath` is set).
+    public var sieve = SieveSettings()
     /// nginx auth_http: "HOST:PORT" or "unix:/path"; nil: off.
     public var authHTTPListen: BindAddress?
     /// Mail to members about their role.
@@ -209,6 +211,31 @@ public struct DaemonConfig: Sendable {
                 throw ConfigError.invalid(key: "routing.recipientDelimiter", message: "must be one character such as + or -, or empty for none (as Postfix's recipient_delimiter)")
             }
             recipientDelimiter = delimiter.first
+        }
+        sieve.scriptPath = optional("sieve.scriptPath")
+        sieve.activePath = optional("sieve.activePath")
+        sieve.sievec = text("sieve.sievec") ?? sieve.sievec
+        sieve.owner = optional("sieve.owner")
+        let spamHeader = text("sieve.spamHeader") ?? "X-Spam-Score"
+        guard !spamHeader.isEmpty, spamHeader.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+            throw ConfigError.invalid(key: "sieve.spamHeader", message: "must be a header name such as X-Spam-Score")
+        }
+        switch text("sieve.spamHeaderKind") ?? "score" {
+        case "score": sieve.spamHeader = .score(spamHeader)
+        case "flag": sieve.spamHeader = .flag(spamHeader)
+        default: throw ConfigError.invalid(key: "sieve.spamHeaderKind", message: "must be score (a number, X-Spam-Score) or flag (yes/no, X-Spam-Status)")
+        }
+        for (key, template) in [("sieve.scriptPath", sieve.scriptPath), ("sieve.activePath", sieve.activePath)] {
+            guard let template else { continue }
+            guard template.hasPrefix("/") || template.hasPrefix("./"), template.contains("%n") || template.contains("%u") else {
+                throw ConfigError.invalid(key: key, message: "must be a path with %n or %u in it (one per mailbox), such as /var/vmail/%d/%n/sieve/postern.sieve")
+            }
+        }
+        if sieve.activePath != nil, sieve.scriptPath == nil {
+            throw ConfigError.invalid(key: "sieve.activePath", message: "needs sieve.scriptPath (the script it points at)")
+        }
+        if let owner = sieve.owner, getpwnam(owner) == nil {
+            throw ConfigError.invalid(key: "sieve.owner", message: "no user \(owner) on this system")
         }
         controlSocket = try path("control.socket", controlSocket)
         controlSocketMode = try mode("control.socketMode", "0660")

@@ -29,6 +29,15 @@ public enum StartupError: Error, CustomStringConvertible {
 }
 
 public enum Daemon {
+    /// The Sieve writer when scripts are written; sievec must be there to check them.
+    static func sieveWriter(_ settings: SieveSettings) throws -> SieveWriter? {
+        guard settings.scriptPath != nil else { return nil }
+        guard FileManager.default.isExecutableFile(atPath: settings.sievec) else {
+            throw ConfigError.invalid(key: "sieve.sievec", message: "\(settings.sievec) is not there: install Pigeonhole (apt install dovecot-sieve), or set the path")
+        }
+        return SieveWriter(settings: settings)
+    }
+
     public static func run(config: DaemonConfig) async throws {
         var logger = Logger(label: "posternd")
         logger.logLevel = config.logLevel
@@ -54,6 +63,7 @@ public enum Daemon {
                                  maxDevicesPerMailbox: config.maxDevicesPerMailbox,
                                  mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from,
                                  routing: RoutingIndex(RoutingTable(mailboxPath: config.mailboxPath, delimiter: config.recipientDelimiter)),
+                                 sieve: try sieveWriter(config.sieve),
                                  logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)

@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+import PosternCore
+import PosternProtocols
+import PosternStore
+
+/// What happens to mail once it arrives: sorting rules ("rules"), the spam filter ("filters"),
+/// the automatic reply ("responders"), blocked and approved senders ("security"). Every change
+/// is stored, written to the history, and compiled into the mailbox's Sieve script before the
+/// commit; the script replaces the old one after it. A script that does not compile rolls the
+/// change back.
+extension ControlPlane {
+    public func rules(mailbox address: String, actor: Actor) throws -> [SortingRule] {
+        try readFilters(address, .rules, actor: actor).rules
+    }
+
+    /// Replaces the mailbox's rules with these, in this order (enable, disable, reorder, remove:
+    /// send the list as it should be; rules keep their ids).
+    public func setRules(mailbox address: String, rules: [SortingRule], actor: Actor) throws -> [SortingRule] {
+        guard rules.count <= MailFilterRules.maxRules else {
+            throw PosternError(.invalid, code: "too_many_rules", "a mailbox has \(MailFilterRules.maxRules) rules at most")
+        }
+        let checked = try rules.map { try MailFilterRules.validate($0) }
+        return try changeFilters(address, .rules, actor: actor, action: "rules.set") { db, box, filters in
+            try self.checkForwards(checked, of: box, in: db)
+            let before = Self.describe(filters.rules)
+            filters.rules = try db.setSortingRules(mailboxID: box.id!, checked)
+            return (filters.rules, "rules: \(before) → \(Self.describe(filters.rules))", before, Self.describe(filters.rules))
+        }
+    }
+
+    public func spamFilter(mailbox address: String, actor: Actor) throws -> SpamFilter {
+        try readFilters(address, .filters, actor: actor).spam
+    }
+
+    public func setSpamFilter(mailbox address: String, _ spam: SpamFilter, actor: Actor) throws -> SpamFilter {
+        let spam = try MailFilterRules.validate(spam)
+        return try changeFilters(address, .filters, actor: actor, action: "spam.set") { _, _, filters in
+            let before = Self.describe(filters.spam)
+            filters.spam = spam
+            return (spam, "spam filter: \(before) → \(Self.describe(spam))", before, Self.describe(spam))
+        }
+    }
+
+    public func responder(mailbox address: String, actor: Actor) throws -> Responder {
+        try readFilters(address, .responders, actor: actor).responder
+    }
+
+    public func setResponder(mailbox address: String, _ responder: Responder, actor: Actor) throws -> Responder {
+        let responder = try MailFilterRules.validate(responder)
+        return try changeFilters(address, .responders, actor: actor, action: "responder.set") { _, _, filters in
+            let before = Self.describe(filters.responder)
+            filters.responder = responder
+            return (responder, "automatic reply: \(before) → \(Self.describe(responder))", before, Self.describe(responder))
+        }
+    }
+
+    public func senderLists(mailbox address: String, actor: Actor) throws -> SenderLists {
+        try readFilters(address, .security, actor: actor).senders
+    }
+
+    public func setSenderLists(mailbox address: String, _ senders: SenderLists, actor: Actor) throws -> SenderLists {
+        let senders = try MailFilterRules.validate(senders)
+        return try changeFilters(address, .security, actor: actor, action: "senders.set") { _, _, filters in
+            let before = Self.describe(filters.senders)
+            filters.senders = senders
+            return (senders, "senders: \(before) → \(Self.describe(senders))", before, Self.describe(senders))
+        }
+    }
+
+    // MARK: the one way a setting changes
+
+    func readFilters(_ address: String, _ permission: MailboxPermission, actor: Actor) throws -> MailboxFilters {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            let box = try Self.mailbox(address, permission, actor: actor, in: db)
+            return try db.mailboxFilters(mailboxID: box.id!)
+        }
+    }
+
+    func changeFilters<T: Sendable>(_ text: String, _ permission: MailboxPermission, actor: Actor, action: String,
+                                    _ change: @escaping @Sendable (Database, Mailbox, inout MailboxFilters) throws
+                                        -> (T, detail: String, before: String, after: String)) throws -> T {
+        let address = try MailAddress(text)
+        let sieve = self.sieve
+        let (result, _) = try store.write({ db -> (T, SieveWriter.Pending?) in
+            let box = try Self.mailbox(address, permission, actor: actor, in: db)
+            var filters = try db.mailboxFilters(mailboxID: box.id!)
+            let (result, detail, before, after) = try change(db, box, &filters)
+            try db.setMailSettings(mailboxID: box.id!, spam: filters.spam, responder: filters.responder, senders: filters.senders)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: action, detail: detail, before: before, after: after))
+            let pending = try sieve?.prepare(SieveScript.render(filters, try self.sieveContext(box, in: db)), for: address)
+            return (result, pending)
+        }, afterCommit: { [logger] (_, pending) in
+            guard let pending, let sieve else { return }
+            do { try sieve.install(pending) } catch {
+                logger.error("the Sieve script of \(address) was not installed: \(error)")
+            }
+        })
+        return result
+    }
+
+    /// The mailbox and its aliases (whom the responder answers for), its organization's domains.
+    func sieveContext(_ box: Mailbox, in db: Database) throws -> SieveScript.Context {
+        guard let target = try db.mailboxTarget(box.address) else { throw PosternError.mailboxNotFound(box.address.description) }
+        return SieveScript.Context(addresses: [box.address.description] + (try db.aliases(mailboxID: box.id!).map(\.address)),
+                                   ownDomains: try db.domains(organizationID: target.service.organizationID).sorted(),
+                                   spamHeader: sieve?.settings.spamHeader ?? .score("X-Spam-Score"))
+    }
+
+    /// A rule's forward is checked as a redirection target is: valid, existing in our domains,
+    /// inside the organization's domains when its rule says so.
+    func checkForwards(_ rules: [SortingRule], of box: Mailbox, in db: Database) throws {
+        let targets = rules.flatMap(\.actions).compactMap { $0.kind == .forward ? $0.address : nil }
+        guard !targets.isEmpty, let target = try db.mailboxTarget(box.address) else { return }
+        let cleaned = try Self.redirectionTargets(targets, of: box.address, isOurs: routing.isOurs,
+                                                  ourDomains: { domain in try db.importService(domain: domain) != nil })
+        if try db.redirectionScope(organizationID: target.service.organizationID) == .ownDomains {
+            let own = try db.domains(organizationID: target.service.organizationID)
+            if let outside = cleaned.first(where: { !own.contains(String($0[$0.index(after: $0.lastIndex(of: "@")!)...])) }) {
+                throw PosternError(.forbidden, code: "redirection_outside", "\(outside) is outside the organization's domains: its forwards stay inside them")
+            }
+        }
+    }
+
+    static func describe(_ rules: [SortingRule]) -> String {
+        rules.isEmpty ? "none" : rules.map { "\($0.name)\($0.enabled ? "" : " (off)")" }.joined(separator: ", ")
+    }
+
+    static func describe(_ spam: SpamFilter) -> String {
+        spam.enabled ? "on, at \(spam.threshold) into \(spam.folder)" : "off"
+    }
+
+    static func describe(_ responder: Responder) -> String {
+        guard responder.enabled else { return "off" }
+        let window = [responder.start.map { "from \($0)" }, responder.end.map { "to \($0)" }].compactMap { $0 }.joined(separator: " ")
+        return "on" + (window.isEmpty ? "" : " (\(window))") + (responder.subject.isEmpty ? "" : ", \"\(responder.subject.prefix(60))\"")
+    }
+
+    static func describe(_ senders: SenderLists) -> String {
+        "\(senders.blocked.count) blocked (\(senders.blockedAction.rawValue)), \(senders.approved.count) approved"
+    }
+}

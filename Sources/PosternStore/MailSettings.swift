@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import PosternCore
+
+/// Sorting rules, the spam filter, the responder, the sender lists and signatures of mailboxes.
+extension Database {
+    static let json: (JSONEncoder, JSONDecoder) = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (encoder, JSONDecoder())
+    }()
+
+    static func encode<T: Encodable>(_ value: T) throws -> String { String(decoding: try json.0.encode(value), as: UTF8.self) }
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) throws -> T? {
+        try text.map { try json.1.decode(T.self, from: Data($0.utf8)) }
+    }
+
+    /// A mailbox's rules in their order.
+    public func sortingRules(mailboxID: Int64) throws -> [SortingRule] {
+        try Row.fetchAll(self, sql: "SELECT id, rule FROM sortingRule WHERE mailboxId = ? ORDER BY position, id", arguments: [mailboxID]).map { row in
+            var rule = try Self.decode(SortingRule.self, row["rule"] as String)!
+            rule.id = row["id"]
+            return rule
+        }
+    }
+
+    /// Replaces a mailbox's rules, in this order (ids kept for rules that have one).
+    public func setSortingRules(mailboxID: Int64, _ rules: [SortingRule]) throws -> [SortingRule] {
+        let kept = Set(rules.compactMap(\.id))
+        let existing = Set(try Int64.fetchAll(self, sql: "SELECT id FROM sortingRule WHERE mailboxId = ?", arguments: [mailboxID]))
+        for gone in existing.subtracting(kept) { try execute(sql: "DELETE FROM sortingRule WHERE id = ?", arguments: [gone]) }
+        var out: [SortingRule] = []
+        for (position, var rule) in rules.enumerated() {
+            let id = rule.id
+            rule.id = nil
+            let text = try Self.encode(rule)
+            if let id, existing.contains(id) {
+                try execute(sql: "UPDATE sortingRule SET position = ?, rule = ?, updatedAt = ? WHERE id = ?", arguments: [position, text, Date(), id])
+                rule.id = id
+            } else {
+                try execute(sql: "INSERT INTO sortingRule (mailboxId, position, rule, updatedAt) VALUES (?, ?, ?, ?)",
+                            arguments: [mailboxID, position, text, Date()])
+                rule.id = lastInsertedRowID
+            }
+            out.append(rule)
+        }
+        return out
+    }
+
+    /// The spam filter, the responder and the sender lists (defaults when never set).
+    public func mailSettings(mailboxID: Int64) throws -> (SpamFilter, Responder, SenderLists) {
+        let row = try Row.fetchOne(self, sql: "SELECT spam, responder, senders FROM mailSettings WHERE mailboxId = ?", arguments: [mailboxID])
+        return (try Self.decode(SpamFilter.self, row?["spam"]) ?? SpamFilter(),
+                try Self.decode(Responder.self, row?["responder"]) ?? Responder(),
+                try Self.decode(SenderLists.self, row?["senders"]) ?? SenderLists())
+    }
+
+    public func setMailSettings(mailboxID: Int64, spam: SpamFilter, responder: Responder, senders: SenderLists) throws {
+        try execute(sql: """
+            INSERT INTO mailSettings (mailboxId, spam, responder, senders, updatedAt) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(mailboxId) DO UPDATE SET spam = excluded.spam, responder = excluded.responder, senders = excluded.senders,
+                                                 updatedAt = excluded.updatedAt
+            """, arguments: [mailboxID, try Self.encode(spam), try Self.encode(responder), try Self.encode(senders), Date()])
+    }
+
+    /// Every mailbox's filters and aliases, for writing every script (at start, or after a restore).
+    public func mailboxFilters(mailboxID: Int64) throws -> MailboxFilters {
+        let (spam, responder, senders) = try mailSettings(mailboxID: mailboxID)
+        return MailboxFilters(rules: try sortingRules(mailboxID: mailboxID), spam: spam, responder: responder, senders: senders)
+    }
+
+    /// The mailboxes that have any rule or setting.
+    public func mailboxesWithFilters() throws -> [Int64] {
+        try Int64.fetchAll(self, sql: "SELECT mailboxId FROM mailSettings UNION SELECT mailboxId FROM sortingRule")
+    }
+
+    public func signature(mailboxID: Int64, userID: Int64) throws -> (text: String, replyTo: String?)? {
+        try Row.fetchOne(self, sql: "SELECT text, replyTo FROM signature WHERE mailboxId = ? AND userId = ?", arguments: [mailboxID, userID])
+            .map { ($0["text"], $0["replyTo"]) }
+    }
+
+    public func setSignature(mailboxID: Int64, userID: Int64, text: String, replyTo: String?) throws {
+        try execute(sql: """
+            INSERT INTO signature (mailboxId, userId, text, replyTo, updatedAt) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(mailboxId, userId) DO UPDATE SET text = excluded.text, replyTo = excluded.replyTo, updatedAt = excluded.updatedAt
+            """, arguments: [mailboxID, userID, text, replyTo, Date()])
+    }
+}

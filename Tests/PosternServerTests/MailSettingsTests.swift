@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import PosternAuth
+import PosternCore
+@testable import PosternServer
+import Testing
+
+/// Rules, spam filter, responder and sender lists through the control plane: each behind its
+/// permission, in the history, and compiled by the real sievec into the mailbox's script, which
+/// an invalid result never replaces.
+@Suite struct MailSettingsTests {
+    struct World {
+        let people: PeopleTests.World
+        let plane: ControlPlane
+        let root: String
+
+        init(sievec: String = "/usr/bin/sievec") throws {
+            people = try PeopleTests.World()
+            root = NSTemporaryDirectory() + "postern-sieve-\(UUID().uuidString.prefix(8))"
+            var settings = SieveSettings(scriptPath: root + "/%d/%n/sieve/postern.sieve", activePath: root + "/%d/%n/.dovecot.sieve")
+            settings.sievec = sievec
+            let base = people.plane
+            plane = ControlPlane(store: base.store, key: base.serverKey, index: base.index, lastUse: base.lastUse, routing: base.routing,
+                                 sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
+            _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .rules, .responders],
+                                    password: nil, actor: .op)
+        }
+
+        var script: String? { try? String(contentsOfFile: root + "/example.org/alice/sieve/postern.sieve", encoding: .utf8) }
+        var active: String? { try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/example.org/alice/.dovecot.sieve") }
+    }
+
+    static let invoices = SortingRule(name: "Invoices", conditions: [Condition(field: .subject, test: .contains, value: "invoice \"2026\"")],
+                                      actions: [.fileInto("Finance"), .markRead, .stop])
+
+    @Test func aRuleIsStoredCompiledAndInstalledAndTheActiveLinkPointsAtIt() throws {
+        let world = try World()
+        let cole = world.people["cole@corp.test"]
+        let stored = try world.plane.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: cole)
+        #expect(stored.count == 1 && stored[0].id != nil)
+        let script = try #require(world.script)
+        #expect(script.contains("# Rule: Invoices") && script.contains(#""invoice \"2026\"""#))
+        #expect(world.active == world.root + "/example.org/alice/sieve/postern.sieve")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: world.root + "/example.org/alice/sieve") == ["postern.sieve"], "no temporary file left")
+
+        var renamed = stored
+        renamed[0].name = "Bills"
+        renamed.append(SortingRule(name: "Big", enabled: false, conditions: [Condition(field: .size, test: .over, value: "5M")], actions: [.discard]))
+        let again = try world.plane.setRules(mailbox: "alice@example.org", rules: renamed, actor: cole)
+        #expect(again[0].id == stored[0].id, "a rule keeps its id")
+        #expect(world.script?.contains("# Rule: Bills") == true && world.script?.contains("Big") == false, "a disabled rule is not in the script")
+        _ = try world.plane.setResponder(mailbox: "alice@example.org", Responder(enabled: true, subject: "Away", text: "Back soon"), actor: cole)
+        #expect(world.script?.contains("vacation :days 7 :subject \"Away\" :addresses [\"alice@example.org\"]") == true)
+        let history = try world.plane.history("alice@example.org", limit: 10, actor: .op).map(\.action)
+        #expect(Array(history.prefix(3)) == ["responder.set", "rules.set", "rules.set"])
+    }
+
+    @Test func eachSettingNeedsItsPermission() throws {
+        let world = try World()
+        let (cole, ezra) = (world.people["cole@corp.test"], world.people["ezra@corp.test"])
+        let before = try world.people.snapshot()
+        #expect(PeopleTests.code { _ = try world.plane.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true), actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try world.plane.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["x.test"]), actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try world.plane.rules(mailbox: "alice@example.org", actor: ezra) } == "forbidden")
+        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "bob@example.org", rules: [Self.invoices], actor: cole) } == "mailbox_not_found")
+        #expect(try world.people.snapshot() == before && world.script == nil, "nothing stored, no script written")
+        let adam = world.people["adam@corp.test"]
+        _ = try world.plane.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true, threshold: 7), actor: adam)
+        _ = try world.plane.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["@Spam.TEST"], approved: ["boss@partner.test"]), actor: adam)
+        #expect(try world.plane.senderLists(mailbox: "alice@example.org", actor: adam).blocked == ["spam.test"])
+        #expect(world.script?.contains("\"ge\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"7\"") == true)
+    }
+
+    @Test func aScriptThatDoesNotCompileChangesNothingAndTheOldOneStays() throws {
+        let good = try World()
+        _ = try good.plane.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+        let old = try #require(good.script)
+        // The same store and paths, with a "compiler" that refuses everything.
+        var settings = try #require(good.plane.sieve?.settings)
+        settings.sievec = "/bin/false"
+        let broken = ControlPlane(store: good.plane.store, key: good.plane.serverKey, index: good.plane.index, lastUse: good.plane.lastUse,
+                                  routing: good.plane.routing, sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
+        let before = try good.people.snapshot()
+        let error = PosternErrorCatcher.catching {
+            _ = try broken.setRules(mailbox: "alice@example.org", rules: [SortingRule(name: "New", conditions: [Condition(field: .from, test: .is, value: "a@b.test")],
+                                                                                     actions: [.discard])], actor: .op)
+        }
+        #expect(error?.code == "sieve_invalid" && error?.message.contains("the old one stays") == true)
+        #expect(try good.people.snapshot() == before, "the change was rolled back")
+        #expect(good.script == old, "the old script is in place")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: good.root + "/example.org/alice/sieve") == ["postern.sieve"])
+    }
+
+    @Test func aForwardIsCheckedAsARedirectionIs() throws {
+        let world = try World()
+        let rule = { (address: String) in
+            [SortingRule(name: "Fwd", conditions: [Condition(field: .subject, test: .contains, value: "x")], actions: [.forward(address)])]
+        }
+        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("ghost@example.org"), actor: .op) } == "unknown_target")
+        _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("bob@example.org"), actor: .op)
+        _ = try world.plane.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: .op)
+        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("out@elsewhere.test"), actor: .op) }
+                == "redirection_outside")
+        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("not an address"), actor: .op) }
+                == "invalid_address")
+    }
+}
