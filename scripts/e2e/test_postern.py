@@ -31,6 +31,7 @@ from socket_holder import SocketHolder, socket_unit  # noqa: E402
 from import_tests import ImportTests  # noqa: E402
 from people_tests import PeopleTests  # noqa: E402
 from routing_tests import RoutingTests  # noqa: E402
+from sieve_tests import SieveTests  # noqa: E402
 from web_tests import WebTests  # noqa: E402
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
@@ -130,7 +131,7 @@ class Posternd:
         return obj["error"]["message"]
 
 
-class Suite(ImportTests, PeopleTests, RoutingTests, WebTests):
+class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests):
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)

@@ -1,0 +1,149 @@
+"""End-to-end: a mailbox's rules, spam filter, blocked and approved senders and automatic reply,
+written by posternd as a Sieve script and run by a real Dovecot (Pigeonhole) at LMTP delivery.
+Each message is delivered with Python's smtplib.LMTP, and where it lands (folder, flags) is read
+off the maildir; the responder's replies go through a sendmail stand-in that keeps them.
+Mixed into test_postern.Suite."""
+
+import glob
+import json
+import os
+import smtplib
+import time
+from email.header import Header
+
+from dovecot import CONF_DIR, PrivateDovecot
+from harness import free_port
+
+
+def sieve_dovecot(tmpdir, auth_socket, lmtp_socket, sendmail):
+    """A private Dovecot taking LMTP on lmtp_socket with conf/dovecot-lmtp.conf and
+    conf/dovecot-sieve.conf as shipped (but for the socket path); replies go to `sendmail`."""
+    lmtp = open(os.path.join(CONF_DIR, "dovecot-lmtp.conf")).read().replace("/var/spool/postfix/private/dovecot-lmtp", lmtp_socket)
+    sieve = open(os.path.join(CONF_DIR, "dovecot-sieve.conf")).read()
+    return PrivateDovecot(tmpdir, auth_socket, free_port(), free_port(),
+                          after_conf=lmtp + "\n" + sieve + f"\nsendmail_path = {sendmail}\n")
+
+
+class SieveTests:
+    def test_rules_spam_senders_and_the_responder_run_in_real_dovecot_delivery(self):
+        from import_tests import wait_for
+        root = os.path.join(self.tmp, "sieve-dovecot")
+        lmtp = os.path.join(self.tmp, "sieve-lmtp.sock")
+        replies = os.path.join(self.tmp, "replies")
+        os.makedirs(replies, exist_ok=True)
+        os.chmod(replies, 0o777)
+        sendmail = os.path.join(self.tmp, "sendmail-standin")
+        with open(sendmail, "w") as f:
+            f.write(f'#!/bin/sh\ncat > "{replies}/reply-$$-$(date +%s%N)"\n')
+        os.chmod(sendmail, 0o755)
+        dv = sieve_dovecot(root, self.d.auth_socket, lmtp, sendmail)
+        dv.start()
+        mail = os.path.join(root, "mail")
+        settings = dict(POSTERN_SIEVE_SCRIPT_PATH=mail + "/%d/%n/sieve/postern.sieve", POSTERN_SIEVE_ACTIVE_PATH=mail + "/%d/%n/.dovecot.sieve",
+                        POSTERN_SIEVE_OWNER="nobody")
+        try:
+            with self.restarted_with(settings):
+                self.d.ok("mailbox", "add", "sam@example.org")
+                box = os.path.join(mail, "example.org", "sam", "Maildir")
+
+                def deliver(sender, subject, headers=None, to="sam@example.org"):
+                    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+                    message = (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{time.time_ns()}@test>\r\n{extra}\r\n"
+                               f"body of {subject}\r\n")
+                    with smtplib.LMTP(lmtp) as client:
+                        client.sendmail(sender, ["sam@example.org"], message.encode())
+
+                def where(marker):
+                    """(folder, flags) of the message whose body holds marker; None if nowhere."""
+                    for path in (os.path.join(d, n) for d, _, names in os.walk(box) for n in names):  # glob skips .Folders
+                        if "/new/" in path or "/cur/" in path:
+                            if f"body of {marker}".encode() in open(path, "rb").read():
+                                folder = os.path.basename(os.path.dirname(os.path.dirname(path)))
+                                return ("INBOX" if folder == "Maildir" else folder.lstrip(".")), path.rsplit(":2,", 1)[1] if ":2," in path else ""
+                    return None
+
+                def lands(marker, expected):
+                    got = wait_for(f"'{marker}' delivered", lambda: where(marker), 15)
+                    assert got == expected, f"{marker}: expected {expected}, got {got}"
+
+                # A rule files by subject into a folder, marks it read, and stops (the next rule does not flag it).
+                rules = {"rules": [
+                    {"name": "Invoices", "conditions": [{"field": "subject", "test": "contains", "value": "invoice"}],
+                     "actions": [{"kind": "fileinto", "folder": "Finance"}, {"kind": "markread"}, {"kind": "stop"}]},
+                    {"name": "From the boss", "match": "any", "conditions": [{"field": "from", "test": "is", "value": "boss@partner.test"}],
+                     "actions": [{"kind": "flag"}]},
+                    {"name": "Quotes", "conditions": [{"field": "subject", "test": "contains", "value": 'a "quoted" \\ word'}],
+                     "actions": [{"kind": "fileinto", "folder": "Odd"}]},
+                    {"name": "Café", "conditions": [{"field": "subject", "test": "contains", "value": "Café ☕\nsecond line"}],
+                     "actions": [{"kind": "fileinto", "folder": "Odd"}]},
+                    {"name": "Unicode", "conditions": [{"field": "subject", "test": "contains", "value": "Grüße"}],
+                     "actions": [{"kind": "fileinto", "folder": "Unicode"}]},
+                ]}
+                path = os.path.join(self.tmp, "rules.json")
+                with open(path, "w") as f:
+                    json.dump(rules, f)
+                self.d.ok("rules", "set", "sam@example.org", path)
+                script = open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read()
+                assert os.readlink(os.path.join(mail, "example.org", "sam", ".dovecot.sieve")).endswith("sieve/postern.sieve")
+                deliver("boss@partner.test", "Invoice 42 from the boss")
+                lands("Invoice 42 from the boss", ("Finance", "S"))
+                deliver("boss@partner.test", "Lunch?")
+                lands("Lunch?", ("INBOX", "F"))
+                deliver("x@outside.test", 'Re: a "quoted" \\ word here')
+                lands('Re: a "quoted" \\ word here', ("Odd", ""))
+                deliver("x@outside.test", Header("Grüße aus Köln", "utf-8").encode())
+                got = wait_for("the encoded subject delivered", lambda: glob.glob(os.path.join(box, ".Unicode", "new", "*")), 15)
+                assert got, "an RFC 2047 subject matches a non-ASCII rule"
+
+                # Spam at or over the threshold goes to Junk, unless its sender is approved; a negative score is not spam.
+                self.d.ok("spam", "set", "sam@example.org", "--on", "--threshold", "5")
+                self.d.ok("senders", "approve", "sam@example.org", "friend@partner.test")
+                deliver("x@outside.test", "cheap pills", {"X-Spam-Score": "7.5"})
+                lands("cheap pills", ("Junk", ""))
+                deliver("x@outside.test", "fine mail", {"X-Spam-Score": "2.1"})
+                lands("fine mail", ("INBOX", ""))
+                deliver("x@outside.test", "very fine mail", {"X-Spam-Score": "-3.0"})
+                lands("very fine mail", ("INBOX", ""))
+                deliver("friend@partner.test", "looks spammy but approved", {"X-Spam-Score": "9"})
+                lands("looks spammy but approved", ("INBOX", ""))
+
+                # A blocked sender's mail is filed into Junk, or discarded, as chosen.
+                self.d.ok("senders", "block", "sam@example.org", "pest.test")
+                deliver("a@pest.test", "from a pest")
+                lands("from a pest", ("Junk", ""))
+                self.d.ok("senders", "action", "sam@example.org", "discard")
+                deliver("b@pest.test", "from another pest")
+                deliver("x@outside.test", "after the pest")
+                lands("after the pest", ("INBOX", ""))
+                assert where("from another pest") is None, "discarded"
+
+                # The responder answers once per sender within its dates, and not outside them.
+                today = time.strftime("%Y-%m-%d", time.gmtime())
+                self.d.ok("responder", "set", "sam@example.org", "--on", "--subject", "Away", "--text", "I am away; back on Monday.",
+                          "--start", today, "--end", today)
+                deliver("client@outside.test", "first question")
+                deliver("client@outside.test", "second question")
+                deliver("other@outside.test", "another question")
+                lands("another question", ("INBOX", ""))
+                sent = wait_for("two replies", lambda: (lambda r: r if len(r) >= 2 else None)(sorted(glob.glob(os.path.join(replies, "reply-*")))), 15)
+                texts = [open(p, errors="replace").read() for p in sent]
+                assert sum("To: <client@outside.test>" in t or "To: client@outside.test" in t for t in texts) == 1, texts
+                assert all("Subject: Away" in t and "back on Monday" in t for t in texts), texts
+                tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+                self.d.ok("responder", "set", "sam@example.org", "--start", tomorrow, "--end", tomorrow)
+                deliver("new@outside.test", "question before the window")
+                lands("question before the window", ("INBOX", ""))
+                assert len(glob.glob(os.path.join(replies, "reply-*"))) == 2, "no reply outside its dates"
+
+                # An invalid script never replaces a valid one.
+                before = open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read()
+                assert "Invoices" in script and "Invoices" in before
+            with self.restarted_with(dict(settings, POSTERN_SIEVE_SIEVEC="/bin/false")):
+                message = self.d.refused("sieve_invalid", "spam", "set", "sam@example.org", "--threshold", "9")
+                assert "the old one stays" in message, message
+                assert open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read() == before
+                assert self.d.ok("spam", "show", "sam@example.org")["spam"]["threshold"] == 5, "the change was rolled back"
+                deliver("x@outside.test", "still filtered", {"X-Spam-Score": "6"})
+                lands("still filtered", ("Junk", ""))
+        finally:
+            dv.stop()
