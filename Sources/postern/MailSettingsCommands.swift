@@ -282,3 +282,94 @@ struct SendersCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct FolderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "folder", abstract: "A mailbox's IMAP folders (the folders permission), through doveadm (folders.doveadm).",
+        subcommands: [List.self, Create.self, Rename.self, Delete.self])
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        func run() async throws {
+            try await options.perform(FolderList.self, { try await $0.send(.GET, Settings.path(address, "folders")) }) { list in
+                for folder in list.folders { print(folder) }
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Argument var name: String
+        func run() async throws {
+            try await options.perform(FolderBody.self, { try await $0.send(.POST, Settings.path(address, "folders"), json: FolderInput(name: name)) }) {
+                print("folder \($0.folder) created in \($0.mailbox)")
+            }
+        }
+    }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename a folder; rules that file into it follow.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Argument var name: String
+        @Argument var new: String
+        func run() async throws {
+            try await options.perform(FolderBody.self, {
+                try await $0.send(.PUT, Settings.path(address, "folders/\(ControlClient.segment(name))"), json: FolderInput(name: new))
+            }) { print("folder \(name) is now \($0.folder)") }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a folder and its mail (refused while a rule files into it).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Argument var name: String
+        func run() async throws {
+            try await options.perform(FolderBody.self, { try await $0.send(.DELETE, Settings.path(address, "folders/\(ControlClient.segment(name))")) }) {
+                print("folder \($0.folder) deleted from \($0.mailbox)")
+            }
+        }
+    }
+}
+
+struct SignatureCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signature", abstract: "Your signature and reply-to address for a mailbox (the signatures permission), for webmail.",
+        discussion: "A signature is a user's own: the operator uses --as LOGIN. The reply-to is the mailbox or one of its aliases.",
+        subcommands: [Show.self, Set.self])
+
+    struct Show: AsyncParsableCommand {
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        func run() async throws {
+            try await options.perform(Signature.self, { try await $0.send(.GET, Settings.path(address, "signature")) }) {
+                print("reply-to: \($0.replyTo ?? "none")\n\($0.text)")
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        @OptionGroup var options: GlobalOptions
+        @Argument var address: String
+        @Option var text: String?
+        @Option(name: .customLong("text-file")) var textFile: String?
+        @Option(name: .customLong("reply-to"), help: "The mailbox or one of its aliases; \"\" for none.") var replyTo: String?
+        func run() async throws {
+            var current = try await Settings.get(Signature.self, options, Settings.path(address, "signature"))
+            if let text { current.text = text }
+            if let textFile {
+                guard let data = FileManager.default.contents(atPath: textFile), let read = String(data: data, encoding: .utf8) else {
+                    throw options.refuse("unreadable_file", "cannot read \(textFile)")
+                }
+                current.text = read
+            }
+            if let replyTo { current.replyTo = replyTo.isEmpty ? nil : replyTo }
+            try await options.perform(Signature.self, {
+                try await $0.send(.PUT, Settings.path(address, "signature"), json: SignatureInput(text: current.text, replyTo: current.replyTo))
+            }) { print("signature of \($0.login) for \($0.mailbox) saved; reply-to: \($0.replyTo ?? "none")") }
+        }
+    }
+}

@@ -10,11 +10,12 @@ import PosternCore
 import PosternStore
 
 /// A control plane on a fresh database under a temp dir, with one organization and mail service.
-func makePlane(seeded: Bool = true) throws -> ControlPlane {
+func makePlane(seeded: Bool = true, folderCommand: [String]? = nil) throws -> ControlPlane {
     let dir = NSTemporaryDirectory() + "postern-server-\(UUID().uuidString)"
     let store = try Store(path: dir + "/postern.sqlite")
     let key = ServerKey(key: SymmetricKey(size: .bits256))
-    let plane = ControlPlane(store: store, key: key, index: CredentialIndex(), lastUse: LastUseRecorder(), logger: Logger(label: "test"))
+    let plane = ControlPlane(store: store, key: key, index: CredentialIndex(), lastUse: LastUseRecorder(), folderCommand: folderCommand,
+                             logger: Logger(label: "test"))
     if seeded {
         _ = try plane.addOrganization("Example Ltd", actor: .op)
         _ = try plane.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: .op)

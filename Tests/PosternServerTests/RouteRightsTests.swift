@@ -27,7 +27,7 @@ import Testing
         var actors: [String: Actor] = ["operator": .op]
 
         init() throws {
-            plane = try makePlane()
+            plane = try makePlane(folderCommand: ["/bin/true"])  // doveadm itself: scripts/e2e/sieve_tests.py
             keyPath = NSTemporaryDirectory() + "postern-key-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: keyPath, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o600])
             _ = try plane.addOrganization("Other Ltd", actor: .op)
@@ -178,6 +178,13 @@ import Testing
             #"{"enabled":true,"subject":"Away","text":"Back on Monday"}"# },
         Row(.get, "/v1/mailboxes/{address}/senders", "/v1/mailboxes/alice@example.org/senders", "AAAFFFH"),
         Row(.put, "/v1/mailboxes/{address}/senders", "/v1/mailboxes/alice@example.org/senders", "AAAFFFH") { _ in #"{"blocked":["spam.test"]}"# },
+        Row(.get, "/v1/mailboxes/{address}/folders", "/v1/mailboxes/alice@example.org/folders", "AAAFFFH"),
+        Row(.post, "/v1/mailboxes/{address}/folders", "/v1/mailboxes/alice@example.org/folders", "AAAFFFH") { _ in #"{"name":"Work"}"# },
+        Row(.put, "/v1/mailboxes/{address}/folders/{folder}", "/v1/mailboxes/alice@example.org/folders/Work", "AAAFFFH") { _ in #"{"name":"Jobs"}"# },
+        Row(.delete, "/v1/mailboxes/{address}/folders/{folder}", "/v1/mailboxes/alice@example.org/folders/Work", "AAAFFFH"),
+        Row(.get, "/v1/mailboxes/{address}/signature", "/v1/mailboxes/alice@example.org/signature", "BAAFFFH"),
+        Row(.put, "/v1/mailboxes/{address}/signature", "/v1/mailboxes/alice@example.org/signature", "BAAFFFH") { _ in
+            #"{"text":"-- \nAlice","replyTo":"sales@example.org"}"# },
         Row(.get, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAAAFH"),
         Row(.put, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAFFFH") { _ in
             #"{"scope":"own-domains"}"# },

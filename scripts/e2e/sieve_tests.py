@@ -40,7 +40,7 @@ class SieveTests:
         dv.start()
         mail = os.path.join(root, "mail")
         settings = dict(POSTERN_SIEVE_SCRIPT_PATH=mail + "/%d/%n/sieve/postern.sieve", POSTERN_SIEVE_ACTIVE_PATH=mail + "/%d/%n/.dovecot.sieve",
-                        POSTERN_SIEVE_OWNER="nobody")
+                        POSTERN_SIEVE_OWNER="nobody", POSTERN_FOLDERS_DOVEADM=f"/usr/bin/doveadm -c {dv.config_path}")
         try:
             with self.restarted_with(settings):
                 self.d.ok("mailbox", "add", "sam@example.org")
@@ -134,6 +134,34 @@ class SieveTests:
                 deliver("new@outside.test", "question before the window")
                 lands("question before the window", ("INBOX", ""))
                 assert len(glob.glob(os.path.join(replies, "reply-*"))) == 2, "no reply outside its dates"
+
+                # Folders through doveadm: list, create, rename (the rule follows), and no deleting a folder a rule files into.
+                listed = self.d.ok("folder", "list", "sam@example.org")["folders"]
+                assert {"INBOX", "Finance", "Junk", "Odd"} <= set(listed), listed
+                self.d.ok("folder", "create", "sam@example.org", "Archive")
+                assert "Archive" in self.d.ok("folder", "list", "sam@example.org")["folders"]
+                message = self.d.refused("folder_in_use", "folder", "delete", "sam@example.org", "Finance")
+                assert "Invoices" in message, message
+                self.d.ok("folder", "rename", "sam@example.org", "Finance", "Money")
+                assert [a.get("folder") for a in self.d.ok("rules", "show", "sam@example.org")["rules"][0]["actions"]][0] == "Money"
+                deliver("x@outside.test", "invoice after the rename")
+                lands("invoice after the rename", ("Money", "S"))
+                self.d.ok("folder", "delete", "sam@example.org", "Archive")
+                assert "Archive" not in self.d.ok("folder", "list", "sam@example.org")["folders"]
+                self.d.refused("doveadm_refused", "folder", "delete", "sam@example.org", "Nowhere")
+
+                # A user's signature and reply-to, for webmail; the reply-to must be the mailbox or an alias.
+                with open(os.path.join(self.tmp, "sig.password"), "w") as f:
+                    f.write("sig-account-password\n")
+                self.d.ok("user", "add", "sig@corp.test", "--password-file", os.path.join(self.tmp, "sig.password"))
+                self.d.ok("member", "set", "Example Ltd", "sig@corp.test", "--role", "collaborator")
+                self.d.ok("access", "grant", "sam@example.org", "sig@corp.test", "--permissions", "signatures")
+                self.d.ok("alias", "add", "sam@example.org", "samuel")
+                saved = self.d.ok("signature", "set", "sam@example.org", "--text=-- \nSam", "--reply-to", "Samuel@example.org", "--as", "sig@corp.test")
+                assert saved["replyTo"] == "Samuel@example.org" and saved["login"] == "sig@corp.test", saved
+                self.d.refused("reply_to_not_own", "signature", "set", "sam@example.org", "--reply-to", "alice@example.org", "--as", "sig@corp.test")
+                assert self.d.ok("signature", "show", "sam@example.org", "--as", "sig@corp.test")["text"] == "-- \nSam"
+                self.d.refused("forbidden", "rules", "show", "sam@example.org", "--as", "sig@corp.test")
 
                 # An invalid script never replaces a valid one.
                 before = open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read()

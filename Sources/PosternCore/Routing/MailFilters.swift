@@ -248,3 +248,49 @@ public struct SenderListsBody: Codable, Sendable {
         self.senders = senders
     }
 }
+
+/// A user's signature for a mailbox, with the reply-to address webmail puts on their mail.
+public struct Signature: Codable, Sendable, Equatable {
+    public var mailbox: String
+    public var login: String
+    public var text: String
+    public var replyTo: String?
+    public init(mailbox: String, login: String, text: String, replyTo: String?) {
+        self.mailbox = mailbox
+        self.login = login
+        self.text = text
+        self.replyTo = replyTo
+    }
+}
+
+public struct SignatureInput: Codable, Sendable {
+    public var text: String
+    public var replyTo: String?
+    public init(text: String, replyTo: String?) {
+        self.text = text
+        self.replyTo = replyTo
+    }
+}
+
+public struct FolderList: Codable, Sendable {
+    public var mailbox: String
+    public var folders: [String]
+    public init(mailbox: String, folders: [String]) {
+        self.mailbox = mailbox
+        self.folders = folders
+    }
+}
+
+public struct FolderInput: Codable, Sendable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
+public struct FolderBody: Codable, Sendable {
+    public var mailbox: String
+    public var folder: String
+    public init(mailbox: String, folder: String) {
+        self.mailbox = mailbox
+        self.folder = folder
+    }
+}

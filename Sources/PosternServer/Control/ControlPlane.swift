@@ -14,6 +14,8 @@ public final class ControlPlane: Sendable {
     public let routing: RoutingIndex
     /// Writes mailboxes' Sieve scripts; nil: the settings are stored and no script is written.
     public let sieve: SieveWriter?
+    /// `doveadm` and its options, for a mailbox's folders; nil: folders are not managed.
+    public let folderCommand: [String]?
     public let lastUse: LastUseRecorder
     /// Tells the mail servers about revoked passwords (auth cache flush, session kick); nil: nobody to tell.
     public let hooks: RevocationHooks?
@@ -27,9 +29,10 @@ public final class ControlPlane: Sendable {
     let mailFrom: String?
 
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil,
-                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), sieve: SieveWriter? = nil, logger: Logger) {
+                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), sieve: SieveWriter? = nil, folderCommand: [String]? = nil, logger: Logger) {
         self.routing = routing
         self.sieve = sieve
+        self.folderCommand = folderCommand
         self.mailFrom = mailFrom
         self.store = store
         self.key = key

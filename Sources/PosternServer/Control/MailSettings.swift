@@ -17,11 +17,15 @@ extension ControlPlane {
     /// Replaces the mailbox's rules with these, in this order (enable, disable, reorder, remove:
     /// send the list as it should be; rules keep their ids).
     public func setRules(mailbox address: String, rules: [SortingRule], actor: Actor) throws -> [SortingRule] {
+        try setRules(mailbox: address, rules: rules, permission: .rules, actor: actor)
+    }
+
+    func setRules(mailbox address: String, rules: [SortingRule], permission: MailboxPermission, actor: Actor) throws -> [SortingRule] {
         guard rules.count <= MailFilterRules.maxRules else {
             throw PosternError(.invalid, code: "too_many_rules", "a mailbox has \(MailFilterRules.maxRules) rules at most")
         }
         let checked = try rules.map { try MailFilterRules.validate($0) }
-        return try changeFilters(address, .rules, actor: actor, action: "rules.set") { db, box, filters in
+        return try changeFilters(address, permission, actor: actor, action: "rules.set") { db, box, filters in
             try self.checkForwards(checked, of: box, in: db)
             let before = Self.describe(filters.rules)
             filters.rules = try db.setSortingRules(mailboxID: box.id!, checked)

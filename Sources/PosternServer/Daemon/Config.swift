@@ -46,6 +46,8 @@ public struct DaemonConfig: Sendable {
     public var recipientDelimiter: Character? = "+"
     /// Where mailboxes' Sieve scripts are written (off unless `sieve.scriptPath` is set).
     public var sieve = SieveSettings()
+    /// `doveadm` with its options, for mailboxes' folders (`folders.doveadm`); nil: off.
+    public var folderCommand: [String]?
     /// nginx auth_http: "HOST:PORT" or "unix:/path"; nil: off.
     public var authHTTPListen: BindAddress?
     /// Mail to members about their role.
@@ -212,6 +214,7 @@ public struct DaemonConfig: Sendable {
             }
             recipientDelimiter = delimiter.first
         }
+        folderCommand = optional("folders.doveadm").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
         sieve.scriptPath = optional("sieve.scriptPath")
         sieve.activePath = optional("sieve.activePath")
         sieve.sievec = text("sieve.sievec") ?? sieve.sievec

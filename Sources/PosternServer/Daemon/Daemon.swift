@@ -63,7 +63,7 @@ public enum Daemon {
                                  maxDevicesPerMailbox: config.maxDevicesPerMailbox,
                                  mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from,
                                  routing: RoutingIndex(RoutingTable(mailboxPath: config.mailboxPath, delimiter: config.recipientDelimiter)),
-                                 sieve: try sieveWriter(config.sieve),
+                                 sieve: try sieveWriter(config.sieve), folderCommand: config.folderCommand,
                                  logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)

@@ -40,9 +40,42 @@ extension ControlAPI {
             let input = try await request.decode(as: SenderLists.self, context: context)
             return SenderListsBody(mailbox: address, senders: try await blocking { try plane.setSenderLists(mailbox: address, input, actor: context.who()) })
         }
+        router.get("/v1/mailboxes/:address/folders") { _, context in
+            let address = try context.parameters.decoded("address")
+            return FolderList(mailbox: address, folders: try await blocking { try plane.folders(mailbox: address, actor: context.who()) })
+        }
+        router.post("/v1/mailboxes/:address/folders") { request, context -> EditedResponse<FolderBody> in
+            let address = try context.parameters.decoded("address")
+            let input = try await request.decode(as: FolderInput.self, context: context)
+            let made = try await blocking { try plane.createFolder(mailbox: address, name: input.name, actor: context.who()) }
+            return EditedResponse(status: .created, response: FolderBody(mailbox: address, folder: made))
+        }
+        router.put("/v1/mailboxes/:address/folders/:folder") { request, context in
+            let (address, folder) = (try context.parameters.decoded("address"), try context.parameters.decoded("folder"))
+            let input = try await request.decode(as: FolderInput.self, context: context)
+            return FolderBody(mailbox: address, folder: try await blocking {
+                try plane.renameFolder(mailbox: address, from: folder, to: input.name, actor: context.who())
+            })
+        }
+        router.delete("/v1/mailboxes/:address/folders/:folder") { _, context in
+            let (address, folder) = (try context.parameters.decoded("address"), try context.parameters.decoded("folder"))
+            return FolderBody(mailbox: address, folder: try await blocking { try plane.deleteFolder(mailbox: address, name: folder, actor: context.who()) })
+        }
+        router.get("/v1/mailboxes/:address/signature") { _, context in
+            let address = try context.parameters.decoded("address")
+            return try await blocking { try plane.signature(mailbox: address, actor: context.who()) }
+        }
+        router.put("/v1/mailboxes/:address/signature") { request, context in
+            let address = try context.parameters.decoded("address")
+            let input = try await request.decode(as: SignatureInput.self, context: context)
+            return try await blocking { try plane.setSignature(mailbox: address, text: input.text, replyTo: input.replyTo, actor: context.who()) }
+        }
     }
 }
 
+extension FolderList: ResponseEncodable {}
+extension FolderBody: ResponseEncodable {}
+extension Signature: ResponseEncodable {}
 extension RulesBody: ResponseEncodable {}
 extension SpamFilterBody: ResponseEncodable {}
 extension ResponderBody: ResponseEncodable {}

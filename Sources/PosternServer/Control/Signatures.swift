@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+import PosternCore
+import PosternStore
+
+/// A user's signature and reply-to address for a mailbox ("signatures" permission), kept for
+/// webmail to read. The reply-to is the mailbox or one of its aliases.
+extension ControlPlane {
+    public func signature(mailbox address: String, actor: Actor) throws -> Signature {
+        let address = try MailAddress(address)
+        let user = try Self.signatureOwner(actor)
+        return try store.read { db in
+            let box = try Self.mailbox(address, .signatures, actor: actor, in: db)
+            let stored = try db.signature(mailboxID: box.id!, userID: user.id)
+            return Signature(mailbox: address.description, login: user.login, text: stored?.text ?? "", replyTo: stored?.replyTo)
+        }
+    }
+
+    public func setSignature(mailbox address: String, text: String, replyTo: String?, actor: Actor) throws -> Signature {
+        let address = try MailAddress(address)
+        let user = try Self.signatureOwner(actor)
+        guard text.count <= 10_000, !text.contains("\u{0}") else {
+            throw PosternError(.invalid, code: "invalid_signature", "a signature is at most 10,000 characters")
+        }
+        let replyTo = try replyTo.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : try MailAddress($0.trimmingCharacters(in: .whitespaces)) }
+        return try store.write { db in
+            let box = try Self.mailbox(address, .signatures, actor: actor, in: db)
+            if let replyTo {
+                let own = [box.address.description] + (try db.aliases(mailboxID: box.id!).map(\.address))
+                guard own.contains(where: { RoutingTable.fold($0) == RoutingTable.fold(replyTo.description) }) else {
+                    throw PosternError(.invalid, code: "reply_to_not_own", """
+                        the reply-to address must be \(address) or one of its aliases (\(own.dropFirst().joined(separator: ", ").isEmpty ? "none" : own.dropFirst().joined(separator: ", ")))
+                        """)
+                }
+            }
+            try db.setSignature(mailboxID: box.id!, userID: user.id, text: text, replyTo: replyTo?.description)
+            try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "signature.set",
+                                              detail: "signature of \(user.login) changed" + (replyTo.map { ", reply-to \($0)" } ?? ", no reply-to")))
+            return Signature(mailbox: address.description, login: user.login, text: text, replyTo: replyTo?.description)
+        }
+    }
+
+    /// A signature is a user's own: the operator sets one with `--as LOGIN`.
+    static func signatureOwner(_ actor: Actor) throws -> Actor.UserRef {
+        guard let user = actor.user else {
+            throw PosternError(.invalid, code: "no_user", "a signature belongs to a user: act as one (postern --as LOGIN)")
+        }
+        return user
+    }
+}
