@@ -55,6 +55,23 @@ import Testing
         Row(.get, "/mailboxes/:address/redirection", "/mailboxes/alice@example.org/redirection", "AAFFFH"),
         Row(.post, "/mailboxes/:address/redirection", "/mailboxes/alice@example.org/redirection", "AAFFFH") { _ in [("targets", "bob@example.org")] },
         Row(.post, "/mailboxes/:address/redirection/clear", "/mailboxes/alice@example.org/redirection/clear", "AAFFFH"),
+        Row(.get, "/mailboxes/:address/rules", "/mailboxes/alice@example.org/rules", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/rules", "/mailboxes/alice@example.org/rules", "AAFFFH") { _ in
+            [("do", "add"), ("name", "News"), ("field", "subject"), ("test", "contains"), ("value", "news"), ("action", "fileinto"), ("target", "News")] },
+        Row(.get, "/mailboxes/:address/spam", "/mailboxes/alice@example.org/spam", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/spam", "/mailboxes/alice@example.org/spam", "AAFFFH") { _ in
+            [("enabled", "on"), ("threshold", "5"), ("folder", "Junk")] },
+        Row(.get, "/mailboxes/:address/responder", "/mailboxes/alice@example.org/responder", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/responder", "/mailboxes/alice@example.org/responder", "AAFFFH") { _ in
+            [("enabled", "on"), ("subject", "Away"), ("text", "Back soon"), ("days", "7")] },
+        Row(.get, "/mailboxes/:address/senders", "/mailboxes/alice@example.org/senders", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/senders", "/mailboxes/alice@example.org/senders", "AAFFFH") { _ in
+            [("blocked", "spam.test"), ("approved", ""), ("blockedAction", "junk")] },
+        Row(.get, "/mailboxes/:address/folders", "/mailboxes/alice@example.org/folders", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/folders", "/mailboxes/alice@example.org/folders", "AAFFFH") { _ in [("do", "create"), ("name", "Work")] },
+        Row(.get, "/mailboxes/:address/signature", "/mailboxes/alice@example.org/signature", "AAFFFH"),
+        Row(.post, "/mailboxes/:address/signature", "/mailboxes/alice@example.org/signature", "AAFFFH") { _ in
+            [("text", "-- Lena"), ("replyTo", "sales@example.org")] },
         Row(.get, "/mailboxes/:address/access", "/mailboxes/alice@example.org/access", "AAFFFH"),
         Row(.post, "/mailboxes/:address/access", "/mailboxes/alice@example.org/access", "AAFFFH") {
             [("login", "carl@corp.test"), ("permissions[]", "history"), ("do", "save"), own($0)] },

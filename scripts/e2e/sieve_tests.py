@@ -39,7 +39,11 @@ class SieveTests:
         dv = sieve_dovecot(root, self.d.auth_socket, lmtp, sendmail)
         dv.start()
         mail = os.path.join(root, "mail")
-        settings = dict(POSTERN_SIEVE_SCRIPT_PATH=mail + "/%d/%n/sieve/postern.sieve", POSTERN_SIEVE_ACTIVE_PATH=mail + "/%d/%n/.dovecot.sieve",
+        from harness import free_port as port
+        web_port = port()
+        base = f"http://127.0.0.1:{web_port}"
+        settings = dict(POSTERN_WEB_LISTEN=f"127.0.0.1:{web_port}", POSTERN_WEB_DIRECTORY=os.path.join(os.path.dirname(CONF_DIR), "web"),
+                        POSTERN_SIEVE_SCRIPT_PATH=mail + "/%d/%n/sieve/postern.sieve", POSTERN_SIEVE_ACTIVE_PATH=mail + "/%d/%n/.dovecot.sieve",
                         POSTERN_SIEVE_OWNER="nobody", POSTERN_FOLDERS_DOVEADM=f"/usr/bin/doveadm -c {dv.config_path}")
         try:
             with self.restarted_with(settings):
@@ -163,15 +167,82 @@ class SieveTests:
                 assert self.d.ok("signature", "show", "sam@example.org", "--as", "sig@corp.test")["text"] == "-- \nSam"
                 self.d.refused("forbidden", "rules", "show", "sam@example.org", "--as", "sig@corp.test")
 
+                # The same settings through the web manager, in a real Chromium, reaching real delivery.
+                self.d.ok("access", "set", "sam@example.org", "sig@corp.test", "--permissions",
+                          "rules,filters,responders,security,folders,signatures")
+                self.secrets.append("sig-account-password")
+                from selenium.webdriver.common.by import By
+                driver = self.browser()
+                try:
+                    driver.get(base + "/signin")
+                    driver.find_element(By.NAME, "login").send_keys("sig@corp.test")
+                    driver.find_element(By.NAME, "password").send_keys("sig-account-password")
+                    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                    self.wait_for_text(driver, "Your mailboxes")
+                    for label in ("Rules", "Spam filter", "Auto reply", "Senders", "Folders", "Signature"):
+                        assert driver.find_elements(By.LINK_TEXT, label), f"no {label} button"
+                    assert not driver.find_elements(By.LINK_TEXT, "Devices"), "no devices permission, no Devices button"
+                    driver.find_element(By.LINK_TEXT, "Rules").click()
+                    self.wait_for_text(driver, "Rules of sam@example.org")
+                    driver.find_element(By.NAME, "name").send_keys("Web rule")
+                    driver.find_element(By.NAME, "value").send_keys("from the web page")
+                    from selenium.webdriver.support.ui import Select
+                    Select(driver.find_element(By.NAME, "field")).select_by_value("subject")
+                    Select(driver.find_element(By.NAME, "action")).select_by_value("fileinto")
+                    driver.find_element(By.NAME, "target").send_keys("WebFolder")
+                    driver.find_element(By.CSS_SELECTOR, "form button.primary").click()
+                    self.wait_for_text(driver, "Rule “Web rule” added.")
+                    self.shoot(driver, "21-rules")
+                    deliver("x@outside.test", "sent from the web page test")
+                    lands("sent from the web page test", ("WebFolder", ""))
+                    row = driver.find_element(By.XPATH, "//tr[td/strong[text()='Web rule']]")
+                    row.find_element(By.CSS_SELECTOR, "button[value=toggle]").click()
+                    self.wait_for_text(driver, "Rules saved.")
+                    deliver("x@outside.test", "again from the web page test")
+                    lands("again from the web page test", ("INBOX", ""))
+                    driver.get(base + "/mailboxes/sam@example.org/spam")
+                    self.wait_for_text(driver, "Spam filter of sam@example.org")
+                    threshold = driver.find_element(By.NAME, "threshold")
+                    threshold.clear()
+                    threshold.send_keys("8")
+                    driver.find_element(By.CSS_SELECTOR, "button.primary").click()
+                    self.wait_for_text(driver, "a score of 8 or more goes to Junk")
+                    self.shoot(driver, "22-spam-filter")
+                    deliver("x@outside.test", "score seven after the web change", {"X-Spam-Score": "7"})
+                    lands("score seven after the web change", ("INBOX", ""))
+                    driver.get(base + "/mailboxes/sam@example.org/senders")
+                    self.wait_for_text(driver, "Blocked and approved senders")
+                    assert "pest.test" in driver.find_element(By.NAME, "blocked").get_attribute("value")
+                    self.shoot(driver, "23-senders")
+                    driver.get(base + "/mailboxes/sam@example.org/responder")
+                    self.wait_for_text(driver, "Automatic reply of sam@example.org")
+                    self.shoot(driver, "24-responder")
+                    driver.get(base + "/mailboxes/sam@example.org/folders")
+                    self.wait_for_text(driver, "Folders of sam@example.org")
+                    row = driver.find_element(By.XPATH, "//tr[td/strong[text()='Money']]")
+                    row.find_element(By.CSS_SELECTOR, "button[value=delete]").click()
+                    self.wait_for_text(driver, "and every message in it?")
+                    driver.find_element(By.CSS_SELECTOR, "section.warning button.danger").click()
+                    self.wait_for_text(driver, "rule 'Invoices' files into Money")
+                    self.shoot(driver, "25-folders")
+                    driver.get(base + "/mailboxes/sam@example.org/signature")
+                    self.wait_for_text(driver, "Your signature for sam@example.org")
+                    Select(driver.find_element(By.NAME, "replyTo")).select_by_value("samuel@example.org")
+                    driver.find_element(By.CSS_SELECTOR, "button.primary").click()
+                    self.wait_for_text(driver, "replies go to samuel@example.org")
+                    self.shoot(driver, "26-signature")
+                finally:
+                    driver.quit()
+
                 # An invalid script never replaces a valid one.
                 before = open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read()
                 assert "Invoices" in script and "Invoices" in before
             with self.restarted_with(dict(settings, POSTERN_SIEVE_SIEVEC="/bin/false")):
-                message = self.d.refused("sieve_invalid", "spam", "set", "sam@example.org", "--threshold", "9")
+                message = self.d.refused("sieve_invalid", "spam", "set", "sam@example.org", "--threshold", "20")
                 assert "the old one stays" in message, message
                 assert open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read() == before
-                assert self.d.ok("spam", "show", "sam@example.org")["spam"]["threshold"] == 5, "the change was rolled back"
-                deliver("x@outside.test", "still filtered", {"X-Spam-Score": "6"})
+                assert self.d.ok("spam", "show", "sam@example.org")["spam"]["threshold"] == 8, "the change was rolled back"
+                deliver("x@outside.test", "still filtered", {"X-Spam-Score": "8.5"})
                 lands("still filtered", ("Junk", ""))
         finally:
             dv.stop()

@@ -40,6 +40,15 @@ extension ControlPlane {
         }
     }
 
+    /// The mailbox's aliases, the other addresses a reply-to may be (for whoever sets signatures).
+    public func aliasesForReplyTo(mailbox address: String, actor: Actor) throws -> [String] {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            let box = try Self.mailbox(address, .signatures, actor: actor, in: db)
+            return try db.aliases(mailboxID: box.id!).map(\.address)
+        }
+    }
+
     /// A signature is a user's own: the operator sets one with `--as LOGIN`.
     static func signatureOwner(_ actor: Actor) throws -> Actor.UserRef {
         guard let user = actor.user else {

@@ -23,6 +23,9 @@ extension Pages {
                 ["address": box.mailbox.address.description, "path": Self.segment(box.mailbox.address.description),
                  "devices": box.permissions.contains(.devices), "history": box.permissions.contains(.history),
                  "aliases": box.permissions.contains(.aliases), "redirections": box.permissions.contains(.redirections),
+                 "rules": box.permissions.contains(.rules), "filters": box.permissions.contains(.filters),
+                 "responders": box.permissions.contains(.responders), "security": box.permissions.contains(.security),
+                 "folders": box.permissions.contains(.folders), "signatures": box.permissions.contains(.signatures),
                  "permissions": box.managesAccess] as [String: Any]
             }], context)
         }
@@ -44,7 +47,8 @@ extension Pages {
 
     static let historyKinds = [("device", "devices"), ("generic", "generic password"), ("access", "access and permissions"),
                                ("login", "failed logins"), ("mailbox", "the mailbox"), ("revocation", "revocations"),
-                               ("alias", "aliases"), ("redirection", "redirections")]
+                               ("alias", "aliases"), ("redirection", "redirections"), ("rules", "rules"), ("spam", "spam filter"),
+                               ("responder", "automatic reply"), ("senders", "senders"), ("folder", "folders"), ("signature", "signatures")]
 
     /// The mailbox's action history ("history" permission), filtered by kind and by day.
     func history(_ request: Request, _ context: WebContext) async throws -> Response {

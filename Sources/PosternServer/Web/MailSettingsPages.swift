@@ -1,0 +1,205 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PosternCore
+
+/// What happens to a mailbox's mail: rules, spam filter, automatic reply, senders, folders,
+/// signature; each page behind its permission, each save compiled into the mailbox's script.
+extension Pages {
+    typealias Redisplay = (_ notice: String?, _ problem: String?, _ status: HTTPResponse.Status) async throws -> Response
+
+    /// One settings page: `load` reads what it shows (throwing what the user may not see).
+    func settingsPage(_ template: String, _ title: String, _ context: WebContext, notice: String?, problem: String?, status: HTTPResponse.Status,
+                      _ load: @escaping @Sendable (Actor, String) throws -> [String: Any]) async -> Response {
+        await run(context) {
+            let actor = try signedIn(context)
+            let address = try context.parameters.decoded("address")
+            let loaded = try await ControlAPI.blocking { try SendableBox(load(actor, address)) }.value
+            var values: [String: Any] = ["title": title, "address": address, "path": Self.segment(address)]
+            values.merge(loaded) { new, _ in new }
+            if let notice { values["notice"] = notice }
+            if let problem { values["problem"] = problem }
+            return page(template, values, context, status: status)
+        }
+    }
+
+    func rulesPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        await settingsPage("rules", "Rules", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
+            let rules = try plane.rules(mailbox: address, actor: actor)
+            return ["rules": rules.enumerated().map { index, rule in
+                ["id": "\(rule.id ?? 0)", "name": rule.name, "enabled": rule.enabled, "first": index == 0, "last": index == rules.count - 1,
+                 "when": rule.conditions.map(Self.describe).joined(separator: rule.match == .all ? " and " : " or "),
+                 "then": rule.actions.map(Self.describe).joined(separator: ", ")] as [String: Any]
+            },
+                    "fields": Condition.Field.allCases.map(\.rawValue), "tests": Condition.Test.allCases.map(\.rawValue),
+                    "actions": RuleAction.Kind.allCases.map(\.rawValue)]
+        }
+    }
+
+    static func describe(_ c: Condition) -> String {
+        c.field == .size ? "size \(c.test.rawValue) \(c.value)" : "\(c.field == .header ? c.header ?? "header" : c.field.rawValue) \(c.test.rawValue) “\(c.value)”"
+    }
+
+    static func describe(_ a: RuleAction) -> String {
+        switch a.kind {
+        case .fileinto: "file into \(a.folder ?? "")"
+        case .forward: "forward to \(a.address ?? "")"
+        case .markread: "mark read"
+        default: a.kind.rawValue
+        }
+    }
+
+    func changeRules(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable {
+            let `do`: String; let id: String?; let name: String?; let match: String?; let field: String?; let header: String?
+            let test: String?; let value: String?; let action: String?; let target: String?
+        }
+        return await submit(Form.self, request, context, redisplay: { try await rulesPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
+            let address = try context.parameters.decoded("address")
+            return try await ControlAPI.blocking { [plane] in
+                var rules = try plane.rules(mailbox: address, actor: actor)
+                let index = rules.firstIndex { "\($0.id ?? 0)" == input.id }
+                switch (input.do, index) {
+                case ("add", _):
+                    guard let field = Condition.Field(rawValue: input.field ?? ""), let test = Condition.Test(rawValue: input.test ?? ""),
+                          let kind = RuleAction.Kind(rawValue: input.action ?? "") else {
+                        throw PosternError(.invalid, code: "invalid_rule", "choose a field, a test and an action")
+                    }
+                    let target = input.target?.trimmingCharacters(in: .whitespaces)
+                    rules.append(SortingRule(name: input.name ?? "", match: SortingRule.Match(rawValue: input.match ?? "all") ?? .all,
+                                             conditions: [Condition(field: field, header: input.header, test: test, value: input.value ?? "")],
+                                             actions: [RuleAction(kind: kind, folder: kind == .fileinto ? target : nil, address: kind == .forward ? target : nil)]))
+                case let ("toggle", i?): rules[i].enabled.toggle()
+                case let ("up", i?) where i > 0: rules.swapAt(i, i - 1)
+                case let ("down", i?) where i < rules.count - 1: rules.swapAt(i, i + 1)
+                case let ("remove", i?): rules.remove(at: i)
+                default: throw PosternError(.notFound, code: "rule_not_found", "that rule is gone; reload the page")
+                }
+                _ = try plane.setRules(mailbox: address, rules: rules, actor: actor)
+                return input.do == "add" ? "Rule “\(input.name ?? "")” added." : "Rules saved."
+            }
+        }
+    }
+
+    func spamPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        await settingsPage("spam", "Spam filter", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
+            let spam = try plane.spamFilter(mailbox: address, actor: actor)
+            return ["enabled": spam.enabled, "threshold": "\(spam.threshold)", "folder": spam.folder]
+        }
+    }
+
+    func saveSpam(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let enabled: String?; let threshold: String; let folder: String }
+        return await submit(Form.self, request, context, redisplay: { try await spamPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
+            let address = try context.parameters.decoded("address")
+            guard let threshold = Int(input.threshold.trimmingCharacters(in: .whitespaces)) else {
+                throw PosternError(.invalid, code: "invalid_threshold", "the threshold is a whole number, such as 5")
+            }
+            let saved = try await ControlAPI.blocking { [plane] in
+                try plane.setSpamFilter(mailbox: address, SpamFilter(enabled: input.enabled == "on", threshold: threshold, folder: input.folder), actor: actor)
+            }
+            return saved.enabled ? "Spam filter on: a score of \(saved.threshold) or more goes to \(saved.folder)." : "Spam filter off."
+        }
+    }
+
+    func responderPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        await settingsPage("responder", "Automatic reply", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
+            let r = try plane.responder(mailbox: address, actor: actor)
+            return ["enabled": r.enabled, "subject": r.subject, "text": r.text, "start": r.start ?? "", "end": r.end ?? "",
+                    "onlyOwnDomains": r.onlyOwnDomains, "days": "\(r.days)"]
+        }
+    }
+
+    func saveResponder(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let enabled: String?; let subject: String; let text: String; let start: String?; let end: String?
+                                 let onlyOwnDomains: String?; let days: String }
+        return await submit(Form.self, request, context, redisplay: { try await responderPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
+            let address = try context.parameters.decoded("address")
+            let responder = Responder(enabled: input.enabled == "on", subject: input.subject, text: input.text,
+                                      start: input.start.flatMap { $0.isEmpty ? nil : $0 }, end: input.end.flatMap { $0.isEmpty ? nil : $0 },
+                                      onlyOwnDomains: input.onlyOwnDomains == "on", days: Int(input.days) ?? 0)
+            let saved = try await ControlAPI.blocking { [plane] in try plane.setResponder(mailbox: address, responder, actor: actor) }
+            return saved.enabled ? "The automatic reply is on." : "The automatic reply is off."
+        }
+    }
+
+    func sendersPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        await settingsPage("senders", "Blocked and approved senders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
+            let lists = try plane.senderLists(mailbox: address, actor: actor)
+            return ["blocked": lists.blocked.joined(separator: "\n"), "approved": lists.approved.joined(separator: "\n"),
+                    "junk": lists.blockedAction == .junk, "discard": lists.blockedAction == .discard]
+        }
+    }
+
+    func saveSenders(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let blocked: String; let approved: String; let blockedAction: String }
+        return await submit(Form.self, request, context, redisplay: { try await sendersPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
+            let address = try context.parameters.decoded("address")
+            func entries(_ text: String) -> [String] {
+                text.split(whereSeparator: { $0.isNewline || $0 == "," }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            let lists = SenderLists(blocked: entries(input.blocked), approved: entries(input.approved),
+                                    blockedAction: SenderLists.BlockedAction(rawValue: input.blockedAction) ?? .junk)
+            let saved = try await ControlAPI.blocking { [plane] in try plane.setSenderLists(mailbox: address, lists, actor: actor) }
+            return "\(saved.blocked.count) blocked, \(saved.approved.count) approved."
+        }
+    }
+
+    func foldersPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok,
+                     confirmDelete: String? = nil) async throws -> Response {
+        await settingsPage("folders", "Folders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
+            let folders = try plane.folders(mailbox: address, actor: actor)
+            var values: [String: Any] = ["folders": folders.map { ["name": $0, "inbox": $0.uppercased() == "INBOX"] as [String: Any] }]
+            if let confirmDelete { values["confirmDelete"] = confirmDelete }
+            return values
+        }
+    }
+
+    /// A delete asks first: the folder's mail goes with it.
+    func changeFolders(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let `do`: String; let name: String; let new: String?; let confirm: String? }
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        if let peek = try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: body)), peek.do == "delete", peek.confirm != "yes" {
+            return try await foldersPage(context, confirmDelete: peek.name)
+        }
+        let request = Request(head: request.head, body: .init(buffer: body))
+        return await submit(Form.self, request, context, redisplay: { try await foldersPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
+            let address = try context.parameters.decoded("address")
+            return try await ControlAPI.blocking { [plane] in
+                switch input.do {
+                case "create": return "Folder \(try plane.createFolder(mailbox: address, name: input.name, actor: actor)) created."
+                case "rename": return "Folder \(input.name) is now \(try plane.renameFolder(mailbox: address, from: input.name, to: input.new ?? "", actor: actor))."
+                case "delete": return "Folder \(try plane.deleteFolder(mailbox: address, name: input.name, actor: actor)) deleted, with its mail."
+                default: throw PosternError(.invalid, code: "unknown_action", "unknown action; nothing was changed")
+                }
+            }
+        }
+    }
+
+    func signaturePage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        await settingsPage("signature", "Signature", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
+            let signature = try plane.signature(mailbox: address, actor: actor)
+            let own = [address] + (try plane.aliasesForReplyTo(mailbox: address, actor: actor))
+            return ["text": signature.text, "replyTos": own.map { ["value": $0, "selected": RoutingTable.fold($0) == RoutingTable.fold(signature.replyTo ?? "")] as [String: Any] },
+                    "none": signature.replyTo == nil]
+        }
+    }
+
+    func saveSignature(_ request: Request, _ context: WebContext) async throws -> Response {
+        struct Form: Decodable { let text: String; let replyTo: String? }
+        return await submit(Form.self, request, context, redisplay: { try await signaturePage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
+            let address = try context.parameters.decoded("address")
+            let saved = try await ControlAPI.blocking { [plane] in
+                try plane.setSignature(mailbox: address, text: input.text, replyTo: input.replyTo, actor: actor)
+            }
+            return "Signature saved" + (saved.replyTo.map { "; replies go to \($0)." } ?? ".")
+        }
+    }
+}
+
+/// Carries a page's values (plain data) out of the blocking pool.
+struct SendableBox: @unchecked Sendable {
+    let value: [String: Any]
+    init(_ value: [String: Any]) { self.value = value }
+}
