@@ -53,6 +53,10 @@ import Testing
         #expect(world.script?.contains("vacation :days 7 :subject \"Away\" :addresses [\"alice@example.org\"]") == true)
         let history = try world.plane.history("alice@example.org", limit: 10, actor: .op).map(\.action)
         #expect(Array(history.prefix(3)) == ["responder.set", "rules.set", "rules.set"])
+        _ = try world.plane.addAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
+        #expect(world.script?.contains(":addresses [\"alice@example.org\", \"desk@example.org\"]") == true, "the responder answers for a new alias")
+        _ = try world.plane.removeAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
+        #expect(world.script?.contains(":addresses [\"alice@example.org\"]") == true)
     }
 
     @Test func eachSettingNeedsItsPermission() throws {

@@ -86,22 +86,29 @@ extension ControlPlane {
                                     _ change: @escaping @Sendable (Database, Mailbox, inout MailboxFilters) throws
                                         -> (T, detail: String, before: String, after: String)) throws -> T {
         let address = try MailAddress(text)
-        let sieve = self.sieve
         let (result, _) = try store.write({ db -> (T, SieveWriter.Pending?) in
             let box = try Self.mailbox(address, permission, actor: actor, in: db)
             var filters = try db.mailboxFilters(mailboxID: box.id!)
             let (result, detail, before, after) = try change(db, box, &filters)
             try db.setMailSettings(mailboxID: box.id!, spam: filters.spam, responder: filters.responder, senders: filters.senders)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: action, detail: detail, before: before, after: after))
-            let pending = try sieve?.prepare(SieveScript.render(filters, try self.sieveContext(box, in: db)), for: address)
+            let pending = try self.sieve?.prepare(SieveScript.render(filters, try self.sieveContext(box, in: db)), for: address)
             return (result, pending)
-        }, afterCommit: { [logger] (_, pending) in
-            guard let pending, let sieve else { return }
-            do { try sieve.install(pending) } catch {
-                logger.error("the Sieve script of \(address) was not installed: \(error)")
-            }
-        })
+        }, afterCommit: { (_, pending) in self.install(pending, for: address.description) })
         return result
+    }
+
+    /// The mailbox's script written again, inside a write that changed what it depends on (its
+    /// aliases: the responder's addresses); nil when it has no script or scripts are not written.
+    func rewriteScript(_ box: Mailbox, in db: Database) throws -> SieveWriter.Pending? {
+        guard let sieve, try db.mailboxesWithFilters().contains(box.id!) else { return nil }
+        let filters = try db.mailboxFilters(mailboxID: box.id!)
+        return try sieve.prepare(SieveScript.render(filters, try sieveContext(box, in: db)), for: box.address)
+    }
+
+    func install(_ pending: SieveWriter.Pending?, for address: String) {
+        guard let pending, let sieve else { return }
+        do { try sieve.install(pending) } catch { logger.error("the Sieve script of \(address) was not installed: \(error)") }
     }
 
     /// The mailbox and its aliases (whom the responder answers for), its organization's domains.

@@ -54,8 +54,11 @@ extension ControlPlane {
             let made = try db.insertAlias(alias, mailboxID: box.id!, mailbox: address.description)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "alias.add", detail: "alias \(alias) added",
                                               before: nil, after: alias))
-            return made
-        }, afterCommit: { [routing] made in routing.apply(.addAlias(made.address, mailbox: made.mailbox)) })
+            return (made, try self.rewriteScript(box, in: db))  // the responder answers for the new alias too
+        }, afterCommit: { [routing] (made, script) in
+            routing.apply(.addAlias(made.address, mailbox: made.mailbox))
+            self.install(script, for: made.mailbox)
+        }).0
     }
 
     public func removeAlias(mailbox address: String, alias text: String, actor: Actor) throws -> Alias {
@@ -69,8 +72,11 @@ extension ControlPlane {
             try db.deleteAlias(alias.address)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "alias.remove",
                                               detail: "alias \(alias.address) removed", before: alias.address, after: nil))
-            return alias
-        }, afterCommit: { [routing] alias in routing.apply(.removeAlias(alias.address)) })
+            return (alias, try self.rewriteScript(box, in: db))
+        }, afterCommit: { [routing] (alias, script) in
+            routing.apply(.removeAlias(alias.address))
+            self.install(script, for: alias.mailbox)
+        }).0
     }
 
     static let maxAliasesPerMailbox = 500
