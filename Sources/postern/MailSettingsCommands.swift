@@ -373,3 +373,20 @@ struct SignatureCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct SieveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sieve", abstract: "Mailboxes' Sieve scripts (operator).", subcommands: [Rewrite.self])
+
+    struct Rewrite: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the scripts again, after sieve.scriptPath was set or changed or a backup was restored (no address: every mailbox with settings).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var addresses: [String] = []
+        func run() async throws {
+            try await options.perform(SieveRewrite.self, {
+                try await $0.send(.POST, "/v1/sieve/rewrite", json: SieveRewriteInput(mailboxes: addresses.isEmpty ? nil : addresses))
+            }) { print("\($0.written.count) script(s) written\($0.written.isEmpty ? "" : ": " + $0.written.joined(separator: ", "))") }
+        }
+    }
+}

@@ -10,7 +10,7 @@ struct Postern: AsyncParsableCommand {
             Every command accepts --json and then prints exactly one JSON object. The exit status is non-zero on any error.
             """,
         subcommands: [OrganizationCommand.self, ServiceCommand.self, MailboxCommand.self, DeviceCommand.self,
-                      UserCommand.self, MemberCommand.self, AccessCommand.self, DefaultsCommand.self, AliasCommand.self, RedirectCommand.self, RulesCommand.self, SpamCommand.self, ResponderCommand.self, SendersCommand.self, FolderCommand.self, SignatureCommand.self, TokenCommand.self,
+                      UserCommand.self, MemberCommand.self, AccessCommand.self, DefaultsCommand.self, AliasCommand.self, RedirectCommand.self, RulesCommand.self, SpamCommand.self, ResponderCommand.self, SendersCommand.self, FolderCommand.self, SignatureCommand.self, SieveCommand.self, TokenCommand.self,
                       HistoryCommand.self, ImportCommand.self, PolicyCommand.self, ReportCommand.self, BackupCommand.self, RestoreCommand.self, AuthCommand.self, CheckpasswordCommand.self])
 }
 

@@ -10,11 +10,11 @@ import PosternCore
 import PosternStore
 
 /// A control plane on a fresh database under a temp dir, with one organization and mail service.
-func makePlane(seeded: Bool = true, folderCommand: [String]? = nil) throws -> ControlPlane {
+func makePlane(seeded: Bool = true, folderCommand: [String]? = nil, sieve: SieveWriter? = nil) throws -> ControlPlane {
     let dir = NSTemporaryDirectory() + "postern-server-\(UUID().uuidString)"
     let store = try Store(path: dir + "/postern.sqlite")
     let key = ServerKey(key: SymmetricKey(size: .bits256))
-    let plane = ControlPlane(store: store, key: key, index: CredentialIndex(), lastUse: LastUseRecorder(), folderCommand: folderCommand,
+    let plane = ControlPlane(store: store, key: key, index: CredentialIndex(), lastUse: LastUseRecorder(), sieve: sieve, folderCommand: folderCommand,
                              logger: Logger(label: "test"))
     if seeded {
         _ = try plane.addOrganization("Example Ltd", actor: .op)

@@ -108,4 +108,18 @@ import Testing
         #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("not an address"), actor: .op) }
                 == "invalid_address")
     }
+
+    @Test func theOperatorWritesEveryScriptAgain() throws {
+        let world = try World()
+        _ = try world.plane.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+        let path = world.root + "/example.org/alice/sieve/postern.sieve"
+        try FileManager.default.removeItem(atPath: path)
+        #expect(PeopleTests.code { _ = try world.plane.rewriteScripts(mailboxes: [], actor: world.people["adam@corp.test"]) } == "forbidden")
+        #expect(world.script == nil)
+        let all = try world.plane.rewriteScripts(mailboxes: [], actor: .op)
+        #expect(all.written == ["alice@example.org"] && world.script?.contains("# Rule: Invoices") == true, "bob has no settings: no script")
+        #expect(try world.plane.rewriteScripts(mailboxes: ["bob@example.org"], actor: .op).written.isEmpty)
+        let off = try makePlane()
+        #expect(PeopleTests.code { _ = try off.rewriteScripts(mailboxes: [], actor: .op) } == "sieve_off")
+    }
 }

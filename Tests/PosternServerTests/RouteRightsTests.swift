@@ -27,7 +27,9 @@ import Testing
         var actors: [String: Actor] = ["operator": .op]
 
         init() throws {
-            plane = try makePlane(folderCommand: ["/bin/true"])  // doveadm itself: scripts/e2e/sieve_tests.py
+            // doveadm itself, and Dovecot running the scripts: scripts/e2e/sieve_tests.py
+            let scripts = NSTemporaryDirectory() + "postern-rights-\(UUID().uuidString.prefix(8))/%d/%n/postern.sieve"
+            plane = try makePlane(folderCommand: ["/bin/true"], sieve: SieveWriter(settings: SieveSettings(scriptPath: scripts)))
             keyPath = NSTemporaryDirectory() + "postern-key-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: keyPath, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o600])
             _ = try plane.addOrganization("Other Ltd", actor: .op)
@@ -185,6 +187,7 @@ import Testing
         Row(.get, "/v1/mailboxes/{address}/signature", "/v1/mailboxes/alice@example.org/signature", "BAAFFFH"),
         Row(.put, "/v1/mailboxes/{address}/signature", "/v1/mailboxes/alice@example.org/signature", "BAAFFFH") { _ in
             #"{"text":"-- \nAlice","replyTo":"sales@example.org"}"# },
+        Row(.post, "/v1/sieve/rewrite", "AFFFFFF"),
         Row(.get, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAAAFH"),
         Row(.put, "/v1/organizations/{organization}/redirection-scope", "/v1/organizations/Example%20Ltd/redirection-scope", "AAAFFFH") { _ in
             #"{"scope":"own-domains"}"# },

@@ -294,3 +294,14 @@ public struct FolderBody: Codable, Sendable {
         self.folder = folder
     }
 }
+
+/// The mailboxes whose Sieve scripts were written again.
+public struct SieveRewrite: Codable, Sendable {
+    public var written: [String]
+    public init(written: [String]) { self.written = written }
+}
+
+public struct SieveRewriteInput: Codable, Sendable {
+    public var mailboxes: [String]?
+    public init(mailboxes: [String]?) { self.mailboxes = mailboxes }
+}

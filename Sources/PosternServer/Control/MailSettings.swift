@@ -38,12 +38,8 @@ extension ControlPlane {
     }
 
     public func setSpamFilter(mailbox address: String, _ spam: SpamFilter, actor: Actor) throws -> SpamFilter {
-        let spam = try MailFilterRules.validate(spam)
-        return try changeFilters(address, .filters, actor: actor, action: "spam.set") { _, _, filters in
-            let before = Self.describe(filters.spam)
-            filters.spam = spam
-            return (spam, "spam filter: \(before) → \(Self.describe(spam))", before, Self.describe(spam))
-        }
+        try replace(\.spam, with: try MailFilterRules.validate(spam), of: address, .filters, actor: actor, action: "spam.set",
+                    label: "spam filter", describe: Self.describe)
     }
 
     public func responder(mailbox address: String, actor: Actor) throws -> Responder {
@@ -51,12 +47,8 @@ extension ControlPlane {
     }
 
     public func setResponder(mailbox address: String, _ responder: Responder, actor: Actor) throws -> Responder {
-        let responder = try MailFilterRules.validate(responder)
-        return try changeFilters(address, .responders, actor: actor, action: "responder.set") { _, _, filters in
-            let before = Self.describe(filters.responder)
-            filters.responder = responder
-            return (responder, "automatic reply: \(before) → \(Self.describe(responder))", before, Self.describe(responder))
-        }
+        try replace(\.responder, with: try MailFilterRules.validate(responder), of: address, .responders, actor: actor, action: "responder.set",
+                    label: "automatic reply", describe: Self.describe)
     }
 
     public func senderLists(mailbox address: String, actor: Actor) throws -> SenderLists {
@@ -64,12 +56,43 @@ extension ControlPlane {
     }
 
     public func setSenderLists(mailbox address: String, _ senders: SenderLists, actor: Actor) throws -> SenderLists {
-        let senders = try MailFilterRules.validate(senders)
-        return try changeFilters(address, .security, actor: actor, action: "senders.set") { _, _, filters in
-            let before = Self.describe(filters.senders)
-            filters.senders = senders
-            return (senders, "senders: \(before) → \(Self.describe(senders))", before, Self.describe(senders))
+        try replace(\.senders, with: try MailFilterRules.validate(senders), of: address, .security, actor: actor, action: "senders.set",
+                    label: "senders", describe: Self.describe)
+    }
+
+    /// One of the settings replaced by a validated value, described before and after in the history.
+    func replace<T: Sendable>(_ setting: WritableKeyPath<MailboxFilters, T> & Sendable, with value: T, of address: String,
+                              _ permission: MailboxPermission, actor: Actor, action: String, label: String,
+                              describe: @escaping @Sendable (T) -> String) throws -> T {
+        try changeFilters(address, permission, actor: actor, action: action) { _, _, filters in
+            let before = describe(filters[keyPath: setting])
+            filters[keyPath: setting] = value
+            return (value, "\(label): \(before) → \(describe(value))", before, describe(value))
         }
+    }
+
+    /// Writes the scripts of these mailboxes again (none: every mailbox with settings), after
+    /// `sieve.scriptPath` was set or changed, or a backup was restored. Operator only.
+    public func rewriteScripts(mailboxes addresses: [String], actor: Actor) throws -> SieveRewrite {
+        guard sieve != nil else {
+            throw PosternError(.unavailable, code: "sieve_off", "no script is written: set sieve.scriptPath in postern.yaml first")
+        }
+        let wanted = try addresses.map { try MailAddress($0) }
+        let boxes = try store.read { db -> [Mailbox] in
+            try db.authorize(actor, .operate("rewrite Sieve scripts"))
+            let ids = Set(try db.mailboxesWithFilters())
+            if !wanted.isEmpty { return try wanted.map { try db.mailbox($0) } }
+            return try db.mailboxTargets().filter { ids.contains($0.1.id) }.map(\.0)
+        }
+        var written: [String] = []
+        for box in boxes {
+            let pending = try store.read { db in try self.rewriteScript(box, in: db) }
+            if let pending {
+                try sieve?.install(pending)
+                written.append(box.address.description)
+            }
+        }
+        return SieveRewrite(written: written)
     }
 
     // MARK: the one way a setting changes

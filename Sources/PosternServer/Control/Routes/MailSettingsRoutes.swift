@@ -70,9 +70,14 @@ extension ControlAPI {
             let input = try await request.decode(as: SignatureInput.self, context: context)
             return try await blocking { try plane.setSignature(mailbox: address, text: input.text, replyTo: input.replyTo, actor: context.who()) }
         }
+        router.post("/v1/sieve/rewrite") { request, context in
+            let input = (try? await request.decode(as: SieveRewriteInput.self, context: context)) ?? SieveRewriteInput(mailboxes: nil)
+            return try await blocking { try plane.rewriteScripts(mailboxes: input.mailboxes ?? [], actor: context.who()) }
+        }
     }
 }
 
+extension SieveRewrite: ResponseEncodable {}
 extension FolderList: ResponseEncodable {}
 extension FolderBody: ResponseEncodable {}
 extension Signature: ResponseEncodable {}
