@@ -14,7 +14,7 @@ import Testing
     }
 
     /// Waits for a condition with a deadline.
-    static func eventually(_ what: String, within seconds: Double = 10, _ condition: () -> Bool) async throws {
+    static func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> Bool) async throws {
         let end = ContinuousClock.now + .seconds(seconds)
         while !condition() {
             guard ContinuousClock.now < end else {

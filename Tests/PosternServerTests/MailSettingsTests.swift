@@ -122,4 +122,18 @@ import Testing
         let off = try makePlane()
         #expect(PeopleTests.code { _ = try off.rewriteScripts(mailboxes: [], actor: .op) } == "sieve_off")
     }
+
+    /// An administrator who may create mailboxes must not reach files outside the script directory.
+    @Test func anAddressThatWouldClimbOutOfTheScriptDirectoryGetsNoScript() throws {
+        let world = try World()
+        _ = try world.plane.addMailbox("../../escape@example.org", actor: .op)
+        let error = PosternErrorCatcher.catching {
+            _ = try world.plane.setRules(mailbox: "../../escape@example.org", rules: [Self.invoices], actor: .op)
+        }
+        #expect(error?.code == "unsafe_path")
+        #expect(!FileManager.default.fileExists(atPath: (world.root as NSString).deletingLastPathComponent + "/escape"))
+        #expect(try world.plane.rules(mailbox: "../../escape@example.org", actor: .op).isEmpty, "nothing stored")
+        #expect(throws: PosternError.self) { try MailFilterRules.folder("-u") }
+        #expect(throws: PosternError.self) { try MailFilterRules.folder("--help") }
+    }
 }

@@ -105,4 +105,31 @@ extension RawSocket {
             #expect(after.ask("senders", "alice@example.org") == .ok("alice@example.org"), "the listener still answers")
         }
     }
+
+    /// A client that never reads its replies: posternd stops reading from it instead of
+    /// queueing replies without end (without that it reads on at about 3 MB/s here), and still
+    /// answers others.
+    @Test func aClientThatDoesNotReadItsRepliesIsNotBufferedWithoutEnd() async throws {
+        try await withListener {
+            let greedy = try RawSocket(path: path)
+            let batch = Array((0..<2000).map { _ in SocketmapRequest(map: "mailboxes", key: "alice@example.org").encoded }.joined())
+            _ = fcntl(greedy.fd, F_SETFL, fcntl(greedy.fd, F_GETFL) | O_NONBLOCK)
+            var sent = 0
+            let start = ContinuousClock.now
+            var atHalf: Int?
+            while ContinuousClock.now < start + .seconds(3) {
+                if atHalf == nil, ContinuousClock.now > start + .milliseconds(1500) { atHalf = sent }
+                let offset = sent % batch.count  // a partial send goes on where it stopped: whole requests on the wire
+                let n = batch.withUnsafeBytes { Glibc.send(greedy.fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+                if n > 0 { sent += n; continue }
+                guard errno == EAGAIN || errno == EWOULDBLOCK else { Issue.record("send failed: errno \(errno) after \(sent) bytes"); break }
+                var ready = pollfd(fd: greedy.fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, 10)  // wait for room (an event), at most 10 ms
+            }
+            // Without the pause posternd reads on (and queues replies) for as long as the client sends.
+            #expect(atHalf == sent, "posternd stopped reading once its replies piled up: \(atHalf ?? 0) bytes after 1.5 s, \(sent) after 3 s")
+            let other = try RawSocket(path: path)
+            #expect(other.ask("senders", "bob@example.org") == .ok("bob@example.org"), "others are still answered")
+        }
+    }
 }

@@ -89,8 +89,9 @@ public enum MailFilterRules {
         let place = rule.map { "in rule '\($0)', " } ?? ""
         guard !name.isEmpty, name.utf8.count <= 255 else { throw invalid("invalid_folder", "\(place)a folder name must be 1 to 255 bytes") }
         guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }), !name.hasPrefix("/"), !name.hasSuffix("/"),
+              !name.hasPrefix("-"),  // never read as an option by doveadm
               !name.contains("//"), !name.contains("*"), !name.contains("%") else {
-            throw invalid("invalid_folder", "\(place)'\(name.prefix(80))' is not a folder name (no control characters, *, %, or empty parts between /)")
+            throw invalid("invalid_folder", "\(place)'\(name.prefix(80))' is not a folder name (no control characters, *, %, leading -, or empty parts between /)")
         }
         guard name.uppercased() != "INBOX" || rule == nil else { return "INBOX" }
         return name

@@ -22,9 +22,14 @@ public struct SieveSettings: Sendable, Equatable {
         self.activePath = activePath
     }
 
-    /// A path template for one mailbox.
-    static func expand(_ template: String, _ address: MailAddress) -> String {
+    /// A path template for one mailbox. An address that would climb out of the template's
+    /// directory (a `/`, or a part that is `.` or `..`) gets no path: whoever may create mailboxes
+    /// must not be able to write files elsewhere (Dovecot refuses such user names too).
+    static func expand(_ template: String, _ address: MailAddress) throws -> String {
         let local = address.localPart.lowercased(), domain = address.domain
+        guard !local.contains("/"), local != ".", local != "..", !local.hasPrefix("."), !domain.contains("/") else {
+            throw PosternError(.invalid, code: "unsafe_path", "\(address) cannot have a Sieve script: its address is not usable in a file path")
+        }
         return template.replacingOccurrences(of: "%u", with: "\(local)@\(domain)")
             .replacingOccurrences(of: "%d", with: domain).replacingOccurrences(of: "%n", with: local)
     }
@@ -48,7 +53,7 @@ public struct SieveWriter: Sendable {
     /// nil when scripts are not written (no `sieve.scriptPath`).
     public func prepare(_ script: String, for address: MailAddress) throws -> Pending? {
         guard let template = settings.scriptPath else { return nil }
-        let final = SieveSettings.expand(template, address)
+        let final = try SieveSettings.expand(template, address)
         let directory = (final as NSString).deletingLastPathComponent
         try makeDirectory(directory)
         let temporary = "\(final).tmp-\(UUID().uuidString.prefix(8))"
@@ -64,7 +69,7 @@ public struct SieveWriter: Sendable {
             throw PosternError(.internal, code: "sieve_invalid", "the new Sieve script does not compile (\(said.prefix(400))); the old one stays, nothing was changed")
         }
         try chown(temporary)
-        return Pending(temporary: temporary, final: final, active: settings.activePath.map { SieveSettings.expand($0, address) })
+        return Pending(temporary: temporary, final: final, active: try settings.activePath.map { try SieveSettings.expand($0, address) })
     }
 
     /// Puts a prepared script in place and points the active link at it.
@@ -122,11 +127,15 @@ enum Command {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
+        // The end is awaited through the termination handler, as the revocation hooks do (not
+        // waitUntilExit, which spins a run loop on this thread).
+        let ended = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in ended.signal() }
         do { try process.run() } catch { return (-1, "cannot run \(argv[0]): \(error)") }
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        ended.wait()
         watchdog.cancel()
         return (process.terminationStatus, String(decoding: data.prefix(64 << 10), as: UTF8.self))
     }
