@@ -33,6 +33,4 @@ public final class RoutingIndex: Sendable {
 
     /// Replaces the table (at start, once loaded).
     public func replace(_ new: RoutingTable) { table.write { $0 = new } }
-
-    public var counts: (mailboxes: Int, aliases: Int, redirects: Int) { table.read { $0.counts } }
 }

@@ -107,6 +107,15 @@ import Testing
                 == "redirection_outside")
         #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("not an address"), actor: .op) }
                 == "invalid_address")
+        // cole holds "rules" but not "redirections": he may keep the forward the rules have, not add one.
+        let cole = world.people["cole@corp.test"]
+        let kept = try world.plane.rules(mailbox: "alice@example.org", actor: cole)
+        #expect(kept.first?.actions.first?.address == "bob@example.org")
+        _ = try world.plane.setRules(mailbox: "alice@example.org", rules: kept + [Self.invoices], actor: cole)
+        _ = try world.plane.addMailbox("carl@example.org", actor: .op)
+        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("carl@example.org"), actor: cole) }
+                == "forbidden", "a new forward sends mail out: it needs the redirections permission")
+        #expect(try world.plane.rules(mailbox: "alice@example.org", actor: cole).count == 2, "nothing changed")
     }
 
     @Test func theOperatorWritesEveryScriptAgain() throws {

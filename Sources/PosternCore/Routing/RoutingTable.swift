@@ -2,7 +2,7 @@
 /// alias or a redirected mailbox delivers, and who may send as an address. Keys match whatever
 /// their case (smtpd lowercases them, cleanup does not), and `local+anything@domain` is looked up
 /// as `local@domain` when the exact key is unknown. A value type: the daemon keeps one behind a
-/// lock, and a change is checked (loops) on a copy before it is applied.
+/// lock, and a change is checked for loops (`loop(from:after:)`) before it is applied.
 public struct RoutingTable: Sendable {
     public struct Redirect: Sendable, Equatable {
         public var targets: [String]
@@ -83,12 +83,6 @@ public struct RoutingTable: Sendable {
         case let .clearRedirect(mailbox):
             redirects[Self.fold(mailbox)] = nil
         }
-    }
-
-    public func applying(_ change: Change) -> RoutingTable {
-        var copy = self
-        copy.apply(change)
-        return copy
     }
 
     /// The value Postfix gets for `key` in `map`, or nil (NOTFOUND).

@@ -58,16 +58,6 @@ public enum SocketmapReply: Equatable, Sendable {
     /// Postfix refuses reply payloads longer than this.
     public static let maxPayload = 100_000
 
-    public var payload: String {
-        switch self {
-        case let .ok(value): "OK " + value
-        case .notFound: "NOTFOUND "
-        case let .temp(why): "TEMP " + why
-        case let .timeout(why): "TIMEOUT " + why
-        case let .perm(why): "PERM " + why
-        }
-    }
-
     /// Writes the reply; a value Postfix would refuse as too long becomes a PERM that says so.
     public func encode(into buffer: inout ByteBuffer) {
         let (status, text): (StaticString, String) = switch self {

@@ -26,7 +26,7 @@ extension ControlPlane {
         }
         let checked = try rules.map { try MailFilterRules.validate($0) }
         return try changeFilters(address, permission, actor: actor, action: "rules.set") { db, box, filters in
-            try self.checkForwards(checked, of: box, in: db)
+            try self.checkForwards(checked, replacing: filters.rules, of: box, actor: actor, in: db)
             let before = Self.describe(filters.rules)
             filters.rules = try db.setSortingRules(mailboxID: box.id!, checked)
             return (filters.rules, "rules: \(before) → \(Self.describe(filters.rules))", before, Self.describe(filters.rules))
@@ -86,11 +86,11 @@ extension ControlPlane {
         }
         var written: [String] = []
         for box in boxes {
-            let pending = try store.read { db in try self.rewriteScript(box, in: db) }
-            if let pending {
-                try sieve?.install(pending)
-                written.append(box.address.description)
-            }
+            // Through the writer, as every change is: a concurrent change cannot install its script
+            // and then see this older one put over it.
+            let wrote = try store.write({ db in try self.rewriteScript(box, in: db) },
+                                        afterCommit: { pending in self.install(pending, for: box.address.description) }) != nil
+            if wrote { written.append(box.address.description) }
         }
         return SieveRewrite(written: written)
     }
@@ -143,18 +143,19 @@ extension ControlPlane {
     }
 
     /// A rule's forward is checked as a redirection target is: valid, existing in our domains,
-    /// inside the organization's domains when its rule says so.
-    func checkForwards(_ rules: [SortingRule], of box: Mailbox, in db: Database) throws {
-        let targets = rules.flatMap(\.actions).compactMap { $0.kind == .forward ? $0.address : nil }
-        guard !targets.isEmpty, let target = try db.mailboxTarget(box.address) else { return }
-        let cleaned = try Self.redirectionTargets(targets, of: box.address, isOurs: routing.isOurs,
-                                                  ourDomains: { domain in try db.importService(domain: domain) != nil })
-        if try db.redirectionScope(organizationID: target.service.organizationID) == .ownDomains {
-            let own = try db.domains(organizationID: target.service.organizationID)
-            if let outside = cleaned.first(where: { !own.contains(String($0[$0.index(after: $0.lastIndex(of: "@")!)...])) }) {
-                throw PosternError(.forbidden, code: "redirection_outside", "\(outside) is outside the organization's domains: its forwards stay inside them")
-            }
+    /// inside the organization's domains when its rule says so. A forward sends the mailbox's mail
+    /// elsewhere, as a redirection does: a new one also needs the "redirections" permission, so
+    /// "rules" alone cannot send mail out.
+    func checkForwards(_ rules: [SortingRule], replacing old: [SortingRule], of box: Mailbox, actor: Actor, in db: Database) throws {
+        func forwards(_ rules: [SortingRule]) -> Set<String> {
+            Set(rules.flatMap(\.actions).compactMap { $0.kind == .forward ? $0.address.map(RoutingTable.fold) : nil })
         }
+        let targets = Array(forwards(rules))
+        guard !targets.isEmpty else { return }
+        if !forwards(rules).isSubset(of: forwards(old)), let target = try db.mailboxTarget(box.address) {
+            try db.authorize(actor, .mailbox(target, .redirections))
+        }
+        _ = try checkedTargets(targets, of: box.address, in: db)
     }
 
     static func describe(_ rules: [SortingRule]) -> String {

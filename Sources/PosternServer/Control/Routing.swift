@@ -121,17 +121,7 @@ extension ControlPlane {
         let address = try MailAddress(address)
         return try store.write({ db in
             let box = try Self.mailbox(address, .redirections, actor: actor, in: db)
-            guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
-            let cleaned = try Self.redirectionTargets(targets, of: address, isOurs: routing.isOurs,
-                                                      ourDomains: { domain in try db.importService(domain: domain) != nil })
-            if try db.redirectionScope(organizationID: target.service.organizationID) == .ownDomains {
-                let own = try db.domains(organizationID: target.service.organizationID)
-                if let outside = cleaned.first(where: { !own.contains(String($0[$0.index(after: $0.lastIndex(of: "@")!)...])) }) {
-                    throw PosternError(.forbidden, code: "redirection_outside", """
-                        \(outside) is outside the organization's domains (\(own.sorted().joined(separator: ", "))): its redirections stay inside them; nothing was changed
-                        """)
-                }
-            }
+            let cleaned = try self.checkedTargets(targets, of: address, in: db)
             let redirection = Redirection(mailbox: address.description, targets: cleaned, keepCopy: keepCopy)
             if let loop = routing.loop(from: address.description, after: .setRedirect(mailbox: address.description, .init(targets: cleaned, keepCopy: keepCopy))) {
                 throw PosternError.redirectionLoop(loop)
@@ -159,6 +149,23 @@ extension ControlPlane {
                                               detail: "redirection: \(Self.describe(before)) → none", before: Self.describe(before), after: nil))
             return before
         }, afterCommit: { [routing] removed in routing.apply(.clearRedirect(mailbox: removed.mailbox)) })
+    }
+
+    /// Redirection (or forward) targets as stored, checked against our addresses and against
+    /// the organization's own-domains rule: the one check for both.
+    func checkedTargets(_ targets: [String], of address: MailAddress, in db: Database) throws -> [String] {
+        guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
+        let cleaned = try Self.redirectionTargets(targets, of: address, isOurs: routing.isOurs,
+                                                  ourDomains: { domain in try db.importService(domain: domain) != nil })
+        if try db.redirectionScope(organizationID: target.service.organizationID) == .ownDomains {
+            let own = try db.domains(organizationID: target.service.organizationID)
+            if let outside = cleaned.first(where: { !own.contains(String($0[$0.index(after: $0.lastIndex(of: "@")!)...])) }) {
+                throw PosternError(.forbidden, code: "redirection_outside", """
+                    \(outside) is outside the organization's domains (\(own.sorted().joined(separator: ", "))): its redirections and forwards stay inside them; nothing was changed
+                    """)
+            }
+        }
+        return cleaned
     }
 
     /// The targets as stored: valid addresses, domain in lowercase, each once, not the mailbox
