@@ -2,7 +2,7 @@ import Foundation
 import PosternCore
 
 /// What a device password's digest leads to.
-public struct DeviceCredential: Sendable, Equatable {
+public struct DeviceCredential: Sendable, Equatable, Codable {
     public let deviceID: Int64
     /// The mailbox address, which is the canonical login (`user=` in the answer).
     public let address: String
@@ -25,7 +25,7 @@ public struct DeviceCredential: Sendable, Equatable {
 
 /// A mailbox's generic password, verified only when no device password matched, with the policy
 /// that may retire it (resolved from the mailbox, mail service and organization levels).
-public struct GenericCredential: Sendable, Equatable {
+public struct GenericCredential: Sendable, Equatable, Codable {
     public let deviceID: Int64
     public let address: String
     public let password: GenericPassword
@@ -43,7 +43,8 @@ public struct GenericCredential: Sendable, Equatable {
 /// Loaded from the store at start; every write changes it before the control API answers.
 public final class CredentialIndex: Sendable {
     /// One change, applied after the store committed it.
-    public enum Change: Sendable {
+    /// Codable: the change log carries them to the other nodes (digests, never passwords).
+    public enum Change: Sendable, Equatable, Codable {
         /// A device password (a new device, or a rotated one after `removeDevice` of its old digest).
         case addDevice(PasswordDigest, DeviceCredential)
         case setGeneric(GenericCredential)

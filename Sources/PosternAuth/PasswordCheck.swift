@@ -42,11 +42,14 @@ public final class PasswordCheck: Sendable {
     public let genericRefusals = GenericRefusals()
     /// Failed and refused logins, aggregated for `postern device failures`.
     public let failedLogins = FailedLogins()
+    /// Set while this node may be behind the other nodes' revocations: every check is a temporary failure.
+    public let freshness: Freshness
     private let key: ServerKey
     private let threadPool: NIOThreadPool
 
     public init(key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, threadPool: NIOThreadPool,
-                throttle: Throttle = Throttle()) {
+                throttle: Throttle = Throttle(), freshness: Freshness = Freshness()) {
+        self.freshness = freshness
         self.key = key
         self.index = index
         self.lastUse = lastUse
@@ -90,6 +93,7 @@ public final class PasswordCheck: Sendable {
     /// Throttling verdict, lookup, slow hash if needed, and the throttling record of the result;
     /// everything but holding the answer back. The delay is nil when there is none to observe.
     private func evaluate(_ request: CheckRequest, on eventLoop: any EventLoop) -> (Outcome, Duration?) {
+        if freshness.isStale { return (.now(.tempFail), nil) }
         let login = MailAddress.loginKey(request.login)
         let delay: Duration?
         switch throttle.verdict(login: login, ip: request.remoteIP) {

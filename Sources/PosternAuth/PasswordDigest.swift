@@ -40,3 +40,25 @@ public struct PasswordDigest: Hashable, Sendable {
         [w0, w1, w2, w3].flatMap { w in (0..<8).reversed().map { UInt8(truncatingIfNeeded: w >> (UInt64($0) * 8)) } }
     }
 }
+
+/// In the change log as 64 hex digits.
+extension PasswordDigest: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        var bytes: [UInt8] = []
+        var i = text.startIndex
+        while i < text.endIndex, let j = text.index(i, offsetBy: 2, limitedBy: text.endIndex), let b = UInt8(text[i..<j], radix: 16) {
+            bytes.append(b)
+            i = j
+        }
+        guard i == text.endIndex, let digest = PasswordDigest(bytes: bytes) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a 32-byte digest in hex"))
+        }
+        self = digest
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(bytes.map { String(format: "%02x", $0) }.joined())
+    }
+}

@@ -36,10 +36,34 @@ public struct ServiceInput: Codable, Sendable {
 }
 
 public struct Health: Codable, Sendable { public let status: String; public let devicePasswords: Int; public let genericPasswords: Int
-    public init(status: String, devicePasswords: Int, genericPasswords: Int) {
+    /// Where this node is in the shared change log (several nodes on PostgreSQL; nil on SQLite).
+    public var feed: FeedStatus?
+    public init(status: String, devicePasswords: Int, genericPasswords: Int, feed: FeedStatus? = nil) {
         self.status = status
         self.devicePasswords = devicePasswords
         self.genericPasswords = genericPasswords
+        self.feed = feed
+    }
+}
+
+/// A node's place in the change log: the last change applied, how long since it was last known
+/// current, and whether it refuses logins for being behind (`stale`).
+public struct FeedStatus: Codable, Sendable, Equatable {
+    public let node: String
+    public let lastApplied: Int64
+    public let lagSeconds: Double
+    public let stale: Bool
+    /// Whether its LISTEN connection to PostgreSQL is up.
+    public let listening: Bool
+    public let problem: String?
+
+    public init(node: String, lastApplied: Int64, lagSeconds: Double, stale: Bool, listening: Bool, problem: String?) {
+        self.node = node
+        self.lastApplied = lastApplied
+        self.lagSeconds = lagSeconds
+        self.stale = stale
+        self.listening = listening
+        self.problem = problem
     }
 }
 public struct OrganizationList: Codable, Sendable { public let organizations: [Organization]; public init(organizations: [Organization]) { self.organizations = organizations } }

@@ -1,7 +1,6 @@
-import GRDB
 import PosternCore
 
-extension Database {
+extension StoreTransaction {
     /// The rights of whoever acts, read in the transaction that acts.
     public func rights(of actor: Actor) throws -> Rights {
         guard let user = actor.user else { return .operator }

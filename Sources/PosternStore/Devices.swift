@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternCore
 
 /// A device row as the index loader sees it: the credential, never shown to anyone.
@@ -12,32 +11,32 @@ public struct StoredCredential: Sendable {
     public let expiresAt: Date?
 }
 
-extension Database {
+extension StoreTransaction {
     public func devices(mailboxID: Int64) throws -> [Device] {
-        try Row.fetchAll(self, sql: "SELECT * FROM device WHERE mailboxId = ? ORDER BY kind = 'device', createdAt, id",
+        try StoreRow.fetchAll(self, sql: "SELECT * FROM device WHERE mailboxId = ? ORDER BY kind = 'device', createdAt, id",
                          arguments: [mailboxID]).map(Self.device(from:))
     }
 
     /// The devices of a mailbox whose name equals `name` but for ASCII case: what a new name is
     /// checked against, without reading every device of the mailbox.
     public func devices(mailboxID: Int64, named name: String) throws -> [Device] {
-        try Row.fetchAll(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND name = ? COLLATE NOCASE", arguments: [mailboxID, name])
+        try StoreRow.fetchAll(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND lower(name) = lower(?)", arguments: [mailboxID, name])
             .map(Self.device(from:))
     }
 
     /// One device of a mailbox, by its id or by its exact name (index lookups either way).
     public func device(mailboxID: Int64, id: Int64?, name: String?) throws -> Device? {
         if let id {
-            return try Row.fetchOne(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND id = ?", arguments: [mailboxID, id]).map(Self.device(from:))
+            return try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND id = ?", arguments: [mailboxID, id]).map(Self.device(from:))
         }
-        return try Row.fetchOne(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND name = ?", arguments: [mailboxID, name]).map(Self.device(from:))
+        return try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE mailboxId = ? AND name = ?", arguments: [mailboxID, name]).map(Self.device(from:))
     }
 
     public func deviceCount(mailboxID: Int64) throws -> Int {
         try Int.fetchOne(self, sql: "SELECT count(*) FROM device WHERE mailboxId = ?", arguments: [mailboxID]) ?? 0
     }
 
-    static func device(from row: Row) -> Device {
+    static func device(from row: StoreRow) -> Device {
         let lastAt: Date? = row["lastUsedAt"]
         return Device(id: row["id"], name: row["name"], kind: DeviceKind(rawValue: row["kind"]) ?? .device,
                       createdAt: row["createdAt"], rotatedAt: row["rotatedAt"],
@@ -47,15 +46,15 @@ extension Database {
 
     public func insertDevice(mailboxID: Int64, name: String, digest: [UInt8], scope: ServiceScope = .all, expiresAt: Date? = nil) throws -> Device {
         let now = Date()
-        try execute(sql: "INSERT INTO device (mailboxId, name, kind, digest, createdAt, scopes, expiresAt) VALUES (?, ?, 'device', ?, ?, ?, ?)",
-                    arguments: [mailboxID, name, Data(digest), now, scope.stored, expiresAt])
-        return Device(id: lastInsertedRowID, name: name, kind: .device, createdAt: now, scope: scope, expiresAt: expiresAt)
+        let id = try insert(sql: "INSERT INTO device (mailboxId, name, kind, digest, createdAt, scopes, expiresAt) VALUES (?, ?, 'device', ?, ?, ?, ?)",
+                            arguments: [mailboxID, name, digest, now, scope.stored, expiresAt])
+        return Device(id: id, name: name, kind: .device, createdAt: now, scope: scope, expiresAt: expiresAt)
     }
 
     /// Sets when a device password stops working (nil: never); its expiry is handled anew.
     public func setExpiry(deviceID: Int64, _ expiresAt: Date?) throws -> Device {
         try execute(sql: "UPDATE device SET expiresAt = ?, expiryHandled = 0 WHERE id = ?", arguments: [expiresAt, deviceID])
-        guard let row = try Row.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
+        guard let row = try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
             throw PosternError(.notFound, code: "device_not_found", "device \(deviceID) no longer exists")
         }
         return Self.device(from: row)
@@ -63,7 +62,7 @@ extension Database {
 
     /// Device passwords that expired by `now` and whose expiry was not handled yet, with their mailbox.
     public func expiredDevices(at now: Date) throws -> [(address: String, device: Device)] {
-        try Row.fetchAll(self, sql: """
+        try StoreRow.fetchAll(self, sql: """
             SELECT d.*, m.address AS mailboxAddress FROM device d JOIN mailbox m ON m.id = d.mailboxId
             WHERE d.expiresAt IS NOT NULL AND d.expiresAt <= ? AND d.expiryHandled = 0
             """, arguments: [now]).map { ($0["mailboxAddress"], Self.device(from: $0)) }
@@ -75,7 +74,7 @@ extension Database {
 
     /// Device passwords (not generic ones) whose last use, or creation if never used, is older than `cutoff`.
     public func devicesUnused(since cutoff: Date) throws -> [(address: String, device: Device)] {
-        try Row.fetchAll(self, sql: """
+        try StoreRow.fetchAll(self, sql: """
             SELECT d.*, m.address AS mailboxAddress FROM device d JOIN mailbox m ON m.id = d.mailboxId
             WHERE d.kind = 'device' AND COALESCE(d.lastUsedAt, d.createdAt) < ?
             """, arguments: [cutoff]).map { ($0["mailboxAddress"], Self.device(from: $0)) }
@@ -84,7 +83,7 @@ extension Database {
     /// Changes which services a device password may log in to.
     public func setScope(deviceID: Int64, _ scope: ServiceScope) throws -> Device {
         try execute(sql: "UPDATE device SET scopes = ? WHERE id = ? AND kind = 'device'", arguments: [scope.stored, deviceID])
-        guard let row = try Row.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
+        guard let row = try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
             throw PosternError(.notFound, code: "device_not_found", "device \(deviceID) no longer exists")
         }
         return Self.device(from: row)
@@ -93,7 +92,7 @@ extension Database {
     public func rotateDevice(id: Int64, digest: [UInt8]) throws -> Device {
         try execute(sql: "UPDATE device SET digest = ?, rotatedAt = ? WHERE id = ? AND kind = 'device'",
                     arguments: [Data(digest), Date(), id])
-        guard let row = try Row.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]) else {
+        guard let row = try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]) else {
             throw PosternError(.notFound, code: "device_not_found", "device \(id) no longer exists")
         }
         return Self.device(from: row)
@@ -107,7 +106,7 @@ extension Database {
     /// The devices of a mailbox with their digests (nil for a generic password), for taking them
     /// out of the password index.
     public func deviceDigests(mailboxID: Int64) throws -> [(id: Int64, digest: [UInt8]?)] {
-        try Row.fetchAll(self, sql: "SELECT id, digest FROM device WHERE mailboxId = ?", arguments: [mailboxID]).map { row in
+        try StoreRow.fetchAll(self, sql: "SELECT id, digest FROM device WHERE mailboxId = ?", arguments: [mailboxID]).map { row in
             let digest: Data? = row[1]
             return (row[0], digest.map { Array($0) })
         }
@@ -120,9 +119,8 @@ extension Database {
     /// Sets the mailbox's generic password, replacing any earlier one; returns its device id.
     public func setGenericPassword(mailboxID: Int64, _ password: GenericPassword) throws -> Int64 {
         try execute(sql: "DELETE FROM device WHERE mailboxId = ? AND kind = 'generic'", arguments: [mailboxID])
-        try execute(sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES (?, ?, 'generic', ?, ?)",
-                    arguments: [mailboxID, DeviceRules.genericName, password.stored, Date()])
-        return lastInsertedRowID
+        return try insert(sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES (?, ?, 'generic', ?, ?)",
+                   arguments: [mailboxID, DeviceRules.genericName, password.stored, Date()])
     }
 
     public func genericPassword(mailboxID: Int64) throws -> GenericPassword? {
@@ -132,7 +130,7 @@ extension Database {
 
     /// Writes a batch of last uses; devices deleted meanwhile are skipped.
     public func recordLastUse(_ batch: [Int64: LastUse]) throws {
-        let statement = try makeStatement(sql: "UPDATE device SET lastUsedAt = ?, lastIP = ?, lastService = ? WHERE id = ?")
+        let statement = try cachedStatement(sql: "UPDATE device SET lastUsedAt = ?, lastIP = ?, lastService = ? WHERE id = ?")
         for (id, use) in batch {
             try statement.execute(arguments: [use.at, use.ip, use.service, id])
         }
@@ -140,12 +138,11 @@ extension Database {
 
     /// Every credential, for loading the in-memory index at start.
     public func forEachCredential(_ body: (StoredCredential) throws -> Void) throws {
-        let cursor = try Row.fetchCursor(self, sql: """
+        try StoreRow.forEach(self, sql: """
             SELECT d.id, m.address, d.digest, d.genericHash, d.scopes, d.expiresAt FROM device d JOIN mailbox m ON m.id = d.mailboxId
-            """)
-        while let row = try cursor.next() {
+            """) { row in
             // Columns by position, not by name: this runs once per device at start (1M rows).
-            let digest: [UInt8]? = try row.withUnsafeData(atIndex: 2) { $0.map { Array($0) } }
+            let digest: [UInt8]? = row[2]
             let hash: String? = row[3]
             try body(StoredCredential(deviceID: row[0], address: row[1], digest: digest,
                                       generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row[4]),
@@ -160,7 +157,7 @@ extension Database {
 
     /// Device passwords and generic passwords, in one pass over the table.
     public func credentialCounts() throws -> (devices: Int, generic: Int) {
-        let row = try Row.fetchOne(self, sql: "SELECT count(digest) AS devices, count(*) - count(digest) AS generic FROM device")
+        let row = try StoreRow.fetchOne(self, sql: "SELECT count(digest) AS devices, count(*) - count(digest) AS generic FROM device")
         return (row?["devices"] ?? 0, row?["generic"] ?? 0)
     }
 

@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 import PosternCore
 
 /// Users, their memberships, and what they were given: the facts the rule set decides from.
-extension Database {
+extension StoreTransaction {
     // MARK: users
 
     public func createUser(login: String, displayName: String, passwordHash: String?) throws -> User {
@@ -13,13 +12,13 @@ extension Database {
             throw PosternError(.conflict, code: "user_exists", "a user with login \(login) already exists")
         }
         let now = Date()
-        try execute(sql: "INSERT INTO user (login, displayName, passwordHash, createdAt) VALUES (?, ?, ?, ?)",
-                    arguments: [login, name, passwordHash, now])
-        return User(id: lastInsertedRowID, login: login, displayName: name, canSignIn: passwordHash != nil, createdAt: now)
+        let id = try insert(sql: "INSERT INTO \"user\" (login, displayName, passwordHash, createdAt) VALUES (?, ?, ?, ?)",
+                            arguments: [login, name, passwordHash, now])
+        return User(id: id, login: login, displayName: name, canSignIn: passwordHash != nil, createdAt: now)
     }
 
     public func user(login: String) throws -> User? {
-        try Row.fetchOne(self, sql: "SELECT * FROM user WHERE login = ?", arguments: [login]).map(Self.user(from:))
+        try StoreRow.fetchOne(self, sql: "SELECT * FROM \"user\" WHERE lower(login) = lower(?)", arguments: [login]).map(Self.user(from:))
     }
 
     public func requireUser(login: String) throws -> User {
@@ -30,22 +29,22 @@ extension Database {
     }
 
     public func users() throws -> [User] {
-        try Row.fetchAll(self, sql: "SELECT * FROM user ORDER BY login").map(Self.user(from:))
+        try StoreRow.fetchAll(self, sql: "SELECT * FROM \"user\" ORDER BY login").map(Self.user(from:))
     }
 
     public func passwordHash(userID: Int64) throws -> String? {
-        try String.fetchOne(self, sql: "SELECT passwordHash FROM user WHERE id = ?", arguments: [userID])
+        try String.fetchOne(self, sql: "SELECT passwordHash FROM \"user\" WHERE id = ?", arguments: [userID])
     }
 
     public func setPasswordHash(userID: Int64, _ hash: String) throws {
-        try execute(sql: "UPDATE user SET passwordHash = ? WHERE id = ?", arguments: [hash, userID])
+        try execute(sql: "UPDATE \"user\" SET passwordHash = ? WHERE id = ?", arguments: [hash, userID])
     }
 
     public func removeUser(id: Int64) throws {
-        try execute(sql: "DELETE FROM user WHERE id = ?", arguments: [id])
+        try execute(sql: "DELETE FROM \"user\" WHERE id = ?", arguments: [id])
     }
 
-    static func user(from row: Row) -> User {
+    static func user(from row: StoreRow) -> User {
         User(id: row["id"], login: row["login"], displayName: row["displayName"], canSignIn: (row["passwordHash"] as String?) != nil,
              createdAt: row["createdAt"])
     }
@@ -76,9 +75,9 @@ extension Database {
     }
 
     public func members(organizationID: Int64) throws -> [Member] {
-        try Row.fetchAll(self, sql: """
+        try StoreRow.fetchAll(self, sql: """
             SELECT u.login, u.displayName, o.name AS organization, ms.role FROM membership ms
-            JOIN user u ON u.id = ms.userId JOIN organization o ON o.id = ms.organizationId
+            JOIN \"user\" u ON u.id = ms.userId JOIN organization o ON o.id = ms.organizationId
             WHERE ms.organizationId = ? ORDER BY u.login
             """, arguments: [organizationID]).map {
             Member(login: $0["login"], displayName: $0["displayName"], organization: $0["organization"], role: Role(rawValue: $0["role"]) ?? .external)
@@ -111,32 +110,31 @@ extension Database {
     /// Who may do what on a mailbox (by login), or what one user was given (by mailbox).
     public func accessList(mailboxID: Int64? = nil, userID: Int64? = nil, organizationID: Int64? = nil) throws -> [MailboxAccess] {
         var sql = """
-            SELECT u.login, m.address, a.permissions FROM mailboxAccess a JOIN user u ON u.id = a.userId
+            SELECT u.login, m.address, a.permissions FROM mailboxAccess a JOIN \"user\" u ON u.id = a.userId
             JOIN mailbox m ON m.id = a.mailboxId JOIN mailService s ON s.id = m.mailServiceId
             """
         var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: SQLArguments = []
         if let mailboxID { conditions.append("a.mailboxId = ?"); arguments += [mailboxID] }
         if let userID { conditions.append("a.userId = ?"); arguments += [userID] }
         if let organizationID { conditions.append("s.organizationId = ?"); arguments += [organizationID] }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        return try Row.fetchAll(self, sql: sql + " ORDER BY m.address, u.login", arguments: arguments).map {
+        return try StoreRow.fetchAll(self, sql: sql + " ORDER BY m.address, u.login", arguments: arguments).map {
             MailboxAccess(login: $0["login"], mailbox: $0["address"], permissions: MailboxPermission(rawValue: UInt16(truncatingIfNeeded: $0["permissions"] as Int)))
         }
     }
 
     public func grantService(userID: Int64, serviceID: Int64) throws {
-        try execute(sql: "INSERT OR IGNORE INTO serviceGrant (userId, mailServiceId) VALUES (?, ?)", arguments: [userID, serviceID])
+        try execute(sql: "INSERT INTO serviceGrant (userId, mailServiceId) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [userID, serviceID])
     }
 
     public func revokeService(userID: Int64, serviceID: Int64) throws -> Bool {
-        try execute(sql: "DELETE FROM serviceGrant WHERE userId = ? AND mailServiceId = ?", arguments: [userID, serviceID])
-        return changesCount > 0
+        try execute(sql: "DELETE FROM serviceGrant WHERE userId = ? AND mailServiceId = ?", arguments: [userID, serviceID]) > 0
     }
 
     /// The logins a mail service was given to.
     public func serviceGrants(serviceID: Int64) throws -> [String] {
-        try String.fetchAll(self, sql: "SELECT u.login FROM serviceGrant g JOIN user u ON u.id = g.userId WHERE g.mailServiceId = ? ORDER BY u.login",
+        try String.fetchAll(self, sql: "SELECT u.login FROM serviceGrant g JOIN \"user\" u ON u.id = g.userId WHERE g.mailServiceId = ? ORDER BY u.login",
                             arguments: [serviceID])
     }
 
@@ -152,11 +150,11 @@ extension Database {
     /// Everything the rule set needs to know of one user, read in the transaction that acts.
     public func rights(userID: Int64) throws -> Rights {
         var rights = Rights()
-        for row in try Row.fetchAll(self, sql: "SELECT organizationId, role FROM membership WHERE userId = ?", arguments: [userID]) {
+        for row in try StoreRow.fetchAll(self, sql: "SELECT organizationId, role FROM membership WHERE userId = ?", arguments: [userID]) {
             if let role = Role(rawValue: row["role"]) { rights.roles[row["organizationId"]] = role }
         }
         rights.services = Set(try Int64.fetchAll(self, sql: "SELECT mailServiceId FROM serviceGrant WHERE userId = ?", arguments: [userID]))
-        for row in try Row.fetchAll(self, sql: "SELECT mailboxId, permissions FROM mailboxAccess WHERE userId = ?", arguments: [userID]) {
+        for row in try StoreRow.fetchAll(self, sql: "SELECT mailboxId, permissions FROM mailboxAccess WHERE userId = ?", arguments: [userID]) {
             rights.mailboxes[row["mailboxId"]] = MailboxPermission(rawValue: UInt16(truncatingIfNeeded: row["permissions"] as Int))
         }
         return rights
@@ -165,7 +163,7 @@ extension Database {
     // MARK: targets
 
     public func mailboxTarget(_ address: MailAddress) throws -> MailboxTarget? {
-        try Row.fetchOne(self, sql: """
+        try StoreRow.fetchOne(self, sql: """
             SELECT m.id, m.mailServiceId, s.organizationId FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?
             """, arguments: [address.description]).map {
             MailboxTarget(id: $0["id"], address: address.description, service: ServiceTarget(id: $0["mailServiceId"], organizationID: $0["organizationId"]))
@@ -173,17 +171,17 @@ extension Database {
     }
 
     public func serviceTarget(name: String) throws -> ServiceTarget? {
-        try Row.fetchOne(self, sql: "SELECT id, organizationId FROM mailService WHERE name = ?", arguments: [name]).map {
+        try StoreRow.fetchOne(self, sql: "SELECT id, organizationId FROM mailService WHERE lower(name) = lower(?)", arguments: [name]).map {
             ServiceTarget(id: $0["id"], organizationID: $0["organizationId"])
         }
     }
 }
 
-extension Database {
+extension StoreTransaction {
     /// Every mail service's place, by service id (to filter lists by what the actor sees).
     public func serviceTargets() throws -> [Int64: ServiceTarget] {
         var targets: [Int64: ServiceTarget] = [:]
-        for row in try Row.fetchAll(self, sql: "SELECT id, organizationId FROM mailService") {
+        for row in try StoreRow.fetchAll(self, sql: "SELECT id, organizationId FROM mailService") {
             targets[row["id"]] = ServiceTarget(id: row["id"], organizationID: row["organizationId"])
         }
         return targets
@@ -193,14 +191,14 @@ extension Database {
     public func mailboxTargets(domain: String? = nil) throws -> [(Mailbox, MailboxTarget)] {
         let services = try serviceTargets()
         var sql = "SELECT m.id, m.address, m.createdAt, m.mailServiceId, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId"
-        var arguments: StatementArguments = []
+        var arguments: SQLArguments = []
         if let domain {
-            sql += " WHERE m.address LIKE ? ESCAPE '\\'"
+            sql += " WHERE lower(m.address) LIKE ? ESCAPE '\\'"
             let escaped = domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
             arguments = ["%@" + escaped]
         }
-        return try Row.fetchAll(self, sql: sql, arguments: arguments).compactMap { row -> (Mailbox, MailboxTarget)? in
+        return try StoreRow.fetchAll(self, sql: sql, arguments: arguments).compactMap { row -> (Mailbox, MailboxTarget)? in
             guard let service = services[row["mailServiceId"]] else { return nil }
             let address = try MailAddress(row["address"] as String)
             return (Mailbox(id: row["id"], address: address, mailService: row["service"], createdAt: row["createdAt"]),

@@ -1,17 +1,17 @@
 import Foundation
-import GRDB
 import PosternCore
 
-extension Database {
+extension StoreTransaction {
     /// Adds a batch of aggregated failures to the mailboxes they name; logins that are no
     /// mailbox of ours are skipped (a guess at a login that does not exist is nobody's history).
     public func recordFailedLogins(_ batch: [FailedLogin]) throws {
-        let statement = try makeStatement(sql: """
+        let statement = try cachedStatement(sql: """
             INSERT INTO failedLogin (mailboxId, ip, service, mechanism, firstAt, lastAt, count, throttled)
             SELECT id, ?, ?, ?, ?, ?, ?, ? FROM mailbox WHERE address = ?
             ON CONFLICT (mailboxId, ip, service, mechanism) DO UPDATE SET
-              firstAt = MIN(firstAt, excluded.firstAt), lastAt = MAX(lastAt, excluded.lastAt),
-              count = count + excluded.count, throttled = throttled + excluded.throttled
+              firstAt = CASE WHEN excluded.firstAt < failedLogin.firstAt THEN excluded.firstAt ELSE failedLogin.firstAt END,
+              lastAt = CASE WHEN excluded.lastAt > failedLogin.lastAt THEN excluded.lastAt ELSE failedLogin.lastAt END,
+              count = failedLogin.count + excluded.count, throttled = failedLogin.throttled + excluded.throttled
             """)
         for f in batch {
             try statement.execute(arguments: [f.ip ?? "", f.service, f.mechanism, f.first, f.last, f.count, f.throttled, f.address])
@@ -20,7 +20,7 @@ extension Database {
 
     /// A mailbox's failed logins, the most recent first.
     public func failedLogins(mailboxID: Int64, limit: Int = 1000) throws -> [FailedLogin] {
-        try Row.fetchAll(self, sql: """
+        try StoreRow.fetchAll(self, sql: """
             SELECT f.*, m.address FROM failedLogin f JOIN mailbox m ON m.id = f.mailboxId
             WHERE f.mailboxId = ? ORDER BY f.lastAt DESC LIMIT ?
             """, arguments: [mailboxID, limit]).map { row in
@@ -35,9 +35,10 @@ extension Database {
     public func pruneFailedLogins(before cutoff: Date, perMailbox: Int) throws {
         try execute(sql: "DELETE FROM failedLogin WHERE lastAt < ?", arguments: [cutoff])
         try execute(sql: """
-            DELETE FROM failedLogin WHERE rowid IN (
-              SELECT rowid FROM (SELECT rowid, ROW_NUMBER() OVER (PARTITION BY mailboxId ORDER BY lastAt DESC) AS n FROM failedLogin)
-              WHERE n > ?)
+            DELETE FROM failedLogin WHERE (mailboxId, ip, service, mechanism) IN (
+              SELECT mailboxId, ip, service, mechanism FROM (
+                SELECT mailboxId, ip, service, mechanism, ROW_NUMBER() OVER (PARTITION BY mailboxId ORDER BY lastAt DESC) AS n FROM failedLogin
+              ) AS ranked WHERE n > ?)
             """, arguments: [perMailbox])
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternCore
 
 /// A generic password as `postern report generic` lists it.
@@ -11,13 +10,13 @@ public struct GenericPasswordRow: Sendable {
     public let policy: (policy: GenericPolicy, level: PolicyLevel)?
 }
 
-extension Database {
+extension StoreTransaction {
     /// The row id a policy level names: an organization or mail service by name, a mailbox by address.
     public func policyTarget(_ level: PolicyLevel, _ name: String) throws -> Int64 {
         switch level {
         case .organization: return try organizationID(name)
         case .service:
-            guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM mailService WHERE name = ?", arguments: [name]) else {
+            guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM mailService WHERE lower(name) = lower(?)", arguments: [name]) else {
                 throw PosternError.serviceNotFound(name)
             }
             return id
@@ -26,7 +25,7 @@ extension Database {
     }
 
     public func genericPolicy(_ level: PolicyLevel, target: Int64) throws -> GenericPolicy? {
-        try Row.fetchOne(self, sql: "SELECT refused, fromDate FROM genericPolicy WHERE level = ? AND targetId = ?",
+        try StoreRow.fetchOne(self, sql: "SELECT refused, fromDate FROM genericPolicy WHERE level = ? AND targetId = ?",
                          arguments: [level.rawValue, target]).map(Self.policy(from:))
     }
 
@@ -41,7 +40,7 @@ extension Database {
             """, arguments: [level.rawValue, target, policy.refused.map(\.rawValue).sorted().joined(separator: ","), policy.from, Date()])
     }
 
-    static func policy(from row: Row) -> GenericPolicy {
+    static func policy(from row: StoreRow) -> GenericPolicy {
         let names: String = row["refused"]
         return GenericPolicy(refused: Set(names.split(separator: ",").compactMap { ServiceScope.Service(rawValue: String($0)) }),
                              from: row["fromDate"])
@@ -60,7 +59,7 @@ extension Database {
             LEFT JOIN genericPolicy po ON po.level = 'organization' AND po.targetId = s.organizationId
             WHERE d.kind = 'generic'
             """
-        var arguments: StatementArguments = []
+        var arguments: SQLArguments = []
         if let level, let target {
             let column = switch level {
             case .organization: "s.organizationId"
@@ -71,7 +70,7 @@ extension Database {
             arguments += [target]
         }
         if withPolicy { sql += " AND (pm.refused IS NOT NULL OR ps.refused IS NOT NULL OR po.refused IS NOT NULL)" }
-        return try Row.fetchAll(self, sql: sql + " ORDER BY m.address", arguments: arguments).map { row in
+        return try StoreRow.fetchAll(self, sql: sql + " ORDER BY m.address", arguments: arguments).map { row in
             func policy(_ prefix: String) -> GenericPolicy? { Self.policy(row, prefix) }
             let lastAt: Date? = row["lastUsedAt"]
             return GenericPasswordRow(deviceID: row["id"], address: row["address"], createdAt: row["createdAt"],

@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 import PosternCore
 
 /// Sorting rules, the spam filter, the responder, the sender lists and signatures of mailboxes.
-extension Database {
+extension StoreTransaction {
     static let json: (JSONEncoder, JSONDecoder) = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -17,7 +16,7 @@ extension Database {
 
     /// A mailbox's rules in their order.
     public func sortingRules(mailboxID: Int64) throws -> [SortingRule] {
-        try Row.fetchAll(self, sql: "SELECT id, rule FROM sortingRule WHERE mailboxId = ? ORDER BY position, id", arguments: [mailboxID]).map { row in
+        try StoreRow.fetchAll(self, sql: "SELECT id, rule FROM sortingRule WHERE mailboxId = ? ORDER BY position, id", arguments: [mailboxID]).map { row in
             var rule = try Self.decode(SortingRule.self, row["rule"] as String)!
             rule.id = row["id"]
             return rule
@@ -38,9 +37,8 @@ extension Database {
                 try execute(sql: "UPDATE sortingRule SET position = ?, rule = ?, updatedAt = ? WHERE id = ?", arguments: [position, text, Date(), id])
                 rule.id = id
             } else {
-                try execute(sql: "INSERT INTO sortingRule (mailboxId, position, rule, updatedAt) VALUES (?, ?, ?, ?)",
-                            arguments: [mailboxID, position, text, Date()])
-                rule.id = lastInsertedRowID
+                rule.id = try insert(sql: "INSERT INTO sortingRule (mailboxId, position, rule, updatedAt) VALUES (?, ?, ?, ?)",
+                                     arguments: [mailboxID, position, text, Date()])
             }
             out.append(rule)
         }
@@ -49,7 +47,7 @@ extension Database {
 
     /// The spam filter, the responder and the sender lists (defaults when never set).
     public func mailSettings(mailboxID: Int64) throws -> (SpamFilter, Responder, SenderLists) {
-        let row = try Row.fetchOne(self, sql: "SELECT spam, responder, senders FROM mailSettings WHERE mailboxId = ?", arguments: [mailboxID])
+        let row = try StoreRow.fetchOne(self, sql: "SELECT spam, responder, senders FROM mailSettings WHERE mailboxId = ?", arguments: [mailboxID])
         return (try Self.decode(SpamFilter.self, row?["spam"]) ?? SpamFilter(),
                 try Self.decode(Responder.self, row?["responder"]) ?? Responder(),
                 try Self.decode(SenderLists.self, row?["senders"]) ?? SenderLists())
@@ -75,7 +73,7 @@ extension Database {
     }
 
     public func signature(mailboxID: Int64, userID: Int64) throws -> (text: String, replyTo: String?)? {
-        try Row.fetchOne(self, sql: "SELECT text, replyTo FROM signature WHERE mailboxId = ? AND userId = ?", arguments: [mailboxID, userID])
+        try StoreRow.fetchOne(self, sql: "SELECT text, replyTo FROM signature WHERE mailboxId = ? AND userId = ?", arguments: [mailboxID, userID])
             .map { ($0["text"], $0["replyTo"]) }
     }
 

@@ -1,14 +1,13 @@
 import Foundation
-import GRDB
 import PosternCore
 
-extension Database {
+extension StoreTransaction {
     public func createMailbox(_ address: MailAddress) throws -> Mailbox {
         guard let service = try mailService(forDomain: address.domain) else {
             throw PosternError(.notFound, code: "domain_not_served",
                                "no mail service holds domain \(address.domain); add one with `postern service add NAME --organization ORG --domain \(address.domain)`")
         }
-        if let existing = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE address = ? COLLATE NOCASE", arguments: [address.description]) {
+        if let existing = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE lower(address) = lower(?)", arguments: [address.description]) {
             throw PosternError(.conflict, code: "mailbox_exists", existing == address.description
                 ? "mailbox \(address) already exists" : "mailbox \(existing) already exists (mail addresses match whatever their case)")
         }
@@ -17,13 +16,13 @@ extension Database {
             throw PosternError(.conflict, code: "address_taken", "\(address) is an alias of \(owner); remove the alias first")
         }
         let now = Date()
-        try execute(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)",
-                    arguments: [service.id, address.description, now])
-        return Mailbox(id: lastInsertedRowID, address: address, mailService: service.name, createdAt: now)
+        let id = try insert(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)",
+                            arguments: [service.id, address.description, now])
+        return Mailbox(id: id, address: address, mailService: service.name, createdAt: now)
     }
 
     public func mailbox(_ address: MailAddress) throws -> Mailbox {
-        guard let row = try Row.fetchOne(self, sql: """
+        guard let row = try StoreRow.fetchOne(self, sql: """
             SELECT m.id, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?
             """, arguments: [address.description]) else {
             throw PosternError.mailboxNotFound(address.description)
@@ -50,7 +49,7 @@ extension Database {
     /// Appends an entry; one about a mailbox belongs to the mailbox's organization, others to `organizationID`.
     public func appendHistory(_ entry: HistoryEntry, organizationID: Int64? = nil) throws {
         try cachedStatement(sql: """
-            INSERT INTO history (at, mailbox, actor, action, detail, actorKind, origin, before, after, organizationId)
+            INSERT INTO history (at, mailbox, actor, action, detail, actorKind, origin, "before", "after", organizationId)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
                     COALESCE(?, (SELECT s.organizationId FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?)))
             """).execute(arguments: [entry.at, entry.mailbox, entry.actor, entry.action, entry.detail, entry.actorKind, entry.origin,
@@ -65,7 +64,7 @@ extension Database {
     /// ("device" for every device action, or "device.add").
     public func history(_ query: HistoryQuery) throws -> [HistoryEntry] {
         var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: SQLArguments = []
         if let mailbox = query.mailbox { conditions.append("mailbox = ?"); arguments += [mailbox] }
         if let org = query.organizationID { conditions.append("organizationId = ?"); arguments += [org] }
         if let since = query.since { conditions.append("at >= ?"); arguments += [since] }
@@ -76,7 +75,7 @@ extension Database {
                 .replacingOccurrences(of: "_", with: "\\_") + ".%"]
         }
         let sql = "SELECT * FROM history" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) + " ORDER BY id DESC LIMIT ?"
-        return try Row.fetchAll(self, sql: sql, arguments: arguments + [query.limit]).map {
+        return try StoreRow.fetchAll(self, sql: sql, arguments: arguments + [query.limit]).map {
             HistoryEntry(id: $0["id"], at: $0["at"], mailbox: $0["mailbox"], actor: $0["actor"], action: $0["action"], detail: $0["detail"],
                          actorKind: $0["actorKind"], origin: $0["origin"], before: $0["before"], after: $0["after"])
         }

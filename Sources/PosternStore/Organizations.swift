@@ -1,10 +1,9 @@
 import Foundation
-import GRDB
 import PosternCore
 
-extension Database {
+extension StoreTransaction {
     public func organizationID(_ name: String) throws -> Int64 {
-        guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM organization WHERE name = ?", arguments: [name]) else {
+        guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM organization WHERE lower(name) = lower(?)", arguments: [name]) else {
             throw PosternError.organizationNotFound(name)
         }
         return id
@@ -12,16 +11,16 @@ extension Database {
 
     public func createOrganization(_ name: String) throws -> Organization {
         let name = try Names.validate(name, what: "an organization name")
-        if try Bool.fetchOne(self, sql: "SELECT 1 FROM organization WHERE name = ?", arguments: [name]) == true {
+        if try Bool.fetchOne(self, sql: "SELECT 1 FROM organization WHERE lower(name) = lower(?)", arguments: [name]) == true {
             throw PosternError(.conflict, code: "organization_exists", "an organization named \"\(name)\" already exists")
         }
         let now = Date()
-        try execute(sql: "INSERT INTO organization (name, createdAt) VALUES (?, ?)", arguments: [name, now])
-        return Organization(id: lastInsertedRowID, name: name, createdAt: now)
+        let id = try insert(sql: "INSERT INTO organization (name, createdAt) VALUES (?, ?)", arguments: [name, now])
+        return Organization(id: id, name: name, createdAt: now)
     }
 
     public func organizations() throws -> [Organization] {
-        try Row.fetchAll(self, sql: "SELECT id, name, createdAt FROM organization ORDER BY name").map {
+        try StoreRow.fetchAll(self, sql: "SELECT id, name, createdAt FROM organization ORDER BY name").map {
             Organization(id: $0["id"], name: $0["name"], createdAt: $0["createdAt"])
         }
     }
@@ -57,12 +56,11 @@ extension Database {
             }
             if !normalized.contains(d) { normalized.append(d) }
         }
-        if try Bool.fetchOne(self, sql: "SELECT 1 FROM mailService WHERE name = ?", arguments: [name]) == true {
+        if try Bool.fetchOne(self, sql: "SELECT 1 FROM mailService WHERE lower(name) = lower(?)", arguments: [name]) == true {
             throw PosternError(.conflict, code: "mail_service_exists", "a mail service named \"\(name)\" already exists")
         }
         let now = Date()
-        try execute(sql: "INSERT INTO mailService (organizationId, name, createdAt) VALUES (?, ?, ?)", arguments: [orgID, name, now])
-        let id = lastInsertedRowID
+        let id = try insert(sql: "INSERT INTO mailService (organizationId, name, createdAt) VALUES (?, ?, ?)", arguments: [orgID, name, now])
         for d in normalized {
             try execute(sql: "INSERT INTO domain (name, mailServiceId) VALUES (?, ?)", arguments: [d, id])
         }
@@ -70,9 +68,9 @@ extension Database {
     }
 
     public func mailServices() throws -> [MailService] {
-        let rows = try Row.fetchAll(self, sql: """
+        let rows = try StoreRow.fetchAll(self, sql: """
             SELECT s.id, s.name, s.createdAt, o.name AS org,
-                   (SELECT group_concat(name, ' ') FROM (SELECT name FROM domain WHERE mailServiceId = s.id ORDER BY name)) AS domains
+                   (SELECT group_concat(name, ' ') FROM (SELECT name FROM domain WHERE mailServiceId = s.id ORDER BY name) AS sorted) AS domains
             FROM mailService s JOIN organization o ON o.id = s.organizationId ORDER BY s.name
             """)
         return rows.map { row in
@@ -96,7 +94,7 @@ extension Database {
 
     /// The mail service that holds a domain, or nil.
     func mailService(forDomain domain: String) throws -> (id: Int64, name: String)? {
-        try Row.fetchOne(self, sql: """
+        try StoreRow.fetchOne(self, sql: """
             SELECT s.id, s.name FROM domain d JOIN mailService s ON s.id = d.mailServiceId WHERE d.name = ?
             """, arguments: [domain]).map { ($0["id"], $0["name"]) }
     }

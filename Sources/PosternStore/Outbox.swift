@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternCore
 
 /// A message waiting in the outbox.
@@ -10,14 +9,14 @@ public struct OutboxMessage: Sendable, Equatable {
     public let attempts: Int
 }
 
-extension Database {
+extension StoreTransaction {
     public func enqueueMail(to recipient: String, message: String, at date: Date = Date()) throws {
         try execute(sql: "INSERT INTO outbox (recipient, message, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?)",
                     arguments: [recipient, message, date, date])
     }
 
     public func dueMail(at date: Date, limit: Int = 20) throws -> [OutboxMessage] {
-        try Row.fetchAll(self, sql: "SELECT id, recipient, message, attempts FROM outbox WHERE nextAttemptAt <= ? ORDER BY id LIMIT ?",
+        try StoreRow.fetchAll(self, sql: "SELECT id, recipient, message, attempts FROM outbox WHERE nextAttemptAt <= ? ORDER BY id LIMIT ?",
                          arguments: [date, limit]).map {
             OutboxMessage(id: $0["id"], recipient: $0["recipient"], message: $0["message"], attempts: $0["attempts"])
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternCore
 
 /// A mailbox as a passwd-file import finds it: its ids, its generic password if it has one, and
@@ -19,9 +18,9 @@ public struct ImportService: Sendable {
 }
 
 /// The import writes a line in a handful of statements, each prepared once per transaction.
-extension Database {
+extension StoreTransaction {
     public func importTarget(_ address: MailAddress) throws -> ImportTarget? {
-        let statement = try cachedStatement(sql: """
+        guard let row = try StoreRow.fetchOne(self, sql: """
             SELECT m.id, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
                    po.refused AS oRefused, po.fromDate AS oFrom
             FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId
@@ -30,15 +29,14 @@ extension Database {
             LEFT JOIN genericPolicy ps ON ps.level = 'service' AND ps.targetId = s.id
             LEFT JOIN genericPolicy po ON po.level = 'organization' AND po.targetId = s.organizationId
             WHERE m.address = ?
-            """)
-        guard let row = try Row.fetchOne(statement, arguments: [address.description]) else { return nil }
+            """, arguments: [address.description]) else { return nil }
         let policy = GenericPolicy.effective(mailbox: Self.policy(row, "m"), service: Self.policy(row, "s"), organization: Self.policy(row, "o"))
         return ImportTarget(mailboxID: row["id"], genericHash: row["genericHash"], policy: policy?.policy)
     }
 
     /// The mail service holding `domain`, or nil.
     public func importService(domain: String) throws -> ImportService? {
-        guard let row = try Row.fetchOne(self, sql: """
+        guard let row = try StoreRow.fetchOne(self, sql: """
             SELECT s.id, s.name, ps.refused AS sRefused, ps.fromDate AS sFrom, po.refused AS oRefused, po.fromDate AS oFrom
             FROM domain d JOIN mailService s ON s.id = d.mailServiceId
             LEFT JOIN genericPolicy ps ON ps.level = 'service' AND ps.targetId = s.id
@@ -51,19 +49,16 @@ extension Database {
 
     /// Adds a mailbox the caller knows is absent; returns its id.
     public func insertImportedMailbox(_ address: MailAddress, serviceID: Int64, at date: Date) throws -> Int64 {
-        try cachedStatement(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)")
-            .execute(arguments: [serviceID, address.description, date])
-        return lastInsertedRowID
+        return try insert(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)", arguments: [serviceID, address.description, date])
     }
 
     /// Gives a mailbox the caller knows has none its generic password; returns its device id.
     public func insertImportedGenericPassword(mailboxID: Int64, _ password: GenericPassword, at date: Date) throws -> Int64 {
-        try cachedStatement(sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES (?, ?, 'generic', ?, ?)")
-            .execute(arguments: [mailboxID, DeviceRules.genericName, password.stored, date])
-        return lastInsertedRowID
+        return try insert(sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES (?, ?, 'generic', ?, ?)",
+                   arguments: [mailboxID, DeviceRules.genericName, password.stored, date])
     }
 
-    static func policy(_ row: Row, _ prefix: String) -> GenericPolicy? {
+    static func policy(_ row: StoreRow, _ prefix: String) -> GenericPolicy? {
         guard let names: String = row["\(prefix)Refused"] else { return nil }
         return GenericPolicy(refused: Set(names.split(separator: ",").compactMap { ServiceScope.Service(rawValue: String($0)) }),
                              from: row["\(prefix)From"])

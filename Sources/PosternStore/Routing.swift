@@ -1,12 +1,11 @@
 import Foundation
-import GRDB
 import PosternCore
 
 /// Aliases and redirections: rows the routing index is loaded from and kept in step with.
-extension Database {
+extension StoreTransaction {
     /// Whether an address is taken, by a mailbox or an alias, whatever its case: the reason.
     public func addressTaken(_ address: String) throws -> String? {
-        if let box = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE address = ? COLLATE NOCASE", arguments: [address]) {
+        if let box = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE lower(address) = lower(?)", arguments: [address]) {
             return "it is the mailbox \(box)"
         }
         if let owner = try String.fetchOne(self, sql: """
@@ -24,7 +23,7 @@ extension Database {
 
     /// The alias (lowercase address) of this mailbox, if it is one of its aliases.
     public func alias(_ address: String, mailboxID: Int64) throws -> Alias? {
-        try Row.fetchOne(self, sql: """
+        try StoreRow.fetchOne(self, sql: """
             SELECT a.address, a.createdAt, m.address AS mailbox FROM alias a JOIN mailbox m ON m.id = a.mailboxId
             WHERE a.address = ? AND a.mailboxId = ?
             """, arguments: [address.lowercased(), mailboxID]).map { Alias(address: $0["address"], mailbox: $0["mailbox"], createdAt: $0["createdAt"]) }
@@ -37,7 +36,7 @@ extension Database {
     /// One mailbox's aliases, or every alias (for the index), in address order.
     public func aliases(mailboxID: Int64? = nil) throws -> [Alias] {
         let filter = mailboxID == nil ? "" : "WHERE a.mailboxId = ?"
-        return try Row.fetchAll(self, sql: """
+        return try StoreRow.fetchAll(self, sql: """
             SELECT a.address, a.createdAt, m.address AS mailbox FROM alias a JOIN mailbox m ON m.id = a.mailboxId \(filter) ORDER BY a.address
             """, arguments: mailboxID.map { [$0] } ?? []).map { Alias(address: $0["address"], mailbox: $0["mailbox"], createdAt: $0["createdAt"]) }
     }
@@ -54,7 +53,7 @@ extension Database {
     }
 
     public func redirection(mailboxID: Int64, mailbox: String) throws -> Redirection? {
-        try Row.fetchOne(self, sql: "SELECT targets, keepCopy FROM redirection WHERE mailboxId = ?", arguments: [mailboxID]).map {
+        try StoreRow.fetchOne(self, sql: "SELECT targets, keepCopy FROM redirection WHERE mailboxId = ?", arguments: [mailboxID]).map {
             Redirection(mailbox: mailbox, targets: ($0["targets"] as String).split(separator: "\n").map(String.init), keepCopy: $0["keepCopy"])
         }
     }
@@ -65,15 +64,14 @@ extension Database {
 
     /// Every redirection (for the index).
     public func redirections() throws -> [Redirection] {
-        try Row.fetchAll(self, sql: "SELECT m.address, r.targets, r.keepCopy FROM redirection r JOIN mailbox m ON m.id = r.mailboxId").map {
+        try StoreRow.fetchAll(self, sql: "SELECT m.address, r.targets, r.keepCopy FROM redirection r JOIN mailbox m ON m.id = r.mailboxId").map {
             Redirection(mailbox: $0["address"], targets: ($0["targets"] as String).split(separator: "\n").map(String.init), keepCopy: $0["keepCopy"])
         }
     }
 
     /// Every mailbox address (for the index), without the rest of the row.
     public func forEachMailboxAddress(_ body: (String) throws -> Void) throws {
-        let cursor = try String.fetchCursor(self, sql: "SELECT address FROM mailbox")
-        while let address = try cursor.next() { try body(address) }
+        try StoreRow.forEach(self, sql: "SELECT address FROM mailbox") { try body($0[0]) }
     }
 
     public func redirectionScope(organizationID: Int64) throws -> RedirectionScope {

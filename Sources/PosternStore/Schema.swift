@@ -225,6 +225,22 @@ enum Schema {
                 t.primaryKey(["mailboxId", "userId"])
             }
         }
+        migrator.registerMigration("v11: case-insensitive lookups through lower(), change log") { db in
+            // The store's statements look names up as lower(x) = lower(?), which PostgreSQL also runs.
+            try db.execute(sql: """
+                CREATE INDEX mailbox_address_lower ON mailbox(lower(address));
+                CREATE INDEX user_login_lower ON "user"(lower(login));
+                CREATE INDEX organization_name_lower ON organization(lower(name));
+                CREATE INDEX mailService_name_lower ON mailService(lower(name));
+                """)
+            // What every write changed in the in-memory indexes, in commit order (see ChangeFeed).
+            try db.create(table: "changeLog") { t in
+                t.primaryKey("seq", .integer)
+                t.column("at", .datetime).notNull()
+                t.column("node", .text).notNull()
+                t.column("change", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -1,44 +1,48 @@
 import Foundation
-import GRDB
 import PosternCore
 import Synchronization
 
-/// The durable record: one SQLite file in WAL mode with `synchronous = FULL`, so a write
-/// acknowledged to a client survives a crash or power loss.
+/// The durable record, on one of two engines: an SQLite file (the embedded default) or a
+/// PostgreSQL database shared by several posternd nodes. The planes see only `StoreTransaction`.
 public final class Store: Sendable {
-    public let pool: DatabasePool
+    enum Engine: Sendable {
+        case sqlite(SQLiteEngine)
+        case postgres(PostgresEngine)
+    }
+
+    let engine: Engine
     /// True when this open created the database (seeds are loaded then).
     public let isNew: Bool
 
     /// The last write's failure, if the last write failed (health reports it).
     private let lastWriteFailure = Mutex<String?>(nil)
 
+    /// Opens (creating it if need be) the SQLite database at `path`.
     public init(path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        isNew = !FileManager.default.fileExists(atPath: path)
-        if !isNew, let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
-            throw StoreOpenError.empty(path: path)
+        let sqlite = try SQLiteEngine(path: path)
+        engine = .sqlite(sqlite)
+        isNew = sqlite.isNew
+    }
+
+    /// Opens the database `database.url` names: `sqlite:PATH` or `postgres://…`.
+    public init(url: String) throws {
+        switch try DatabaseURL(url) {
+        case let .sqlite(path):
+            let sqlite = try SQLiteEngine(path: path)
+            engine = .sqlite(sqlite)
+            isNew = sqlite.isNew
+        case let .postgres(settings):
+            let postgres = try PostgresEngine(settings)
+            engine = .postgres(postgres)
+            isNew = postgres.isNew
         }
-        var config = Configuration()
-        config.foreignKeysEnabled = true
-        config.busyMode = .timeout(5)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+    }
+
+    public var kind: StoreEngineKind {
+        switch engine {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            // GRDB sets the writer to synchronous = NORMAL when it enables WAL: make it FULL again.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            if !isNew {
-                // A quick structural check (not a full integrity check: that reads every row).
-                let verdict = try pool.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
-                guard verdict == ["ok"] else { throw StoreOpenError.corrupt(path: path, detail: verdict.prefix(3).joined(separator: "; ")) }
-            }
-        } catch let error as DatabaseError {
-            throw StoreOpenError.corrupt(path: path, detail: "\(error.resultCode): \(error.message ?? "")")
-        }
-        try Schema.migrator.migrate(pool)
     }
 
     /// nil when the last write went through; else what went wrong.
@@ -46,39 +50,37 @@ public final class Store: Sendable {
 
     /// Runs `body` in one write transaction, then `afterCommit` with its result while still holding the
     /// writer, so that the in-memory index sees changes in the order the store committed them.
-    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T,
+    public func write<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> T,
                                    afterCommit: @Sendable (T) -> Void = { _ in }) throws -> T {
         do {
-            let result = try unrecordedWrite(body, afterCommit: afterCommit)
+            let result: T
+            switch engine {
+            case let .sqlite(e): result = try e.write(body, afterCommit: afterCommit)
+            case let .postgres(e): result = try e.write(body, afterCommit: afterCommit)
+            }
             lastWriteFailure.withLock { $0 = nil }
             return result
-        } catch let error as DatabaseError where Self.isStorageFailure(error) {
-            lastWriteFailure.withLock { $0 = "\(error.resultCode)" }
+        } catch let StoreError.unavailable(detail) {
+            lastWriteFailure.withLock { $0 = detail }
             throw PosternError(.unavailable, code: "store_unavailable",
-                               "the database cannot be written (\(error.resultCode)): free disk space or check the file; nothing was changed")
+                               "the database cannot be written (\(detail)): \(kind == .sqlite ? "free disk space or check the file" : "check that PostgreSQL is up and reachable"); nothing was changed")
         }
     }
 
-    /// Errors of the storage itself (disk full, I/O, corruption), as opposed to a refused change.
-    static func isStorageFailure(_ error: DatabaseError) -> Bool {
-        [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_CANTOPEN, .SQLITE_READONLY].contains(error.resultCode)
-    }
-
-    private func unrecordedWrite<T: Sendable>(_ body: @Sendable (Database) throws -> T,
-                                              afterCommit: @Sendable (T) -> Void) throws -> T {
-        try pool.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction {
-                result = try body(db)
-                return .commit
+    public func read<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> T) throws -> T {
+        do {
+            switch engine {
+            case let .sqlite(e): return try e.read(body)
+            case let .postgres(e): return try e.read(body)
             }
-            afterCommit(result!)
-            return result!
+        } catch let StoreError.unavailable(detail) {
+            throw PosternError(.unavailable, code: "store_unavailable", "the database cannot be read (\(detail)); nothing was changed")
         }
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        try pool.read(body)
+    /// Closes the engine's connections (PostgreSQL); SQLite closes with the last reference.
+    public func shutdown() {
+        if case let .postgres(e) = engine { e.close() }
     }
 }
 
@@ -86,6 +88,8 @@ public final class Store: Sendable {
 public enum StoreOpenError: Error, CustomStringConvertible {
     case empty(path: String)
     case corrupt(path: String, detail: String)
+    case badURL(String)
+    case cannotConnect(String)
 
     public var description: String {
         switch self {
@@ -93,6 +97,8 @@ public enum StoreOpenError: Error, CustomStringConvertible {
             "the database \(path) is an empty file: restore it from a backup (postern restore), or remove it to start afresh"
         case let .corrupt(path, detail):
             "the database \(path) is damaged (\(detail)): restore it from a backup (postern restore)"
+        case let .badURL(why): "database.url: \(why)"
+        case let .cannotConnect(why): "cannot reach PostgreSQL: \(why)"
         }
     }
 }

@@ -1,31 +1,30 @@
 import Foundation
-import GRDB
 import PosternCore
 
-extension Database {
+extension StoreTransaction {
     public func insertToken(userID: Int64, kind: APIToken.Kind, name: String, digest: [UInt8], expiresAt: Date) throws -> APIToken {
         let now = Date()
-        try execute(sql: "INSERT INTO apiToken (userId, kind, name, digest, createdAt, expiresAt) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [userID, kind.rawValue, name, Data(digest), now, expiresAt])
-        let login = try String.fetchOne(self, sql: "SELECT login FROM user WHERE id = ?", arguments: [userID]) ?? ""
-        return APIToken(id: lastInsertedRowID, login: login, kind: kind, name: name, createdAt: now, expiresAt: expiresAt, lastUsedAt: nil, lastIP: nil)
+        let id = try insert(sql: "INSERT INTO apiToken (userId, kind, name, digest, createdAt, expiresAt) VALUES (?, ?, ?, ?, ?, ?)",
+                            arguments: [userID, kind.rawValue, name, digest, now, expiresAt])
+        let login = try String.fetchOne(self, sql: "SELECT login FROM \"user\" WHERE id = ?", arguments: [userID]) ?? ""
+        return APIToken(id: id, login: login, kind: kind, name: name, createdAt: now, expiresAt: expiresAt, lastUsedAt: nil, lastIP: nil)
     }
 
     /// The token with this digest and its user, if it exists.
     public func token(digest: [UInt8]) throws -> (token: APIToken, userID: Int64)? {
-        try Row.fetchOne(self, sql: "SELECT t.*, u.login FROM apiToken t JOIN user u ON u.id = t.userId WHERE t.digest = ?",
+        try StoreRow.fetchOne(self, sql: "SELECT t.*, u.login FROM apiToken t JOIN \"user\" u ON u.id = t.userId WHERE t.digest = ?",
                          arguments: [Data(digest)]).map { (Self.token(from: $0), $0["userId"]) }
     }
 
     public func tokens(userID: Int64? = nil) throws -> [APIToken] {
-        var sql = "SELECT t.*, u.login FROM apiToken t JOIN user u ON u.id = t.userId"
-        var arguments: StatementArguments = []
+        var sql = "SELECT t.*, u.login FROM apiToken t JOIN \"user\" u ON u.id = t.userId"
+        var arguments: SQLArguments = []
         if let userID { sql += " WHERE t.userId = ?"; arguments = [userID] }
-        return try Row.fetchAll(self, sql: sql + " ORDER BY u.login, t.id", arguments: arguments).map(Self.token(from:))
+        return try StoreRow.fetchAll(self, sql: sql + " ORDER BY u.login, t.id", arguments: arguments).map(Self.token(from:))
     }
 
     public func token(id: Int64) throws -> (token: APIToken, userID: Int64)? {
-        try Row.fetchOne(self, sql: "SELECT t.*, u.login FROM apiToken t JOIN user u ON u.id = t.userId WHERE t.id = ?",
+        try StoreRow.fetchOne(self, sql: "SELECT t.*, u.login FROM apiToken t JOIN \"user\" u ON u.id = t.userId WHERE t.id = ?",
                          arguments: [id]).map { (Self.token(from: $0), $0["userId"]) }
     }
 
@@ -40,10 +39,9 @@ extension Database {
     /// Drops tokens and sessions past their end.
     public func deleteExpiredTokens(at date: Date) throws -> Int {
         try execute(sql: "DELETE FROM apiToken WHERE expiresAt <= ?", arguments: [date])
-        return changesCount
     }
 
-    static func token(from row: Row) -> APIToken {
+    static func token(from row: StoreRow) -> APIToken {
         APIToken(id: row["id"], login: row["login"], kind: APIToken.Kind(rawValue: row["kind"]) ?? .token, name: row["name"],
                  createdAt: row["createdAt"], expiresAt: row["expiresAt"], lastUsedAt: row["lastUsedAt"], lastIP: row["lastIP"])
     }

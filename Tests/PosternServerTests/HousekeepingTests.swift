@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import PosternAuth
 import PosternCore
@@ -141,10 +142,10 @@ import Testing
         for i in 0..<50 { _ = try plane.addDevice("alice@example.org", name: "d\(i)", actor: .op) }
         // Every statement of the next add, as SQLite runs it: none may list the mailbox's devices.
         let statements = Mutex<[String]>([])
-        try plane.store.pool.writeWithoutTransaction { db in db.trace { event in statements.withLock { $0.append("\(event)") } } }
+        try plane.store.sqlitePool!.writeWithoutTransaction { db in db.trace { event in statements.withLock { $0.append("\(event)") } } }
         _ = try plane.addDevice("alice@example.org", name: "new phone", actor: .op)
         _ = try plane.rotateDevice("alice@example.org", device: "d7", actor: .op)
-        try plane.store.pool.writeWithoutTransaction { db in db.trace(options: [], nil) }
+        try plane.store.sqlitePool!.writeWithoutTransaction { db in db.trace(options: [], nil) }
         let scans = statements.withLock { $0 }.filter { $0.contains("FROM device WHERE mailboxId = ") && !$0.contains("AND") && !$0.contains("count(*)") }
         #expect(scans.isEmpty, "\(scans)")
     }

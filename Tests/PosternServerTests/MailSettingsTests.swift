@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternAuth
 import PosternCore
 @testable import PosternServer

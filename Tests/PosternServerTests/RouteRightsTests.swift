@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import PosternStore
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -59,7 +59,7 @@ import Testing
         func snapshot() throws -> [String] {
             try plane.store.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
-                    .flatMap { table in try GRDB.Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\(table): \($0)" } }
+                    .flatMap { table in try StoreRow.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\(table): \($0)" } }
             }
         }
     }

@@ -4,27 +4,30 @@ import PosternCore
 import PosternStore
 import Testing
 
+/// The store's statements, on both engines: each test runs once on SQLite and once on a real
+/// PostgreSQL server (TestPostgres).
 @Suite struct StoreTests {
-    let store: Store
-
-    init() throws {
-        let dir = NSTemporaryDirectory() + "postern-store-\(UUID().uuidString)"
-        store = try Store(path: dir + "/db/postern.sqlite")
+    static func setUp(_ kind: StoreEngineKind, url: String? = nil) throws -> Store {
+        let store = try Store(url: url ?? freshURL(kind))
         _ = try store.write { db in
             _ = try db.createOrganization("Example Ltd")
             _ = try db.createMailService(name: "example", organization: "Example Ltd", domains: ["Example.org", "example.net"])
         }
+        return store
     }
 
-    @Test func theDatabaseIsInWALModeWithFullSync() throws {
+    @Test func theSQLiteDatabaseIsInWALModeWithFullSync() throws {
+        let store = try Self.setUp(.sqlite)
         #expect(store.isNew)
-        let mode = try store.pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
-        let sync = try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        let pool = try #require(store.sqlitePool)
+        let mode = try pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        let sync = try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
         #expect(mode == "wal")
         #expect(sync == 2)  // FULL
     }
 
-    @Test func mailboxesLandInTheServiceOfTheirDomain() throws {
+    @Test(arguments: StoreEngineKind.allCases) func mailboxesLandInTheServiceOfTheirDomain(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("alice@EXAMPLE.net")) }
         #expect(box.mailService == "example")
         #expect(box.address.description == "alice@example.net")
@@ -36,7 +39,8 @@ import Testing
         #expect(try store.read { try $0.mailboxes(domain: "example.org") }.isEmpty)
     }
 
-    @Test func aDomainBelongsToOneServiceAndNonEmptyThingsCannotBeRemoved() throws {
+    @Test(arguments: StoreEngineKind.allCases) func aDomainBelongsToOneServiceAndNonEmptyThingsCannotBeRemoved(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         #expect(throws: PosternError.self) {
             try store.write { try $0.createMailService(name: "other", organization: "Example Ltd", domains: ["example.org"]) }
         }
@@ -45,11 +49,12 @@ import Testing
         #expect(throws: PosternError.self) { try store.write { try $0.removeOrganization("Example Ltd") } }
     }
 
-    @Test func devicesRotateAndDeleteAndLastUseIsWritten() throws {
+    @Test(arguments: StoreEngineKind.allCases) func devicesRotateAndDeleteAndLastUseIsWritten(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("a@example.org")) }
         let digest = [UInt8](repeating: 1, count: 32)
         let device = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "iPhone", digest: digest) }
-        #expect(throws: DatabaseError.self) { try store.write { try $0.insertDevice(mailboxID: box.id!, name: "Other", digest: digest) } }
+        #expect(throws: StoreError.self) { try store.write { try $0.insertDevice(mailboxID: box.id!, name: "Other", digest: digest) } }
         let rotated = try store.write { try $0.rotateDevice(id: device.id, digest: [UInt8](repeating: 2, count: 32)) }
         #expect(rotated.rotatedAt != nil)
         let when = Date(timeIntervalSince1970: 1_800_000_000)
@@ -67,7 +72,8 @@ import Testing
         #expect(try store.read { try $0.devices(mailboxID: box.id!) }.isEmpty)
     }
 
-    @Test func scopesAreStoredAndLoaded() throws {
+    @Test(arguments: StoreEngineKind.allCases) func scopesAreStoredAndLoaded(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("s@example.org")) }
         let scope = try ServiceScope(names: ["pop3", "imap"])
         let device = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "old phone", digest: [UInt8](repeating: 9, count: 32), scope: scope) }
@@ -82,7 +88,8 @@ import Testing
         #expect(widened.scope == .all)
     }
 
-    @Test func aMailboxHasAtMostOneGenericPassword() throws {
+    @Test(arguments: StoreEngineKind.allCases) func aMailboxHasAtMostOneGenericPassword(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("g@example.org")) }
         let p1 = try GenericPassword(parsing: "{SHA512-CRYPT}$6$a$b"), p2 = try GenericPassword(parsing: "{BLF-CRYPT}$2y$05$c")
         _ = try store.write { try $0.setGenericPassword(mailboxID: box.id!, p1) }
@@ -92,7 +99,8 @@ import Testing
         #expect(try store.read { try $0.genericPassword(mailboxID: box.id!) } == p2)
     }
 
-    @Test func removingAMailboxRemovesItsDevicesButKeepsItsHistory() throws {
+    @Test(arguments: StoreEngineKind.allCases) func removingAMailboxRemovesItsDevicesButKeepsItsHistory(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("r@example.org")) }
         _ = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "a", digest: [UInt8](repeating: 3, count: 32)) }
         try store.write { try $0.appendHistory(HistoryEntry(mailbox: "r@example.org", actor: "t", action: "x", detail: "y")) }
@@ -102,13 +110,15 @@ import Testing
         #expect(try store.read { try $0.history(mailbox: "r@example.org") }.count == 1)
     }
 
-    @Test func theActionHistoryIsAppendOnly() throws {
+    @Test(arguments: StoreEngineKind.allCases) func theActionHistoryIsAppendOnly(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         try store.write { try $0.appendHistory(HistoryEntry(mailbox: "a@example.org", actor: "t", action: "x", detail: "y")) }
-        #expect(throws: DatabaseError.self) { try store.write { try $0.execute(sql: "UPDATE history SET detail = 'z'") } }
-        #expect(throws: DatabaseError.self) { try store.write { try $0.execute(sql: "DELETE FROM history") } }
+        #expect(throws: StoreError.self) { try store.write { try $0.execute(sql: "UPDATE history SET detail = 'z'") } }
+        #expect(throws: StoreError.self) { try store.write { try $0.execute(sql: "DELETE FROM history") } }
     }
 
-    @Test func aFailedWriteChangesNothingAndSkipsAfterCommit() throws {
+    @Test(arguments: StoreEngineKind.allCases) func aFailedWriteChangesNothingAndSkipsAfterCommit(_ kind: StoreEngineKind) throws {
+        let store = try Self.setUp(kind)
         let ran = LockedFlag()
         #expect(throws: PosternError.self) {
             try store.write({ db in
@@ -120,9 +130,13 @@ import Testing
         #expect(try store.read { try $0.mailboxes() }.isEmpty)
     }
 
-    @Test func reopeningKeepsDataAndRunsNoMigrationTwice() throws {
+    @Test(arguments: StoreEngineKind.allCases) func reopeningKeepsDataAndRunsNoMigrationTwice(_ kind: StoreEngineKind) throws {
+        let url = try freshURL(kind)
+        let store = try Self.setUp(kind, url: url)
+        #expect(store.isNew)
         _ = try store.write { try $0.createMailbox(try MailAddress("keep@example.org")) }
-        let again = try Store(path: store.pool.path)
+        store.shutdown()
+        let again = try Store(url: url)
         #expect(!again.isNew)
         #expect(try again.read { try $0.mailboxes() }.count == 1)
     }
@@ -144,8 +158,8 @@ final class LockedFlag: @unchecked Sendable {
             _ = try db.createMailService(name: "s", organization: "O", domains: ["example.org"])
             for i in 0..<200 { _ = try db.createMailbox(try MailAddress("user\(i)@example.org")) }
         }
-        try store.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
-        try store.pool.close()
+        try store.sqlitePool!.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try store.sqlitePool!.close()
         return path
     }
 
@@ -170,14 +184,14 @@ final class LockedFlag: @unchecked Sendable {
     @Test func aFullDiskIsA503ThatChangesNothingAndHealthSaysSo() throws {
         let store = try Store(path: NSTemporaryDirectory() + "postern-full-\(UUID().uuidString)/db.sqlite")
         try store.write { db in _ = try db.createOrganization("O") }
-        let pages = try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA page_count") ?? 0 }
-        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = \(pages)") }
+        let pages = try store.sqlitePool!.read { try Int.fetchOne($0, sql: "PRAGMA page_count") ?? 0 }
+        try store.sqlitePool!.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = \(pages)") }
         #expect(throws: PosternError.self) {
             try store.write { db in for i in 0..<2000 { _ = try db.createOrganization("organization number \(i) with a long name") } }
         }
         #expect(store.writeFailure != nil)
         #expect(try store.read { try $0.organizations().count } == 1, "nothing of the failed write landed")
-        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try store.sqlitePool!.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
         try store.write { db in _ = try db.createOrganization("P") }
         #expect(store.writeFailure == nil, "the next good write clears it")
     }

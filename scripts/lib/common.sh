@@ -17,11 +17,12 @@ install_packages() {
   $sudo apt-get update -q
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
   # Packages may start their system services: the tests run private instances, so stop them.
-  if printf '%s\n' "${missing[@]}" | grep -qE '^(postfix|dovecot-core|nginx|sasl2-bin)$'; then
+  if printf '%s\n' "${missing[@]}" | grep -qE '^(postfix|dovecot-core|nginx|sasl2-bin|postgresql)$'; then
     $sudo postfix stop >/dev/null 2>&1 || true
     $sudo service dovecot stop >/dev/null 2>&1 || $sudo pkill -x dovecot >/dev/null 2>&1 || true
     $sudo service nginx stop >/dev/null 2>&1 || $sudo pkill -x nginx >/dev/null 2>&1 || true
     $sudo service saslauthd stop >/dev/null 2>&1 || true
+    $sudo service postgresql stop >/dev/null 2>&1 || true
   fi
 }
 

@@ -4,7 +4,7 @@
 /// as `local@domain` when the exact key is unknown. A value type: the daemon keeps one behind a
 /// lock, and a change is checked for loops (`loop(from:after:)`) before it is applied.
 public struct RoutingTable: Sendable {
-    public struct Redirect: Sendable, Equatable {
+    public struct Redirect: Sendable, Equatable, Codable {
         public var targets: [String]
         public var keepCopy: Bool
         public init(targets: [String], keepCopy: Bool) {
@@ -23,7 +23,7 @@ public struct RoutingTable: Sendable {
         case senders
     }
 
-    public enum Change: Sendable, Equatable {
+    public enum Change: Sendable, Equatable, Codable {
         case addMailbox(String)
         /// Removes the mailbox with its aliases and its redirection.
         case removeMailbox(String)

@@ -69,7 +69,13 @@ public enum ControlAPI {
                 throw PosternError(.unavailable, code: "store_unavailable", "the last write to the database failed (\(failure)); logins go on, changes fail")
             }
             let count = plane.index.count
-            return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic)
+            guard plane.store.kind == .postgres else { return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic) }
+            let feed = plane.feed.status
+            if feed.stale {
+                throw PosternError(.unavailable, code: "node_stale", feed.problem ?? "node \(feed.node) has not been in step with the database for "
+                    + "\(Int(feed.lagSeconds)) s (change \(feed.lastApplied) applied): logins get a temporary failure until it catches up; check that PostgreSQL is reachable")
+            }
+            return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic, feed: feed)
         }
 
         router.get("/v1/organizations") { _, context in OrganizationList(organizations: try await blocking { try plane.organizations(actor: context.who()) }) }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import PosternAuth
 import PosternCore
@@ -27,9 +26,13 @@ public final class ControlPlane: Sendable {
     let confirmations = ConfirmationThrottle()
     /// The sender of mail to members (role changes); nil: no mail.
     let mailFrom: String?
+    /// This node's place in the change log the nodes share.
+    public let feed: ChangeFeed
 
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil,
-                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), sieve: SieveWriter? = nil, folderCommand: [String]? = nil, logger: Logger) {
+                maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), sieve: SieveWriter? = nil, folderCommand: [String]? = nil,
+                feed: ChangeFeed = ChangeFeed(), logger: Logger) {
+        self.feed = feed
         self.routing = routing
         self.sieve = sieve
         self.folderCommand = folderCommand
@@ -44,7 +47,7 @@ public final class ControlPlane: Sendable {
     }
 
     /// One device of a mailbox by reference (`#ID`, `ID` or name), read by index, not by listing.
-    static func find(_ reference: String, mailboxID: Int64, in db: Database, mailbox: String) throws -> Device {
+    static func find(_ reference: String, mailboxID: Int64, in db: StoreTransaction, mailbox: String) throws -> Device {
         let (id, name) = DeviceRules.parse(reference)
         guard let device = try db.device(mailboxID: mailboxID, id: id, name: name) else { throw PosternError.deviceNotFound(reference, mailbox: mailbox) }
         return device
@@ -52,7 +55,7 @@ public final class ControlPlane: Sendable {
 
     /// The mailbox an action lands on, once the rule set allows the actor `action` on it (nil:
     /// only seeing it). A mailbox the actor may not see is "not found", as if it did not exist.
-    static func mailbox(_ address: MailAddress, _ permission: MailboxPermission?, actor: Actor, in db: Database) throws -> Mailbox {
+    static func mailbox(_ address: MailAddress, _ permission: MailboxPermission?, actor: Actor, in db: StoreTransaction) throws -> Mailbox {
         guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
         try db.authorize(actor, permission.map { .mailbox(target, $0) } ?? .viewMailbox(target),
                          orHide: PosternError.mailboxNotFound(address.description))
@@ -71,8 +74,10 @@ public final class ControlPlane: Sendable {
 
     /// Loads every credential from the store into the index.
     public func loadIndex() throws -> (devices: Int, generic: Int) {
-        let index = self.index
+        let index = self.index, feed = self.feed
         try store.read { db in
+            // Changes after this one are not in the snapshot the index is loaded from: the feed applies them.
+            feed.start(at: try db.latestChange())
             let (passwords, generic) = try db.credentialCounts()
             index.reserve(devices: passwords, generic: generic)
             var batch: [CredentialIndex.Change] = []
@@ -90,6 +95,53 @@ public final class ControlPlane: Sendable {
             index.apply(try db.genericPasswords(withPolicy: true).compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
         }
         return index.count
+    }
+
+    // MARK: changes
+
+    /// Runs a write whose `body` returns what it changed in the indexes with its result: the change
+    /// goes into the change log in the same transaction, and once committed this node applies it
+    /// (after any earlier change of another node it had not applied yet), then `afterCommit` runs,
+    /// then the caller answers. The other nodes apply it from the log.
+    func commit<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> (T, NodeChange),
+                             afterCommit: @Sendable (T) -> Void = { _ in }) throws -> T {
+        let feed = self.feed
+        return try store.write({ db in
+            let (result, change) = try body(db)
+            return (result, try feed.record(change, in: db))
+        }, afterCommit: { (result, pending) in
+            if let pending { feed.take(pending.entries, self.apply) }
+            afterCommit(result)
+        }).0
+    }
+
+    /// One change, on this node: the indexes take it, then the hooks tell the local mail servers.
+    func apply(_ change: NodeChange) {
+        if !change.credentials.isEmpty { index.apply(change.credentials) }
+        if !change.routing.isEmpty { routing.apply(change.routing) }
+        for revocation in change.revocations {
+            var event = revocation.event
+            if case let .device(address, ips) = event {
+                // Where this node saw the device too: each node kicks the sessions it knows of.
+                var seen = ips
+                for id in revocation.devices { for ip in lastUse.recentIPs(id) where !seen.contains(ip) { seen.append(ip) } }
+                event = .device(address: address, ips: seen)
+            }
+            if revocation.gone { lastUse.forget(revocation.devices) }
+            hooks?.enqueue(event)
+        }
+    }
+
+    /// Applies the other nodes' changes this node has not applied yet, from the log.
+    public func catchUp() throws {
+        let started = ContinuousClock.now
+        while true {
+            let from = feed.state.withLock { $0.lastApplied }
+            let batch = try store.read { db in try ChangeFeed.decoded(db.changes(after: from, limit: 1000)) }
+            feed.take(batch, apply)
+            if batch.count < 1000 { break }
+        }
+        feed.synced(at: started)
     }
 
     // MARK: attacks

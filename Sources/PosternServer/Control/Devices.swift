@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternAuth
 import PosternCore
 import PosternStore
@@ -22,17 +21,15 @@ extension ControlPlane {
         try DeviceRules.checkExpiry(expiresAt, now: Date())
         let password = DevicePassword.generate()
         let digest = PasswordDigest(password: Array(password.utf8), key: key)
-        let device = try store.write({ db in
+        let device = try commit { db in
             let box = try Self.mailbox(address, .devices, actor: actor, in: db)
             try DeviceRules.checkRoom(count: try db.deviceCount(mailboxID: box.id!), max: maxDevicesPerMailbox)
             let name = try DeviceRules.validName(name, existing: try db.devices(mailboxID: box.id!, named: name.trimmingCharacters(in: .whitespaces)))
             let device = try db.insertDevice(mailboxID: box.id!, name: name, digest: digest.bytes, scope: scope, expiresAt: expiresAt)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.add",
                                               detail: "device \"\(name)\" (id \(device.id)) created\(Self.describe(scope))\(Self.describe(expiry: expiresAt))"))
-            return device
-        }, afterCommit: { [index] device in
-            index.apply([.addDevice(digest, Self.credential(device, address.description))])
-        })
+            return (device, .credentials([.addDevice(digest, Self.credential(device, address.description))]))
+        }
         logger.info("device created", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return NewSecret(device: device, password: password)
     }
@@ -43,7 +40,7 @@ extension ControlPlane {
         let address = try MailAddress(address)
         let password = DevicePassword.generate()
         let digest = PasswordDigest(password: Array(password.utf8), key: key)
-        let device = try store.write({ db in
+        let device = try commit { db in
             let box = try Self.mailbox(address, .devices, actor: actor, in: db)
             let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             try DeviceRules.checkRotate(device)
@@ -51,11 +48,9 @@ extension ControlPlane {
             let rotated = try db.rotateDevice(id: device.id, digest: digest.bytes)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.rotate",
                                               detail: "device \"\(device.name)\" (id \(device.id)) got a new password"))
-            return (rotated, Self.seenAt(device, self.lastUse), old)
-        }, afterCommit: { [index, hooks] (device, seenAt, old) in
-            index.apply([Self.removal((device.id, old)), .addDevice(digest, Self.credential(device, address.description))])
-            hooks?.enqueue(.device(address: address.description, ips: seenAt))
-        }).0
+            return (rotated, NodeChange(credentials: [Self.removal((device.id, old)), .addDevice(digest, Self.credential(rotated, address.description))],
+                                        revocations: [.init(event: .device(address: address.description, ips: Self.seenAt(device, self.lastUse)), devices: [device.id], gone: false)]))
+        }
         logger.info("device rotated", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         return NewSecret(device: device, password: password)
     }
@@ -82,18 +77,15 @@ extension ControlPlane {
     /// Changes a device's settings (not its password) with a history line, then puts the device
     /// password back in the index as changed.
     private func changeDevice(_ address: MailAddress, _ reference: String, actor: Actor, action: String,
-                              _ change: @escaping @Sendable (Database, Device) throws -> (changed: Device, detail: String)) throws -> Device {
-        try store.write({ db in
+                              _ change: @escaping @Sendable (StoreTransaction, Device) throws -> (changed: Device, detail: String)) throws -> Device {
+        try commit { db in
             let box = try Self.mailbox(address, .devices, actor: actor, in: db)
             let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             let (changed, detail) = try change(db, device)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: action, detail: detail))
-            return (changed, try db.deviceDigest(id: device.id))
-        }, afterCommit: { [index] (device, digest) in
-            if let digest = digest.flatMap({ PasswordDigest(bytes: $0) }) {
-                index.apply([.addDevice(digest, Self.credential(device, address.description))])
-            }
-        }).0
+            let digest = try db.deviceDigest(id: device.id).flatMap { PasswordDigest(bytes: $0) }
+            return (changed, .credentials(digest.map { [.addDevice($0, Self.credential(changed, address.description))] } ?? []))
+        }
     }
 
     /// The index entry of a device password.
@@ -119,42 +111,35 @@ extension ControlPlane {
     /// "Disconnect the device": the device and its password are deleted.
     public func disconnectDevice(_ address: String, device reference: String, actor: Actor) throws -> Device {
         let address = try MailAddress(address)
-        let device = try store.write({ db in
+        let device = try commit { db in
             let box = try Self.mailbox(address, .devices, actor: actor, in: db)
             let device = try Self.find(reference, mailboxID: box.id!, in: db, mailbox: address.description)
             let digest = try db.deviceDigest(id: device.id)
             try db.deleteDevices(ids: [device.id])
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect",
                                               detail: "\(device.kind == .generic ? "generic password" : "device \"\(device.name)\"") (id \(device.id)) disconnected"))
-            return (device, digest)
-        }, afterCommit: { [index, lastUse, hooks] (device, digest) in
-            let seenAt = Self.seenAt(device, lastUse)
-            index.apply([Self.removal((device.id, digest))])
-            lastUse.forget([device.id])
-            hooks?.enqueue(.device(address: address.description, ips: seenAt))
-        })
-        logger.info("device disconnected", metadata: ["mailbox": "\(address)", "device": "\(device.0.id)"])
-        return device.0
+            return (device, NodeChange(credentials: [Self.removal((device.id, digest))],
+                                       revocations: [.init(event: .device(address: address.description, ips: Self.seenAt(device, self.lastUse)), devices: [device.id])]))
+        }
+        logger.info("device disconnected", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
+        return device
     }
 
     /// "Disconnect all devices": every device of the mailbox, generic password included. Needs a yes.
     public func disconnectAll(_ address: String, confirmed: Bool, actor: Actor) throws -> [Device] {
         let address = try MailAddress(address)
         try DeviceRules.checkDisconnectAll(confirmed: confirmed)
-        let devices = try store.write({ db in
+        let devices = try commit { db in
             let box = try Self.mailbox(address, .devices, actor: actor, in: db)
             let devices = try db.devices(mailboxID: box.id!)
             let digests = try db.deviceDigests(mailboxID: box.id!)
             try db.deleteDevices(ids: devices.map(\.id))
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "device.disconnect_all",
                                               detail: "all \(devices.count) device(s) disconnected"))
-            return (devices, digests)
-        }, afterCommit: { [index, lastUse, hooks] (devices, digests) in
-            index.apply(digests.map(Self.removal))
-            lastUse.forget(devices.map(\.id))
-            hooks?.enqueue(.mailbox(address: address.description))
-        })
-        logger.info("all devices disconnected", metadata: ["mailbox": "\(address)", "count": "\(devices.0.count)"])
-        return devices.0
+            return (devices, NodeChange(credentials: digests.map(Self.removal),
+                                        revocations: [.init(event: .mailbox(address: address.description), devices: devices.map(\.id))]))
+        }
+        logger.info("all devices disconnected", metadata: ["mailbox": "\(address)", "count": "\(devices.count)"])
+        return devices
     }
 }

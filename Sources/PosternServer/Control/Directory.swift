@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternCore
 import PosternStore
 
@@ -71,7 +70,7 @@ extension ControlPlane {
 
     /// A mail service the actor may see (or manage); one they may not see is "not found".
     @discardableResult
-    static func service(_ name: String, _ use: ServiceUse, actor: Actor, in db: Database) throws -> ServiceTarget {
+    static func service(_ name: String, _ use: ServiceUse, actor: Actor, in db: StoreTransaction) throws -> ServiceTarget {
         guard let target = try db.serviceTarget(name: name) else { throw PosternError.serviceNotFound(name) }
         try db.authorize(actor, use == .view ? .viewService(target) : .manageService(target), orHide: PosternError.serviceNotFound(name))
         return target
@@ -81,14 +80,14 @@ extension ControlPlane {
 
     public func addMailbox(_ address: String, actor: Actor) throws -> Mailbox {
         let address = try MailAddress(address)
-        return try store.write({ db in
+        return try commit { db in
             if let service = try db.importService(domain: address.domain) {
                 try Self.service(service.name, .manage, actor: actor, in: db)
             }
             let box = try db.createMailbox(address)
             try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.add", detail: "mailbox created"))
-            return box
-        }, afterCommit: { [routing] box in routing.apply(.addMailbox(box.address.description)) })
+            return (box, .routing([.addMailbox(box.address.description)]))
+        }
     }
 
     /// The mailboxes the actor sees, optionally of one domain.
@@ -143,19 +142,15 @@ extension ControlPlane {
 
     public func removeMailbox(_ address: String, actor: Actor) throws -> Mailbox {
         let address = try MailAddress(address)
-        return try store.write({ db in
+        return try commit { db in
             guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
             try db.authorize(actor, .removeMailbox(target), orHide: PosternError.mailboxNotFound(address.description))
             let (box, devices) = try db.removeMailbox(address)
             try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
                                               detail: "mailbox removed with \(devices.count) device(s)"), organizationID: target.service.organizationID)
-            return (box, devices)
-        }, afterCommit: { [index, lastUse, hooks, routing] (box, devices) in
-            routing.apply(.removeMailbox(box.address.description))
-            index.apply(devices.map(Self.removal))
-            lastUse.forget(devices.map(\.id))
-            hooks?.enqueue(.mailbox(address: box.address.description))
-        }).0
+            return (box, NodeChange(credentials: devices.map(Self.removal), routing: [.removeMailbox(box.address.description)],
+                                    revocations: [.init(event: .mailbox(address: box.address.description), devices: devices.map(\.id))]))
+        }
     }
 
     /// A mailbox's history (the "history" permission), newest first, optionally in a time range and of one kind.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternAuth
 import PosternCore
 import PosternStore
@@ -17,17 +16,16 @@ extension ControlPlane {
 
     /// Sets (or with nil clears) the policy of one level; the generic passwords under it follow at once.
     public func setGenericPolicy(_ level: PolicyLevel, _ name: String, _ policy: GenericPolicy?, actor: Actor) throws -> GenericPolicyBody {
-        try store.write({ db in
+        try commit { db in
             let target = try Self.policyTarget(level, name, actor: actor, in: db)
             try db.setGenericPolicy(level, target: target, policy)
             let what = policy.map { "generic password policy of \(level.rawValue) \(name): \($0.summary)" }
                 ?? "generic password policy of \(level.rawValue) \(name) removed"
             try db.appendHistory(HistoryEntry(mailbox: level == .mailbox ? name : nil, actor: actor, action: "policy.generic", detail: what))
             let governed = try db.genericPasswords(under: level, target: target)
-            return (GenericPolicyBody(level: level, name: name, policy: policy, genericPasswords: governed.count), governed)
-        }, afterCommit: { [index] (result: (GenericPolicyBody, [GenericPasswordRow])) in
-            index.apply(result.1.map { CredentialIndex.Change.setGenericPolicy(address: $0.address, $0.policy?.policy) })
-        }).0
+            return (GenericPolicyBody(level: level, name: name, policy: policy, genericPasswords: governed.count),
+                    .credentials(governed.map { CredentialIndex.Change.setGenericPolicy(address: $0.address, $0.policy?.policy) }))
+        }
     }
 
     /// Every mailbox that still has a generic password: since when, its last use, and its policy.
@@ -46,7 +44,7 @@ extension ControlPlane {
 
     /// The row a policy level names, once the actor may set policies there: an organization's or
     /// a service's need its administrators, a mailbox's its "security" permission.
-    static func policyTarget(_ level: PolicyLevel, _ name: String, actor: Actor, in db: Database) throws -> Int64 {
+    static func policyTarget(_ level: PolicyLevel, _ name: String, actor: Actor, in db: StoreTransaction) throws -> Int64 {
         switch level {
         case .organization:
             let id = try db.organizationID(name)

@@ -10,17 +10,19 @@ extension ControlPlane {
     /// revocation hooks for their live sessions. Returns how many.
     @discardableResult
     public func expireDevices(at now: Date = Date()) throws -> Int {
-        let expired = try store.write { db in
+        let expired = try commit { db in
             let expired = try db.expiredDevices(at: now)
             for (address, device) in expired {
                 try db.markExpiryHandled(deviceID: device.id)
                 try db.appendHistory(HistoryEntry(mailbox: address, actor: "postern", action: "device.expired",
                     detail: "device \"\(device.name)\" (id \(device.id)) expired at \(Self.day(device.expiresAt ?? now)); its password no longer logs in"))
             }
-            return expired
+            // Every node refuses them already (the index knows their expiry): each tells its Dovecot.
+            return (expired, NodeChange(revocations: expired.map {
+                .init(event: .device(address: $0.address, ips: Self.seenAt($0.device, self.lastUse)), devices: [$0.device.id], gone: false)
+            }))
         }
         for (address, device) in expired {
-            hooks?.enqueue(.device(address: address, ips: Self.seenAt(device, lastUse)))
             logger.info("device expired", metadata: ["mailbox": "\(address)", "device": "\(device.id)"])
         }
         return expired.count
@@ -36,7 +38,7 @@ extension ControlPlane {
         // A use seen in memory but not flushed yet counts.
         let fresh = lastUse.peek(candidates.map(\.device.id))
         let stale = candidates.filter { (fresh[$0.device.id]?.at ?? .distantPast) < cutoff }
-        let removed = try store.write({ db in
+        let removed = try commit { db in
             var removed: [(address: String, device: Device, digest: [UInt8]?)] = []
             for (address, device) in stale {
                 let digest = try db.deviceDigest(id: device.id)
@@ -45,13 +47,10 @@ extension ControlPlane {
                     detail: "device \"\(device.name)\" (id \(device.id)) removed: unused since \(Self.day(device.unusedSince)), more than \(days) days"))
                 removed.append((address, device, digest))
             }
-            return removed
-        }, afterCommit: { [index] removed in
-            index.apply(removed.map { Self.removal(($0.device.id, $0.digest)) })
-        })
-        lastUse.forget(removed.map(\.device.id))
+            return (removed, NodeChange(credentials: removed.map { Self.removal(($0.device.id, $0.digest)) },
+                                        revocations: removed.map { .init(event: .device(address: $0.address, ips: Self.seenAt($0.device, self.lastUse)), devices: [$0.device.id]) }))
+        }
         for r in removed {
-            hooks?.enqueue(.device(address: r.address, ips: Self.seenAt(r.device, lastUse)))
             logger.info("unused device removed", metadata: ["mailbox": "\(r.address)", "device": "\(r.device.id)"])
         }
         return removed.count

@@ -146,7 +146,7 @@ extension ControlPlane {
 
     /// Writes one batch in one transaction, then puts its generic passwords in the index.
     func importBatch(_ batch: [ImportLine], actor: Actor) throws -> ImportReport {
-        try store.write({ db in
+        try commit({ db in
             try db.authorize(actor, .operate("import passwd-files"))
             var report = ImportReport()
             var changes: [CredentialIndex.Change] = []
@@ -205,11 +205,8 @@ extension ControlPlane {
                     report.add(warning: .init(line: entry.line, code: "plain_password", message: "line \(entry.line): \(address): \(warning)"))
                 }
             }
-            return (report, changes, createdMailboxes)
-        }, afterCommit: { [index, routing] (result: (ImportReport, [CredentialIndex.Change], [String])) in
-            routing.apply(result.2.map(RoutingTable.Change.addMailbox))
-            index.apply(result.1)
-        }).0
+            return (report, NodeChange(credentials: changes, routing: createdMailboxes.map(RoutingTable.Change.addMailbox)))
+        })
     }
 
     static func stopReason(_ error: any Error) -> String {

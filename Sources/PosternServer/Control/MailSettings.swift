@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternCore
 import PosternProtocols
 import PosternStore
@@ -106,7 +105,7 @@ extension ControlPlane {
     }
 
     func changeFilters<T: Sendable>(_ text: String, _ permission: MailboxPermission, actor: Actor, action: String,
-                                    _ change: @escaping @Sendable (Database, Mailbox, inout MailboxFilters) throws
+                                    _ change: @escaping @Sendable (StoreTransaction, Mailbox, inout MailboxFilters) throws
                                         -> (T, detail: String, before: String, after: String)) throws -> T {
         let address = try MailAddress(text)
         let (result, _) = try store.write({ db -> (T, SieveWriter.Pending?) in
@@ -123,7 +122,7 @@ extension ControlPlane {
 
     /// The mailbox's script written again, inside a write that changed what it depends on (its
     /// aliases: the responder's addresses); nil when it has no script or scripts are not written.
-    func rewriteScript(_ box: Mailbox, in db: Database) throws -> SieveWriter.Pending? {
+    func rewriteScript(_ box: Mailbox, in db: StoreTransaction) throws -> SieveWriter.Pending? {
         guard let sieve, try db.mailboxesWithFilters().contains(box.id!) else { return nil }
         let filters = try db.mailboxFilters(mailboxID: box.id!)
         return try sieve.prepare(SieveScript.render(filters, try sieveContext(box, in: db)), for: box.address)
@@ -135,7 +134,7 @@ extension ControlPlane {
     }
 
     /// The mailbox and its aliases (whom the responder answers for), its organization's domains.
-    func sieveContext(_ box: Mailbox, in db: Database) throws -> SieveScript.Context {
+    func sieveContext(_ box: Mailbox, in db: StoreTransaction) throws -> SieveScript.Context {
         guard let target = try db.mailboxTarget(box.address) else { throw PosternError.mailboxNotFound(box.address.description) }
         return SieveScript.Context(addresses: [box.address.description] + (try db.aliases(mailboxID: box.id!).map(\.address)),
                                    ownDomains: try db.domains(organizationID: target.service.organizationID).sorted(),
@@ -146,7 +145,7 @@ extension ControlPlane {
     /// inside the organization's domains when its rule says so. A forward sends the mailbox's mail
     /// elsewhere, as a redirection does: a new one also needs the "redirections" permission, so
     /// "rules" alone cannot send mail out.
-    func checkForwards(_ rules: [SortingRule], replacing old: [SortingRule], of box: Mailbox, actor: Actor, in db: Database) throws {
+    func checkForwards(_ rules: [SortingRule], replacing old: [SortingRule], of box: Mailbox, actor: Actor, in db: StoreTransaction) throws {
         func forwards(_ rules: [SortingRule]) -> Set<String> {
             Set(rules.flatMap(\.actions).compactMap { $0.kind == .forward ? $0.address.map(RoutingTable.fold) : nil })
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternAuth
 import PosternCore
 import PosternStore
@@ -124,7 +123,7 @@ extension ControlPlane {
         }
     }
 
-    static func removal(_ organization: String, _ login: String, actor: Actor, in db: Database) throws -> MemberRemoval {
+    static func removal(_ organization: String, _ login: String, actor: Actor, in db: StoreTransaction) throws -> MemberRemoval {
         let org = try db.organizationID(organization)
         try db.authorize(actor, .manageMembers(org), orHide: PosternError.organizationNotFound(organization))
         let user = try db.requireUser(login: login)
@@ -205,7 +204,7 @@ extension ControlPlane {
         }
     }
 
-    static func accessTarget(_ address: MailAddress, actor: Actor, in db: Database) throws -> MailboxTarget {
+    static func accessTarget(_ address: MailAddress, actor: Actor, in db: StoreTransaction) throws -> MailboxTarget {
         guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
         try db.authorize(actor, .manageAccess(target), orHide: PosternError.mailboxNotFound(address.description))
         return target
@@ -315,7 +314,7 @@ extension ControlPlane {
     // MARK: re-confirmation
 
     /// A user making a sensitive change gives their own account password; the operator needs none.
-    func reconfirm(_ actor: Actor, _ password: String?, in db: Database) throws {
+    func reconfirm(_ actor: Actor, _ password: String?, in db: StoreTransaction) throws {
         guard case let .user(user, _) = actor else { return }
         try confirmations.check(user.id)
         guard let password, !password.isEmpty else {

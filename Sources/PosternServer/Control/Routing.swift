@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PosternAuth
 import PosternCore
 import PosternStore
@@ -32,7 +31,7 @@ extension ControlPlane {
     /// Adds an alias: `info` (in the mailbox's domain) or `info@another-domain-of-the-service`.
     public func addAlias(mailbox address: String, alias text: String, actor: Actor) throws -> Alias {
         let address = try MailAddress(address)
-        return try store.write({ db in
+        return try commit({ db in
             let box = try Self.mailbox(address, .aliases, actor: actor, in: db)
             guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
             let alias = try self.aliasAddress(text, of: box, serviceID: target.service.id, in: db)
@@ -54,16 +53,14 @@ extension ControlPlane {
             let made = try db.insertAlias(alias, mailboxID: box.id!, mailbox: address.description)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "alias.add", detail: "alias \(alias) added",
                                               before: nil, after: alias))
-            return (made, try self.rewriteScript(box, in: db))  // the responder answers for the new alias too
-        }, afterCommit: { [routing] (made, script) in
-            routing.apply(.addAlias(made.address, mailbox: made.mailbox))
-            self.install(script, for: made.mailbox)
-        }).0
+            // The responder answers for the new alias too.
+            return ((made, try self.rewriteScript(box, in: db)), .routing([.addAlias(made.address, mailbox: made.mailbox)]))
+        }, afterCommit: { (made, script) in self.install(script, for: made.mailbox) }).0
     }
 
     public func removeAlias(mailbox address: String, alias text: String, actor: Actor) throws -> Alias {
         let address = try MailAddress(address)
-        return try store.write({ db in
+        return try commit({ db in
             let box = try Self.mailbox(address, .aliases, actor: actor, in: db)
             let key = text.contains("@") ? text.lowercased() : "\(text.lowercased())@\(address.domain)"
             guard let alias = try db.alias(key, mailboxID: box.id!) else {
@@ -72,17 +69,14 @@ extension ControlPlane {
             try db.deleteAlias(alias.address)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "alias.remove",
                                               detail: "alias \(alias.address) removed", before: alias.address, after: nil))
-            return (alias, try self.rewriteScript(box, in: db))
-        }, afterCommit: { [routing] (alias, script) in
-            routing.apply(.removeAlias(alias.address))
-            self.install(script, for: alias.mailbox)
-        }).0
+            return ((alias, try self.rewriteScript(box, in: db)), .routing([.removeAlias(alias.address)]))
+        }, afterCommit: { (alias, script) in self.install(script, for: alias.mailbox) }).0
     }
 
     static let maxAliasesPerMailbox = 500
 
     /// The alias as stored: lowercase, in one of the service's domains, its local part a dot-string.
-    func aliasAddress(_ text: String, of box: Mailbox, serviceID: Int64, in db: Database) throws -> String {
+    func aliasAddress(_ text: String, of box: Mailbox, serviceID: Int64, in db: StoreTransaction) throws -> String {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count <= 2 else { throw PosternError(.invalid, code: "invalid_alias", "'\(text.prefix(80))' holds more than one @") }
         let local = try AliasRules.localPart(String(parts[0]), delimiter: routingDelimiter)
@@ -119,7 +113,7 @@ extension ControlPlane {
     /// Redirects a mailbox to `targets` (replacing any redirection), keeping a copy or not.
     public func setRedirection(mailbox address: String, targets: [String], keepCopy: Bool, actor: Actor) throws -> RedirectionChange {
         let address = try MailAddress(address)
-        return try store.write({ db in
+        return try commit({ db in
             let box = try Self.mailbox(address, .redirections, actor: actor, in: db)
             let cleaned = try self.checkedTargets(targets, of: address, in: db)
             let redirection = Redirection(mailbox: address.description, targets: cleaned, keepCopy: keepCopy)
@@ -131,15 +125,14 @@ extension ControlPlane {
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "redirection.set",
                                               detail: "redirection: \(Self.describe(before)) → \(Self.describe(redirection))",
                                               before: before.map(Self.describe), after: Self.describe(redirection)))
-            return RedirectionChange(redirection: redirection, previous: before)
-        }, afterCommit: { [routing] change in
-            routing.apply(.setRedirect(mailbox: change.redirection.mailbox, .init(targets: change.redirection.targets, keepCopy: change.redirection.keepCopy)))
+            return (RedirectionChange(redirection: redirection, previous: before),
+                    .routing([.setRedirect(mailbox: redirection.mailbox, .init(targets: redirection.targets, keepCopy: redirection.keepCopy))]))
         })
     }
 
     public func clearRedirection(mailbox address: String, actor: Actor) throws -> Redirection {
         let address = try MailAddress(address)
-        return try store.write({ db in
+        return try commit({ db in
             let box = try Self.mailbox(address, .redirections, actor: actor, in: db)
             guard let before = try db.redirection(mailboxID: box.id!, mailbox: address.description) else {
                 throw PosternError(.notFound, code: "no_redirection", "\(address) is not redirected")
@@ -147,13 +140,13 @@ extension ControlPlane {
             try db.deleteRedirection(mailboxID: box.id!)
             try db.appendHistory(HistoryEntry(mailbox: address.description, actor: actor, action: "redirection.clear",
                                               detail: "redirection: \(Self.describe(before)) → none", before: Self.describe(before), after: nil))
-            return before
-        }, afterCommit: { [routing] removed in routing.apply(.clearRedirect(mailbox: removed.mailbox)) })
+            return (before, .routing([.clearRedirect(mailbox: before.mailbox)]))
+        })
     }
 
     /// Redirection (or forward) targets as stored, checked against our addresses and against
     /// the organization's own-domains rule: the one check for both.
-    func checkedTargets(_ targets: [String], of address: MailAddress, in db: Database) throws -> [String] {
+    func checkedTargets(_ targets: [String], of address: MailAddress, in db: StoreTransaction) throws -> [String] {
         guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
         let cleaned = try Self.redirectionTargets(targets, of: address, isOurs: routing.isOurs,
                                                   ourDomains: { domain in try db.importService(domain: domain) != nil })

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import PosternAuth
 import PosternCore
 import PosternStore
@@ -52,7 +51,7 @@ extension ControlPlane {
         }
     }
 
-    func tokenOwner(_ login: String?, actor: Actor, in db: Database) throws -> User {
+    func tokenOwner(_ login: String?, actor: Actor, in db: StoreTransaction) throws -> User {
         if let login {
             let user = try db.requireUser(login: login)
             guard actor.isOperator || actor.user?.id == user.id else {

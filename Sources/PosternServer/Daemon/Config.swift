@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import PosternCore
 import PosternAuth
+import PosternStore
 import SystemPackage
 import Yams
 
@@ -22,6 +23,15 @@ public enum ConfigError: Error, CustomStringConvertible {
 /// overridden by an environment variable: `auth.socketMode` → `POSTERN_AUTH_SOCKET_MODE`.
 public struct DaemonConfig: Sendable {
     public var databasePath = "./var/postern.sqlite"
+    /// `database.url`: `sqlite:PATH` or `postgres://…`; nil: SQLite at `databasePath`.
+    public var databaseURL: String?
+    /// This node's name in the shared change log (`node.name`; the host name by default).
+    public var nodeName = ProcessInfo.processInfo.hostName
+    /// How far behind the shared database a node may fall before it answers logins with a
+    /// temporary failure (`database.maxLagSeconds`).
+    public var maxLag: Duration = .seconds(10)
+    /// How often a node reads the change log even when no notification came (`database.pollMilliseconds`).
+    public var feedPoll: Duration = .milliseconds(1000)
     public var serverKeyPath = "./var/server.key"
     public var authSocket = "./var/run/auth.sock"
     public var authSocketMode: mode_t = 0o660
@@ -144,6 +154,20 @@ public struct DaemonConfig: Sendable {
             return value
         }
         databasePath = try path("database.path", databasePath)
+        if let url = optional("database.url") {
+            do { _ = try DatabaseURL(url) } catch { throw ConfigError.invalid(key: "database.url", message: "\(error)") }
+            databaseURL = url
+        }
+        nodeName = optional("node.name") ?? nodeName
+        guard nodeName.count <= 200 else { throw ConfigError.invalid(key: "node.name", message: "at most 200 characters") }
+        let lag = try number("database.maxLagSeconds", 10)
+        guard lag >= 1, lag <= 3600 else { throw ConfigError.invalid(key: "database.maxLagSeconds", message: "must be 1 to 3600 seconds") }
+        maxLag = .milliseconds(Int64(lag * 1000))
+        let poll = try number("database.pollMilliseconds", 1000)
+        guard poll >= 50, poll <= lag * 1000 / 2 else {
+            throw ConfigError.invalid(key: "database.pollMilliseconds", message: "must be 50 ms to half of database.maxLagSeconds")
+        }
+        feedPoll = .milliseconds(Int64(poll))
         serverKeyPath = try path("serverKey.path", serverKeyPath)
         authSocket = try path("auth.socket", authSocket)
         authSocketMode = try mode("auth.socketMode", "0660")

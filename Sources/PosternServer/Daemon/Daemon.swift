@@ -49,7 +49,8 @@ public enum Daemon {
         // 0640, whatever the umask it was started with; sockets get their configured modes.
         umask(0o027)
         raiseFileLimit(logger: logger)
-        let store = try Store(path: config.databasePath)
+        let store = try Store(url: config.databaseURL ?? "sqlite:" + config.databasePath)
+        defer { store.shutdown() }
         if !FileManager.default.fileExists(atPath: config.serverKeyPath) {
             let digests = try store.read { try $0.devicePasswordCount() }
             // A new key would make every stored device password fail while health says ok.
@@ -59,17 +60,21 @@ public enum Daemon {
         let index = CredentialIndex()
         let lastUse = LastUseRecorder()
         let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
+        let freshness = Freshness()
+        let feed = ChangeFeed(node: config.nodeName, freshness: freshness, maxLag: config.maxLag)
         let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
                                  maxDevicesPerMailbox: config.maxDevicesPerMailbox,
                                  mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from,
                                  routing: RoutingIndex(RoutingTable(mailboxPath: config.mailboxPath, delimiter: config.recipientDelimiter)),
                                  sieve: try sieveWriter(config.sieve), folderCommand: config.folderCommand,
-                                 logger: logger)
+                                 feed: feed, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)
         }
         let loaded = try plane.loadIndex()
         let routes = try plane.loadRouting()
+        // What other nodes changed while the indexes loaded, before any login is answered.
+        if store.kind == .postgres { try plane.catchUp() }
         logger.info("index loaded", metadata: [
             "devicePasswords": "\(loaded.devices)", "genericPasswords": "\(loaded.generic)",
             "mailboxes": "\(routes.mailboxes)", "aliases": "\(routes.aliases)", "redirections": "\(routes.redirects)",
@@ -79,7 +84,7 @@ public enum Daemon {
         let hashPool = NIOThreadPool(numberOfThreads: config.hashThreads)
         hashPool.start()
         let check = PasswordCheck(key: key, index: index, lastUse: lastUse, threadPool: hashPool,
-                                  throttle: Throttle(policy: config.throttle))
+                                  throttle: Throttle(policy: config.throttle), freshness: freshness)
         // Sockets handed over by systemd (postern.socket) are used as they are; the others are bound here.
         var activation = SocketActivation.fromEnvironment()
         var authAddress = ListenAddress(socketPath: config.authSocket, socketMode: config.authSocketMode,
@@ -170,7 +175,8 @@ public enum Daemon {
         // Shutdown runs in reverse: a running import stops at its next batch, then the control API
         // ends, then the front doors, then the final last-use flush.
         let group = ServiceGroup(configuration: .init(
-            services: [flusher, hooks, housekeeper, notifier] + frontDoors + controlTCP + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [flusher, hooks, housekeeper, notifier] + (store.kind == .postgres ? [ChangeFeedService(plane: plane, poll: config.feedPoll, logger: logger)] : [])
+                + frontDoors + controlTCP + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()

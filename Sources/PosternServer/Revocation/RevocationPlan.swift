@@ -1,7 +1,7 @@
 import Foundation
 
 /// What happened to a mailbox's passwords that live sessions must hear about.
-public enum RevocationEvent: Sendable, Equatable {
+public enum RevocationEvent: Sendable, Equatable, Codable {
     /// One device's password changed or was removed; `ips` are where it was seen (newest first).
     case device(address: String, ips: [String])
     /// Every password of the mailbox is gone (disconnect-all, mailbox removed).

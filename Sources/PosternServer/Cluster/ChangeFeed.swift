@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import PosternAuth
+import PosternCore
+import PosternStore
+import Synchronization
+
+/// This node's place in the change log: the last change it applied, and when it last knew it was
+/// current. Writes record their change in their transaction and apply it (after any earlier ones
+/// from other nodes) before answering; other nodes' changes arrive by LISTEN/NOTIFY or the poll.
+/// Changes are applied strictly in sequence order, each once.
+public final class ChangeFeed: Sendable {
+    /// This node's name in the change log (`node.name`).
+    public let node: String
+    /// Shared with the password check: set while this node may be behind.
+    public let freshness: Freshness
+    /// How far behind a node may be before it refuses logins with a temporary failure.
+    public let maxLag: Duration
+
+    struct State {
+        var lastApplied: Int64 = 0
+        /// When the node last read the log and had everything (a poll or catch-up that succeeded).
+        var syncedAt: ContinuousClock.Instant = .now
+        /// A change the log no longer holds was missed: only a restart (a fresh load) mends it.
+        var lost: String?
+        var connected = true
+    }
+
+    let state = Mutex(State())
+
+    public init(node: String = "local", freshness: Freshness = Freshness(), maxLag: Duration = .seconds(10)) {
+        self.node = node
+        self.freshness = freshness
+        self.maxLag = maxLag
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    /// A change recorded in a write transaction, with the other nodes' changes committed before it
+    /// that this node has not applied yet.
+    public struct Pending: Sendable {
+        let entries: [(seq: Int64, change: NodeChange)]
+    }
+
+    /// In the write transaction: appends `change` to the log. Nil when there is nothing to tell.
+    func record(_ change: NodeChange, in db: StoreTransaction) throws -> Pending? {
+        guard !change.isEmpty else { return nil }
+        let from = state.withLock { $0.lastApplied }
+        // Under the write lock: nothing can commit between these reads and this append.
+        let earlier = try Self.decoded(db.changes(after: from, limit: 100_000))
+        let seq = try db.appendChange(String(decoding: try Self.encoder.encode(change), as: UTF8.self), node: node)
+        return Pending(entries: earlier + [(seq, change)])
+    }
+
+    /// Applies what is next in sequence order and skips what was applied already. A gap (a change
+    /// pruned from the log before this node saw it) stops the feed: the node is stale until restarted.
+    func take(_ entries: [(seq: Int64, change: NodeChange)], _ apply: (NodeChange) -> Void) {
+        state.withLock { state in
+            for entry in entries where entry.seq > state.lastApplied {
+                guard entry.seq == state.lastApplied + 1 else {
+                    state.lost = "changes \(state.lastApplied + 1)–\(entry.seq - 1) were pruned from the log before this node applied them: restart it"
+                    break
+                }
+                apply(entry.change)
+                state.lastApplied = entry.seq
+            }
+        }
+        evaluate()
+    }
+
+    static func decoded(_ logged: [LoggedChange]) throws -> [(seq: Int64, change: NodeChange)] {
+        try logged.map { ($0.seq, try JSONDecoder().decode(NodeChange.self, from: Data($0.change.utf8))) }
+    }
+
+    /// Where the node starts: the newest change of the snapshot its indexes were loaded from.
+    func start(at seq: Int64) {
+        state.withLock { $0.lastApplied = seq; $0.syncedAt = .now }
+    }
+
+    func synced(at instant: ContinuousClock.Instant) {
+        state.withLock { $0.syncedAt = max($0.syncedAt, instant) }
+        evaluate()
+    }
+
+    func connection(up: Bool) {
+        state.withLock { $0.connected = up }
+    }
+
+    /// Sets the password check's stale flag from how long ago the node was last current.
+    func evaluate(now: ContinuousClock.Instant = .now) {
+        let stale = state.withLock { $0.lost != nil || now - $0.syncedAt > maxLag }
+        if stale != freshness.isStale { freshness.set(stale: stale) }
+    }
+
+    /// For /v1/health and /metrics.
+    public var status: FeedStatus {
+        let now = ContinuousClock.now
+        return state.withLock { s in
+            let lag = now - s.syncedAt
+            return FeedStatus(node: node, lastApplied: s.lastApplied, lagSeconds: Double(lag.components.seconds) + Double(lag.components.attoseconds) / 1e18,
+                              stale: s.lost != nil || lag > maxLag, listening: s.connected, problem: s.lost)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// One committed change to the nodes' in-memory indexes, as the change log holds it.
+public struct LoggedChange: Sendable, Equatable {
+    public let seq: Int64
+    public let node: String
+    /// JSON of what the indexes take (the feed's `NodeChange`).
+    public let change: String
+}
+
+/// The change log: every write that changes what the in-memory indexes hold appends a row, with
+/// the next sequence number, in its own transaction. Writers hold the write lock (SQLite's single
+/// writer, PostgreSQL's advisory lock), so numbers are committed in order and without gaps.
+extension StoreTransaction {
+    /// Appends a change; returns its sequence number. On PostgreSQL the nodes are told at commit.
+    public func appendChange(_ change: String, node: String) throws -> Int64 {
+        let seq = (try Int64.fetchOne(self, sql: "SELECT max(seq) FROM changeLog") ?? 0) + 1
+        try execute(sql: "INSERT INTO changeLog (seq, at, node, change) VALUES (?, ?, ?, ?)", arguments: [seq, Date(), node, change])
+        if engine == .postgres {
+            // Delivered when the transaction commits, not before (and not at all if it rolls back).
+            try execute(sql: "SELECT pg_notify('postern_changes', ?)", arguments: [String(seq)])
+        }
+        return seq
+    }
+
+    /// Changes after `seq`, in order.
+    public func changes(after seq: Int64, limit: Int = 1000) throws -> [LoggedChange] {
+        try StoreRow.fetchAll(self, sql: "SELECT seq, node, change FROM changeLog WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
+            .map { LoggedChange(seq: $0[0], node: $0[1], change: $0[2]) }
+    }
+
+    /// The newest sequence number (0: none yet).
+    public func latestChange() throws -> Int64 {
+        try Int64.fetchOne(self, sql: "SELECT max(seq) FROM changeLog") ?? 0
+    }
+
+    /// The oldest sequence number still kept (nil: the log is empty).
+    public func oldestChange() throws -> Int64? {
+        try Int64.fetchOne(self, sql: "SELECT min(seq) FROM changeLog")
+    }
+
+    /// Forgets changes older than `cutoff`, always keeping the newest (the next number follows it).
+    @discardableResult
+    public func pruneChanges(before cutoff: Date) throws -> Int {
+        try execute(sql: "DELETE FROM changeLog WHERE at < ? AND seq < (SELECT max(seq) FROM changeLog)", arguments: [cutoff])
+    }
+}
+
+extension Store {
+    /// Waits for other nodes' changes: calls `notified` once listening has begun (so that a catch-up
+    /// then misses nothing), then at every change committed by any node. Returns or throws when the
+    /// connection is lost; the caller reconnects. On SQLite there is no other writer: it returns at once.
+    public func watchChanges(_ notified: @escaping @Sendable () -> Void) async throws {
+        guard case let .postgres(postgres) = engine else { return }
+        var configuration = postgres.settings.configuration
+        configuration.options.connectTimeout = .seconds(3)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
+                                                              id: Int.random(in: 1...Int(Int32.max)), logger: PostgresSettings.quiet)
+        } catch {
+            throw StoreError.unavailable(PostgresConnectionAdapter.describe(error))
+        }
+        do {
+            try await connection.listen(on: "postern_changes") { notifications in
+                notified()
+                for try await _ in notifications { notified() }
+            }
+        } catch {
+            try? await connection.close()
+            throw StoreError.unavailable(PostgresConnectionAdapter.describe(error))
+        }
+        try? await connection.close()
+    }
+}
