@@ -28,6 +28,7 @@ from imap_idle import IdleSession  # noqa: E402
 from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_auth, dovecot_auth_flood, free_port, print_log_tail, smtp_auth  # noqa: E402
 from nginx import PrivateNginx  # noqa: E402
 from socket_holder import SocketHolder, socket_unit  # noqa: E402
+from cluster_tests import ClusterTests  # noqa: E402
 from import_tests import ImportTests  # noqa: E402
 from people_tests import PeopleTests  # noqa: E402
 from routing_tests import RoutingTests  # noqa: E402
@@ -131,7 +132,7 @@ class Posternd:
         return obj["error"]["message"]
 
 
-class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests):
+class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, ClusterTests):
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)
@@ -1147,6 +1148,14 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests):
                 took, grew, stop, a, b = self.big_import_figures
                 print(f"    import of 300,000 lines (debug build): {took:.1f} s, peak RSS +{grew:.0f} MB; stopped by Ctrl-C after {a}, "
                       f"by SIGTERM after {b} more (posternd down {stop:.1f} s after SIGTERM)")
+            if hasattr(self, "cluster_figures"):
+                p50, worst, n = self.cluster_figures
+                print(f"    two nodes on PostgreSQL: a rotation on node 2 refused on node 1 after {p50 * 1000:.1f} ms (median of {n}), "
+                      f"{worst * 1000:.1f} ms at most, from the API's answer (the bench has the p99 of 1,000)")
+            if hasattr(self, "restart_load"):
+                logins, acked, refused = self.restart_load
+                print(f"    PostgreSQL restarted under load: {logins} logins all answered OK, {acked} writes acknowledged and none lost, "
+                      f"{refused} refused with store_unavailable while it was down")
             for what, took in getattr(self, "revoke_times", []):
                 print(f"    revoke to closed IMAP session, {what}: {took * 1000:.0f} ms after the API answered")
             if hasattr(self, "checkpassword_ms"):

@@ -64,16 +64,16 @@ public enum ControlAPI {
         }
 
         router.get("/v1/health") { _, context in
+            let count = plane.index.count
+            let feed = plane.store.kind == .postgres ? plane.feed.status : nil
+            // A node behind the others refuses logins (temp_fail): the first thing to say.
+            if let feed, feed.stale {
+                throw PosternError(.unavailable, code: "node_stale", feed.problem ?? "node \(feed.node) has not been in step with the database for "
+                    + "\(Int(feed.lagSeconds)) s (change \(feed.lastApplied) applied): logins get a temporary failure until it catches up; check that PostgreSQL is reachable")
+            }
             // Checks go on from memory; what fails is every change: say so, with a 503.
             if let failure = plane.store.writeFailure {
                 throw PosternError(.unavailable, code: "store_unavailable", "the last write to the database failed (\(failure)); logins go on, changes fail")
-            }
-            let count = plane.index.count
-            guard plane.store.kind == .postgres else { return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic) }
-            let feed = plane.feed.status
-            if feed.stale {
-                throw PosternError(.unavailable, code: "node_stale", feed.problem ?? "node \(feed.node) has not been in step with the database for "
-                    + "\(Int(feed.lagSeconds)) s (change \(feed.lastApplied) applied): logins get a temporary failure until it catches up; check that PostgreSQL is reachable")
             }
             return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic, feed: feed)
         }

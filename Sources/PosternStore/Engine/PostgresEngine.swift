@@ -102,7 +102,7 @@ final class PostgresSession: Sendable {
             state.withLock { $0 = connection }
             return connection
         } catch {
-            throw StoreError.unavailable(PostgresConnectionAdapter.describe(error))
+            throw StoreError.unavailable("cannot connect to \(settings.display): \(PostgresConnectionAdapter.describe(error))")
         }
     }
 
@@ -207,6 +207,7 @@ struct PostgresConnectionAdapter: SQLConnection {
     static func describe(_ error: any Error) -> String {
         if let psql = error as? PSQLError {
             if let message = psql.serverInfo?[.message] { return message }
+            if let underlying = psql.underlying as? IOError { return "\(psql.code): \(String(cString: strerror(underlying.errnoCode)))" }
             if let underlying = psql.underlying { return "\(psql.code): \(underlying)" }
             return "\(psql.code)"
         }

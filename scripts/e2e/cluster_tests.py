@@ -1,0 +1,203 @@
+"""Several posternd nodes on one real PostgreSQL (Debian's, started under the test's temp dir):
+a device made on one node logs in on the other, a rotation on one is refused on the other at
+once, PostgreSQL restarted under load, a node killed with -9, a node cut off from the database
+(temporary failures, not stale answers), and `postern database copy` from SQLite. Each case has
+its own PostgreSQL and nodes. Mixed into test_postern.Suite."""
+
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import threading
+import time
+
+from harness import doveadm_auth_test, dovecot_auth
+from postgres import PrivatePostgres
+
+ALICE = "alice@example.org"
+
+
+def wait_for(what, condition, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.005)
+
+
+def answer(d, password, user=ALICE):
+    """The node's Dovecot auth answer: OK, FAIL or TEMPFAIL."""
+    line = dovecot_auth(d.auth_socket, user, password)[0]
+    if line.startswith("OK"):
+        return "OK"
+    return "TEMPFAIL" if "code=temp_fail" in line else "FAIL"
+
+
+def http(d, method, path, body=None):
+    """(status, parsed JSON) of a control API request over the node's unix socket."""
+    cmd = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--unix-socket", d.control_socket, "-X", method, f"http://localhost{path}"]
+    if body is not None:
+        cmd += ["-H", "content-type: application/json", "--data", json.dumps(body)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+    text, _, status = out.rpartition("\n")
+    return int(status), (json.loads(text) if text.strip() else None)
+
+
+class ClusterTests:
+    @contextlib.contextmanager
+    def cluster(self, name, nodes=2, **settings):
+        """A private PostgreSQL and `nodes` posternd on it, sharing one server key; alice has a mailbox."""
+        from test_postern import Posternd  # noqa: E402 (the class lives beside the suite)
+        tmp = os.path.join(self.tmp, name)
+        os.makedirs(tmp)
+        pg = PrivatePostgres(tmp)
+        pg.__enter__()
+        started = []
+        try:
+            for i in range(nodes):
+                d = Posternd(self.d.bin_dir, os.path.join(tmp, f"node{i + 1}"), self.imap_port)
+                os.makedirs(d.tmp)
+                d.env.update(POSTERN_DATABASE_URL=pg.url(), POSTERN_NODE_NAME=f"node{i + 1}", POSTERN_SERVER_KEY_PATH=os.path.join(tmp, "server.key"),
+                             POSTERN_SASLAUTHD_SOCKET="", POSTERN_AUTH_HTTP_LISTEN="", POSTERN_SOCKETMAP_SOCKET="", **settings)
+                d.start = self._starter(d)
+                d.start()  # one after the other: the first creates the server key the others share
+                started.append(d)
+            started[0].ok("org", "add", "Cluster Ltd")
+            started[0].ok("service", "add", "cluster", "--organization", "Cluster Ltd", "--domain", "example.org")
+            started[0].ok("mailbox", "add", ALICE)
+            yield pg, started
+        finally:
+            for d in started:
+                d.stop()
+            pg.__exit__(None, None, None)
+
+    def test_cluster_a_device_made_on_node_1_logs_in_on_node_2_and_a_rotation_on_2_is_refused_on_1(self):
+        with self.cluster("cluster-basic") as (pg, (n1, n2)):
+            password = n1.ok("device", "add", ALICE, "--name", "phone")["password"]
+            self.secrets.append(password)
+            wait_for("node 2 to accept the device made on node 1", lambda: answer(n2, password) == "OK", 5)
+            ok, out = doveadm_auth_test(n2.auth_socket, ALICE, password)
+            assert ok, f"doveadm auth test on node 2:\n{out}"
+            times = []
+            for i in range(30):
+                new = n2.ok("device", "rotate", ALICE, "phone")["password"]
+                answered = time.monotonic()
+                wait_for("node 1 to refuse the rotated-out password", lambda: answer(n1, password) == "FAIL", 5)
+                times.append(time.monotonic() - answered)
+                assert answer(n1, new) == "OK", "node 1 takes the new password"
+                password = new
+            self.secrets.append(password)
+            ok, out = doveadm_auth_test(n1.auth_socket, ALICE, password)
+            assert ok, f"doveadm auth test on node 1 with the new password:\n{out}"
+            # Both nodes report where they are in the change log, and agree.
+            s1, h1 = http(n1, "GET", "/v1/health")
+            s2, h2 = http(n2, "GET", "/v1/health")
+            assert s1 == s2 == 200 and h1["feed"]["lastApplied"] == h2["feed"]["lastApplied"] > 30, (h1, h2)
+            assert not h2["feed"]["stale"] and h2["feed"]["node"] == "node2", h2
+            # Disconnect on node 1: refused on node 2 too.
+            n1.ok("device", "disconnect", ALICE, "phone")
+            wait_for("node 2 to refuse the disconnected device", lambda: answer(n2, password) == "FAIL", 5)
+            times.sort()
+            self.cluster_figures = (statistics.median(times), times[-1], len(times))
+
+    def test_cluster_postgres_restarted_under_load_nodes_keep_answering_and_lose_no_acknowledged_write(self):
+        with self.cluster("cluster-restart") as (pg, (n1, n2)):
+            password = n1.ok("device", "add", ALICE, "--name", "phone")["password"]
+            self.secrets.append(password)
+            wait_for("node 2 to accept", lambda: answer(n2, password) == "OK", 5)
+            stop = threading.Event()
+            answers, acknowledged, refused = [], [], []
+
+            def logins():
+                while not stop.is_set():
+                    for d in (n1, n2):
+                        answers.append(answer(d, password))
+
+            def writes():
+                i = 0
+                while not stop.is_set():
+                    rc, obj = n1.cli("device", "add", ALICE, "--name", f"load {i}")
+                    if rc == 0:
+                        acknowledged.append(f"load {i}")
+                        self.secrets.append(obj["password"])
+                    else:
+                        refused.append(obj.get("error", {}).get("code"))
+                    i += 1
+
+            threads = [threading.Thread(target=logins), threading.Thread(target=writes)]
+            for t in threads:
+                t.start()
+            try:
+                wait_for("writes to go through", lambda: len(acknowledged) >= 5, 20)
+                # Down: a control write is a clear 503 that changes nothing; logins go on from memory.
+                pg.stop()
+                status, body = http(n2, "POST", f"/v1/mailboxes/{ALICE}/devices", {"name": "while down"})
+                assert status == 503 and body["error"]["code"] == "store_unavailable", (status, body)
+                assert "PostgreSQL" in body["error"]["message"], body
+                time.sleep(0.5)  # logins keep being answered while the database is away (counted below)
+                pg.start()
+                before = len(acknowledged)
+                wait_for("writes to go through again", lambda: len(acknowledged) >= before + 5, 20)
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join()
+            assert answers and all(a == "OK" for a in answers), f"{len(answers)} logins, not all OK: {set(answers)}"
+            assert refused and set(refused) == {"store_unavailable"}, set(refused)
+            for d in (n1, n2):
+                names = {dev["name"] for dev in d.ok("device", "list", ALICE)["devices"]}
+                lost = [n for n in acknowledged if n not in names]
+                assert not lost, f"acknowledged but not on node {d.env['POSTERN_NODE_NAME']}: {lost}"
+                assert "while down" not in names
+            last = acknowledged[-1]
+            new = n1.ok("device", "rotate", ALICE, last)["password"]
+            self.secrets.append(new)
+            wait_for("node 2 to take a change made after the restart", lambda: answer(n2, new) == "OK", 5)
+            self.restart_load = (len(answers), len(acknowledged), len(refused))
+
+    def test_cluster_a_node_killed_with_9_or_cut_off_catches_up(self):
+        with self.cluster("cluster-kill") as (pg, (n1, n2)):
+            a = n1.ok("device", "add", ALICE, "--name", "a")["password"]
+            wait_for("node 2 to accept a", lambda: answer(n2, a) == "OK", 5)
+            n2.proc.send_signal(signal.SIGKILL)
+            n2.proc.wait()
+            a2 = n1.ok("device", "rotate", ALICE, "a")["password"]
+            b = n1.ok("device", "add", ALICE, "--name", "b")["password"]
+            self.secrets += [a, a2, b]
+            n2.start()
+            assert answer(n2, a) == "FAIL", "node 2, back, refuses what was rotated while it was down"
+            assert answer(n2, a2) == "OK" and answer(n2, b) == "OK", "and takes what was made meanwhile"
+            # Its LISTEN connection cut by the server: it reconnects and catches up.
+            killed = pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", database="postern")
+            assert int(killed) == 2, f"two nodes listen, {killed} LISTEN connections ended"
+            a3 = n1.ok("device", "rotate", ALICE, "a")["password"]
+            self.secrets.append(a3)
+            wait_for("node 2 to refuse after its listener was cut", lambda: answer(n2, a2) == "FAIL", 5)
+            assert answer(n2, a3) == "OK"
+            wait_for("node 2's listener to be back", lambda: http(n2, "GET", "/v1/health")[1]["feed"]["listening"], 5)
+
+    def test_cluster_a_node_cut_off_from_the_database_answers_temp_fail_not_stale_secrets(self):
+        with self.cluster("cluster-stale", POSTERN_DATABASE_MAX_LAG_SECONDS="2", POSTERN_DATABASE_POLL_MILLISECONDS="200") as (pg, (n1, n2)):
+            password = n1.ok("device", "add", ALICE, "--name", "phone")["password"]
+            self.secrets.append(password)
+            wait_for("node 2 to accept", lambda: answer(n2, password) == "OK", 5)
+            pg.stop()
+            down = time.monotonic()
+            wait_for("node 2 to answer temp_fail", lambda: answer(n2, password) == "TEMPFAIL", 10)
+            stale_after = time.monotonic() - down
+            assert stale_after >= 1.5, f"stale after {stale_after:.1f} s, before the 2 s allowed"
+            status, body = http(n2, "GET", "/v1/health")
+            assert status == 503 and body["error"]["code"] == "node_stale", (status, body)
+            metrics = subprocess.run(["curl", "-s", "--unix-socket", n2.control_socket, "http://localhost/metrics"],
+                                     capture_output=True, text=True).stdout
+            assert "postern_feed_stale 1" in metrics, [l for l in metrics.splitlines() if "feed" in l]
+            pg.start()
+            wait_for("node 2 to answer again once the database is back", lambda: answer(n2, password) == "OK", 10)
+            # Health reports the last write: the flusher's of the last uses, or this one.
+            wait_for("a write on node 2 to go through", lambda: n2.cli("device", "add", ALICE, "--name", "after")[0] == 0, 10)
+            assert http(n2, "GET", "/v1/health")[0] == 200
