@@ -89,7 +89,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: hotPath),
         .executableTarget(name: "postern", dependencies: [
-            "PosternCore", "PosternProtocols",
+            "PosternCore", "PosternProtocols", "PosternStore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

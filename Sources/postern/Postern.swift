@@ -11,7 +11,7 @@ struct Postern: AsyncParsableCommand {
             """,
         subcommands: [OrganizationCommand.self, ServiceCommand.self, MailboxCommand.self, DeviceCommand.self,
                       UserCommand.self, MemberCommand.self, AccessCommand.self, DefaultsCommand.self, AliasCommand.self, RedirectCommand.self, RulesCommand.self, SpamCommand.self, ResponderCommand.self, SendersCommand.self, FolderCommand.self, SignatureCommand.self, SieveCommand.self, TokenCommand.self,
-                      HistoryCommand.self, ImportCommand.self, PolicyCommand.self, ReportCommand.self, BackupCommand.self, RestoreCommand.self, AuthCommand.self, CheckpasswordCommand.self])
+                      HistoryCommand.self, ImportCommand.self, PolicyCommand.self, ReportCommand.self, BackupCommand.self, RestoreCommand.self, DatabaseCommand.self, AuthCommand.self, CheckpasswordCommand.self])
 }
 
 /// Options every command shares.

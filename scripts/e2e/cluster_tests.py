@@ -201,3 +201,41 @@ class ClusterTests:
             # Health reports the last write: the flusher's of the last uses, or this one.
             wait_for("a write on node 2 to go through", lambda: n2.cli("device", "add", ALICE, "--name", "after")[0] == 0, 10)
             assert http(n2, "GET", "/v1/health")[0] == 200
+
+    def test_cluster_postern_database_copy_moves_an_sqlite_database_to_postgresql(self):
+        from test_postern import Posternd  # noqa: E402
+        one = self.import_daemon("copy-sqlite")  # one node on SQLite, with an organization serving example.org
+        one.ok("mailbox", "add", ALICE)
+        password = one.ok("device", "add", ALICE, "--name", "phone")["password"]
+        self.secrets.append(password)
+        one.ok("alias", "add", ALICE, "info")
+        one.ok("user", "add", "carol@example.org", "--name", "Carol")
+        one.stop()
+        tmp = os.path.join(self.tmp, "copy-postgres")
+        os.makedirs(tmp)
+        with PrivatePostgres(tmp) as pg:
+            copy = [os.path.join(self.d.bin_dir, "postern"), "database", "copy", "--from", "sqlite:" + one.env["POSTERN_DATABASE_PATH"],
+                    "--to", pg.url(), "--json"]
+            r = subprocess.run(copy, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stdout + r.stderr
+            rows = json.loads(r.stdout)["rows"]
+            assert rows["mailbox"] == 1 and rows["device"] == 1 and rows["alias"] == 1 and rows["user"] == 1 and rows["history"] >= 3, rows
+            # Copying again is refused: the target is no longer empty, and is left as it was.
+            again = subprocess.run(copy, capture_output=True, text=True, timeout=120)
+            assert again.returncode != 0 and "already holds rows" in json.loads(again.stdout)["error"]["message"], again.stdout
+            node = Posternd(self.d.bin_dir, os.path.join(tmp, "node"), self.imap_port)
+            os.makedirs(node.tmp)
+            node.env.update(POSTERN_DATABASE_URL=pg.url(), POSTERN_NODE_NAME="moved", POSTERN_SERVER_KEY_PATH=one.env["POSTERN_SERVER_KEY_PATH"],
+                            POSTERN_SASLAUTHD_SOCKET="", POSTERN_AUTH_HTTP_LISTEN="", POSTERN_SOCKETMAP_SOCKET="")
+            node.start = self._starter(node)
+            node.start()
+            try:
+                assert answer(node, password) == "OK", "the device password made on SQLite logs in on PostgreSQL"
+                assert [a["address"] for a in node.ok("alias", "list", ALICE)["aliases"]] == ["info@example.org"]
+                assert any(h["action"] == "device.add" for h in node.ok("history", ALICE)["history"])
+                # New rows get new ids after the copied ones.
+                second = node.ok("device", "add", ALICE, "--name", "tablet")
+                self.secrets.append(second["password"])
+                assert second["device"]["id"] > 1, second
+            finally:
+                node.stop()
