@@ -128,11 +128,12 @@ extension StoreTransaction {
             .flatMap { try? GenericPassword(parsing: $0) }
     }
 
-    /// Writes a batch of last uses; devices deleted meanwhile are skipped.
+    /// Writes a batch of last uses; devices deleted meanwhile are skipped. Several nodes write
+    /// the uses they saw: the latest wins, whichever node flushes last.
     public func recordLastUse(_ batch: [Int64: LastUse]) throws {
-        let statement = try cachedStatement(sql: "UPDATE device SET lastUsedAt = ?, lastIP = ?, lastService = ? WHERE id = ?")
+        let statement = try cachedStatement(sql: "UPDATE device SET lastUsedAt = ?, lastIP = ?, lastService = ? WHERE id = ? AND (lastUsedAt IS NULL OR lastUsedAt < ?)")
         for (id, use) in batch {
-            try statement.execute(arguments: [use.at, use.ip, use.service, id])
+            try statement.execute(arguments: [use.at, use.ip, use.service, id, use.at])
         }
     }
 

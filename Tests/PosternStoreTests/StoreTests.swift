@@ -59,9 +59,13 @@ import Testing
         #expect(rotated.rotatedAt != nil)
         let when = Date(timeIntervalSince1970: 1_800_000_000)
         try store.write { try $0.recordLastUse([device.id: LastUse(at: when, ip: "192.0.2.9", service: "imap"), 999: LastUse(at: when, ip: nil, service: "smtp")]) }
+        // Another node's older use, flushed later, does not go back in time: the latest wins.
+        try store.write { try $0.recordLastUse([device.id: LastUse(at: when - 60, ip: "198.51.100.1", service: "smtp")]) }
         let listed = try store.read { try $0.devices(mailboxID: box.id!) }
         #expect(listed.count == 1)
         #expect(listed[0].lastUse == LastUse(at: when, ip: "192.0.2.9", service: "imap"))
+        try store.write { try $0.recordLastUse([device.id: LastUse(at: when + 60, ip: "198.51.100.1", service: "smtp")]) }
+        #expect(try store.read { try $0.devices(mailboxID: box.id!) }[0].lastUse?.ip == "198.51.100.1")
         let credentials = try store.read { db in
             var all: [StoredCredential] = []
             try db.forEachCredential { all.append($0) }

@@ -30,9 +30,9 @@ def wait_for(what, condition, timeout):
         time.sleep(0.005)
 
 
-def answer(d, password, user=ALICE):
+def answer(d, password, user=ALICE, rip=None):
     """The node's Dovecot auth answer: OK, FAIL or TEMPFAIL."""
-    line = dovecot_auth(d.auth_socket, user, password)[0]
+    line = dovecot_auth(d.auth_socket, user, password, rip=rip)[0]
     if line.startswith("OK"):
         return "OK"
     return "TEMPFAIL" if "code=temp_fail" in line else "FAIL"
@@ -50,8 +50,9 @@ def http(d, method, path, body=None):
 
 class ClusterTests:
     @contextlib.contextmanager
-    def cluster(self, name, nodes=2, **settings):
-        """A private PostgreSQL and `nodes` posternd on it, sharing one server key; alice has a mailbox."""
+    def cluster(self, name, nodes=2, hooks=False, **settings):
+        """A private PostgreSQL and `nodes` posternd on it, sharing one server key; alice has a mailbox.
+        With hooks, each node's cache-flush hook appends a line to its own hooks.log."""
         from test_postern import Posternd  # noqa: E402 (the class lives beside the suite)
         tmp = os.path.join(self.tmp, name)
         os.makedirs(tmp)
@@ -64,6 +65,12 @@ class ClusterTests:
                 os.makedirs(d.tmp)
                 d.env.update(POSTERN_DATABASE_URL=pg.url(), POSTERN_NODE_NAME=f"node{i + 1}", POSTERN_SERVER_KEY_PATH=os.path.join(tmp, "server.key"),
                              POSTERN_SASLAUTHD_SOCKET="", POSTERN_AUTH_HTTP_LISTEN="", POSTERN_SOCKETMAP_SOCKET="", **settings)
+                if hooks:
+                    script = os.path.join(d.tmp, "hook.sh")
+                    with open(script, "w") as f:
+                        f.write(f'#!/bin/sh\necho "flush $1" >> {d.tmp}/hooks.log\n')
+                    os.chmod(script, 0o755)
+                    d.env["POSTERN_REVOCATION_FLUSH_COMMAND"] = f"{script} {{user}}"
                 d.start = self._starter(d)
                 d.start()  # one after the other: the first creates the server key the others share
                 started.append(d)
@@ -77,7 +84,7 @@ class ClusterTests:
             pg.__exit__(None, None, None)
 
     def test_cluster_a_device_made_on_node_1_logs_in_on_node_2_and_a_rotation_on_2_is_refused_on_1(self):
-        with self.cluster("cluster-basic") as (pg, (n1, n2)):
+        with self.cluster("cluster-basic", hooks=True) as (pg, (n1, n2)):
             password = n1.ok("device", "add", ALICE, "--name", "phone")["password"]
             self.secrets.append(password)
             wait_for("node 2 to accept the device made on node 1", lambda: answer(n2, password) == "OK", 5)
@@ -102,6 +109,15 @@ class ClusterTests:
             # Disconnect on node 1: refused on node 2 too.
             n1.ok("device", "disconnect", ALICE, "phone")
             wait_for("node 2 to refuse the disconnected device", lambda: answer(n2, password) == "FAIL", 5)
+            # The revocation hooks ran once per change on each node, for its own Dovecot: 30 rotations
+            # and the disconnect are 31 cache flushes on node 1 and 31 on node 2.
+            def flushes(d):
+                try:
+                    return open(os.path.join(d.tmp, "hooks.log")).read().splitlines()
+                except OSError:
+                    return []
+            wait_for("both nodes to have run their hooks", lambda: len(flushes(n1)) >= 31 and len(flushes(n2)) >= 31, 20)
+            assert flushes(n1) == flushes(n2) == [f"flush {ALICE}"] * 31, (len(flushes(n1)), len(flushes(n2)))
             times.sort()
             self.cluster_figures = (statistics.median(times), times[-1], len(times))
 
@@ -201,6 +217,20 @@ class ClusterTests:
             # Health reports the last write: the flusher's of the last uses, or this one.
             wait_for("a write on node 2 to go through", lambda: n2.cli("device", "add", ALICE, "--name", "after")[0] == 0, 10)
             assert http(n2, "GET", "/v1/health")[0] == 200
+
+    def test_cluster_guesses_spread_over_two_nodes_get_at_most_twice_one_nodes_allowance(self):
+        # Each node throttles what it sees, from memory: N nodes give an attacker at most N times
+        # one node's allowance before every node refuses the source, and never more.
+        with self.cluster("cluster-throttle", POSTERN_THROTTLE_FREE_FAILURES="0", POSTERN_THROTTLE_FIRST_DELAY_SECONDS="0",
+                          POSTERN_THROTTLE_MAX_DELAY_SECONDS="0", POSTERN_THROTTLE_REFUSE_AFTER="10") as (pg, (n1, n2)):
+            password = n1.ok("device", "add", ALICE, "--name", "phone")["password"]
+            self.secrets.append(password)
+            wait_for("node 2 to accept", lambda: answer(n2, password) == "OK", 5)
+            answers = [answer((n1, n2)[i % 2], f"guess {i}", rip="192.0.2.66") for i in range(60)]
+            tried = answers.count("FAIL")
+            assert tried == 20 and answers.count("TEMPFAIL") == 40, f"{tried} guesses tried, {answers.count('TEMPFAIL')} refused"
+            assert answer(n1, password, rip="192.0.2.66") == answer(n2, password, rip="192.0.2.66") == "TEMPFAIL"
+            assert answer(n1, password, rip="198.51.100.7") == answer(n2, password, rip="198.51.100.7") == "OK", "the owner elsewhere is not locked out"
 
     def test_cluster_postern_database_copy_moves_an_sqlite_database_to_postgresql(self):
         from test_postern import Posternd  # noqa: E402

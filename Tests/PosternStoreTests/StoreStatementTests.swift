@@ -1,0 +1,193 @@
+import Foundation
+import PosternCore
+import PosternStore
+import Testing
+
+/// The rest of the store's statements, each test once on SQLite and once on PostgreSQL: people,
+/// tokens, routing, mail settings, failed logins, policies, the outbox, the import's statements
+/// and the change log. What both engines must agree on is checked value by value.
+@Suite struct StoreStatementTests {
+    struct Fixture {
+        let store: Store
+        let box: Mailbox
+        let serviceID: Int64
+        let organizationID: Int64
+    }
+
+    static func fixture(_ kind: StoreEngineKind) throws -> Fixture {
+        let store = try StoreTests.setUp(kind)
+        let box = try store.write { try $0.createMailbox(try MailAddress("alice@example.org")) }
+        let (service, org) = try store.read { db in
+            let target = try #require(try db.serviceTarget(name: "EXAMPLE"))  // names match whatever their case
+            return (target.id, target.organizationID)
+        }
+        return Fixture(store: store, box: box, serviceID: service, organizationID: org)
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func usersRolesAccessAndGrants(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        let user = try f.store.write { try $0.createUser(login: "Carol@Example.org", displayName: "Carol", passwordHash: "$argon2id$x") }
+        #expect(throws: PosternError.self) { try f.store.write { try $0.createUser(login: "carol@example.org", displayName: "", passwordHash: nil) } }
+        try f.store.write { db in
+            try db.setRole(userID: user.id, organizationID: f.organizationID, .administrator)
+            try db.setRole(userID: user.id, organizationID: f.organizationID, .collaborator)  // the upsert replaces
+            try db.setAccess(userID: user.id, mailboxID: f.box.id!, [.devices, .aliases])
+            try db.grantService(userID: user.id, serviceID: f.serviceID)
+            try db.grantService(userID: user.id, serviceID: f.serviceID)  // twice: nothing more
+        }
+        try f.store.read { db in
+            #expect(try db.user(login: "CAROL@example.org")?.id == user.id)
+            #expect(try db.role(userID: user.id, organizationID: f.organizationID) == .collaborator)
+            #expect(try db.members(organizationID: f.organizationID).map(\.role) == [.collaborator])
+            #expect(try db.access(userID: user.id, mailboxID: f.box.id!) == [.devices, .aliases])
+            #expect(try db.accessList(organizationID: f.organizationID).map(\.mailbox) == ["alice@example.org"])
+            #expect(try db.serviceGrants(serviceID: f.serviceID).count == 1)
+            let rights = try db.rights(userID: user.id)
+            #expect(rights.roles[f.organizationID] == .collaborator && rights.services == [f.serviceID])
+            #expect(try db.passwordHash(userID: user.id) == "$argon2id$x")
+        }
+        #expect(try f.store.write { try $0.revokeService(userID: user.id, serviceID: f.serviceID) })
+        #expect(try f.store.write { try $0.revokeService(userID: user.id, serviceID: f.serviceID) } == false)
+        try f.store.write { try $0.removeMembership(userID: user.id, organizationID: f.organizationID) }
+        #expect(try f.store.read { try $0.accessList(userID: user.id) }.isEmpty)
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func tokensAreFoundByDigestAndExpire(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        let user = try f.store.write { try $0.createUser(login: "dan@example.org", displayName: "Dan", passwordHash: nil) }
+        let now = Date()
+        let digest = [UInt8](repeating: 7, count: 32)
+        let token = try f.store.write { try $0.insertToken(userID: user.id, kind: .token, name: "script", digest: digest, expiresAt: now + 3600) }
+        _ = try f.store.write { try $0.insertToken(userID: user.id, kind: .session, name: "web", digest: [UInt8](repeating: 8, count: 32), expiresAt: now - 1) }
+        let found = try #require(try f.store.read { try $0.token(digest: digest) })
+        #expect(found.token.id == token.id && found.userID == user.id && found.token.login == "dan@example.org")
+        try f.store.write { try $0.touchToken(id: token.id, at: now, ip: "192.0.2.1") }
+        #expect(try f.store.read { try $0.token(id: token.id) }?.token.lastIP == "192.0.2.1")
+        #expect(try f.store.write { try $0.deleteExpiredTokens(at: now) } == 1)
+        #expect(try f.store.read { try $0.tokens(userID: user.id) }.map(\.name) == ["script"])
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func aliasesRedirectionsAndTheirScope(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        try f.store.write { db in
+            try db.insertAlias("info@example.org", mailboxID: f.box.id!, mailbox: "alice@example.org")
+            try db.setRedirection(mailboxID: f.box.id!, Redirection(mailbox: "alice@example.org", targets: ["a@example.net", "b@example.net"], keepCopy: true))
+            try db.setRedirection(mailboxID: f.box.id!, Redirection(mailbox: "alice@example.org", targets: ["c@example.net"], keepCopy: false))
+            try db.setRedirectionScope(organizationID: f.organizationID, .ownDomains)
+        }
+        try f.store.read { db in
+            #expect(try db.addressTaken("ALICE@example.org") != nil, "a mailbox, whatever the case")
+            #expect(try db.aliases(mailboxID: f.box.id!).map(\.address) == ["info@example.org"])
+            #expect(try db.redirections() == [Redirection(mailbox: "alice@example.org", targets: ["c@example.net"], keepCopy: false)])
+            #expect(try db.redirectionScope(organizationID: f.organizationID) == .ownDomains)
+            #expect(try db.domains(organizationID: f.organizationID) == ["example.net", "example.org"])
+            var addresses: [String] = []
+            try db.forEachMailboxAddress { addresses.append($0) }
+            #expect(addresses == ["alice@example.org"])
+            #expect(try db.mailServices().first?.domains == ["example.net", "example.org"])
+        }
+        try f.store.write { db in
+            try db.deleteAlias("INFO@example.org")
+            try db.deleteRedirection(mailboxID: f.box.id!)
+        }
+        #expect(try f.store.read { try $0.aliasCount(mailboxID: f.box.id!) } == 0)
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func sortingRulesSettingsAndSignatures(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        let user = try f.store.write { try $0.createUser(login: "erin@example.org", displayName: "Erin", passwordHash: nil) }
+        let rule = SortingRule(name: "news", conditions: [.init(field: .subject, test: .contains, value: "news")], actions: [.init(kind: .fileinto, folder: "News")])
+        let saved = try f.store.write { try $0.setSortingRules(mailboxID: f.box.id!, [rule, SortingRule(name: "two", conditions: [], actions: [.init(kind: .stop)])]) }
+        #expect(saved.map(\.name) == ["news", "two"] && saved.allSatisfy { $0.id != nil })
+        _ = try f.store.write { try $0.setSortingRules(mailboxID: f.box.id!, [saved[1]]) }
+        #expect(try f.store.read { try $0.sortingRules(mailboxID: f.box.id!) }.map(\.id) == [saved[1].id])
+        try f.store.write { db in
+            try db.setMailSettings(mailboxID: f.box.id!, spam: SpamFilter(enabled: true), responder: Responder(), senders: SenderLists(blocked: ["x@example.net"]))
+            try db.setSignature(mailboxID: f.box.id!, userID: user.id, text: "Erin", replyTo: nil)
+            try db.setSignature(mailboxID: f.box.id!, userID: user.id, text: "Erin E.", replyTo: "erin@example.org")
+        }
+        try f.store.read { db in
+            let (spam, _, senders) = try db.mailSettings(mailboxID: f.box.id!)
+            #expect(spam.enabled && senders.blocked == ["x@example.net"])
+            #expect(try db.mailboxesWithFilters() == [f.box.id!])
+            #expect(try db.signature(mailboxID: f.box.id!, userID: user.id)?.text == "Erin E.")
+        }
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func failedLoginsAddUpAndArePruned(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        @Sendable func failure(_ ip: String, _ first: Date, _ last: Date) -> FailedLogin {
+            FailedLogin(address: "alice@example.org", ip: ip, service: "imap", mechanism: "PLAIN", first: first, last: last, count: 2, throttled: 1)
+        }
+        try f.store.write { try $0.recordFailedLogins([failure("192.0.2.1", t, t + 10), failure("192.0.2.2", t, t + 20),
+                                                        FailedLogin(address: "nobody@example.org", ip: nil, service: "imap", mechanism: "PLAIN",
+                                                                    first: t, last: t, count: 1, throttled: 0)]) }
+        try f.store.write { try $0.recordFailedLogins([failure("192.0.2.1", t - 5, t + 30)]) }
+        let rows = try f.store.read { try $0.failedLogins(mailboxID: f.box.id!) }
+        #expect(rows.map(\.ip) == ["192.0.2.1", "192.0.2.2"])
+        let one = rows[0]
+        #expect(one.count == 4 && one.throttled == 2 && one.first == t - 5 && one.last == t + 30)
+        try f.store.write { try $0.pruneFailedLogins(before: t, perMailbox: 1) }
+        #expect(try f.store.read { try $0.failedLogins(mailboxID: f.box.id!) }.map(\.ip) == ["192.0.2.1"])
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func genericPoliciesOutboxAndTheImportStatements(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        let from = Date(timeIntervalSince1970: 1_900_000_000)
+        let policy = GenericPolicy(refused: [.imap], from: from)
+        try f.store.write { try $0.setGenericPolicy(.service, target: f.serviceID, policy) }
+        #expect(try f.store.read { try $0.genericPolicy(.service, target: f.serviceID) } == policy)
+        let target = try #require(try f.store.read { try $0.importService(domain: "example.org") })
+        #expect(target.policy == policy)
+        let bob = try MailAddress("bob@example.org")
+        let id = try f.store.write { db in
+            let box = try db.insertImportedMailbox(bob, serviceID: target.id, at: from)
+            return try db.insertImportedGenericPassword(mailboxID: box, try GenericPassword(parsing: "{SHA512-CRYPT}$6$a$b"), at: from)
+        }
+        #expect(try f.store.read { try $0.importTarget(bob) }?.genericHash == "{SHA512-CRYPT}$6$a$b")
+        #expect(try f.store.read { try $0.genericPasswords(withPolicy: true) }.map(\.deviceID) == [id])
+        try f.store.write { try $0.setGenericPolicy(.service, target: f.serviceID, nil) }
+        #expect(try f.store.read { try $0.genericPasswords(withPolicy: true) }.isEmpty)
+        try f.store.write { db in
+            try db.enqueueMail(to: "alice@example.org", message: "hello", at: from)
+        }
+        let due = try f.store.read { try $0.dueMail(at: from + 1) }
+        #expect(due.count == 1)
+        try f.store.write { try $0.mailFailed(id: due[0].id, error: "refused", retryAt: from + 60) }
+        #expect(try f.store.read { try $0.dueMail(at: from + 1) }.isEmpty)
+        try f.store.write { try $0.mailSent(id: due[0].id) }
+        #expect(try f.store.read { try $0.outboxCount() } == 0)
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func theChangeLogNumbersChangesInOrderAndKeepsTheNewest(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        let seqs = try (0..<3).map { i in try f.store.write { try $0.appendChange("{\"n\":\(i)}", node: "n1") } }
+        #expect(seqs == [1, 2, 3])
+        #expect(try f.store.read { try $0.changes(after: 1) }.map(\.change) == ["{\"n\":1}", "{\"n\":2}"])
+        // A rolled-back write leaves no gap: the next number follows the last committed one.
+        #expect(throws: PosternError.self) {
+            try f.store.write { db in
+                _ = try db.appendChange("{}", node: "n1")
+                throw PosternError(.invalid, code: "x", "stop")
+            }
+        }
+        #expect(try f.store.write { try $0.appendChange("{}", node: "n2") } == 4)
+        try f.store.write { try $0.pruneChanges(before: Date() + 60) }
+        #expect(try f.store.read { [try $0.latestChange(), try $0.oldestChange()] } == [4, 4])
+    }
+
+    @Test(arguments: StoreEngineKind.allCases) func historyFiltersAndMailboxesByDomain(_ kind: StoreEngineKind) throws {
+        let f = try Self.fixture(kind)
+        _ = try f.store.write { try $0.createMailbox(try MailAddress("zed@example.net")) }
+        try f.store.write { db in
+            try db.appendHistory(HistoryEntry(mailbox: "alice@example.org", actor: "op", action: "device.add", detail: "a"))
+            try db.appendHistory(HistoryEntry(mailbox: "alice@example.org", actor: "op", action: "device_x", detail: "b"))
+            try db.appendHistory(HistoryEntry(mailbox: "alice@example.org", actor: "op", action: "alias.add", detail: "c"))
+        }
+        let devices = try f.store.read { try $0.history(HistoryQuery(mailbox: "alice@example.org", kind: "device")) }
+        #expect(devices.map(\.detail) == ["a"], "device.% matches device.add, not device_x (the _ is escaped)")
+        #expect(try f.store.read { try $0.history(HistoryQuery(organizationID: f.organizationID, limit: 2)) }.map(\.detail) == ["c", "b"])
+        #expect(try f.store.read { try $0.mailboxes(domain: "EXAMPLE.net") }.map(\.address.description) == ["zed@example.net"])
+    }
+}
