@@ -91,4 +91,12 @@ extension ControlPlane {
     public func pruneFailedLogins(now: Date = Date(), perMailbox: Int = failedLoginRowsPerMailbox) throws {
         try store.write { try $0.pruneFailedLogins(before: now - Self.failedLoginsKept, perMailbox: perMailbox) }
     }
+
+    /// How long the change log keeps a change: a node away for longer than this cannot catch up
+    /// from the log (it says so and refuses logins) and is restarted, loading afresh.
+    public static let changesKept: TimeInterval = 7 * 86_400
+
+    public func pruneChanges(now: Date = Date()) throws {
+        try store.write { try $0.pruneChanges(before: now - Self.changesKept) }
+    }
 }

@@ -30,6 +30,7 @@ struct Housekeeper: Service {
                 if clock.now >= nextUnusedSweep {
                     nextUnusedSweep = clock.now + .seconds(3600)
                     try plane.pruneFailedLogins()
+                    try plane.pruneChanges()
                     if let days = removeUnusedAfterDays { try plane.removeUnusedDevices(olderThanDays: days) }
                 }
             } catch {

@@ -1,0 +1,74 @@
+import Foundation
+import NIOPosix
+import PosternAuth
+import PosternCore
+@testable import PosternServer
+import Testing
+
+@Suite struct ChangeFeedTests {
+    static let digest = PasswordDigest(bytes: [UInt8](repeating: 0xAB, count: 32))!
+
+    static func change(_ address: String) -> NodeChange {
+        NodeChange(credentials: [.addDevice(digest, DeviceCredential(deviceID: 7, address: address, scope: try! ServiceScope(names: ["imap"]),
+                                                                    expiresAt: Date(timeIntervalSince1970: 1_900_000_000))),
+                                 .removeDevice(8, digest: nil)],
+                   routing: [.addAlias("info@example.org", mailbox: address), .setRedirect(mailbox: address, .init(targets: ["b@example.net"], keepCopy: true))],
+                   revocations: [.init(event: .device(address: address, ips: ["192.0.2.1"]), devices: [7], gone: false)])
+    }
+
+    @Test func aChangeSurvivesTheLogAsItWasMade() throws {
+        let change = Self.change("alice@example.org")
+        let json = try ChangeFeed.encoder.encode(change)
+        #expect(try JSONDecoder().decode(NodeChange.self, from: json) == change)
+        #expect(!String(decoding: json, as: UTF8.self).contains("password"), "digests travel, never passwords")
+    }
+
+    @Test func changesApplyInSequenceOrderEachOnce() {
+        let feed = ChangeFeed()
+        feed.start(at: 4)
+        var applied: [String] = []
+        let a = Self.change("a@example.org"), b = Self.change("b@example.org"), c = Self.change("c@example.org")
+        feed.take([(4, a), (5, a), (6, b)]) { applied.append($0.routing.first.map { "\($0)" } ?? "") }
+        feed.take([(6, b), (7, c)]) { applied.append($0.routing.first.map { "\($0)" } ?? "") }
+        #expect(applied.count == 3, "4 was in the snapshot; 6 came twice and applied once")
+        #expect(feed.status.lastApplied == 7)
+        #expect(!feed.status.stale)
+    }
+
+    @Test func aChangeMissedForGoodMakesTheNodeStale() {
+        let freshness = Freshness()
+        let feed = ChangeFeed(freshness: freshness)
+        feed.start(at: 2)
+        var count = 0
+        feed.take([(5, Self.change("a@example.org"))]) { _ in count += 1 }
+        #expect(count == 0)
+        #expect(feed.status.stale && freshness.isStale)
+        #expect(feed.status.problem?.contains("restart") == true)
+    }
+
+    @Test func aNodeNotInStepForLongerThanAllowedIsStaleUntilItIsAgain() {
+        let freshness = Freshness()
+        let feed = ChangeFeed(freshness: freshness, maxLag: .seconds(2))
+        feed.start(at: 0)
+        feed.evaluate(now: .now + .seconds(1))
+        #expect(!freshness.isStale)
+        feed.evaluate(now: .now + .seconds(3))
+        #expect(freshness.isStale)
+        feed.synced(at: .now)
+        #expect(!freshness.isStale)
+    }
+
+    @Test func aStaleNodeAnswersEveryCheckWithATemporaryFailure() async throws {
+        let plane = try makePlane()
+        _ = try plane.addMailbox("a@example.org", actor: .op)
+        let secret = try plane.addDevice("a@example.org", name: "phone", actor: .op)
+        let freshness = Freshness()
+        let check = PasswordCheck(key: plane.serverKey, index: plane.index, lastUse: plane.lastUse, threadPool: NIOThreadPool.singleton, freshness: freshness)
+        let request = CheckRequest(login: "a@example.org", password: Array(secret.password.utf8), service: "imap", remoteIP: nil)
+        #expect(await check.check(request) == .ok(user: "a@example.org", deviceID: secret.device.id))
+        freshness.set(stale: true)
+        #expect(await check.check(request) == .tempFail)
+        freshness.set(stale: false)
+        #expect(await check.check(request) == .ok(user: "a@example.org", deviceID: secret.device.id))
+    }
+}
