@@ -122,3 +122,29 @@ if postmaps:
     for l in postmaps:
         print(f"| {l['table']} | {int(l['lookups']):,} | {float(l['lookups/s']):,.0f} |")
     print()
+
+nodes = [l for l in lines if l.get("kind") == "nodes"]
+if nodes:
+    copy = next((l for l in lines if l.get("kind") == "copy"), None)
+    print("**Several nodes: two posternd on one PostgreSQL beside one on SQLite** (Dovecot auth protocol, no wrong passwords)\n")
+    print("| setup | connections | auths/s | p50 | p99 |")
+    print("|---|---:|---:|---:|---:|")
+    for target in dict.fromkeys(l["target"] for l in nodes):
+        r = [l for l in nodes if l["target"] == target]
+        lat = lambda k: f"{median(r, k):.0f} µs" if k in r[0] else "–"  # noqa: E731
+        print(f"| {target.replace('-', ' ')} | {r[0]['connections']} | {median(r, 'auths/s'):,.0f} | {lat('p50')} | {lat('p99')} |")
+    if copy:
+        print(f"\n(the {int(copy['devices']):,}-device SQLite database copied to PostgreSQL by `postern database copy` in {int(copy['ms']) / 1000:.1f} s; "
+              "the two PostgreSQL nodes share the machine's two cores with their load generators)")
+    print()
+for l in (l for l in lines if l.get("kind") == "propagation"):
+    print(f"**Revocation across nodes**: {int(l['rotations']):,} rotations through node 1's control API; node 2's auth socket refused the old "
+          f"password {l['p50_ms']} ms after the API answered at the median, {l['p99_ms']} ms at the 99th percentile, {l['max_ms']} ms at most.\n")
+engine_imports = [l for l in lines if l.get("kind") == "engine-import"]
+if engine_imports:
+    print("| passwd-file import into | lines | took | lines/s |")
+    print("|---|---:|---:|---:|")
+    for l in engine_imports:
+        ms = int(l["ms"])
+        print(f"| {'SQLite' if l['engine'] == 'sqlite' else 'PostgreSQL'} | {int(l['lines']):,} | {ms / 1000:.1f} s | {int(l['lines']) * 1000 / max(ms, 1):,.0f} |")
+    print()

@@ -71,3 +71,15 @@ class PrivatePostgres:
             return "".join(open(os.path.join(self.dir, "server.log")).readlines()[-n:])
         except OSError:
             return ""
+
+
+if __name__ == "__main__":
+    # For scripts/bench: `postgres.py start DIR [SYNCHRONOUS_COMMIT]` prints the database URL;
+    # `postgres.py stop DIR`.
+    import sys
+    server = PrivatePostgres(sys.argv[2], *(sys.argv[3:4]))
+    if sys.argv[1] == "start":
+        server.__enter__()
+        print(server.url())
+    else:
+        server.stop("fast")
