@@ -56,6 +56,19 @@ extension StoreTransaction {
                                      entry.before, entry.after, organizationID, entry.mailbox])
     }
 
+    /// Appends entries about mailboxes in as few statements as there are hundreds of them.
+    public func appendHistory(_ entries: [HistoryEntry]) throws {
+        for chunk in Self.chunks(entries, 500) {
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT s.organizationId FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?))"
+            try execute(sql: "INSERT INTO history (at, mailbox, actor, action, detail, actorKind, origin, \"before\", \"after\", organizationId) VALUES "
+                        + Array(repeating: row, count: chunk.count).joined(separator: ", "),
+                        arguments: SQLArguments(chunk.flatMap { entry -> [SQLValue] in
+                            [entry.at.sqlValue, entry.mailbox.sqlValue, entry.actor.sqlValue, entry.action.sqlValue, entry.detail.sqlValue,
+                             entry.actorKind.sqlValue, entry.origin.sqlValue, entry.before.sqlValue, entry.after.sqlValue, entry.mailbox.sqlValue]
+                        }))
+        }
+    }
+
     public func history(mailbox: String, limit: Int = 100) throws -> [HistoryEntry] {
         try history(HistoryQuery(mailbox: mailbox, limit: limit))
     }

@@ -22,6 +22,16 @@ extension StoreTransaction {
         }
     }
 
+    /// The due messages, each taken for `lease` seconds: on several nodes one sends it, not all.
+    /// A node that stops before it has sent or failed a message leaves it to the others after the lease.
+    public func claimDueMail(at date: Date, lease: TimeInterval, limit: Int = 20) throws -> [OutboxMessage] {
+        let due = try dueMail(at: date, limit: limit)
+        for message in due {
+            try execute(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE id = ?", arguments: [date + lease, message.id])
+        }
+        return due
+    }
+
     public func mailSent(id: Int64) throws {
         try execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id])
     }

@@ -7,6 +7,12 @@ public struct ImportTarget: Sendable {
     public let mailboxID: Int64
     public let genericHash: String?
     public let policy: GenericPolicy?
+
+    public init(mailboxID: Int64, genericHash: String?, policy: GenericPolicy?) {
+        self.mailboxID = mailboxID
+        self.genericHash = genericHash
+        self.policy = policy
+    }
 }
 
 /// A mail service that can take imported mailboxes of one domain.
@@ -17,8 +23,70 @@ public struct ImportService: Sendable {
     public let policy: GenericPolicy?
 }
 
-/// The import writes a line in a handful of statements, each prepared once per transaction.
+/// The import writes a batch of lines in a handful of statements, whatever its size: on
+/// PostgreSQL every statement is a round trip, and a statement per line would be the import's rate.
 extension StoreTransaction {
+    /// The mailboxes among `addresses` that exist, by address.
+    public func importTargets(_ addresses: [MailAddress]) throws -> [String: ImportTarget] {
+        var targets: [String: ImportTarget] = [:]
+        var start = 0
+        while start < addresses.count {
+            let chunk = addresses[start..<min(start + 1000, addresses.count)]
+            start += chunk.count
+            for row in try StoreRow.fetchAll(self, sql: Self.importTargetSQL + "IN (" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")",
+                                              arguments: SQLArguments(chunk.map { .text($0.description) })) {
+                targets[row["address"]] = Self.importTarget(row)
+            }
+        }
+        return targets
+    }
+
+    /// Adds mailboxes the caller knows are absent; returns their ids by address.
+    public func insertImportedMailboxes(_ mailboxes: [(address: String, serviceID: Int64)], at date: Date) throws -> [String: Int64] {
+        guard !mailboxes.isEmpty else { return [:] }
+        var ids: [String: Int64] = [:]
+        for chunk in Self.chunks(mailboxes, 1000) {
+            try StoreRow.forEach(self, sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES "
+                                 + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", ") + " RETURNING id, address",
+                                 arguments: SQLArguments(chunk.flatMap { [.integer($0.serviceID), .text($0.address), .date(date)] })) { ids[$0[1]] = $0[0] }
+        }
+        return ids
+    }
+
+    /// Gives mailboxes that have none their generic passwords; returns the device ids by mailbox id.
+    public func insertImportedGenericPasswords(_ passwords: [(mailboxID: Int64, password: GenericPassword)], at date: Date) throws -> [Int64: Int64] {
+        guard !passwords.isEmpty else { return [:] }
+        var ids: [Int64: Int64] = [:]
+        for chunk in Self.chunks(passwords, 1000) {
+            try StoreRow.forEach(self, sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES "
+                                 + Array(repeating: "(?, ?, 'generic', ?, ?)", count: chunk.count).joined(separator: ", ") + " RETURNING id, mailboxId",
+                                 arguments: SQLArguments(chunk.flatMap { [.integer($0.mailboxID), .text(DeviceRules.genericName), .text($0.password.stored), .date(date)] })) {
+                ids[$0[1]] = $0[0]
+            }
+        }
+        return ids
+    }
+
+    static func chunks<T>(_ items: [T], _ size: Int) -> [ArraySlice<T>] {
+        stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
+    }
+
+    static let importTargetSQL = """
+        SELECT m.id, m.address, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
+               po.refused AS oRefused, po.fromDate AS oFrom
+        FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId
+        LEFT JOIN device d ON d.mailboxId = m.id AND d.kind = 'generic'
+        LEFT JOIN genericPolicy pm ON pm.level = 'mailbox' AND pm.targetId = m.id
+        LEFT JOIN genericPolicy ps ON ps.level = 'service' AND ps.targetId = s.id
+        LEFT JOIN genericPolicy po ON po.level = 'organization' AND po.targetId = s.organizationId
+        WHERE m.address \u{20}
+        """
+
+    static func importTarget(_ row: StoreRow) -> ImportTarget {
+        let policy = GenericPolicy.effective(mailbox: Self.policy(row, "m"), service: Self.policy(row, "s"), organization: Self.policy(row, "o"))
+        return ImportTarget(mailboxID: row["id"], genericHash: row["genericHash"], policy: policy?.policy)
+    }
+
     public func importTarget(_ address: MailAddress) throws -> ImportTarget? {
         guard let row = try StoreRow.fetchOne(self, sql: """
             SELECT m.id, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,

@@ -20,7 +20,7 @@ def vm_kb(pid, field):
     return 0
 
 
-def wait_for(what, condition, timeout):
+def wait_for(what, condition, timeout, interval=0.05):
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -28,7 +28,7 @@ def wait_for(what, condition, timeout):
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(interval)
 
 
 class ImportTests:

@@ -56,20 +56,30 @@ public final class ChangeFeed: Sendable {
         return Pending(entries: earlier + [(seq, change)])
     }
 
-    /// Applies what is next in sequence order and skips what was applied already. A gap (a change
-    /// pruned from the log before this node saw it) stops the feed: the node is stale until restarted.
+    /// Applies what is next in sequence order and skips what was applied already; stops at a gap
+    /// (the catch-up from the log fills it).
     func take(_ entries: [(seq: Int64, change: NodeChange)], _ apply: (NodeChange) -> Void) {
         state.withLock { state in
             for entry in entries where entry.seq > state.lastApplied {
-                guard entry.seq == state.lastApplied + 1 else {
-                    state.lost = "changes \(state.lastApplied + 1)–\(entry.seq - 1) were pruned from the log before this node applied them: restart it"
-                    break
-                }
+                guard entry.seq == state.lastApplied + 1 else { break }
                 apply(entry.change)
                 state.lastApplied = entry.seq
             }
         }
-        evaluate()
+    }
+
+    /// Changes read from the log after `from`: a first one past `from + 1` means the log no longer
+    /// holds what this node missed (pruned while it was away). The node is stale until restarted.
+    func takeFromLog(_ entries: [(seq: Int64, change: NodeChange)], after from: Int64, _ apply: (NodeChange) -> Void) {
+        if let first = entries.first, first.seq > from + 1 {
+            state.withLock { state in
+                guard state.lastApplied == from else { return }
+                state.lost = "changes \(from + 1)–\(first.seq - 1) were pruned from the log before this node applied them: restart it"
+            }
+            evaluate()
+            return
+        }
+        take(entries, apply)
     }
 
     static func decoded(_ logged: [LoggedChange]) throws -> [(seq: Int64, change: NodeChange)] {

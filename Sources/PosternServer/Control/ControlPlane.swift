@@ -138,8 +138,8 @@ public final class ControlPlane: Sendable {
         while true {
             let from = feed.state.withLock { $0.lastApplied }
             let batch = try store.read { db in try ChangeFeed.decoded(db.changes(after: from, limit: 1000)) }
-            feed.take(batch, apply)
-            if batch.count < 1000 { break }
+            feed.takeFromLog(batch, after: from, apply)
+            if batch.count < 1000 || feed.state.withLock({ $0.lastApplied }) == from { break }
         }
         feed.synced(at: started)
     }

@@ -41,7 +41,8 @@ extension ControlPlane {
         let removed = try commit { db in
             var removed: [(address: String, device: Device, digest: [UInt8]?)] = []
             for (address, device) in stale {
-                let digest = try db.deviceDigest(id: device.id)
+                // Another node's housekeeping may have removed it since it was read.
+                guard let digest = try db.deviceDigest(id: device.id) else { continue }
                 try db.deleteDevices(ids: [device.id])
                 try db.appendHistory(HistoryEntry(mailbox: address, actor: "postern", action: "device.removed_unused",
                     detail: "device \"\(device.name)\" (id \(device.id)) removed: unused since \(Self.day(device.unusedSince)), more than \(days) days"))

@@ -51,7 +51,7 @@ public struct Notifier: Service {
 
     func sendDue() async {
         let due: [OutboxMessage]
-        do { due = try store.read { try $0.dueMail(at: Date()) } } catch {
+        do { due = try store.write { try $0.claimDueMail(at: Date(), lease: 300) } } catch {
             logger.error("cannot read the outbox: \(error)")
             return
         }
