@@ -144,22 +144,24 @@ extension ControlPlane {
         return reader.report
     }
 
-    /// Writes one batch in one transaction, then puts its generic passwords in the index.
+    /// Writes one batch in one transaction, then puts its generic passwords in the index. The batch
+    /// is read, decided line by line, then written in a few multi-row statements (one round trip
+    /// each on PostgreSQL, whatever the batch's size).
     func importBatch(_ batch: [ImportLine], actor: Actor) throws -> ImportReport {
         try commit({ db in
             try db.authorize(actor, .operate("import passwd-files"))
             var report = ImportReport()
-            var changes: [CredentialIndex.Change] = []
-            var createdMailboxes: [String] = []
             var services: [String: ImportService?] = [:]
             let now = Date()
+            var targets = try db.importTargets(batch.map(\.entry.address))
+            // What this batch writes: lines that get a generic password, and the mailboxes to create for them.
+            var accepted: [(entry: PasswdFile.Entry, mailboxID: Int64?, policy: GenericPolicy?)] = []
+            var newMailboxes: [(address: String, serviceID: Int64)] = []
+            var creating: Set<String> = []
             for line in batch {
                 let entry = line.entry
                 let address = entry.address.description
-                let mailboxID: Int64
-                let policy: GenericPolicy?
-                var created = false
-                if let target = try db.importTarget(entry.address) {
+                if let target = targets[address] {
                     if let hash = target.genericHash {
                         if let earlier = line.earlierLine {
                             report.add(error: PasswdFile.duplicate(entry.address, number: entry.line, first: earlier))
@@ -173,7 +175,7 @@ extension ControlPlane {
                         }
                         continue
                     }
-                    (mailboxID, policy) = (target.mailboxID, target.policy)
+                    accepted.append((entry, target.mailboxID, target.policy))
                 } else {
                     let domain = entry.address.domain
                     if services[domain] == nil { services[domain] = .some(try db.importService(domain: domain)) }
@@ -184,28 +186,37 @@ extension ControlPlane {
                             """))
                         continue
                     }
-                    if routing.isOurs(address) {
+                    if routing.isOurs(address) || creating.contains(address.lowercased()) {
                         report.add(error: .init(line: entry.line, code: "address_taken", message: """
                             line \(entry.line): \(address) is an alias or differs from an existing mailbox only in case; nothing was imported for it
                             """))
                         continue
                     }
-                    mailboxID = try db.insertImportedMailbox(entry.address, serviceID: service.id, at: now)
-                    createdMailboxes.append(address)
-                    policy = service.policy
-                    created = true
-                    report.mailboxesCreated += 1
+                    creating.insert(address.lowercased())
+                    newMailboxes.append((address, service.id))
+                    accepted.append((entry, nil, service.policy))
                 }
-                let id = try db.insertImportedGenericPassword(mailboxID: mailboxID, entry.password, at: now)
-                try db.appendHistory(HistoryEntry(mailbox: address, actor: actor, action: "generic.import",
-                                                  detail: "generic password imported ({\(entry.password.scheme.rawValue)})\(created ? ", mailbox created" : "")"))
-                changes.append(.setGeneric(GenericCredential(deviceID: id, address: address, password: entry.password, policy: policy)))
+                // A later line of this batch for the same user finds it as if already written.
+                targets[address] = ImportTarget(mailboxID: 0, genericHash: entry.password.stored, policy: nil)
+            }
+            let created = try db.insertImportedMailboxes(newMailboxes, at: now)
+            let passwords = accepted.map { ($0.mailboxID ?? created[$0.entry.address.description]!, $0.entry.password) }
+            let devices = try db.insertImportedGenericPasswords(passwords, at: now)
+            try db.appendHistory(accepted.map { line in
+                HistoryEntry(mailbox: line.entry.address.description, actor: actor, action: "generic.import",
+                             detail: "generic password imported ({\(line.entry.password.scheme.rawValue)})\(line.mailboxID == nil ? ", mailbox created" : "")")
+            })
+            var changes: [CredentialIndex.Change] = []
+            for (line, (mailboxID, _)) in zip(accepted, passwords) {
+                let address = line.entry.address.description
+                changes.append(.setGeneric(GenericCredential(deviceID: devices[mailboxID]!, address: address, password: line.entry.password, policy: line.policy)))
                 report.imported += 1
-                if let warning = entry.password.warning {
-                    report.add(warning: .init(line: entry.line, code: "plain_password", message: "line \(entry.line): \(address): \(warning)"))
+                if let warning = line.entry.password.warning {
+                    report.add(warning: .init(line: line.entry.line, code: "plain_password", message: "line \(line.entry.line): \(address): \(warning)"))
                 }
             }
-            return (report, NodeChange(credentials: changes, routing: createdMailboxes.map(RoutingTable.Change.addMailbox)))
+            report.mailboxesCreated += newMailboxes.count
+            return (report, NodeChange(credentials: changes, routing: newMailboxes.map { RoutingTable.Change.addMailbox($0.address) }))
         })
     }
 
