@@ -7,11 +7,13 @@ public struct ImportTarget: Sendable {
     public let mailboxID: Int64
     public let genericHash: String?
     public let policy: GenericPolicy?
+    public let organizationID: Int64
 
-    public init(mailboxID: Int64, genericHash: String?, policy: GenericPolicy?) {
+    public init(mailboxID: Int64, genericHash: String?, policy: GenericPolicy?, organizationID: Int64) {
         self.mailboxID = mailboxID
         self.genericHash = genericHash
         self.policy = policy
+        self.organizationID = organizationID
     }
 }
 
@@ -19,6 +21,7 @@ public struct ImportTarget: Sendable {
 public struct ImportService: Sendable {
     public let id: Int64
     public let name: String
+    public let organizationID: Int64
     /// The service's generic-password policy, else its organization's.
     public let policy: GenericPolicy?
 }
@@ -72,7 +75,7 @@ extension StoreTransaction {
     }
 
     static let importTargetSQL = """
-        SELECT m.id, m.address, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
+        SELECT m.id, m.address, s.organizationId, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
                po.refused AS oRefused, po.fromDate AS oFrom
         FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId
         LEFT JOIN device d ON d.mailboxId = m.id AND d.kind = 'generic'
@@ -84,12 +87,12 @@ extension StoreTransaction {
 
     static func importTarget(_ row: StoreRow) -> ImportTarget {
         let policy = GenericPolicy.effective(mailbox: Self.policy(row, "m"), service: Self.policy(row, "s"), organization: Self.policy(row, "o"))
-        return ImportTarget(mailboxID: row["id"], genericHash: row["genericHash"], policy: policy?.policy)
+        return ImportTarget(mailboxID: row["id"], genericHash: row["genericHash"], policy: policy?.policy, organizationID: row["organizationId"])
     }
 
     public func importTarget(_ address: MailAddress) throws -> ImportTarget? {
         guard let row = try StoreRow.fetchOne(self, sql: """
-            SELECT m.id, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
+            SELECT m.id, s.organizationId, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
                    po.refused AS oRefused, po.fromDate AS oFrom
             FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId
             LEFT JOIN device d ON d.mailboxId = m.id AND d.kind = 'generic'
@@ -98,21 +101,20 @@ extension StoreTransaction {
             LEFT JOIN genericPolicy po ON po.level = 'organization' AND po.targetId = s.organizationId
             WHERE m.address = ?
             """, arguments: [address.description]) else { return nil }
-        let policy = GenericPolicy.effective(mailbox: Self.policy(row, "m"), service: Self.policy(row, "s"), organization: Self.policy(row, "o"))
-        return ImportTarget(mailboxID: row["id"], genericHash: row["genericHash"], policy: policy?.policy)
+        return Self.importTarget(row)
     }
 
     /// The mail service holding `domain`, or nil.
     public func importService(domain: String) throws -> ImportService? {
         guard let row = try StoreRow.fetchOne(self, sql: """
-            SELECT s.id, s.name, ps.refused AS sRefused, ps.fromDate AS sFrom, po.refused AS oRefused, po.fromDate AS oFrom
+            SELECT s.id, s.name, s.organizationId, ps.refused AS sRefused, ps.fromDate AS sFrom, po.refused AS oRefused, po.fromDate AS oFrom
             FROM domain d JOIN mailService s ON s.id = d.mailServiceId
             LEFT JOIN genericPolicy ps ON ps.level = 'service' AND ps.targetId = s.id
             LEFT JOIN genericPolicy po ON po.level = 'organization' AND po.targetId = s.organizationId
             WHERE d.name = ?
             """, arguments: [domain]) else { return nil }
         let policy = GenericPolicy.effective(mailbox: nil, service: Self.policy(row, "s"), organization: Self.policy(row, "o"))
-        return ImportService(id: row["id"], name: row["name"], policy: policy?.policy)
+        return ImportService(id: row["id"], name: row["name"], organizationID: row["organizationId"], policy: policy?.policy)
     }
 
     /// Adds a mailbox the caller knows is absent; returns its id.

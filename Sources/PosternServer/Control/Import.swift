@@ -155,7 +155,7 @@ extension ControlPlane {
             let now = Date()
             var targets = try db.importTargets(batch.map(\.entry.address))
             // What this batch writes: lines that get a generic password, and the mailboxes to create for them.
-            var accepted: [(entry: PasswdFile.Entry, mailboxID: Int64?, policy: GenericPolicy?)] = []
+            var accepted: [(entry: PasswdFile.Entry, mailboxID: Int64?, policy: GenericPolicy?, organizationID: Int64)] = []
             var newMailboxes: [(address: String, serviceID: Int64)] = []
             var creating: Set<String> = []
             for line in batch {
@@ -175,7 +175,7 @@ extension ControlPlane {
                         }
                         continue
                     }
-                    accepted.append((entry, target.mailboxID, target.policy))
+                    accepted.append((entry, target.mailboxID, target.policy, target.organizationID))
                 } else {
                     let domain = entry.address.domain
                     if services[domain] == nil { services[domain] = .some(try db.importService(domain: domain)) }
@@ -194,17 +194,18 @@ extension ControlPlane {
                     }
                     creating.insert(address.lowercased())
                     newMailboxes.append((address, service.id))
-                    accepted.append((entry, nil, service.policy))
+                    accepted.append((entry, nil, service.policy, service.organizationID))
                 }
                 // A later line of this batch for the same user finds it as if already written.
-                targets[address] = ImportTarget(mailboxID: 0, genericHash: entry.password.stored, policy: nil)
+                targets[address] = ImportTarget(mailboxID: 0, genericHash: entry.password.stored, policy: nil, organizationID: 0)
             }
             let created = try db.insertImportedMailboxes(newMailboxes, at: now)
             let passwords = accepted.map { ($0.mailboxID ?? created[$0.entry.address.description]!, $0.entry.password) }
             let devices = try db.insertImportedGenericPasswords(passwords, at: now)
             try db.appendHistory(accepted.map { line in
-                HistoryEntry(mailbox: line.entry.address.description, actor: actor, action: "generic.import",
-                             detail: "generic password imported ({\(line.entry.password.scheme.rawValue)})\(line.mailboxID == nil ? ", mailbox created" : "")")
+                (HistoryEntry(mailbox: line.entry.address.description, actor: actor, action: "generic.import",
+                              detail: "generic password imported ({\(line.entry.password.scheme.rawValue)})\(line.mailboxID == nil ? ", mailbox created" : "")"),
+                 line.organizationID)
             })
             var changes: [CredentialIndex.Change] = []
             for (line, (mailboxID, _)) in zip(accepted, passwords) {
