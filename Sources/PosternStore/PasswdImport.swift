@@ -46,26 +46,26 @@ extension StoreTransaction {
 
     /// Adds mailboxes the caller knows are absent; returns their ids by address.
     public func insertImportedMailboxes(_ mailboxes: [(address: String, serviceID: Int64)], at date: Date) throws -> [String: Int64] {
-        guard !mailboxes.isEmpty else { return [:] }
-        var ids: [String: Int64] = [:]
-        for chunk in Self.chunks(mailboxes, 1000) {
-            try StoreRow.forEach(self, sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES "
-                                 + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", ") + " RETURNING id, address",
-                                 arguments: SQLArguments(chunk.flatMap { [.integer($0.serviceID), .text($0.address), .date(date)] })) { ids[$0[1]] = $0[0] }
+        try insertReturningKeys(into: "mailbox (mailServiceId, address, createdAt)", row: "(?, ?, ?)", key: "address", mailboxes) {
+            [.integer($0.serviceID), .text($0.address), .date(date)]
         }
-        return ids
     }
 
     /// Gives mailboxes that have none their generic passwords; returns the device ids by mailbox id.
     public func insertImportedGenericPasswords(_ passwords: [(mailboxID: Int64, password: GenericPassword)], at date: Date) throws -> [Int64: Int64] {
-        guard !passwords.isEmpty else { return [:] }
-        var ids: [Int64: Int64] = [:]
-        for chunk in Self.chunks(passwords, 1000) {
-            try StoreRow.forEach(self, sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES "
-                                 + Array(repeating: "(?, ?, 'generic', ?, ?)", count: chunk.count).joined(separator: ", ") + " RETURNING id, mailboxId",
-                                 arguments: SQLArguments(chunk.flatMap { [.integer($0.mailboxID), .text(DeviceRules.genericName), .text($0.password.stored), .date(date)] })) {
-                ids[$0[1]] = $0[0]
-            }
+        try insertReturningKeys(into: "device (mailboxId, name, kind, genericHash, createdAt)", row: "(?, ?, 'generic', ?, ?)", key: "mailboxId", passwords) {
+            [.integer($0.mailboxID), .text(DeviceRules.genericName), .text($0.password.stored), .date(date)]
+        }
+    }
+
+    /// Multi-row INSERTs of 1000 rows each; returns each new row's id by `key` (RETURNING's order
+    /// is not the VALUES' order, so rows are matched by a column the caller knows unique).
+    func insertReturningKeys<Item, Key: SQLDecodable & Hashable>(into table: String, row: String, key: String, _ items: [Item],
+                                                                _ values: (Item) -> [SQLValue]) throws -> [Key: Int64] {
+        var ids: [Key: Int64] = [:]
+        for chunk in Self.chunks(items, 1000) {
+            try StoreRow.forEach(self, sql: "INSERT INTO \(table) VALUES " + Array(repeating: row, count: chunk.count).joined(separator: ", ")
+                                 + " RETURNING id, \(key)", arguments: SQLArguments(chunk.flatMap(values))) { ids[$0[1]] = $0[0] }
         }
         return ids
     }
@@ -90,20 +90,6 @@ extension StoreTransaction {
         return ImportTarget(mailboxID: row["id"], genericHash: row["genericHash"], policy: policy?.policy, organizationID: row["organizationId"])
     }
 
-    public func importTarget(_ address: MailAddress) throws -> ImportTarget? {
-        guard let row = try StoreRow.fetchOne(self, sql: """
-            SELECT m.id, s.organizationId, d.genericHash, pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
-                   po.refused AS oRefused, po.fromDate AS oFrom
-            FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId
-            LEFT JOIN device d ON d.mailboxId = m.id AND d.kind = 'generic'
-            LEFT JOIN genericPolicy pm ON pm.level = 'mailbox' AND pm.targetId = m.id
-            LEFT JOIN genericPolicy ps ON ps.level = 'service' AND ps.targetId = s.id
-            LEFT JOIN genericPolicy po ON po.level = 'organization' AND po.targetId = s.organizationId
-            WHERE m.address = ?
-            """, arguments: [address.description]) else { return nil }
-        return Self.importTarget(row)
-    }
-
     /// The mail service holding `domain`, or nil.
     public func importService(domain: String) throws -> ImportService? {
         guard let row = try StoreRow.fetchOne(self, sql: """
@@ -115,17 +101,6 @@ extension StoreTransaction {
             """, arguments: [domain]) else { return nil }
         let policy = GenericPolicy.effective(mailbox: nil, service: Self.policy(row, "s"), organization: Self.policy(row, "o"))
         return ImportService(id: row["id"], name: row["name"], organizationID: row["organizationId"], policy: policy?.policy)
-    }
-
-    /// Adds a mailbox the caller knows is absent; returns its id.
-    public func insertImportedMailbox(_ address: MailAddress, serviceID: Int64, at date: Date) throws -> Int64 {
-        return try insert(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)", arguments: [serviceID, address.description, date])
-    }
-
-    /// Gives a mailbox the caller knows has none its generic password; returns its device id.
-    public func insertImportedGenericPassword(mailboxID: Int64, _ password: GenericPassword, at date: Date) throws -> Int64 {
-        return try insert(sql: "INSERT INTO device (mailboxId, name, kind, genericHash, createdAt) VALUES (?, ?, 'generic', ?, ?)",
-                   arguments: [mailboxID, DeviceRules.genericName, password.stored, date])
     }
 
     static func policy(_ row: StoreRow, _ prefix: String) -> GenericPolicy? {

@@ -141,11 +141,16 @@ import Testing
         let target = try #require(try f.store.read { try $0.importService(domain: "example.org") })
         #expect(target.policy == policy)
         let bob = try MailAddress("bob@example.org")
+        let carl = try MailAddress("carl@example.org")
         let id = try f.store.write { db in
-            let box = try db.insertImportedMailbox(bob, serviceID: target.id, at: from)
-            return try db.insertImportedGenericPassword(mailboxID: box, try GenericPassword(parsing: "{SHA512-CRYPT}$6$a$b"), at: from)
+            let boxes = try db.insertImportedMailboxes([(bob.description, target.id), (carl.description, target.id)], at: from)
+            #expect(Set(boxes.keys) == [bob.description, carl.description])
+            let devices = try db.insertImportedGenericPasswords([(boxes[bob.description]!, try GenericPassword(parsing: "{SHA512-CRYPT}$6$a$b"))], at: from)
+            return devices[boxes[bob.description]!]!
         }
-        #expect(try f.store.read { try $0.importTarget(bob) }?.genericHash == "{SHA512-CRYPT}$6$a$b")
+        let targets = try f.store.read { try $0.importTargets([bob, carl, try MailAddress("nobody@example.org")]) }
+        #expect(targets[bob.description]?.genericHash == "{SHA512-CRYPT}$6$a$b" && targets[carl.description]?.genericHash == nil)
+        #expect(targets[bob.description]?.organizationID == f.organizationID && targets.count == 2)
         #expect(try f.store.read { try $0.genericPasswords(withPolicy: true) }.map(\.deviceID) == [id])
         try f.store.write { try $0.setGenericPolicy(.service, target: f.serviceID, nil) }
         #expect(try f.store.read { try $0.genericPasswords(withPolicy: true) }.isEmpty)

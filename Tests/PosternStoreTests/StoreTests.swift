@@ -153,6 +153,22 @@ final class LockedFlag: @unchecked Sendable {
     var value: Bool { lock.withLock { flag } }
 }
 
+@Suite struct DatabaseURLTests {
+    @Test func urlsAreReadAndABadOneIsRefusedWithoutRepeatingIt() throws {
+        guard case let .postgres(settings) = try DatabaseURL("postgres://postern:s%40cret@db.example.net:5433/mail") else { Issue.record("not postgres"); return }
+        #expect(settings.host == "db.example.net" && settings.port == 5433 && settings.user == "postern" && settings.password == "s@cret")
+        #expect(!settings.display.contains("cret"), "the password stays out of logs and errors")
+        guard case let .postgres(socket) = try DatabaseURL("postgres://postern@/mail?host=/run/postgresql") else { Issue.record("not postgres"); return }
+        #expect(socket.socketDirectory == "/run/postgresql" && socket.host == nil)
+        guard case let .sqlite(path) = try DatabaseURL("sqlite:./var/postern.sqlite") else { Issue.record("not sqlite"); return }
+        #expect(path == "./var/postern.sqlite")
+        for bad in ["postgresql:/postern:hunter2@db/mail", "postgres://postern:hunter2@db/", "postgres://:hunter2@db/mail", "mysql://u:hunter2@h/d",
+                    "postgres://u:hunter2@/mail?host=relative"] {
+            #expect { try DatabaseURL(bad) } throws: { !"\($0)".contains("hunter2") && "\($0)".contains("database.url") }
+        }
+    }
+}
+
 @Suite struct StoreDamageTests {
     func populated() throws -> String {
         let path = NSTemporaryDirectory() + "postern-damage-\(UUID().uuidString)/db.sqlite"

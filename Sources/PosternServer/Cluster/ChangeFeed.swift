@@ -50,8 +50,9 @@ public final class ChangeFeed: Sendable {
     func record(_ change: NodeChange, in db: StoreTransaction) throws -> Pending? {
         guard !change.isEmpty else { return nil }
         let from = state.withLock { $0.lastApplied }
-        // Under the write lock: nothing can commit between these reads and this append.
-        let earlier = try Self.decoded(db.changes(after: from, limit: 100_000))
+        // Under the write lock: nothing can commit between these reads and this append. SQLite has
+        // one writer, this node: nothing of another can be waiting.
+        let earlier = db.engine == .sqlite ? [] : try Self.decoded(db.changes(after: from, limit: 100_000))
         let seq = try db.appendChange(String(decoding: try Self.encoder.encode(change), as: UTF8.self), node: node)
         return Pending(entries: earlier + [(seq, change)])
     }
@@ -83,7 +84,8 @@ public final class ChangeFeed: Sendable {
     }
 
     static func decoded(_ logged: [LoggedChange]) throws -> [(seq: Int64, change: NodeChange)] {
-        try logged.map { ($0.seq, try JSONDecoder().decode(NodeChange.self, from: Data($0.change.utf8))) }
+        let decoder = JSONDecoder()
+        return try logged.map { ($0.seq, try decoder.decode(NodeChange.self, from: Data($0.change.utf8))) }
     }
 
     /// Where the node starts: the newest change of the snapshot its indexes were loaded from.

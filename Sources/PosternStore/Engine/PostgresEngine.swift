@@ -54,9 +54,6 @@ final class PostgresEngine: Sendable {
         }
     }
 
-    /// A connection of its own for the caller (the change feed's listener), not shared with writes.
-    func connect() throws -> PostgresSession { PostgresSession(settings, label: "feed") }
-
     func close() {
         writer.close()
         reader.close()
@@ -258,7 +255,8 @@ public enum DatabaseURL: Sendable {
             return
         }
         guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"), let url = URLComponents(string: text) else {
-            throw StoreOpenError.badURL("\"\(text.prefix(80))\" is neither sqlite:PATH nor postgres://USER@HOST/DATABASE")
+            // The URL itself is not repeated: it may hold a password.
+            throw StoreOpenError.badURL("it is neither sqlite:PATH nor postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
         }
         let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
         guard !database.isEmpty else { throw StoreOpenError.badURL("the PostgreSQL URL names no database (postgres://USER@HOST/DATABASE)") }
