@@ -14,8 +14,8 @@ import Testing
         let organizationID: Int64
     }
 
-    static func fixture(_ kind: StoreEngineKind) throws -> Fixture {
-        let store = try StoreTests.setUp(kind)
+    static func fixture(_ kind: StoreEngineKind) async throws -> Fixture {
+        let store = try await StoreTests.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("alice@example.org")) }
         let (service, org) = try store.read { db in
             let target = try #require(try db.serviceTarget(name: "EXAMPLE"))  // names match whatever their case
@@ -24,8 +24,8 @@ import Testing
         return Fixture(store: store, box: box, serviceID: service, organizationID: org)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func usersRolesAccessAndGrants(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func usersRolesAccessAndGrants(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         let user = try f.store.write { try $0.createUser(login: "Carol@Example.org", displayName: "Carol", passwordHash: "$argon2id$x") }
         #expect(throws: PosternError.self) { try f.store.write { try $0.createUser(login: "carol@example.org", displayName: "", passwordHash: nil) } }
         try f.store.write { db in
@@ -52,8 +52,8 @@ import Testing
         #expect(try f.store.read { try $0.accessList(userID: user.id) }.isEmpty)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func tokensAreFoundByDigestAndExpire(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func tokensAreFoundByDigestAndExpire(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         let user = try f.store.write { try $0.createUser(login: "dan@example.org", displayName: "Dan", passwordHash: nil) }
         let now = Date()
         let digest = [UInt8](repeating: 7, count: 32)
@@ -67,8 +67,8 @@ import Testing
         #expect(try f.store.read { try $0.tokens(userID: user.id) }.map(\.name) == ["script"])
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func aliasesRedirectionsAndTheirScope(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func aliasesRedirectionsAndTheirScope(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         try f.store.write { db in
             try db.insertAlias("info@example.org", mailboxID: f.box.id!, mailbox: "alice@example.org")
             try db.setRedirection(mailboxID: f.box.id!, Redirection(mailbox: "alice@example.org", targets: ["a@example.net", "b@example.net"], keepCopy: true))
@@ -93,8 +93,8 @@ import Testing
         #expect(try f.store.read { try $0.aliasCount(mailboxID: f.box.id!) } == 0)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func sortingRulesSettingsAndSignatures(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func sortingRulesSettingsAndSignatures(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         let user = try f.store.write { try $0.createUser(login: "erin@example.org", displayName: "Erin", passwordHash: nil) }
         let rule = SortingRule(name: "news", conditions: [.init(field: .subject, test: .contains, value: "news")], actions: [.init(kind: .fileinto, folder: "News")])
         let saved = try f.store.write { try $0.setSortingRules(mailboxID: f.box.id!, [rule, SortingRule(name: "two", conditions: [], actions: [.init(kind: .stop)])]) }
@@ -114,8 +114,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func failedLoginsAddUpAndArePruned(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func failedLoginsAddUpAndArePruned(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         @Sendable func failure(_ ip: String, _ first: Date, _ last: Date) -> FailedLogin {
             FailedLogin(address: "alice@example.org", ip: ip, service: "imap", mechanism: "PLAIN", first: first, last: last, count: 2, throttled: 1)
@@ -132,8 +132,8 @@ import Testing
         #expect(try f.store.read { try $0.failedLogins(mailboxID: f.box.id!) }.map(\.ip) == ["192.0.2.1"])
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func genericPoliciesOutboxAndTheImportStatements(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func genericPoliciesOutboxAndTheImportStatements(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         let from = Date(timeIntervalSince1970: 1_900_000_000)
         let policy = GenericPolicy(refused: [.imap], from: from)
         try f.store.write { try $0.setGenericPolicy(.service, target: f.serviceID, policy) }
@@ -165,8 +165,8 @@ import Testing
         #expect(try f.store.read { try $0.outboxCount() } == 0)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func theChangeLogNumbersChangesInOrderAndKeepsTheNewest(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func theChangeLogNumbersChangesInOrderAndKeepsTheNewest(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         let seqs = try (0..<3).map { i in try f.store.write { try $0.appendChange("{\"n\":\(i)}", node: "n1") } }
         #expect(seqs == [1, 2, 3])
         #expect(try f.store.read { try $0.changes(after: 1) }.map(\.change) == ["{\"n\":1}", "{\"n\":2}"])
@@ -182,8 +182,8 @@ import Testing
         #expect(try f.store.read { [try $0.latestChange(), try $0.oldestChange()] } == [4, 4])
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func historyFiltersAndMailboxesByDomain(_ kind: StoreEngineKind) throws {
-        let f = try Self.fixture(kind)
+    @Test(arguments: StoreEngineKind.allCases) func historyFiltersAndMailboxesByDomain(_ kind: StoreEngineKind) async throws {
+        let f = try await Self.fixture(kind)
         _ = try f.store.write { try $0.createMailbox(try MailAddress("zed@example.net")) }
         try f.store.write { db in
             try db.appendHistory(HistoryEntry(mailbox: "alice@example.org", actor: "op", action: "device.add", detail: "a"))

@@ -7,8 +7,9 @@ import Testing
 /// The store's statements, on both engines: each test runs once on SQLite and once on a real
 /// PostgreSQL server (TestPostgres).
 @Suite struct StoreTests {
-    static func setUp(_ kind: StoreEngineKind, url: String? = nil) throws -> Store {
-        let store = try Store(url: url ?? freshURL(kind))
+    static func setUp(_ kind: StoreEngineKind, url: String? = nil) async throws -> Store {
+        let fresh = if let url { url } else { try await freshURL(kind) }
+        let store = try Store(url: fresh)
         _ = try store.write { db in
             _ = try db.createOrganization("Example Ltd")
             _ = try db.createMailService(name: "example", organization: "Example Ltd", domains: ["Example.org", "example.net"])
@@ -16,18 +17,18 @@ import Testing
         return store
     }
 
-    @Test func theSQLiteDatabaseIsInWALModeWithFullSync() throws {
-        let store = try Self.setUp(.sqlite)
+    @Test func theSQLiteDatabaseIsInWALModeWithFullSync() async throws {
+        let store = try await Self.setUp(.sqlite)
         #expect(store.isNew)
         let pool = try #require(store.sqlitePool)
-        let mode = try pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
-        let sync = try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        let mode = try await pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        let sync = try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
         #expect(mode == "wal")
         #expect(sync == 2)  // FULL
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func mailboxesLandInTheServiceOfTheirDomain(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func mailboxesLandInTheServiceOfTheirDomain(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("alice@EXAMPLE.net")) }
         #expect(box.mailService == "example")
         #expect(box.address.description == "alice@example.net")
@@ -39,8 +40,8 @@ import Testing
         #expect(try store.read { try $0.mailboxes(domain: "example.org") }.isEmpty)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func aDomainBelongsToOneServiceAndNonEmptyThingsCannotBeRemoved(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func aDomainBelongsToOneServiceAndNonEmptyThingsCannotBeRemoved(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         #expect(throws: PosternError.self) {
             try store.write { try $0.createMailService(name: "other", organization: "Example Ltd", domains: ["example.org"]) }
         }
@@ -49,8 +50,8 @@ import Testing
         #expect(throws: PosternError.self) { try store.write { try $0.removeOrganization("Example Ltd") } }
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func devicesRotateAndDeleteAndLastUseIsWritten(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func devicesRotateAndDeleteAndLastUseIsWritten(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("a@example.org")) }
         let digest = [UInt8](repeating: 1, count: 32)
         let device = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "iPhone", digest: digest) }
@@ -76,8 +77,8 @@ import Testing
         #expect(try store.read { try $0.devices(mailboxID: box.id!) }.isEmpty)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func scopesAreStoredAndLoaded(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func scopesAreStoredAndLoaded(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("s@example.org")) }
         let scope = try ServiceScope(names: ["pop3", "imap"])
         let device = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "old phone", digest: [UInt8](repeating: 9, count: 32), scope: scope) }
@@ -92,8 +93,8 @@ import Testing
         #expect(widened.scope == .all)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func aMailboxHasAtMostOneGenericPassword(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func aMailboxHasAtMostOneGenericPassword(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("g@example.org")) }
         let p1 = try GenericPassword(parsing: "{SHA512-CRYPT}$6$a$b"), p2 = try GenericPassword(parsing: "{BLF-CRYPT}$2y$05$c")
         _ = try store.write { try $0.setGenericPassword(mailboxID: box.id!, p1) }
@@ -103,8 +104,8 @@ import Testing
         #expect(try store.read { try $0.genericPassword(mailboxID: box.id!) } == p2)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func removingAMailboxRemovesItsDevicesButKeepsItsHistory(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func removingAMailboxRemovesItsDevicesButKeepsItsHistory(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         let box = try store.write { try $0.createMailbox(try MailAddress("r@example.org")) }
         _ = try store.write { try $0.insertDevice(mailboxID: box.id!, name: "a", digest: [UInt8](repeating: 3, count: 32)) }
         try store.write { try $0.appendHistory(HistoryEntry(mailbox: "r@example.org", actor: "t", action: "x", detail: "y")) }
@@ -114,15 +115,15 @@ import Testing
         #expect(try store.read { try $0.history(mailbox: "r@example.org") }.count == 1)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func theActionHistoryIsAppendOnly(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func theActionHistoryIsAppendOnly(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         try store.write { try $0.appendHistory(HistoryEntry(mailbox: "a@example.org", actor: "t", action: "x", detail: "y")) }
         #expect(throws: StoreError.self) { try store.write { try $0.execute(sql: "UPDATE history SET detail = 'z'") } }
         #expect(throws: StoreError.self) { try store.write { try $0.execute(sql: "DELETE FROM history") } }
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func aFailedWriteChangesNothingAndSkipsAfterCommit(_ kind: StoreEngineKind) throws {
-        let store = try Self.setUp(kind)
+    @Test(arguments: StoreEngineKind.allCases) func aFailedWriteChangesNothingAndSkipsAfterCommit(_ kind: StoreEngineKind) async throws {
+        let store = try await Self.setUp(kind)
         let ran = LockedFlag()
         #expect(throws: PosternError.self) {
             try store.write({ db in
@@ -134,9 +135,9 @@ import Testing
         #expect(try store.read { try $0.mailboxes() }.isEmpty)
     }
 
-    @Test(arguments: StoreEngineKind.allCases) func reopeningKeepsDataAndRunsNoMigrationTwice(_ kind: StoreEngineKind) throws {
-        let url = try freshURL(kind)
-        let store = try Self.setUp(kind, url: url)
+    @Test(arguments: StoreEngineKind.allCases) func reopeningKeepsDataAndRunsNoMigrationTwice(_ kind: StoreEngineKind) async throws {
+        let url = try await freshURL(kind)
+        let store = try await Self.setUp(kind, url: url)
         #expect(store.isNew)
         _ = try store.write { try $0.createMailbox(try MailAddress("keep@example.org")) }
         store.shutdown()

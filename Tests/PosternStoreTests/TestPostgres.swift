@@ -12,12 +12,20 @@ final class TestPostgres: Sendable {
 
     static let shared: Result<TestPostgres, TestPostgresError> = Result { try TestPostgres() }.mapError { $0 as? TestPostgresError ?? .failed("\($0)") }
 
-    /// A new, empty database on the shared server, as a `database.url`.
-    static func freshURL() throws -> String {
-        let server = try shared.get()
-        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try server.psql("CREATE DATABASE \(name)")
-        return "postgres://postgres@/\(name)?host=\(server.socketDirectory)"
+    /// A new, empty database on the shared server, as a `database.url`. initdb, pg_ctl and psql
+    /// take seconds on a loaded machine: they run on a thread of their own, so that they never
+    /// hold the test process's cooperative pool (two threads here) from the other suites.
+    static func freshURL() async throws -> String {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<String, Error>) in
+            Thread {
+                done.resume(with: Result {
+                    let server = try shared.get()
+                    let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+                    try server.psql("CREATE DATABASE \(name)")
+                    return "postgres://postgres@/\(name)?host=\(server.socketDirectory)"
+                })
+            }.start()
+        }
     }
 
     private init() throws {
@@ -86,9 +94,9 @@ extension StoreEngineKind: CaseIterable {
 }
 
 /// The `database.url` of a new, empty database on `kind`.
-func freshURL(_ kind: StoreEngineKind) throws -> String {
+func freshURL(_ kind: StoreEngineKind) async throws -> String {
     switch kind {
     case .sqlite: "sqlite:" + NSTemporaryDirectory() + "postern-store-\(UUID().uuidString)/db/postern.sqlite"
-    case .postgres: try TestPostgres.freshURL()
+    case .postgres: try await TestPostgres.freshURL()
     }
 }

@@ -17,7 +17,7 @@ struct ChangeFeedService: Service {
         let lag = Gauge(label: "postern_feed_lag_seconds")
         let stale = Gauge(label: "postern_feed_stale")
         let applied = Gauge(label: "postern_feed_last_applied")
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     var failing = false

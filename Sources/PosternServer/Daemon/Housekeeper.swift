@@ -40,7 +40,7 @@ struct Housekeeper: Service {
     }
 
     /// glibc's malloc_trim(0), found at run time (Swift's Glibc module does not import malloc.h).
-    nonisolated(unsafe) private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
     }()
