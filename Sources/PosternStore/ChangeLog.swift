@@ -10,6 +10,12 @@ public struct LoggedChange: Sendable, Equatable {
     public let node: String
     /// JSON of what the indexes take (the feed's `NodeChange`).
     public let change: String
+
+    public init(seq: Int64, node: String, change: String) {
+        self.seq = seq
+        self.node = node
+        self.change = change
+    }
 }
 
 /// The change log: every write that changes what the in-memory indexes hold appends a row, with

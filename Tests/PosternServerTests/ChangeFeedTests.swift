@@ -2,6 +2,7 @@ import Foundation
 import NIOPosix
 import PosternAuth
 import PosternCore
+import PosternStore
 @testable import PosternServer
 import Testing
 
@@ -35,7 +36,28 @@ import Testing
         #expect(!feed.status.stale)
     }
 
-    @Test func aChangeMissedForGoodMakesTheNodeStale() {
+    static func logged(_ seq: Int64, _ change: NodeChange) throws -> LoggedChange {
+        LoggedChange(seq: seq, node: "n", change: String(decoding: try ChangeFeed.encoder.encode(change), as: UTF8.self))
+    }
+
+    @Test func theLogIsDecodedOnlyForWhatThisNodeHasNotApplied() throws {
+        let feed = ChangeFeed()
+        feed.start(at: 2)
+        var applied: [NodeChange] = []
+        // 1 and 2 are applied (this node's own, say): not decoded, so not even a broken row stops the catch-up.
+        let log = [LoggedChange(seq: 1, node: "n", change: "not json"), LoggedChange(seq: 2, node: "n", change: "{"),
+                   try Self.logged(3, Self.change("c@example.org")), try Self.logged(4, Self.change("d@example.org"))]
+        try feed.takeFromLog(log, after: 0) { applied.append($0) }
+        #expect(applied == [Self.change("c@example.org"), Self.change("d@example.org")])
+        #expect(feed.status.lastApplied == 4)
+        // A row this node needs and cannot read is an error, and nothing past it is applied.
+        #expect(throws: DecodingError.self) {
+            try feed.takeFromLog([LoggedChange(seq: 5, node: "m", change: "{}"), try Self.logged(6, Self.change("f@example.org"))], after: 4) { applied.append($0) }
+        }
+        #expect(feed.status.lastApplied == 4 && applied.count == 2)
+    }
+
+    @Test func aChangeMissedForGoodMakesTheNodeStale() throws {
         let freshness = Freshness()
         let feed = ChangeFeed(freshness: freshness)
         feed.start(at: 2)
@@ -44,7 +66,7 @@ import Testing
         feed.take([(5, Self.change("a@example.org"))]) { _ in count += 1 }
         #expect(count == 0 && !feed.status.stale)
         // The log itself no longer holds 3 and 4.
-        feed.takeFromLog([(5, Self.change("a@example.org"))], after: 2) { _ in count += 1 }
+        try feed.takeFromLog([try Self.logged(5, Self.change("a@example.org"))], after: 2) { _ in count += 1 }
         #expect(count == 0)
         #expect(feed.status.stale && freshness.isStale)
         #expect(feed.status.problem?.contains("restart") == true)

@@ -71,8 +71,10 @@ public final class ChangeFeed: Sendable {
 
     /// Changes read from the log after `from`: a first one past `from + 1` means the log no longer
     /// holds what this node missed (pruned while it was away). The node is stale until restarted.
-    func takeFromLog(_ entries: [(seq: Int64, change: NodeChange)], after from: Int64, _ apply: (NodeChange) -> Void) {
-        if let first = entries.first, first.seq > from + 1 {
+    /// Only what this node has not applied yet is decoded: its own writes, which it applied at
+    /// commit, come back in the log at every notification.
+    func takeFromLog(_ logged: [LoggedChange], after from: Int64, _ apply: (NodeChange) -> Void) throws {
+        if let first = logged.first, first.seq > from + 1 {
             state.withLock { state in
                 guard state.lastApplied == from else { return }
                 state.lost = "changes \(from + 1)–\(first.seq - 1) were pruned from the log before this node applied them: restart it"
@@ -80,7 +82,14 @@ public final class ChangeFeed: Sendable {
             evaluate()
             return
         }
-        take(entries, apply)
+        let decoder = JSONDecoder()
+        try state.withLock { state throws in
+            for entry in logged where entry.seq > state.lastApplied {
+                guard entry.seq == state.lastApplied + 1 else { break }
+                apply(try decoder.decode(NodeChange.self, from: Data(entry.change.utf8)))
+                state.lastApplied = entry.seq
+            }
+        }
     }
 
     static func decoded(_ logged: [LoggedChange]) throws -> [(seq: Int64, change: NodeChange)] {

@@ -137,8 +137,8 @@ public final class ControlPlane: Sendable {
         let started = ContinuousClock.now
         while true {
             let from = feed.state.withLock { $0.lastApplied }
-            let batch = try store.read { db in try ChangeFeed.decoded(db.changes(after: from, limit: 1000)) }
-            feed.takeFromLog(batch, after: from, apply)
+            let batch = try store.read { db in try db.changes(after: from, limit: 1000) }
+            try feed.takeFromLog(batch, after: from, apply)
             if batch.count < 1000 || feed.state.withLock({ $0.lastApplied }) == from { break }
         }
         feed.synced(at: started)
