@@ -24,8 +24,8 @@ import Testing
             address: ListenAddress(socketPath: path, socketMode: 0o600, tcp: tcpPort.map { ("127.0.0.1", $0) }),
             logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
         let task = Task { try await listener.run() }
-        for _ in 0..<500 where !ready.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         defer { task.cancel() }
+        try await eventually("the listener's socket") { ready.withLock { $0 } }
         try await body()
     }
 

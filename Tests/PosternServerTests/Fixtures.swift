@@ -8,6 +8,7 @@ import PosternAuth
 import PosternCore
 @testable import PosternServer
 import PosternStore
+import Testing
 
 /// A control plane on a fresh database under a temp dir, with one organization and mail service.
 func makePlane(seeded: Bool = true, folderCommand: [String]? = nil, sieve: SieveWriter? = nil) throws -> ControlPlane {
@@ -150,4 +151,17 @@ struct FixedActor: ControlAuthenticator {
     let actor: Actor
     static let op = FixedActor(actor: .op)
     func actor(for request: Request, channel: any Channel) async throws -> Actor { actor }
+}
+
+/// Waits for a condition, polled every 10 ms, with a deadline; past it the test fails saying what
+/// it waited for. Generous: on a loaded two-core machine other suites can hold the pool for seconds.
+func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> Bool) async throws {
+    let end = ContinuousClock.now + .seconds(seconds)
+    while !condition() {
+        guard ContinuousClock.now < end else {
+            Issue.record("timed out waiting for \(what)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
 }

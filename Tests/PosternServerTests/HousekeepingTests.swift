@@ -58,8 +58,7 @@ import Testing
         #expect(history.filter { $0 == "device.expired" }.count == 1)
         let task = Task { try await hooks.run() }
         defer { task.cancel() }
-        // A generous deadline: on a loaded two-core machine the other suites can hold the pool for seconds.
-        try await ImportTests.eventually("the flush command's marker file", within: 60) {
+        try await eventually("the flush command's marker file", within: 60) {
             (try? String(contentsOfFile: marker, encoding: .utf8))?.isEmpty == false
         }
         #expect(try String(contentsOfFile: marker, encoding: .utf8) == "flush\n", "the revocation hooks ran for the expired device")

@@ -13,18 +13,6 @@ import Testing
         range.map { "\(prefix)\($0)@example.org:{PLAIN}pw\($0)\n" }.joined()
     }
 
-    /// Waits for a condition with a deadline.
-    static func eventually(_ what: String, within seconds: Double = 30, _ condition: () -> Bool) async throws {
-        let end = ContinuousClock.now + .seconds(seconds)
-        while !condition() {
-            guard ContinuousClock.now < end else {
-                Issue.record("timed out waiting for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
     @Test func aStopEndsTheImportBetweenBatchesAndTheRunAgainFinishesIt() async throws {
         let plane = try makePlane()
         let gate = ImportGate()
@@ -32,7 +20,7 @@ import Testing
         let batch = ControlPlane.importBatchLines
         let running = Task { try await plane.importPasswdFile(streaming: body, actor: .op, gate: gate) }
         feed.yield(ByteBuffer(string: Self.lines(1...(2 * batch + 10))))
-        try await Self.eventually("two batches in the index") { plane.index.count.generic == 2 * batch }
+        try await eventually("two batches in the index") { plane.index.count.generic == 2 * batch }
         #expect(throws: PosternError.self) { _ = try gate.begin() }  // one import at a time
         gate.stop()
         feed.yield(ByteBuffer(string: Self.lines((2 * batch + 11)...(3 * batch))))

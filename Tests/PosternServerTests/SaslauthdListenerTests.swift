@@ -16,8 +16,8 @@ import Testing
         let door = SaslauthdListener.frontDoor(check: plane.check, address: ListenAddress(socketPath: path, socketMode: 0o600),
                                                logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
         let task = Task { try await door.run() }
-        for _ in 0..<500 where !ready.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         defer { task.cancel() }
+        try await eventually("the listener's socket") { ready.withLock { $0 } }
         try await body()
     }
 

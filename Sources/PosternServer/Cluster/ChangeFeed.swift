@@ -60,11 +60,17 @@ public final class ChangeFeed: Sendable {
     /// Applies what is next in sequence order and skips what was applied already; stops at a gap
     /// (the catch-up from the log fills it).
     func take(_ entries: [(seq: Int64, change: NodeChange)], _ apply: (NodeChange) -> Void) {
-        state.withLock { state in
-            for entry in entries where entry.seq > state.lastApplied {
-                guard entry.seq == state.lastApplied + 1 else { break }
-                apply(entry.change)
-                state.lastApplied = entry.seq
+        inOrder(entries, seq: \.seq) { apply($0.change) }
+    }
+
+    /// Runs `apply` on each entry next in sequence order, skipping what was applied already and
+    /// stopping at a gap or at the first error (what was applied before it stays applied).
+    private func inOrder<Entry, E: Error>(_ entries: [Entry], seq: (Entry) -> Int64, _ apply: (Entry) throws(E) -> Void) throws(E) {
+        try state.withLock { (state) throws(E) in
+            for entry in entries where seq(entry) > state.lastApplied {
+                guard seq(entry) == state.lastApplied + 1 else { break }
+                try apply(entry)
+                state.lastApplied = seq(entry)
             }
         }
     }
@@ -83,13 +89,7 @@ public final class ChangeFeed: Sendable {
             return
         }
         let decoder = JSONDecoder()
-        try state.withLock { state throws in
-            for entry in logged where entry.seq > state.lastApplied {
-                guard entry.seq == state.lastApplied + 1 else { break }
-                apply(try decoder.decode(NodeChange.self, from: Data(entry.change.utf8)))
-                state.lastApplied = entry.seq
-            }
-        }
+        try inOrder(logged, seq: \.seq) { (entry) throws(any Error) in apply(try decoder.decode(NodeChange.self, from: Data(entry.change.utf8))) }
     }
 
     static func decoded(_ logged: [LoggedChange]) throws -> [(seq: Int64, change: NodeChange)] {
