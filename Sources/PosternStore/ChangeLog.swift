@@ -59,22 +59,30 @@ extension StoreTransaction {
 extension Store {
     /// Waits for other nodes' changes: calls `notified` once listening has begun (so that a catch-up
     /// then misses nothing), then at every change committed by any node. Returns or throws when the
-    /// connection is lost; the caller reconnects. On SQLite there is no other writer: it returns at once.
+    /// connection is lost; the caller reconnects. The connection is asked a `SELECT 1` every
+    /// second: one unanswered within `database.timeoutSeconds` (a server or network gone silent,
+    /// which no error reports) ends it too. On SQLite there is no other writer: it returns at once.
     public func watchChanges(_ notified: @escaping @Sendable () -> Void) async throws {
         guard case let .postgres(postgres) = engine else { return }
-        var configuration = postgres.settings.configuration
-        configuration.options.connectTimeout = .seconds(3)
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
-                                                              id: Int.random(in: 1...Int(Int32.max)), logger: PostgresSettings.quiet)
-        } catch {
-            throw StoreError.unavailable(PostgresConnectionAdapter.describe(error))
-        }
+        let settings = postgres.settings
+        let connection = try await PostgresConnector.connect(settings)
         do {
             try await connection.listen(on: "postern_changes") { notifications in
                 notified()
-                for try await _ in notifications { notified() }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await _ in notifications { notified() }
+                    }
+                    group.addTask {
+                        let adapter = PostgresConnectionAdapter(connection: connection, timeout: settings.timeout)
+                        while true {
+                            try await Task.sleep(for: .seconds(1))
+                            try await adapter.ping()
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
             }
         } catch {
             try? await connection.close()

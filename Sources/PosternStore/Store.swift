@@ -24,14 +24,16 @@ public final class Store: Sendable {
         isNew = sqlite.isNew
     }
 
-    /// Opens the database `database.url` names: `sqlite:PATH` or `postgres://…`.
-    public init(url: String) throws {
+    /// Opens the database `database.url` names: `sqlite:PATH` or `postgres://…`. On PostgreSQL a
+    /// connection attempt or statement unanswered for `timeout` is given up (`database.timeoutSeconds`).
+    public init(url: String, timeout: Duration = .seconds(10)) throws {
         switch try DatabaseURL(url) {
         case let .sqlite(path):
             let sqlite = try SQLiteEngine(path: path)
             engine = .sqlite(sqlite)
             isNew = sqlite.isNew
-        case let .postgres(settings):
+        case var .postgres(settings):
+            settings.timeout = timeout
             let postgres = try PostgresEngine(settings)
             engine = .postgres(postgres)
             isNew = postgres.isNew

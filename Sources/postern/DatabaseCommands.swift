@@ -27,8 +27,8 @@ struct DatabaseCommand: ParsableCommand {
                 if case let .sqlite(path) = try DatabaseURL(from), !FileManager.default.fileExists(atPath: path) {
                     throw CLIError(code: "no_database", message: "there is no SQLite database at \(path)")
                 }
-                let source = try Store(url: from)
-                let target = try Store(url: to)
+                let source = try Store(url: from, timeout: .seconds(600))
+                let target = try Store(url: to, timeout: .seconds(600))
                 defer { source.shutdown(); target.shutdown() }
                 let report = try StoreCopy.copy(from: source, to: target)
                 if json {

@@ -62,20 +62,26 @@ def http(d, method, path, body=None):
 
 class ClusterTests:
     @contextlib.contextmanager
-    def cluster(self, name, nodes=2, hooks=False, **settings):
+    def cluster(self, name, nodes=2, hooks=False, behind_proxy=(), **settings):
         """A private PostgreSQL and `nodes` posternd on it, sharing one server key; alice has a mailbox.
-        With hooks, each node's cache-flush hook appends a line to its own hooks.log."""
+        With hooks, each node's cache-flush hook appends a line to its own hooks.log. The nodes
+        numbered in behind_proxy (1, 2…) reach PostgreSQL over TCP through a SilentProxy, d.proxy."""
+        from silent_proxy import SilentProxy, unix_socket_of
         from test_postern import Posternd  # noqa: E402 (the class lives beside the suite)
         tmp = os.path.join(self.tmp, name)
         os.makedirs(tmp)
         pg = PrivatePostgres(tmp)
         pg.__enter__()
-        started = []
+        started, proxies = [], []
         try:
             for i in range(nodes):
                 d = Posternd(self.d.bin_dir, os.path.join(tmp, f"node{i + 1}"), self.imap_port)
                 os.makedirs(d.tmp)
-                d.env.update(POSTERN_DATABASE_URL=pg.url(), POSTERN_NODE_NAME=f"node{i + 1}", POSTERN_SERVER_KEY_PATH=os.path.join(tmp, "server.key"),
+                d.proxy = None
+                if i + 1 in behind_proxy:
+                    d.proxy = SilentProxy(unix_socket_of(pg))
+                    proxies.append(d.proxy)
+                d.env.update(POSTERN_DATABASE_URL=d.proxy.url() if d.proxy else pg.url(), POSTERN_NODE_NAME=f"node{i + 1}", POSTERN_SERVER_KEY_PATH=os.path.join(tmp, "server.key"),
                              POSTERN_SASLAUTHD_SOCKET="", POSTERN_AUTH_HTTP_LISTEN="", **settings)
                 if hooks:
                     script = os.path.join(d.tmp, "hook.sh")
@@ -93,6 +99,8 @@ class ClusterTests:
         finally:
             for d in started:
                 d.stop()
+            for proxy in proxies:
+                proxy.close()
             pg.__exit__(None, None, None)
 
     def test_cluster_a_device_made_on_node_1_logs_in_on_node_2_and_a_rotation_on_2_is_refused_on_1(self):
@@ -236,6 +244,51 @@ class ClusterTests:
             # Health reports the last write: the flusher's of the last uses, or this one.
             wait_for("a write on node 2 to go through", lambda: n2.cli("device", "add", ALICE, "--name", "after")[0] == 0, 10)
             assert http(n2, "GET", "/v1/health")[0] == 200
+
+    def test_cluster_a_node_cut_off_silently_refuses_a_revoked_password_after_max_lag(self):
+        # Node 2 reaches PostgreSQL through a proxy that stops forwarding without closing: no error,
+        # no reset, its connections stay open. Only what it receives tells it that it is behind.
+        max_lag = 3
+        with self.cluster("cluster-silent", behind_proxy=(2,), POSTERN_DATABASE_MAX_LAG_SECONDS=str(max_lag),
+                          POSTERN_DATABASE_TIMEOUT_SECONDS="2") as (pg, (n1, n2)):
+            old = n1.ok("device", "add", ALICE, "--name", "phone")["password"]
+            self.secrets.append(old)
+            wait_for("node 2 to accept", lambda: answer(n2, old) == "OK", 5)
+            n2.proxy.freeze()
+            cut = time.monotonic()
+            new = n1.ok("device", "rotate", ALICE, "phone")["password"]  # revoked on node 1, unseen by node 2
+            self.secrets.append(new)
+            answers = []  # (sent, answer) of the revoked password on node 2
+            deadline = cut + max_lag + 3
+            while time.monotonic() < deadline:
+                sent = time.monotonic()
+                answers.append((sent - cut, answer(n2, old)))
+                if answers[-1][1] == "TEMPFAIL" and len(answers) > 1 and answers[-2][1] == "TEMPFAIL":
+                    break
+                time.sleep(0.02)
+            first_refusal = next((t for t, a in answers if a == "TEMPFAIL"), None)
+            assert first_refusal is not None, f"node 2 never refused: {answers[-5:]}"
+            assert first_refusal <= max_lag + 1, f"temp_fail {first_refusal:.2f} s after the cut, over maxLag + 1 s"
+            late = [(round(t, 2), a) for t, a in answers if t > max_lag and a == "OK"]
+            assert not late, f"the revoked password was accepted after maxLag: {late}"
+            assert all(a in ("OK", "TEMPFAIL") for _, a in answers), answers
+            status, body = http(n2, "GET", "/v1/health")
+            assert status == 503 and body["error"]["code"] == "node_stale", (status, body)
+            metrics = subprocess.run(["curl", "-s", "--unix-socket", n2.control_socket, "http://localhost/metrics"],
+                                     capture_output=True, text=True, timeout=10).stdout
+            assert "postern_feed_stale 1" in metrics, [l for l in metrics.splitlines() if "feed" in l]
+            # A write on the silent node fails within database.timeoutSeconds instead of hanging.
+            asked = time.monotonic()
+            status, body = http(n2, "POST", f"/v1/mailboxes/{ALICE}/devices", {"name": "while silent"})
+            took = time.monotonic() - asked
+            assert status == 503 and body["error"]["code"] == "store_unavailable", (status, body)
+            assert took < 2 + 2 + 1, f"the write waited {took:.1f} s"
+            n2.proxy.thaw()
+            wait_for("node 2 to take the rotation once the proxy forwards again", lambda: answer(n2, new) == "OK", 15)
+            assert answer(n2, old) == "FAIL"
+            wait_for("a write on node 2 to go through", lambda: n2.cli("device", "add", ALICE, "--name", "after")[0] == 0, 15)
+            assert "while silent" not in {dev["name"] for dev in n1.ok("device", "list", ALICE)["devices"]}
+            self.silent_figures = (first_refusal, len(answers))
 
     def test_cluster_guesses_spread_over_two_nodes_get_at_most_twice_one_nodes_allowance(self):
         # Each node throttles what it sees, from memory: N nodes give an attacker at most N times

@@ -1156,6 +1156,10 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
                 logins, acked, refused = self.restart_load
                 print(f"    PostgreSQL restarted under load: {logins} logins all answered OK, {acked} writes acknowledged and none lost, "
                       f"{refused} refused with store_unavailable while it was down")
+            if hasattr(self, "silent_figures"):
+                refused, asked = self.silent_figures
+                print(f"    a node cut off silently (maxLag 3 s): temp_fail {refused:.2f} s after the cut, the revoked password "
+                      f"never accepted after maxLag ({asked} checks)")
             for what, took in getattr(self, "revoke_times", []):
                 print(f"    revoke to closed IMAP session, {what}: {took * 1000:.0f} ms after the API answered")
             if hasattr(self, "checkpassword_ms"):

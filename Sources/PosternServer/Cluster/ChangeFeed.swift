@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PosternAuth
 import PosternCore
 import PosternStore
@@ -102,19 +103,38 @@ public final class ChangeFeed: Sendable {
         state.withLock { $0.lastApplied = seq; $0.syncedAt = .now }
     }
 
+    /// From now on the node is current only for `maxLag` after each proof that it was in step
+    /// (several nodes; a single node is never behind anyone).
+    func arm() {
+        let syncedAt = state.withLock { $0.syncedAt }
+        synced(at: syncedAt)
+    }
+
+    /// The node had every change committed before `instant` (a catch-up read that began then came back).
     func synced(at instant: ContinuousClock.Instant) {
-        state.withLock { $0.syncedAt = max($0.syncedAt, instant) }
-        evaluate()
+        let (latest, lost) = state.withLock { s in
+            s.syncedAt = max(s.syncedAt, instant)
+            return (s.syncedAt, s.lost != nil)
+        }
+        if lost { freshness.set(stale: true) } else { freshness.current(for: latest + maxLag - .now) }
     }
 
     func connection(up: Bool) {
         state.withLock { $0.connected = up }
     }
 
-    /// Sets the password check's stale flag from how long ago the node was last current.
-    func evaluate(now: ContinuousClock.Instant = .now) {
-        let stale = state.withLock { $0.lost != nil || now - $0.syncedAt > maxLag }
-        if stale != freshness.isStale { freshness.set(stale: stale) }
+    /// A change missed for good makes the node stale until it is restarted. Otherwise the deadline
+    /// set at each proof of being in step decides, in the password check itself.
+    func evaluate() {
+        if state.withLock({ $0.lost != nil }) { freshness.set(stale: true) }
+    }
+
+    /// Sets the feed's gauges in /metrics (at each scrape and every tick of the feed).
+    public func recordGauges() {
+        let status = status
+        Gauge(label: "postern_feed_lag_seconds").record(status.lagSeconds)
+        Gauge(label: "postern_feed_stale").record(status.stale ? 1 : 0)
+        Gauge(label: "postern_feed_last_applied").record(Double(status.lastApplied))
     }
 
     /// For /v1/health and /metrics.
@@ -123,7 +143,7 @@ public final class ChangeFeed: Sendable {
         return state.withLock { s in
             let lag = now - s.syncedAt
             return FeedStatus(node: node, lastApplied: s.lastApplied, lagSeconds: Double(lag.components.seconds) + Double(lag.components.attoseconds) / 1e18,
-                              stale: s.lost != nil || lag > maxLag, listening: s.connected, problem: s.lost)
+                              stale: s.lost != nil || freshness.isStale, listening: s.connected, problem: s.lost)
         }
     }
 }

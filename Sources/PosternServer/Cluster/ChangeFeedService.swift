@@ -1,22 +1,32 @@
 import Logging
-import Metrics
+import NIOPosix
 import PosternStore
 import ServiceLifecycle
 
 /// Keeps a node of several (PostgreSQL) in step: LISTENs for the other nodes' changes, reads the
 /// change log at every notification and at least every `poll`, and applies what is new in order.
-/// A lost connection is retried; meanwhile the poll keeps trying, and the node turns stale (logins
-/// get a temporary failure) once it has not been in step for `database.maxLagSeconds`.
+///
+/// Staleness is measured from what the node *receives*: a catch-up read that came back proves the
+/// node had every change committed before that read began, and nothing else does. Each proof sets
+/// the deadline the password check compares the clock with (`Freshness`): once the last proof is
+/// older than `database.maxLagSeconds` logins get a temporary failure, whether the reads fail,
+/// hang on a silent connection, or never start. A lost or silent connection is closed and
+/// retried meanwhile.
 struct ChangeFeedService: Service {
     let plane: ControlPlane
     let poll: Duration
     let logger: Logger
+    /// How often the feed's gauges are updated.
+    static let tick: Duration = .milliseconds(100)
 
     func run() async throws {
         let (signals, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let lag = Gauge(label: "postern_feed_lag_seconds")
-        let stale = Gauge(label: "postern_feed_stale")
-        let applied = Gauge(label: "postern_feed_last_applied")
+        // The catch-up blocks a thread while PostgreSQL answers (or until database.timeoutSeconds):
+        // a thread of its own, never the cooperative pool nor a pool the control API shares.
+        plane.feed.arm()
+        let reader = NIOThreadPool(numberOfThreads: 1)
+        reader.start()
+        defer { reader.shutdownGracefully { _ in } }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -42,10 +52,16 @@ struct ChangeFeedService: Service {
                     }
                 }
                 group.addTask {
+                    while !Task.isCancelled {
+                        plane.feed.recordGauges()
+                        try? await Task.sleep(for: Self.tick)
+                    }
+                }
+                group.addTask {
                     var failing = false
                     for await _ in signals {
                         do {
-                            try plane.catchUp()
+                            try await reader.runIfActive { try plane.catchUp() }
                             if failing { logger.notice("change feed: in step with the database again") }
                             failing = false
                         } catch {
@@ -53,10 +69,6 @@ struct ChangeFeedService: Service {
                             failing = true
                         }
                         plane.feed.evaluate()
-                        let status = plane.feed.status
-                        lag.record(status.lagSeconds)
-                        stale.record(status.stale ? 1 : 0)
-                        applied.record(Double(status.lastApplied))
                     }
                 }
                 await group.next()

@@ -58,6 +58,7 @@ public enum ControlAPI {
 
         router.get("/metrics") { _, context in
             try context.who().requireOperator("read the metrics")
+            if plane.store.kind == .postgres { plane.feed.recordGauges() }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics?.emitToBuffer() ?? [])))

@@ -30,6 +30,9 @@ public struct DaemonConfig: Sendable {
     /// How far behind the shared database a node may fall before it answers logins with a
     /// temporary failure (`database.maxLagSeconds`).
     public var maxLag: Duration = .seconds(10)
+    /// How long a connection attempt or a statement waits for PostgreSQL before it is given up and
+    /// its connection closed (`database.timeoutSeconds`); also the TCP keepalive and user timeout.
+    public var databaseTimeout: Duration = .seconds(5)
     /// How often a node reads the change log even when no notification came (`database.pollMilliseconds`).
     public var feedPoll: Duration = .milliseconds(1000)
     public var serverKeyPath = "./var/server.key"
@@ -168,6 +171,9 @@ public struct DaemonConfig: Sendable {
             throw ConfigError.invalid(key: "database.pollMilliseconds", message: "must be 50 ms to half of database.maxLagSeconds")
         }
         feedPoll = .milliseconds(Int64(poll))
+        let timeout = try number("database.timeoutSeconds", 5)
+        guard timeout >= 1, timeout <= 600 else { throw ConfigError.invalid(key: "database.timeoutSeconds", message: "must be 1 to 600 seconds") }
+        databaseTimeout = .milliseconds(Int64(timeout * 1000))
         serverKeyPath = try path("serverKey.path", serverKeyPath)
         authSocket = try path("auth.socket", authSocket)
         authSocketMode = try mode("auth.socketMode", "0660")

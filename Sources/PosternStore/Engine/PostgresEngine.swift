@@ -81,7 +81,7 @@ final class PostgresSession: Sendable {
         try queue.sync {
             let connection = try open()
             do {
-                return try body(PostgresConnectionAdapter(connection: connection))
+                return try body(PostgresConnectionAdapter(connection: connection, timeout: settings.timeout))
             } catch let error as StoreError {
                 if case .unavailable = error { drop() }
                 throw error
@@ -91,16 +91,9 @@ final class PostgresSession: Sendable {
 
     private func open() throws -> PostgresConnection {
         if let connection = state.withLock({ $0 }), !connection.isClosed { return connection }
-        var configuration = settings.configuration
-        configuration.options.connectTimeout = .seconds(3)
-        do {
-            let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
-                                                            id: Int.random(in: 1...Int(Int32.max)), logger: PostgresSettings.quiet).wait()
-            state.withLock { $0 = connection }
-            return connection
-        } catch {
-            throw StoreError.unavailable("cannot connect to \(settings.display): \(PostgresConnectionAdapter.describe(error))")
-        }
+        let connection = try PostgresConnector.connectBlocking(settings)
+        state.withLock { $0 = connection }
+        return connection
     }
 
     private func drop() {
@@ -118,9 +111,12 @@ final class PostgresSession: Sendable {
     }
 }
 
-/// A postgres-nio connection as the store's statements see it.
+/// A postgres-nio connection as the store's statements see it. A statement that has no answer
+/// within `timeout` closes the connection (a server or network that went silent): it fails as
+/// unavailable and the session opens a new connection for the next call.
 struct PostgresConnectionAdapter: SQLConnection {
     let connection: PostgresConnection
+    let timeout: Duration
     var kind: StoreEngineKind { .postgres }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
@@ -146,17 +142,54 @@ struct PostgresConnectionAdapter: SQLConnection {
         }
     }
 
+    /// A round trip that proves the server still answers, within the deadline (for a task, not a thread).
+    func ping() async throws {
+        let deadline = Deadline(connection, timeout)
+        defer { deadline.cancel() }
+        do {
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1"), logger: PostgresSettings.quiet).get()
+        } catch {
+            throw deadline.expired ? Self.silent(timeout) : Self.mapped(error)
+        }
+    }
+
+    static func silent(_ timeout: Duration) -> StoreError {
+        .unavailable("PostgreSQL did not answer within \(timeout.components.seconds) s (database.timeoutSeconds): connection closed")
+    }
+
     /// A statement without arguments, in the simple protocol (BEGIN, COMMIT, DDL).
     func simple(_ sql: String) throws {
         _ = try wait(connection.query(PostgresQuery(unsafeSQL: sql), logger: PostgresSettings.quiet))
     }
 
     private func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let deadline = Deadline(connection, timeout)
+        defer { deadline.cancel() }
         do {
             return try future.wait()
         } catch {
-            throw Self.mapped(error)
+            throw deadline.expired ? Self.silent(timeout) : Self.mapped(error)
         }
+    }
+
+    /// Closes the connection unless cancelled within `timeout`: what is waiting on it then fails.
+    struct Deadline {
+        private final class Flag: Sendable {
+            let raised = Atomic<Bool>(false)
+        }
+        private let task: Scheduled<Void>
+        private let fired = Flag()
+
+        init(_ connection: PostgresConnection, _ timeout: Duration) {
+            let fired = fired
+            task = connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                fired.raised.store(true, ordering: .sequentiallyConsistent)
+                let _: EventLoopFuture<Void> = connection.close()
+            }
+        }
+
+        var expired: Bool { fired.raised.load(ordering: .sequentiallyConsistent) }
+        func cancel() { task.cancel() }
     }
 
     static func binds(_ values: [SQLValue]) throws -> PostgresBindings {
@@ -221,6 +254,8 @@ public struct PostgresSettings: Sendable {
     public var user: String
     public var password: String?
     public var database: String
+    /// How long a connection attempt or a statement may wait for the server (`database.timeoutSeconds`).
+    public var timeout: Duration = .seconds(10)
 
     /// The URL without its password, for logs and errors.
     public var display: String {
