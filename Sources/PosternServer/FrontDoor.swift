@@ -242,3 +242,14 @@ enum SocketFile {
         }
     }
 }
+
+extension SocketAddress {
+    /// `127.0.0.1:8080`, `[::1]:8080` or a socket's path: as an operator writes it in the config.
+    var configText: String {
+        switch self {
+        case let .v4(address): "\(address.host):\(port ?? 0)"
+        case let .v6(address): "[\(address.host)]:\(port ?? 0)"
+        case let .unixDomainSocket(address): pathname ?? "\(address)"
+        }
+    }
+}

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 enum ProcessInfoShim {
     static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
@@ -29,11 +32,26 @@ enum Output {
         // Re-indent the server's JSON so --json output is stable and readable.
         if let object = try? JSONSerialization.jsonObject(with: data),
            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) {
-            FileHandle.standardOutput.write(pretty)
+            standardOutput(pretty + Data("\n".utf8))
         } else {
-            FileHandle.standardOutput.write(data)
+            standardOutput(data + Data("\n".utf8))
         }
-        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    /// Writes to standard output. A reader that went away (`postern … --json | head`) ends the
+    /// command quietly with status 0, as Unix tools do, instead of a crash on EPIPE.
+    static func standardOutput(_ data: Data) {
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written >= 0 { offset += written; continue }
+                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EPIPE { exit(0) }
+                FileHandle.standardError.write(Data("postern: cannot write to standard output: \(String(cString: strerror(errno)))\n".utf8))
+                exit(1)
+            }
+        }
     }
 
     static func printJSON<T: Encodable>(_ value: T) {

@@ -99,6 +99,19 @@ class PeopleTests:
             rc, seen = d.cli("device", "list", "alice@example.org", "--as", "cole@corp.test")
             assert rc == 0 and [x["name"] for x in seen["devices"]] == ["Phone"], seen
             d.refused("mailbox_not_found", "device", "list", "bob@example.org", "--as", "cole@corp.test")
+            # The README's form: the shared options before the subcommand, as well as after it.
+            postern = os.path.join(d.bin_dir, "postern")
+            for before in (["--as", "cole@corp.test"], ["--as=cole@corp.test", "--json", "--socket", d.control_socket]):
+                r = subprocess.run([postern, *before, "mailbox", "list", "--json", "--socket", d.control_socket], capture_output=True,
+                                   text=True, timeout=30, env=d.env)
+                assert r.returncode == 0 and [m["address"] for m in json.loads(r.stdout)["mailboxes"]] == ["alice@example.org"], (before, r)
+            # A reader that went away (`postern … --json | head`): a quiet end, status 0, no crash.
+            read_end, write_end = os.pipe()
+            os.close(read_end)
+            r = subprocess.run([postern, "--json", "--socket", d.control_socket, "device", "list", "alice@example.org"], stdout=write_end,
+                               stderr=subprocess.PIPE, text=True, timeout=30, env=d.env)
+            os.close(write_end)
+            assert r.returncode == 0 and r.stderr == "", (r.returncode, r.stderr)
             history = d.ok("history", "alice@example.org")["history"]
             actors = {h["action"]: h["actor"] for h in history}
             assert actors["device.add"] == f"cole@corp.test (uid {cole_uid})", actors

@@ -1083,6 +1083,12 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
         text = json.dumps(history)
         assert not any(s in text for s in self.secrets) and "$6$" not in text
 
+    def test_the_start_up_log_names_addresses_as_the_config_writes_them(self):
+        log = open(self.d.log_path).read()
+        listen = self.d.env["POSTERN_AUTH_HTTP_LISTEN"]
+        assert f"address={listen} [PosternServer] auth_http listening" in log, [l for l in log.splitlines() if "auth_http" in l]
+        assert "BindAddress" not in log and "_Internal" not in log, [l for l in log.splitlines() if "BindAddress" in l]
+
     def test_secrets_never_reach_the_logs(self):
         log = open(self.d.log_path).read()
         if os.path.exists(self.pf.maillog):

@@ -118,7 +118,7 @@ public enum Daemon {
                 router: NginxAuthHTTP.router(check: check, backends: config.backends, logger: logger),
                 server: config.authHTTPLimits.server(),
                 configuration: config.authHTTPLimits.configuration(address: address, name: "auth_http", logger: logger),
-                onServerRunning: { _ in mainLogger.info("auth_http listening", metadata: ["address": "\(address)"]) },
+                onServerRunning: { channel in mainLogger.info("auth_http listening", metadata: ["address": "\(channel.localAddress?.configText ?? "\(address)")"]) },
                 logger: httpLogger))
         }
 
@@ -157,7 +157,9 @@ public enum Daemon {
                                           imports: imports, authenticator: BearerAuthenticator(plane: plane), signIns: signIns),
                 server: config.controlLimits.server(),
                 configuration: config.controlLimits.configuration(address: .hostname(host, port: port), name: "control (TCP)", logger: logger),
-                onServerRunning: { _ in tcpLogger.info("control listening on TCP (API tokens only)", metadata: ["address": "\(host):\(port)"]) },
+                onServerRunning: { channel in
+                    tcpLogger.info("control listening on TCP (API tokens only)", metadata: ["address": "\(channel.localAddress?.configText ?? "\(host):\(port)")"])
+                },
                 logger: appLogger))
         }
         if let (host, port) = config.web.listen {
