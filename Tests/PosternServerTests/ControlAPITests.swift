@@ -34,6 +34,58 @@ import Yams
         return Set((op["responses"] as! [String: Any]).keys.compactMap { Int($0) })
     }
 
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources")
+
+    /// The Swift files under Sources/`folder`, with their text.
+    static func swiftFiles(under folder: String, skipping skipped: Set<String> = []) throws -> [(path: String, text: String)] {
+        let root = sources.appendingPathComponent(folder)
+        let paths = FileManager.default.enumerator(atPath: root.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
+        return try paths.filter { path in !skipped.contains { path.hasPrefix($0) } }.sorted().map { path in
+            (path, try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8))
+        }
+    }
+
+    static var documentedErrorCodes: Set<String> {
+        let schemas = (spec["components"] as! [String: Any])["schemas"] as! [String: Any]
+        return Set((schemas["ErrorCode"] as! [String: Any])["enum"] as! [String])
+    }
+
+    /// Every `code: "…"` the daemon's modules can put in an error (or an import line report) is in
+    /// openapi.yaml's ErrorCode, and the list names no code the code no longer has. The web
+    /// manager's pages (HTML, not the API) and the CLI's own errors are not the API's.
+    @Test func everyErrorCodeTheDaemonCanSendIsDocumented() throws {
+        var used = Set<String>()
+        for folder in ["PosternCore", "PosternAuth", "PosternStore", "PosternServer", "PosternProtocols"] {
+            for (_, text) in try Self.swiftFiles(under: folder, skipping: ["Web/"]) {
+                for match in text.matches(of: /code: "([a-z_]+)"/) { used.insert(String(match.output.1)) }
+            }
+        }
+        #expect(used.contains("unknown_caller"), "the scan reads the sources")
+        #expect(used.subtracting(Self.documentedErrorCodes).sorted() == [], "codes the daemon sends that openapi.yaml's ErrorCode lacks")
+        #expect(Self.documentedErrorCodes.subtracting(used).sorted() == [], "codes openapi.yaml's ErrorCode lists that nothing sends")
+    }
+
+    /// Every route whose handler reads a request body documents one (a DELETE that takes a
+    /// confirmation included).
+    @Test func everyRouteThatReadsABodyDocumentsIt() throws {
+        var checked = 0
+        for (path, text) in try Self.swiftFiles(under: "PosternServer/Control") {
+            let routes = Array(text.matches(of: /router\.(get|post|put|patch|delete)\("([^"]+)"\)/))
+            for (i, route) in routes.enumerated() {
+                let end = i + 1 < routes.count ? routes[i + 1].range.lowerBound : text.endIndex
+                let handler = text[route.range.upperBound..<end]
+                guard handler.contains("request.decode(") || handler.contains("request.body") else { continue }
+                let method = String(route.output.1), uri = String(route.output.2)
+                    .replacingOccurrences(of: #":([a-z]+)"#, with: "{$1}", options: .regularExpression)
+                let item = (Self.spec["paths"] as! [String: Any])[uri] as? [String: Any]
+                let operation = item?[method] as? [String: Any]
+                #expect(operation?["requestBody"] != nil, "\(method.uppercased()) \(uri) (\(path)) reads a body that openapi.yaml does not describe")
+                checked += 1
+            }
+        }
+        #expect(checked > 30, "the scan found the routes that read a body")
+    }
+
     @Test func theRoutesAreExactlyThoseInOpenAPI() throws {
         let router = ControlAPI.router(try makePlane(), authenticator: FixedActor.op)
         let served = Set(router.routes.map { "\($0.method) \($0.path)" }
@@ -59,6 +111,8 @@ import Yams
                 if status >= 400 {
                     let error = object["error"] as? [String: Any]
                     #expect(error?["code"] is String && error?["message"] is String, "error envelope of \(uri)")
+                    let code = error?["code"] as? String ?? ""
+                    #expect(ControlAPITests.documentedErrorCodes.contains(code), "\(method) \(path) answered code \(code), which openapi.yaml does not list")
                 }
                 return object
             }

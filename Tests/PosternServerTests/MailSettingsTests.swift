@@ -129,6 +129,11 @@ import Testing
         #expect(try world.plane.rewriteScripts(mailboxes: ["bob@example.org"], actor: .op).written.isEmpty)
         let off = try makePlane()
         #expect(PeopleTests.code { _ = try off.rewriteScripts(mailboxes: [], actor: .op) } == "sieve_off")
+        // Who asks comes first: without the right, the setup (no Sieve) and bad input are not told.
+        let noSieve = world.people.plane, cole = world.people["cole@corp.test"]
+        #expect(PeopleTests.code { _ = try noSieve.rewriteScripts(mailboxes: [], actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try noSieve.rewriteScripts(mailboxes: ["not an address"], actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try noSieve.rewriteScripts(mailboxes: ["not an address"], actor: .op) } == "sieve_off")
     }
 
     /// An administrator who may create mailboxes must not reach files outside the script directory.
