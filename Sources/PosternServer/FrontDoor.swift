@@ -34,7 +34,7 @@ public final class FrontDoor: Service, Sendable {
     private let address: ListenAddress
     private let group: any EventLoopGroup
     private let initializer: @Sendable (any Channel) -> EventLoopFuture<Void>
-    private let logger: Logger
+    let logger: Logger
     private let ready: @Sendable () -> Void
     private let connectionsOnAcceptingLoop: Bool
 
@@ -144,7 +144,7 @@ public final class FrontDoor: Service, Sendable {
                 return (resume, resume ? listeners.withLock { $0 } : [])
             }
             for listener in listening { listener.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
-            if resume { logger.notice("\(name): below \(address.maxConnections) connections again; accepting") }
+            if resume { LogLimiter.shared.log(logger, .notice, kind: "\(name) accepting", "\(name): below \(address.maxConnections) connections again; accepting") }
         }
         if draining { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
     }
@@ -161,21 +161,10 @@ public final class FrontDoor: Service, Sendable {
         }
         guard pause else { return }
         for channel in listeners.withLock({ $0 }) { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
-        warnOncePerMinute("\(name): \(address.maxConnections) connections open, the configured maximum; new ones wait until some close")
+        LogLimiter.shared.log(logger, .warning, kind: "\(name) at cap", "\(name): \(address.maxConnections) connections open, the configured maximum; new ones wait until some close")
     }
 
     private let listeners = Mutex<[any Channel]>([])
-    private let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
-
-    private func warnOncePerMinute(_ message: String) {
-        let now = ContinuousClock.now
-        let due = lastWarning.withLock { last in
-            guard last.map({ now - $0 > .seconds(60) }) ?? true else { return false }
-            last = now
-            return true
-        }
-        if due { logger.warning("\(message)") }
-    }
 
     /// Sees each accepted connection, and accept errors: at the file-descriptor limit NIO's
     /// AcceptBackoffHandler (before it) pauses accepting a second; this says why, once a minute.
@@ -191,7 +180,7 @@ public final class FrontDoor: Service, Sendable {
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
             if let error = error as? IOError, error.errnoCode == EMFILE || error.errnoCode == ENFILE {
-                door.warnOncePerMinute("\(door.name): out of file descriptors (\(error)); raise LimitNOFILE or lower maxConnections")
+                LogLimiter.shared.log(door.logger, .warning, kind: "\(door.name) out of descriptors", "\(door.name): out of file descriptors (\(error)); raise LimitNOFILE or lower maxConnections")
             }
             context.fireErrorCaught(error)
         }

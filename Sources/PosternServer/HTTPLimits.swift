@@ -4,6 +4,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import PosternProtocols
 import Synchronization
 
 /// Limits of an HTTP listener (auth_http, control): how long a request may take to arrive, how
@@ -24,10 +25,15 @@ public struct HTTPLimits: Sendable, Equatable {
         self.streamingBodies = streamingBodies
     }
 
-    /// The Hummingbird server with these limits: a handler per connection, and the cap.
-    func server() -> HTTPServerBuilder {
+    /// The Hummingbird server with these limits: the deadlines, and a body guard before the HTTP
+    /// decoder that answers 413 as soon as a request declares a body over `bodyLimit` (a chunk
+    /// size line or Content-Length), `streamedPaths` (bodies read as they arrive) excepted.
+    func server(bodyLimit: Int, streamedPaths: [String] = []) -> HTTPServerBuilder {
         let limits = self
-        return .http1(configuration: .init(additionalChannelHandlers: [HTTPDeadlineHandler(limits)]))
+        return HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(http: HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [HTTPDeadlineHandler(limits)])),
+                                bodyLimit: bodyLimit, streamedPaths: streamedPaths)
+        }
     }
 
     func configuration(address: BindAddress, name: String, logger: Logger) -> ApplicationConfiguration {
@@ -37,9 +43,9 @@ public struct HTTPLimits: Sendable, Equatable {
 }
 
 /// Closes a connection whose request has not fully arrived `requestTimeout` after the connection
-/// opened (a client sending a byte at a time included), one idle longer than `idleTimeout` after
-/// its last answer, and one whose request could not be decoded, once its 400 is written (else it
-/// would stay half-closed, one file descriptor each, for good).
+/// opened or after its head came (a client sending a byte at a time included), one idle for
+/// `idleTimeout` after its last answer with no new request begun, and one whose request could not
+/// be decoded, once its 400 is written (else it would stay half-closed, one file descriptor each).
 final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -49,6 +55,10 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let limits: HTTPLimits
     private var deadline: Scheduled<Void>?
     private var broken = false
+    /// Requests whose head came and whose answer is not written yet.
+    private var unanswered = 0
+    /// A request's head came and its end has not.
+    private var receiving = false
 
     init(_ limits: HTTPLimits) { self.limits = limits }
 
@@ -57,7 +67,12 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
+        case .head:
+            unanswered += 1
+            receiving = true
+            if unanswered == 1 { arm(context, limits.requestTimeout) }  // idle no more: the request's own clock
         case .end:
+            receiving = false
             deadline?.cancel()  // the answer is the responder's business now
             deadline = nil
         case .body where limits.streamingBodies && deadline != nil:
@@ -74,8 +89,15 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         written.futureResult.whenComplete { _ in
             let (handler, context) = bound.value
-            if handler.broken { context.close(promise: nil) } else { handler.arm(context, handler.limits.idleTimeout + handler.limits.requestTimeout) }
+            handler.answered(context)
         }
+    }
+
+    private func answered(_ context: ChannelHandlerContext) {
+        unanswered = max(0, unanswered - 1)
+        if broken { return context.close(promise: nil) }
+        if receiving { return arm(context, limits.requestTimeout) }  // a pipelined request is arriving
+        if unanswered == 0 { arm(context, limits.idleTimeout) }  // idle: until a next head comes
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -90,6 +112,50 @@ final class HTTPDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
+/// Hummingbird's HTTP/1 child channel with an `HTTPBodyGuardHandler` in front of its decoder.
+struct GuardedHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+    let http: HTTP1Channel
+    let bodyLimit: Int
+    let streamedPaths: [String]
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let (limit, streamed) = (bodyLimit, streamedPaths)
+        return http.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            try channel.pipeline.syncOperations.addHandler(HTTPBodyGuardHandler(HTTPBodyGuard(limit: limit, streamedPaths: streamed)), position: .first)
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http.handle(value: value, logger: logger)
+    }
+}
+
+/// Reads the raw bytes before the HTTP decoder does: a request that declares a body over the
+/// limit gets `413` at once and the connection is closed (what follows cannot be framed).
+final class HTTPBodyGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private var guarded: HTTPBodyGuard
+    private var refused = false
+
+    init(_ guarded: HTTPBodyGuard) { self.guarded = guarded }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        let buffer = unwrapInboundIn(data)
+        guard case let .tooLarge(declared, limit) = guarded.feed(buffer.readableBytesView) else { return context.fireChannelRead(data) }
+        refused = true
+        let size = declared == .max ? "\(declared) or more" : "\(declared)"
+        let body = #"{"error":{"code":"too_large","message":"the request declares a body of "# + size
+            + #" bytes; at most \#(limit) are taken here (a passwd-file import has no such limit); nothing was changed"}}"#
+        let head = "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+        context.writeAndFlush(NIOAny(ByteBuffer(string: head + body))).whenComplete { _ in context.close(promise: nil) }
+    }
+}
+
 /// Stops accepting at `max` open connections (they wait in the backlog, then the kernel refuses
 /// them) and says so in one log line a minute; accepting resumes by itself.
 struct ConnectionCap: AvailableConnectionsDelegate {
@@ -97,7 +163,6 @@ struct ConnectionCap: AvailableConnectionsDelegate {
     let listener: String
     let logger: Logger
     var open = 0
-    private var lastWarning: ContinuousClock.Instant?
 
     init(max: Int, listener: String, logger: Logger) {
         self.max = max
@@ -107,9 +172,8 @@ struct ConnectionCap: AvailableConnectionsDelegate {
 
     mutating func connectionOpened() {
         open += 1
-        if open >= max, lastWarning.map({ ContinuousClock.now - $0 > .seconds(60) }) ?? true {
-            lastWarning = .now
-            logger.warning("\(listener): \(open) connections open, the configured maximum; new ones wait until some close")
+        if open >= max {
+            LogLimiter.shared.log(logger, .warning, kind: "\(listener) at cap", "\(listener): \(open) connections open, the configured maximum; new ones wait until some close")
         }
     }
 

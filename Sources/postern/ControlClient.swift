@@ -10,8 +10,34 @@ struct ControlClient {
     var actingAs: String? = nil
 
     /// Sends one request; returns the body of a 2xx answer, throws the API's error otherwise.
+    ///
+    /// During a restart the control socket is away for a moment (posternd binds it itself; only
+    /// the mail servers' sockets are handed over): a request that could not connect is sent again
+    /// until the socket answers (for 5 s), and so is a read (GET) whose connection closed without
+    /// an answer. A write that may have arrived is never sent twice.
     func send(_ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, text: String? = nil) async throws -> Data {
-        var request = try makeRequest(method, path)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            do {
+                return try await sendOnce(method, path, json: json, text: text)
+            } catch let failure as Unsent {
+                guard failure.retry || method == .GET, ContinuousClock.now < deadline else { throw failure.error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// No answer came: `retry` when nothing was sent at all (the socket did not connect).
+    private struct Unsent: Error {
+        let error: CLIError
+        let retry: Bool
+    }
+
+    private func sendOnce(_ method: HTTPMethod, _ path: String, json: (any Encodable)?, text: String?) async throws -> Data {
+        var request: HTTPClientRequest
+        do { request = try makeRequest(method, path) } catch let error as CLIError where error.code == "unreachable" {
+            throw Unsent(error: error, retry: true)
+        }
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             let encoder = JSONEncoder()
@@ -27,7 +53,7 @@ struct ControlClient {
             response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
             body = try await response.body.collect(upTo: 256 << 20)
         } catch {
-            throw unreachable(error)
+            throw Unsent(error: unreachable(error), retry: false)
         }
         let data = Data(body.readableBytesView)
         try Self.check(response, data)

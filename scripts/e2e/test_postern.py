@@ -29,6 +29,7 @@ from harness import PrivatePostfix, doveadm_auth_test, doveadm_fields, dovecot_a
 from nginx import PrivateNginx  # noqa: E402
 from socket_holder import SocketHolder, socket_unit  # noqa: E402
 from cluster_tests import ClusterTests  # noqa: E402
+from bounded_tests import BoundedTests  # noqa: E402
 from import_tests import ImportTests  # noqa: E402
 from people_tests import PeopleTests  # noqa: E402
 from routing_tests import RoutingTests  # noqa: E402
@@ -132,7 +133,7 @@ class Posternd:
         return obj["error"]["message"]
 
 
-class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, ClusterTests):
+class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, ClusterTests, BoundedTests):
     def __init__(self, bin_dir):
         self.tmp = tempfile.mkdtemp(prefix="postern-e2e-")
         os.chmod(self.tmp, 0o711)
@@ -828,7 +829,17 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
                 assert time.monotonic() < deadline, f"only {len(results)} logins in 30 s"
                 time.sleep(0.01)
 
-        threads = [threading.Thread(target=logins) for _ in range(3)]
+        # The control socket is posternd's own (not handed over): the CLI sends a call again once
+        # it answers, so no `postern` command fails across the restarts.
+        controls = []
+
+        def control_calls():
+            while not stop.is_set():
+                began = time.monotonic()
+                rc, answer = self.d.cli("mailbox", "list", "--domain", "example.net")
+                controls.append((rc, answer if rc else None, time.monotonic() - began))
+
+        threads = [threading.Thread(target=logins) for _ in range(3)] + [threading.Thread(target=control_calls)]
         try:
             self.d.start()
             log_start = os.path.getsize(self.pf.maillog)
@@ -837,22 +848,29 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
             wait_for(10)
             restarts = []
             for _ in range(10):
-                started = time.monotonic()
+                started, calls = time.monotonic(), len(controls)
                 assert self.d.stop() == 0
                 self.d.start()
                 restarts.append(time.monotonic() - started)
                 wait_for(len(results) + 10)
+                deadline = time.monotonic() + 30
+                while len(controls) < calls + 2:  # one call that crossed the restart, one after
+                    assert time.monotonic() < deadline, f"{len(controls) - calls} postern calls in 30 s"
+                    time.sleep(0.01)
             stop.set()
             for t in threads:
                 t.join(30)
             failed = [r for r in results if r[2] != 235]
             assert not failed, f"{len(failed)} of {len(results)} logins failed: {failed[:5]}"
+            refused = [answer for rc, answer, _ in controls if rc != 0]
+            assert len(controls) >= 20 and not refused, f"{len(refused)} of {len(controls)} postern calls failed: {refused[:3]} {[round(c[2], 2) for c in controls]}"
             with open(self.pf.maillog) as f:
                 f.seek(log_start)
                 log = f.read()
             for sign in ("fatal", "Connection lost", "Can't connect", "SASL:", "throttling", "exit status"):
                 assert sign not in log, f"Postfix logged {sign!r} during the restarts:\n{log[-3000:]}"
             self.restart_figures = (len(results), max(restarts), max(r[1] for r in results))
+            self.restart_controls = len(controls)
         finally:
             stop.set()
             self.d.stop()
@@ -1144,7 +1162,7 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
             if hasattr(self, "restart_figures"):
                 n, gap, wait = self.restart_figures
                 print(f"    restarts under socket activation: {n} Postfix logins, none lost; restart took {gap * 1000:.0f} ms at most, "
-                      f"the slowest login (waiting in the backlog) {wait * 1000:.0f} ms")
+                      f"the slowest login (waiting in the backlog) {wait * 1000:.0f} ms; {getattr(self, 'restart_controls', 0)} postern calls, none failed")
             if getattr(self, "screens", None):
                 print(f"    web manager screenshots ({len(self.screens)}, each checked non-blank) in test-output/screens/")
             if hasattr(self, "garbage_figures"):

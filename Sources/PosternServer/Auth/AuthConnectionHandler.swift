@@ -65,7 +65,7 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     }
 
     private func close(_ context: ChannelHandlerContext, because reason: String) {
-        logger.notice("closing auth connection: \(reason)")
+        LogLimiter.shared.log(logger, .notice, kind: "auth connection closed", "closing auth connection: \(reason)")
         closing = true
         flush(context)
         context.close(promise: nil)
@@ -114,7 +114,7 @@ final class AuthConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.notice("auth connection error, closing: \(error)")
+        LogLimiter.shared.log(logger, .notice, kind: "auth connection error", "auth connection error, closing: \(error)")
         context.close(promise: nil)
     }
 

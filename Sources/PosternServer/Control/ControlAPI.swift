@@ -33,6 +33,9 @@ public struct ControlContext: RequestContext {
 
 /// The control API: HTTP/JSON over a unix socket. Described in `openapi.yaml` (a test keeps the two equal).
 public enum ControlAPI {
+    /// Routes whose body is read as it arrives, with no size limit (ControlContext.maxJSONBytes
+    /// is for the others).
+    static let streamedPaths = ["/v1/import/passwd-file"]
     /// Dates as ISO 8601, keys sorted: the same JSON the CLI prints with --json.
     public static var encoder: JSONEncoder {
         let encoder = JSONEncoder()

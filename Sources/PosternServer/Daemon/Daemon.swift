@@ -116,7 +116,7 @@ public enum Daemon {
             httpLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
             frontDoors.append(Application(
                 router: NginxAuthHTTP.router(check: check, backends: config.backends, logger: logger),
-                server: config.authHTTPLimits.server(),
+                server: config.authHTTPLimits.server(bodyLimit: NginxAuthHTTP.maxBodyBytes),
                 configuration: config.authHTTPLimits.configuration(address: address, name: "auth_http", logger: logger),
                 onServerRunning: { channel in mainLogger.info("auth_http listening", metadata: ["address": "\(channel.localAddress?.configText ?? "\(address)")"]) },
                 logger: httpLogger))
@@ -136,7 +136,7 @@ public enum Daemon {
                                       imports: imports,
                                       authenticator: PeerAuthenticator(identity: ControlIdentity(users: config.controlUsers), store: store),
                                       signIns: signIns),
-            server: config.controlLimits.server(),
+            server: config.controlLimits.server(bodyLimit: ControlContext.maxJSONBytes, streamedPaths: ControlAPI.streamedPaths),
             configuration: config.controlLimits.configuration(address: .unixDomainSocket(path: controlSocket), name: "control", logger: logger),
             onServerRunning: { _ in
                 do {
@@ -155,7 +155,7 @@ public enum Daemon {
             controlTCP.append(Application(
                 router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath,
                                           imports: imports, authenticator: BearerAuthenticator(plane: plane), signIns: signIns),
-                server: config.controlLimits.server(),
+                server: config.controlLimits.server(bodyLimit: ControlContext.maxJSONBytes, streamedPaths: ControlAPI.streamedPaths),
                 configuration: config.controlLimits.configuration(address: .hostname(host, port: port), name: "control (TCP)", logger: logger),
                 onServerRunning: { channel in
                     tcpLogger.info("control listening on TCP (API tokens only)", metadata: ["address": "\(channel.localAddress?.configText ?? "\(host):\(port)")"])
@@ -166,7 +166,7 @@ public enum Daemon {
             let webLogger = logger
             controlTCP.append(Application(
                 router: try await WebManager.router(plane, settings: config.web, signIns: signIns),
-                server: config.controlLimits.server(),
+                server: config.controlLimits.server(bodyLimit: ControlContext.maxJSONBytes, streamedPaths: ControlAPI.streamedPaths),
                 configuration: config.controlLimits.configuration(address: .hostname(host, port: port), name: "web", logger: logger),
                 onServerRunning: { _ in webLogger.info("web manager listening", metadata: ["url": "http://\(host):\(port)/"]) },
                 logger: appLogger))

@@ -30,6 +30,8 @@ public struct MailBackends: Sendable {
 
 /// nginx mail auth_http: `mail { auth_http 127.0.0.1:PORT/auth; }`. Every path answers.
 public enum NginxAuthHTTP {
+    /// nginx sends no body with its auth requests: a few KiB is already more than any needs.
+    static let maxBodyBytes = 16 << 10
     public static func router(check: PasswordCheck, backends: MailBackends, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("**") { request, _ -> Response in
@@ -49,7 +51,7 @@ public enum NginxAuthHTTP {
             // apop and cram-md5 need the clear password on the server: disable them in nginx.
             return .fail(status: "Unsupported authentication method", wait: nil)
         } catch {
-            logger.notice("bad auth_http request: \(error)")
+            LogLimiter.shared.log(logger, .notice, kind: "bad auth_http request", "bad auth_http request: \(error)")
             return .fail(status: "Invalid login or password", wait: nil)
         }
         guard let backend = backends.backend(for: auth.proto) else {

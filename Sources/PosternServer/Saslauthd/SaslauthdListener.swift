@@ -58,7 +58,7 @@ final class SaslauthdHandler: ChannelInboundHandler {
             guard let decoded = try SaslauthdRequest.decode(&buffer) else { return }
             request = decoded
         } catch {
-            logger.notice("closing saslauthd connection: \(error)")
+            LogLimiter.shared.log(logger, .notice, kind: "saslauthd connection closed", "closing saslauthd connection: \(error)")
             context.close(promise: nil)
             return
         }

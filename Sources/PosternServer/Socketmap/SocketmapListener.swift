@@ -91,7 +91,7 @@ final class SocketmapHandler: ChannelInboundHandler {
                     SocketmapReply.perm(why).encode(into: &out)
                 case let .framing(error):
                     // The next request cannot be found in what follows: say why, and close.
-                    logger.notice("closing socketmap connection: \(error)")
+                    LogLimiter.shared.log(logger, .notice, kind: "socketmap connection closed", "closing socketmap connection: \(error)")
                     SocketmapReply.perm(Self.describe(error)).encode(into: &out)
                     closed = true
                     break reading
