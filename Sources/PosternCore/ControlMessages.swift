@@ -74,7 +74,34 @@ public struct ServiceBody: Codable, Sendable { public let service: MailService; 
 public struct ServiceRemoved: Codable, Sendable { public let removed: MailService; public init(removed: MailService) { self.removed = removed } }
 public struct MailboxList: Codable, Sendable { public let mailboxes: [Mailbox]; public init(mailboxes: [Mailbox]) { self.mailboxes = mailboxes } }
 public struct MailboxBody: Codable, Sendable { public let mailbox: Mailbox; public init(mailbox: Mailbox) { self.mailbox = mailbox } }
-public struct MailboxRemoved: Codable, Sendable { public let removed: Mailbox; public init(removed: Mailbox) { self.removed = removed } }
+/// A removal's answer: the mailbox, and what went with it (as the preview said).
+public struct MailboxRemoved: Codable, Sendable {
+    public let removed: Mailbox
+    public let devices: Int
+    public let aliases: [String]
+    public let redirectedBy: [String]
+    public init(_ removal: MailboxRemoval) {
+        removed = removal.mailbox
+        devices = removal.devices
+        aliases = removal.aliases
+        redirectedBy = removal.redirectedBy
+    }
+}
+/// What removing a mailbox takes with it (the preview, and the removal's answer): its devices,
+/// its aliases, and the mailboxes whose redirections send to it or to an alias of it (that
+/// target goes; a redirection left with none is cleared).
+public struct MailboxRemoval: Codable, Sendable {
+    public let mailbox: Mailbox
+    public let devices: Int
+    public let aliases: [String]
+    public let redirectedBy: [String]
+    public init(mailbox: Mailbox, devices: Int, aliases: [String], redirectedBy: [String]) {
+        self.mailbox = mailbox
+        self.devices = devices
+        self.aliases = aliases
+        self.redirectedBy = redirectedBy
+    }
+}
 public struct HistoryList: Codable, Sendable { public let history: [HistoryEntry]; public init(history: [HistoryEntry]) { self.history = history } }
 public struct DeviceList: Codable, Sendable { public let devices: [Device]; public init(devices: [Device]) { self.devices = devices } }
 public struct Disconnected: Codable, Sendable { public let disconnected: [Device]; public init(disconnected: [Device]) { self.disconnected = disconnected } }

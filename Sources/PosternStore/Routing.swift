@@ -62,6 +62,28 @@ extension StoreTransaction {
         try execute(sql: "DELETE FROM redirection WHERE mailboxId = ?", arguments: [mailboxID])
     }
 
+    /// The redirections that send mail to one of `addresses` (any case), with their mailboxes' ids:
+    /// what a mailbox's removal takes out of others' redirections.
+    public func redirections(to addresses: [String]) throws -> [(mailboxID: Int64, redirection: Redirection)] {
+        guard !addresses.isEmpty else { return [] }
+        // Targets are stored one per line: a whole line matches, never a part of one.
+        let escaped = addresses.map { "%\n" + $0.lowercased().replacingOccurrences(of: "!", with: "!!").replacingOccurrences(of: "%", with: "!%")
+            .replacingOccurrences(of: "_", with: "!_") + "\n%" }
+        let match = Array(repeating: "lower('\n' || r.targets || '\n') LIKE ? ESCAPE '!'", count: escaped.count).joined(separator: " OR ")
+        return try StoreRow.fetchAll(self, sql: """
+            SELECT r.mailboxId, m.address, r.targets, r.keepCopy FROM redirection r JOIN mailbox m ON m.id = r.mailboxId
+            WHERE \(match) ORDER BY m.address
+            """, arguments: SQLArguments(escaped.map { $0.sqlValue })).map {
+            ($0["mailboxId"], Redirection(mailbox: $0["address"], targets: ($0["targets"] as String).split(separator: "\n").map(String.init),
+                                          keepCopy: $0["keepCopy"]))
+        }
+    }
+
+    /// Every domain of every mail service (for the index).
+    public func servedDomains() throws -> [String] {
+        try String.fetchAll(self, sql: "SELECT name FROM domain ORDER BY name")
+    }
+
     /// Every redirection (for the index).
     public func redirections() throws -> [Redirection] {
         try StoreRow.fetchAll(self, sql: "SELECT m.address, r.targets, r.keepCopy FROM redirection r JOIN mailbox m ON m.id = r.mailboxId").map {

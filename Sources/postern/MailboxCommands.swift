@@ -37,14 +37,37 @@ struct MailboxCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a mailbox and all its devices (its passwords stop working at once).")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a mailbox with its devices and aliases (its passwords stop working at once).",
+            discussion: """
+                Without --yes, shows what would go and changes nothing (exit status 1). Other mailboxes' redirections
+                lose it, and its aliases, as a target; one left with no target is cleared. Each change is in that
+                mailbox's history.
+                """)
         @OptionGroup var options: GlobalOptions
         @Argument var address: String
+        @Flag(name: .long, help: "Confirm: without it nothing changes.") var yes = false
 
         func run() async throws {
-            try await options.perform(MailboxRemoved.self, {
-                try await $0.send(.DELETE, "/v1/mailboxes/\(ControlClient.segment(address))")
-            }) { print("mailbox \($0.removed.address) removed") }
+            let path = "/v1/mailboxes/\(ControlClient.segment(address))"
+            guard yes else {
+                try await options.perform(MailboxRemoval.self, { try await $0.send(.GET, path + "/removal") }) { removal in
+                    print("removing \(removal.mailbox.address) would take:")
+                    Self.describe(devices: removal.devices, aliases: removal.aliases, redirectedBy: removal.redirectedBy)
+                    print("nothing was changed: add --yes to remove it")
+                }
+                throw ExitCode(1)
+            }
+            try await options.perform(MailboxRemoved.self, { try await $0.send(.DELETE, path) }) { removed in
+                print("mailbox \(removed.removed.address) removed, with:")
+                Self.describe(devices: removed.devices, aliases: removed.aliases, redirectedBy: removed.redirectedBy)
+            }
+        }
+
+        static func describe(devices: Int, aliases: [String], redirectedBy: [String]) {
+            print("  \(devices) device password(s)")
+            print("  aliases: \(aliases.isEmpty ? "none" : aliases.joined(separator: ", "))")
+            print("  a redirection target of: \(redirectedBy.isEmpty ? "no mailbox" : redirectedBy.joined(separator: ", ") + " (that target goes; a redirection left with none is cleared)")")
         }
     }
 }

@@ -27,6 +27,17 @@ import Testing
         #expect(other.lookup(.mailboxes, "dave+x@example.org") == nil, "no delimiter: no extension")
     }
 
+    @Test func theDomainsMapAnswersTheServedDomainsWhateverTheCase() {
+        var table = Self.table()
+        table.apply(.addDomain("Example.ORG"))
+        #expect(table.lookup(.domains, "example.org") == "example.org" && table.lookup(.domains, "EXAMPLE.org") == "example.org")
+        #expect(table.lookup(.domains, "example.net") == nil, "a mailbox's domain is not served without its mail service")
+        #expect(table.lookup(.domains, "alice@example.org") == nil && table.lookup(.domains, "sub.example.org") == nil)
+        table.apply(.removeDomain("example.org"))
+        #expect(table.lookup(.domains, "example.org") == nil)
+        #expect(RoutingTable.Map(rawValue: "domains") == .domains)
+    }
+
     @Test func aliasesAndRedirectionsResolveToWhereMailGoes() {
         var table = Self.table()
         #expect(table.lookup(.virtual, "info@example.org") == "alice@example.org")

@@ -117,6 +117,7 @@ import Testing
         Row(.post, "/v1/mailboxes", "AAAHHHH") { _ in #"{"address":"new@example.org"}"# },
         Row(.get, "/v1/mailboxes/{address}", "/v1/mailboxes/alice@example.org", "AAAAAAH"),
         Row(.delete, "/v1/mailboxes/{address}", "/v1/mailboxes/alice@example.org", "AAAFFFH"),
+        Row(.get, "/v1/mailboxes/{address}/removal", "/v1/mailboxes/alice@example.org/removal", "AAAFFFH"),
         Row(.get, "/v1/mailboxes/{address}/history", "/v1/mailboxes/alice@example.org/history", "AAAFFAH"),
         Row(.get, "/v1/organizations/{organization}/history", "/v1/organizations/Example%20Ltd/history?kind=member&since=2020-01-01", "AAAFFFH"),
         Row(.get, "/v1/mailboxes/{address}/failures", "/v1/mailboxes/alice@example.org/failures", "AAAFFFH"),

@@ -23,6 +23,39 @@ import Testing
 
     static let code = PeopleTests.code
 
+    @Test func aRemovedMailboxLeavesNoRedirectionPointingAtItOrItsAliases() throws {
+        let world = try Self.world()
+        let plane = world.plane
+        for address in ["b_b@example.org", "bxb@example.org", "cat@example.org"] { _ = try plane.addMailbox(address, actor: .op) }
+        _ = try plane.addAlias(mailbox: "b_b@example.org", alias: "sales", actor: .op)
+        _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["B_B@example.org", "ext@elsewhere.test"], keepCopy: true, actor: .op)
+        _ = try plane.setRedirection(mailbox: "cat@example.org", targets: ["sales@example.org"], keepCopy: false, actor: .op)
+        // "_" is a letter here, not a LIKE wildcard: bxb@'s redirection is not b_b@'s concern.
+        _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["bxb@example.org"], keepCopy: false, actor: .op)
+
+        let preview = try plane.mailboxRemoval("b_b@example.org", actor: .op)
+        #expect(preview.aliases == ["sales@example.org"] && preview.redirectedBy == ["alice@example.org", "cat@example.org"], "\(preview)")
+        let before = try world.snapshot()
+        #expect(Self.code { _ = try plane.mailboxRemoval("b_b@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
+        #expect(Self.code { _ = try plane.removeMailbox("b_b@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
+        #expect(try world.snapshot() == before, "the preview and a refused removal changed nothing")
+
+        let removed = try plane.removeMailbox("b_b@example.org", actor: .op)
+        #expect(removed.redirectedBy == preview.redirectedBy && removed.aliases == preview.aliases)
+        #expect(try plane.redirection(mailbox: "alice@example.org", actor: .op)?.targets == ["ext@elsewhere.test"])
+        #expect(try plane.redirection(mailbox: "cat@example.org", actor: .op) == nil, "left with no target: cleared")
+        #expect(try plane.redirection(mailbox: "bob@example.org", actor: .op)?.targets == ["bxb@example.org"])
+        // What Postfix reads, before the call returned.
+        #expect(plane.routing.lookup(.virtual, "alice@example.org") == "alice@example.org,ext@elsewhere.test")
+        #expect(plane.routing.lookup(.virtual, "cat@example.org") == nil && plane.routing.lookup(.virtual, "sales@example.org") == nil)
+        #expect(plane.routing.lookup(.mailboxes, "b_b@example.org") == nil)
+        let alice = try plane.history("alice@example.org", limit: 1, actor: .op).first
+        #expect(alice?.action == "redirection.set" && alice?.detail.contains("b_b@example.org was removed") == true, "\(String(describing: alice))")
+        #expect(try plane.history("cat@example.org", limit: 1, actor: .op).first?.action == "redirection.clear")
+        let gone = try plane.organizationHistory("Example Ltd", limit: 1, kind: "mailbox.remove", actor: .op).first
+        #expect(gone?.detail == "mailbox removed with 0 device(s), aliases sales@example.org; no longer a redirection target of alice@example.org, cat@example.org")
+    }
+
     @Test func anAliasIsAValidUniqueAddressOfTheServiceAndPostfixSeesItAtOnce() throws {
         let world = try Self.world()
         let (plane, cole) = (world.plane, world["cole@corp.test"])

@@ -79,6 +79,9 @@ import Testing
             #expect(try db.addressTaken("ALICE@example.org") != nil, "a mailbox, whatever the case")
             #expect(try db.aliases(mailboxID: f.box.id!).map(\.address) == ["info@example.org"])
             #expect(try db.redirections() == [Redirection(mailbox: "alice@example.org", targets: ["c@example.net"], keepCopy: false)])
+            // Whole targets, any case; "_" and "%" are letters, not patterns.
+            #expect(try db.redirections(to: ["C@EXAMPLE.NET"]).map(\.mailboxID) == [f.box.id!])
+            #expect(try db.redirections(to: ["c@example.ne", "@example.net", "c_example.net", "%"]).isEmpty)
             #expect(try db.redirectionScope(organizationID: f.organizationID) == .ownDomains)
             #expect(try db.domains(organizationID: f.organizationID) == ["example.net", "example.org"])
             var addresses: [String] = []

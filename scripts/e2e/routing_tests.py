@@ -61,6 +61,28 @@ def postmap(config_dir, socket, name, key):
 
 
 class RoutingTests:
+    def test_a_removed_mailbox_leaves_no_redirection_pointing_at_it(self):
+        sm = self.d.socketmap_socket
+        for box in ("rm-a@example.org", "rm-b@example.org"):
+            self.d.ok("mailbox", "add", box)
+        self.d.ok("alias", "add", "rm-b@example.org", "rm-team")
+        self.d.ok("redirect", "set", "rm-a@example.org", "rm-b@example.org", "out@elsewhere.test")
+        self.d.ok("redirect", "set", "rm-b@example.org", "out@elsewhere.test", "--keep-copy")
+        assert postmap(self.pf.config_dir, sm, "virtual", "rm-a@example.org") == "rm-b@example.org,out@elsewhere.test"
+        # Without --yes: what would go, and nothing changes.
+        rc, preview = self.d.cli("mailbox", "remove", "rm-b@example.org")
+        assert rc == 1 and preview["aliases"] == ["rm-team@example.org"] and preview["redirectedBy"] == ["rm-a@example.org"], (rc, preview)
+        assert postmap(self.pf.config_dir, sm, "mailboxes", "rm-b@example.org") is not None
+        removed = self.d.ok("mailbox", "remove", "rm-b@example.org", "--yes")
+        assert removed["redirectedBy"] == ["rm-a@example.org"] and removed["removed"]["address"] == "rm-b@example.org", removed
+        assert postmap(self.pf.config_dir, sm, "virtual", "rm-a@example.org") == "out@elsewhere.test"
+        assert postmap(self.pf.config_dir, sm, "virtual", "rm-team@example.org") is None
+        assert postmap(self.pf.config_dir, sm, "mailboxes", "rm-b@example.org") is None
+        assert self.d.ok("redirect", "show", "rm-a@example.org")["redirection"]["targets"] == ["out@elsewhere.test"]
+        history = self.d.ok("history", "rm-a@example.org")["history"]
+        assert history[0]["action"] == "redirection.set" and "rm-b@example.org was removed" in history[0]["detail"], history[0]
+        self.d.ok("mailbox", "remove", "rm-a@example.org", "--yes")
+
     def test_aliases_and_redirections_reach_a_real_postfix_over_socketmap(self):
         from import_tests import wait_for
         sm = self.d.socketmap_socket
@@ -131,6 +153,20 @@ class RoutingTests:
             assert not any("no copy for ben" in m for m in delivered(dv, "ben@example.org")), "without a copy, ben keeps nothing"
             # Unknown recipients are refused at RCPT time.
             assert send("someone@outside.test", ["nobody@example.org"], "to nobody") == [550]
+            # Postfix asks posternd which domains it serves (virtual_mailbox_domains): one it does not
+            # serve is refused at RCPT, not queued; a mail service added serves its domain at once.
+            assert postmap(pf.config_dir, sm, "domains", "Example.ORG") == "example.org"
+            assert postmap(pf.config_dir, sm, "domains", "later.test") is None
+            # (454 under Postfix's default smtpd_relay_restrictions, defer_unauth_destination; 554 with reject_…)
+            assert send("someone@outside.test", ["dee@later.test"], "before the service")[0] in (454, 554)
+            self.d.ok("service", "add", "later", "--organization", "Example Ltd", "--domain", "later.test")
+            self.d.ok("mailbox", "add", "dee@later.test")
+            assert postmap(pf.config_dir, sm, "domains", "later.test") == "later.test"
+            assert send("someone@outside.test", ["dee@later.test"], "after the service") == [250]
+            landed("dee@later.test", "after the service")
+            log = open(pf.maillog).read()
+            assert "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 454 4.7.1 <dee@later.test>: Relay access denied" in log or \
+                "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 554 5.7.1 <dee@later.test>: Relay access denied" in log, log[-2000:]
             # A change takes effect on the next message, without reloading Postfix.
             assert send("someone@outside.test", ["team@example.org"], "before the alias") == [550]
             self.d.ok("alias", "add", "cat@example.org", "team")
@@ -148,6 +184,9 @@ class RoutingTests:
             assert send("bills@example.org", ["out@elsewhere.test"], "as bills", login=("ann@example.org", ann)) == [553]
             log = open(pf.maillog).read()
             assert "Sender address rejected: not owned by user ann@example.org" in log, log[-2000:]
+            self.d.ok("mailbox", "remove", "dee@later.test", "--yes")
+            self.d.ok("service", "remove", "later")
+            assert postmap(pf.config_dir, sm, "domains", "later.test") is None, "a mail service removed serves its domain no more"
         finally:
             pf.stop()
             dv.stop()

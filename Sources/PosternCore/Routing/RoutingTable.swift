@@ -13,7 +13,7 @@ public struct RoutingTable: Sendable {
         }
     }
 
-    /// The three maps, by the names written in `socketmap:unix:PATH:NAME`.
+    /// The four maps, by the names written in `socketmap:unix:PATH:NAME`.
     public enum Map: String, Sendable, CaseIterable {
         /// `virtual_mailbox_maps`: the mailboxes, valued by their path (`mailboxPath`).
         case mailboxes
@@ -21,6 +21,8 @@ public struct RoutingTable: Sendable {
         case virtual
         /// `smtpd_sender_login_maps`: the SASL logins that may send as an address.
         case senders
+        /// `virtual_mailbox_domains`: the domains of Postern's mail services, valued by themselves.
+        case domains
     }
 
     public enum Change: Sendable, Equatable, Codable {
@@ -31,6 +33,8 @@ public struct RoutingTable: Sendable {
         case removeAlias(String)
         case setRedirect(mailbox: String, Redirect)
         case clearRedirect(mailbox: String)
+        case addDomain(String)
+        case removeDomain(String)
     }
 
     /// Folded address → the mailbox's address as stored.
@@ -41,6 +45,8 @@ public struct RoutingTable: Sendable {
     private var aliasesOf: [String: Set<String>] = [:]
     /// Folded mailbox → its redirection.
     private(set) var redirects: [String: Redirect] = [:]
+    /// The domains served, folded.
+    private(set) var domains: Set<String> = []
 
     /// `virtual_mailbox_maps`' value: `%d` the domain, `%n` the local part, `%u` the address.
     public var mailboxPath: String
@@ -82,6 +88,10 @@ public struct RoutingTable: Sendable {
             redirects[Self.fold(mailbox)] = redirect
         case let .clearRedirect(mailbox):
             redirects[Self.fold(mailbox)] = nil
+        case let .addDomain(domain):
+            domains.insert(Self.fold(domain))
+        case let .removeDomain(domain):
+            domains.remove(Self.fold(domain))
         }
     }
 
@@ -104,6 +114,8 @@ public struct RoutingTable: Sendable {
         case .senders:
             if let own = mailboxes[key] { return own }
             return aliases[key].flatMap { mailboxes[$0] }
+        case .domains:
+            return domains.contains(key) ? key : nil
         }
     }
 
@@ -156,7 +168,7 @@ public struct RoutingTable: Sendable {
         case let .addAlias(alias, mailbox): overlay[Self.fold(alias)] = [Self.fold(mailbox)]
         case let .setRedirect(mailbox, redirect): overlay[Self.fold(mailbox)] = redirect.targets.map(Self.fold)
         case let .clearRedirect(mailbox), let .addMailbox(mailbox): overlay[Self.fold(mailbox)] = []
-        case .removeMailbox, .removeAlias, nil: break  // removing never makes a loop
+        case .removeMailbox, .removeAlias, .addDomain, .removeDomain, nil: break  // removing never makes a loop; domains route nothing
         }
         func next(_ key: String) -> [String] {
             if let changed = overlay[key] { return changed.filter { $0 != key } }

@@ -121,7 +121,11 @@ public enum ControlAPI {
         }
         router.delete("/v1/mailboxes/:address") { request, context in
             let address = try context.parameters.decoded("address")
-            return MailboxRemoved(removed: try await blocking { try plane.removeMailbox(address, actor: context.who()) })
+            return MailboxRemoved(try await blocking { try plane.removeMailbox(address, actor: context.who()) })
+        }
+        router.get("/v1/mailboxes/:address/removal") { _, context in
+            let address = try context.parameters.decoded("address")
+            return try await blocking { try plane.mailboxRemoval(address, actor: context.who()) }
         }
         router.get("/v1/mailboxes/:address/history") { request, context in
             let address = try context.parameters.decoded("address")
@@ -286,6 +290,7 @@ extension Parameters {
 
 extension Health: ResponseEncodable {}
 extension OrganizationList: ResponseEncodable {}
+extension MailboxRemoval: ResponseEncodable {}
 extension OrganizationBody: ResponseEncodable {}
 extension OrganizationRemoved: ResponseEncodable {}
 extension ServiceList: ResponseEncodable {}

@@ -36,14 +36,14 @@ extension ControlPlane {
     // MARK: mail services
 
     public func addMailService(name: String, organization: String, domains: [String], actor: Actor) throws -> MailService {
-        try store.write { db in
+        try commit { db in
             let org = try db.organizationID(organization)
             try db.authorize(actor, .manageOrganization(org), orHide: PosternError.organizationNotFound(organization))
             let service = try db.createMailService(name: name, organization: organization, domains: domains)
             try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "service.add",
                                               detail: "mail service \(service.name) (\(service.domains.joined(separator: ", "))) of \(organization)"),
                                  organizationID: org)
-            return service
+            return (service, .routing(service.domains.map { .addDomain($0) }))
         }
     }
 
@@ -57,12 +57,12 @@ extension ControlPlane {
     }
 
     public func removeMailService(_ name: String, actor: Actor) throws -> MailService {
-        try store.write { db in
+        try commit { db in
             let target = try Self.service(name, .manage, actor: actor, in: db)
             let service = try db.removeMailService(name)
             try db.appendHistory(HistoryEntry(mailbox: nil, actor: actor, action: "service.remove", detail: "mail service \(service.name)"),
                                  organizationID: target.organizationID)
-            return service
+            return (service, .routing(service.domains.map { .removeDomain($0) }))
         }
     }
 
@@ -140,17 +140,68 @@ extension ControlPlane {
         return try store.read { db in try Self.mailbox(address, nil, actor: actor, in: db) }
     }
 
-    public func removeMailbox(_ address: String, actor: Actor) throws -> Mailbox {
+    /// What removing a mailbox takes with it: its devices and aliases, and the targets it (or an
+    /// alias of it) is in other mailboxes' redirections.
+    public func mailboxRemoval(_ address: String, actor: Actor) throws -> MailboxRemoval {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            let (box, _) = try Self.removable(address, actor: actor, in: db)
+            return try Self.removal(of: box, in: db).preview
+        }
+    }
+
+    /// Removes a mailbox with its devices and aliases. Other mailboxes' redirections lose it (and
+    /// its aliases) as a target, each change in that mailbox's history; one left with no target
+    /// is cleared, so its mail is delivered to it again.
+    public func removeMailbox(_ address: String, actor: Actor) throws -> MailboxRemoval {
         let address = try MailAddress(address)
         return try commit { db in
-            guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
-            try db.authorize(actor, .removeMailbox(target), orHide: PosternError.mailboxNotFound(address.description))
-            let (box, devices) = try db.removeMailbox(address)
-            try db.appendHistory(HistoryEntry(mailbox: box.address.description, actor: actor, action: "mailbox.remove",
-                                              detail: "mailbox removed with \(devices.count) device(s)"), organizationID: target.service.organizationID)
-            return (box, NodeChange(credentials: devices.map(Self.removal), routing: [.removeMailbox(box.address.description)],
-                                    revocations: [.init(event: .mailbox(address: box.address.description), devices: devices.map(\.id))]))
+            let (box, target) = try Self.removable(address, actor: actor, in: db)
+            let plan = try Self.removal(of: box, in: db)
+            var routing: [RoutingTable.Change] = []
+            for (mailboxID, before, after) in plan.redirections {
+                let detail = "redirection: \(Self.describe(before)) → \(Self.describe(after)) (\(box.address) was removed)"
+                if let after {
+                    try db.setRedirection(mailboxID: mailboxID, after)
+                    routing.append(.setRedirect(mailbox: after.mailbox, .init(targets: after.targets, keepCopy: after.keepCopy)))
+                } else {
+                    try db.deleteRedirection(mailboxID: mailboxID)
+                    routing.append(.clearRedirect(mailbox: before.mailbox))
+                }
+                try db.appendHistory(HistoryEntry(mailbox: before.mailbox, actor: actor, action: after == nil ? "redirection.clear" : "redirection.set",
+                                                  detail: detail, before: Self.describe(before), after: after.map(Self.describe)))
+            }
+            let (removed, devices) = try db.removeMailbox(address)
+            let aliases = plan.preview.aliases.isEmpty ? "" : ", aliases \(plan.preview.aliases.joined(separator: ", "))"
+            let redirected = plan.preview.redirectedBy.isEmpty ? "" : "; no longer a redirection target of \(plan.preview.redirectedBy.joined(separator: ", "))"
+            try db.appendHistory(HistoryEntry(mailbox: removed.address.description, actor: actor, action: "mailbox.remove",
+                                              detail: "mailbox removed with \(devices.count) device(s)\(aliases)\(redirected)"),
+                                 organizationID: target.service.organizationID)
+            routing.append(.removeMailbox(removed.address.description))
+            return (plan.preview, NodeChange(credentials: devices.map(Self.removal), routing: routing,
+                                             revocations: [.init(event: .mailbox(address: removed.address.description), devices: devices.map(\.id))]))
         }
+    }
+
+    private static func removable(_ address: MailAddress, actor: Actor, in db: StoreTransaction) throws -> (Mailbox, MailboxTarget) {
+        guard let target = try db.mailboxTarget(address) else { throw PosternError.mailboxNotFound(address.description) }
+        try db.authorize(actor, .removeMailbox(target), orHide: PosternError.mailboxNotFound(address.description))
+        return (try db.mailbox(address), target)
+    }
+
+    /// The removal's preview, and each redirection it changes: before, and after (nil: cleared).
+    private static func removal(of box: Mailbox, in db: StoreTransaction) throws
+        -> (preview: MailboxRemoval, redirections: [(Int64, Redirection, Redirection?)]) {
+        let aliases = try db.aliases(mailboxID: box.id!).map(\.address)
+        let gone = Set(([box.address.description] + aliases).map { $0.lowercased() })
+        var changed: [(Int64, Redirection, Redirection?)] = []
+        for (mailboxID, before) in try db.redirections(to: Array(gone)) where mailboxID != box.id {
+            var after = before
+            after.targets.removeAll { gone.contains($0.lowercased()) }
+            changed.append((mailboxID, before, after.targets.isEmpty ? nil : after))
+        }
+        let devices = try db.deviceCount(mailboxID: box.id!)
+        return (MailboxRemoval(mailbox: box, devices: devices, aliases: aliases, redirectedBy: changed.map(\.1.mailbox)), changed)
     }
 
     /// A mailbox's history (the "history" permission), newest first, optionally in a time range and of one kind.

@@ -218,11 +218,12 @@ extension ControlPlane {
 
     // MARK: the index
 
-    /// Loads every mailbox, alias and redirection into the routing index.
+    /// Loads every domain, mailbox, alias and redirection into the routing index.
     public func loadRouting() throws -> (mailboxes: Int, aliases: Int, redirects: Int) {
         let empty = routing.emptied
         let table = try store.read { db -> RoutingTable in
             var table = empty
+            for domain in try db.servedDomains() { table.apply(.addDomain(domain)) }
             try db.forEachMailboxAddress { table.apply(.addMailbox($0)) }
             for alias in try db.aliases() { table.apply(.addAlias(alias.address, mailbox: alias.mailbox)) }
             for redirection in try db.redirections() {
