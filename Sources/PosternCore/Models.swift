@@ -57,6 +57,13 @@ public struct LastUse: Codable, Sendable, Equatable {
     public var ip: String?
     public var service: String
 
+    /// The later of two uses, by the time of use: what this node saw since it last flushed, or
+    /// what the store holds (written by any node). Several nodes: the latest wins wherever it was seen.
+    public static func latest(_ a: LastUse?, _ b: LastUse?) -> LastUse? {
+        guard let a, let b else { return a ?? b }
+        return b.at > a.at ? b : a
+    }
+
     public init(at: Date, ip: String?, service: String) {
         self.at = at
         self.ip = ip

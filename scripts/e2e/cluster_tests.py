@@ -290,6 +290,25 @@ class ClusterTests:
             assert "while silent" not in {dev["name"] for dev in n1.ok("device", "list", ALICE)["devices"]}
             self.silent_figures = (first_refusal, len(answers))
 
+    def test_cluster_last_use_shows_the_latest_use_on_both_nodes(self):
+        with self.cluster("cluster-last-use", POSTERN_LAST_USE_FLUSH_SECONDS="1") as (pg, (n1, n2)):
+            password = n1.ok("device", "add", ALICE, "--name", "phone")["password"]
+            self.secrets.append(password)
+            wait_for("node 2 to accept", lambda: answer(n2, password) == "OK", 5)
+            # Used on node 2 first, then later on node 1, from another IP and service.
+            assert dovecot_auth(n2.auth_socket, ALICE, password, service="imap", rip="192.0.2.2")[0].startswith("OK")
+            time.sleep(1.1)  # the two uses one second apart at least: last use is kept to the second
+            assert dovecot_auth(n1.auth_socket, ALICE, password, service="smtp", rip="192.0.2.1")[0].startswith("OK")
+
+            def shown(d):
+                use = d.ok("device", "list", ALICE)["devices"][0].get("lastUse") or {}
+                return use.get("ip"), use.get("service")
+            # Both nodes flush (every second here); each then shows node 1's later use, not its own.
+            wait_for("node 2 to show node 1's later use", lambda: shown(n2) == ("192.0.2.1", "smtp"), 10)
+            wait_for("node 1 to show it too", lambda: shown(n1) == ("192.0.2.1", "smtp"), 10)
+            stored = pg.psql("SELECT lastIP || ' ' || lastService FROM device WHERE name = 'phone'", database="postern")
+            assert stored == "192.0.2.1 smtp", stored
+
     def test_cluster_guesses_spread_over_two_nodes_get_at_most_twice_one_nodes_allowance(self):
         # Each node throttles what it sees, from memory: N nodes give an attacker at most N times
         # one node's allowance before every node refuses the source, and never more.

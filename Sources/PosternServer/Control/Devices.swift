@@ -12,7 +12,7 @@ extension ControlPlane {
         let address = try MailAddress(address)
         var devices = try store.read { db in try db.devices(mailboxID: try Self.mailbox(address, .devices, actor: actor, in: db).id!) }
         let fresh = lastUse.peek(devices.map(\.id))
-        for i in devices.indices { if let use = fresh[devices[i].id] { devices[i].lastUse = use } }
+        for i in devices.indices { devices[i].lastUse = LastUse.latest(devices[i].lastUse, fresh[devices[i].id]) }
         return devices
     }
 

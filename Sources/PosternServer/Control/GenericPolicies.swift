@@ -37,7 +37,7 @@ extension ControlPlane {
         let fresh = lastUse.peek(rows.map(\.deviceID))
         return GenericReport(mailboxes: rows.map { row in
             let refused = row.policy.map { p in p.policy.refused.map(\.rawValue).sorted().filter { p.policy.refuses($0, at: now) } } ?? []
-            return GenericReport.Entry(address: row.address, since: row.createdAt, lastUse: fresh[row.deviceID] ?? row.lastUse,
+            return GenericReport.Entry(address: row.address, since: row.createdAt, lastUse: LastUse.latest(row.lastUse, fresh[row.deviceID]),
                                        policy: row.policy?.policy, policyLevel: row.policy?.level, refusedNow: refused)
         })
     }
