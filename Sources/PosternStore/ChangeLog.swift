@@ -16,6 +16,21 @@ public struct LoggedChange: Sendable, Equatable {
         self.node = node
         self.change = change
     }
+
+    /// PostgreSQL's notifications hold under 8000 bytes: a change that leaves room for its number.
+    static let notifiedChangeBytes = 7_900
+
+    /// A notification's payload: `SEQ` alone, or `SEQ CHANGE` when the change fits.
+    static func notification(seq: Int64, change: String) -> String {
+        change.utf8.count <= notifiedChangeBytes ? "\(seq) \(change)" : String(seq)
+    }
+
+    /// What a notification carries: the change's number, and the change itself when it fit.
+    public static func notified(_ payload: String) -> (seq: Int64, change: String?)? {
+        guard let space = payload.firstIndex(of: " ") else { return Int64(payload).map { ($0, nil) } }
+        guard let seq = Int64(payload[..<space]) else { return nil }
+        return (seq, String(payload[payload.index(after: space)...]))
+    }
 }
 
 /// The change log: every write that changes what the in-memory indexes hold appends a row, with
@@ -28,7 +43,9 @@ extension StoreTransaction {
         try execute(sql: "INSERT INTO changeLog (seq, at, node, change) VALUES (?, ?, ?, ?)", arguments: [seq, Date(), node, change])
         if engine == .postgres {
             // Delivered when the transaction commits, not before (and not at all if it rolls back).
-            try execute(sql: "SELECT pg_notify('postern_changes', ?)", arguments: [String(seq)])
+            // The change rides along when it fits a notification, so that the other nodes apply it
+            // as it arrives, without a read of the log first; a larger one is read from the log.
+            try execute(sql: "SELECT pg_notify('postern_changes', ?)", arguments: [LoggedChange.notification(seq: seq, change: change)])
         }
         return seq
     }
@@ -57,21 +74,22 @@ extension StoreTransaction {
 }
 
 extension Store {
-    /// Waits for other nodes' changes: calls `notified` once listening has begun (so that a catch-up
-    /// then misses nothing), then at every change committed by any node. Returns or throws when the
+    /// Waits for other nodes' changes: calls `notified(nil)` once listening has begun (so that a
+    /// catch-up then misses nothing), then `notified(payload)` at every change committed by any
+    /// node (`LoggedChange.notified` reads the payload), on the connection's event loop. Returns or throws when the
     /// connection is lost; the caller reconnects. The connection is asked a `SELECT 1` every
     /// second: one unanswered within `database.timeoutSeconds` (a server or network gone silent,
     /// which no error reports) ends it too. On SQLite there is no other writer: it returns at once.
-    public func watchChanges(_ notified: @escaping @Sendable () -> Void) async throws {
+    public func watchChanges(_ notified: @escaping @Sendable (_ payload: String?) -> Void) async throws {
         guard case let .postgres(postgres) = engine else { return }
         let settings = postgres.settings
         let connection = try await PostgresConnector.connect(settings)
         do {
             try await connection.listen(on: "postern_changes") { notifications in
-                notified()
+                notified(nil)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for try await _ in notifications { notified() }
+                        for try await notification in notifications { notified(notification.payload) }
                     }
                     group.addTask {
                         let adapter = PostgresConnectionAdapter(connection: connection, timeout: settings.timeout)

@@ -28,3 +28,15 @@ import Testing
         #expect(!out.contains("?"))
     }
 }
+
+/// What a change-log notification carries: the number, and the change when it fits.
+@Suite struct ChangeNotificationTests {
+    @Test func aSmallChangeRidesAlongAndALargeOneIsReadFromTheLog() {
+        let small = #"{"credentials":[]}"#
+        #expect(LoggedChange.notified(LoggedChange.notification(seq: 42, change: small))! == (42, small))
+        let large = String(repeating: "x", count: LoggedChange.notifiedChangeBytes + 1)
+        let payload = LoggedChange.notification(seq: 43, change: large)
+        #expect(payload == "43" && LoggedChange.notified(payload)! == (43, nil))
+        #expect(LoggedChange.notified("x y") == nil && LoggedChange.notified("") == nil)
+    }
+}

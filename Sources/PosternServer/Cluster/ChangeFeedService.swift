@@ -33,8 +33,11 @@ struct ChangeFeedService: Service {
                     var failing = false
                     while !Task.isCancelled {
                         do {
-                            try await plane.store.watchChanges {
+                            try await plane.store.watchChanges { payload in
                                 plane.feed.connection(up: true)
+                                // Applied as it arrives when it carries the next change: no hop to
+                                // another thread and no read of the log before the index has it.
+                                if let payload { plane.applyNotified(payload) }
                                 wake.yield()
                             }
                         } catch {

@@ -132,6 +132,15 @@ public final class ControlPlane: Sendable {
         }
     }
 
+    /// A change that came in its notification: applied at once if it is the next one in order
+    /// (else the catch-up, woken with it, reads the log); one that cannot be decoded is left to it.
+    func applyNotified(_ payload: String) {
+        guard let (seq, json) = LoggedChange.notified(payload), let json,
+              seq == feed.state.withLock({ $0.lastApplied }) + 1,
+              let change = try? JSONDecoder().decode(NodeChange.self, from: Data(json.utf8)) else { return }
+        feed.take([(seq, change)], apply)
+    }
+
     /// Applies the other nodes' changes this node has not applied yet, from the log.
     public func catchUp() throws {
         let started = ContinuousClock.now
