@@ -4,7 +4,7 @@ HTTP on its control socket); after each answer, node 2 is asked with the old pas
 Dovecot-protocol connection, again and again, until it answers FAIL (each try takes ~50 µs, so
 the figure is exact to about that). Prints one key=value line for table.py.
 
-    propagation.py NODE1_CONTROL_SOCKET NODE2_AUTH_SOCKET ADDRESS ROTATIONS
+    propagation.py NODE1_CONTROL_SOCKET NODE2_AUTH_SOCKET ADDRESS ROTATIONS [DEVICE_NAME]
 """
 import base64
 import socket
@@ -34,8 +34,9 @@ class AuthClient:
 
 def main():
     control, auth, address, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    name = sys.argv[5] if len(sys.argv) > 5 else "propagation"
     conn = UnixHTTP(control)
-    password = call(conn, "POST", f"/v1/mailboxes/{address}/devices", 201, {"name": "propagation"})["password"]
+    password = call(conn, "POST", f"/v1/mailboxes/{address}/devices", 201, {"name": name})["password"]
     node2 = AuthClient(auth)
     deadline = time.monotonic() + 10
     while node2.check(address, password) != "OK":
@@ -43,7 +44,7 @@ def main():
             raise SystemExit("node 2 never accepted the new device")
     times, tries = [], 0
     for _ in range(n):
-        new = call(conn, "POST", f"/v1/mailboxes/{address}/devices/propagation/rotate", 200)["password"]
+        new = call(conn, "POST", f"/v1/mailboxes/{address}/devices/{name}/rotate", 200)["password"]
         answered = time.monotonic()
         while True:
             tries += 1

@@ -137,9 +137,16 @@ if nodes:
         print(f"\n(the {int(copy['devices']):,}-device SQLite database copied to PostgreSQL by `postern database copy` in {int(copy['ms']) / 1000:.1f} s; "
               "the two PostgreSQL nodes share the machine's two cores with their load generators)")
     print()
-for l in (l for l in lines if l.get("kind") == "propagation"):
-    print(f"**Revocation across nodes**: {int(l['rotations']):,} rotations through node 1's control API; node 2's auth socket refused the old "
-          f"password {l['p50_ms']} ms after the API answered at the median, {l['p99_ms']} ms at the 99th percentile, {l['max_ms']} ms at most.\n")
+propagation = [l for l in lines if l.get("kind") == "propagation"]
+if propagation:
+    print(f"**Revocation across nodes**: {int(propagation[0]['rotations']):,} rotations through node 1's control API; how long after the API "
+          "answered node 2's auth socket refused the old password:\n")
+    print("| machine | busy processes | load average (1 min) | p50 | p99 | max |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for l in propagation:
+        busy = int(l.get("busy", 0))
+        print(f"| {'busy' if busy else 'idle'} | {busy} | {l.get('load', '–')} | {l['p50_ms']} ms | {l['p99_ms']} ms | {l['max_ms']} ms |")
+    print()
 engine_imports = [l for l in lines if l.get("kind") == "engine-import"]
 if engine_imports:
     print("| passwd-file import into | lines | took | lines/s |")
