@@ -52,9 +52,25 @@ def closed_after(s, limit):
     return time.monotonic() - started
 
 
+def wait_for_tcp(address, timeout=15):
+    """Until something accepts on HOST:PORT (posternd's TCP listeners come up after its unix sockets)."""
+    host, port = address.split(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on {address} after {timeout} s")
+            time.sleep(0.02)
+
+
 class BoundedTests:
     def http_doors(self, control_tcp):
         """(name, connect, a request that answers) for auth_http, the control socket and its TCP listener."""
+        wait_for_tcp(self.d.env["POSTERN_AUTH_HTTP_LISTEN"])
+        wait_for_tcp(control_tcp)
         host, port = self.d.env["POSTERN_AUTH_HTTP_LISTEN"].split(":")
         auth = (b"GET /auth HTTP/1.1\r\nHost: localhost\r\nAuth-Method: plain\r\nAuth-User: bob@example.net\r\nAuth-Pass: wrong\r\n"
                 b"Auth-Protocol: imap\r\nClient-IP: 192.0.2.9\r\n\r\n")
@@ -115,6 +131,7 @@ class BoundedTests:
     def test_the_tcp_control_listener_at_its_cap_says_so_once(self):
         control_tcp = f"127.0.0.1:{free_port()}"
         with self.restarted_with(dict(POSTERN_CONTROL_LISTEN=control_tcp, POSTERN_CONTROL_MAX_CONNECTIONS="8")):
+            wait_for_tcp(control_tcp)
             log_start = os.path.getsize(self.d.log_path)
             host, port = control_tcp.split(":")
             held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(30)]
@@ -130,6 +147,8 @@ class BoundedTests:
     def test_at_the_descriptor_limit_the_log_says_so_once_not_per_client(self):
         control_tcp = f"127.0.0.1:{free_port()}"
         with self.restarted_with(dict(POSTERN_CONTROL_LISTEN=control_tcp)):
+            wait_for_tcp(self.d.env["POSTERN_AUTH_HTTP_LISTEN"])
+            wait_for_tcp(control_tcp)
             pid = self.d.proc.pid
             subprocess.run(["prlimit", f"--pid={pid}", "--nofile=256:256"], check=True)
             log_start = os.path.getsize(self.d.log_path)
