@@ -28,6 +28,12 @@ import Testing
         #expect(verdict(Self.post + "Transfer-Encoding: chunked\r\n\r\n" + body + body + "1\r\n") == .tooLarge(declared: 101, limit: 100))
     }
 
+    @Test func manySmallChunksDoNotSwitchTheGuardOff() {
+        let small = String(repeating: "1\r\na\r\n", count: 30_000)  // 180 KB of framing, over maxHead in all
+        #expect(verdict(Self.post + "Transfer-Encoding: chunked\r\n\r\n" + small + "FFFFFFFFFFFFFFFF\r\n", limit: 1 << 30)
+                == .tooLarge(declared: .max, limit: 1 << 30))
+    }
+
     @Test func aContentLengthOverTheLimitIsRefusedAtTheHead() {
         #expect(verdict(Self.post + "Content-Length: 101\r\n\r\n") == .tooLarge(declared: 101, limit: 100))
         #expect(verdict(Self.post + "Content-Length: 100\r\n\r\n") == .pass)

@@ -87,10 +87,11 @@ public struct HTTPBodyGuard: Sendable {
             }
             headLines.append(text)
         case .chunkSize:
+            headBytes = 0  // each chunk-size line is bounded on its own: many small chunks do not switch the guard off
             guard let size = Self.chunkSize(text) else { state = .off; return nil }
             if size == 0 { state = .trailers; return nil }
             let (total, overflow) = bodySoFar.addingReportingOverflow(size)
-            if overflow || total > UInt64(bodyLimit) { return .tooLarge(declared: total, limit: bodyLimit) }
+            if overflow || total > UInt64(bodyLimit) { return .tooLarge(declared: overflow ? .max : total, limit: bodyLimit) }
             bodySoFar = total
             state = .chunkData(remaining: size + 2)  // the data, then its CRLF
         case .trailers:
