@@ -58,8 +58,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .target(name: "PosternServer", dependencies: [
+        // The planes: every control action, its rules and its history. No NIO, no Hummingbird, no GRDB.
+        .target(name: "PosternControl", dependencies: [
             "PosternCore", "PosternStore", "PosternAuth", "PosternProtocols",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .target(name: "PosternServer", dependencies: [
+            "PosternCore", "PosternStore", "PosternAuth", "PosternProtocols", "PosternControl",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -105,7 +112,7 @@ let package = Package(
         ]),
         .testTarget(name: "PosternStoreTests", dependencies: ["PosternStore"]),
         .testTarget(name: "PosternServerTests", dependencies: [
-            "PosternServer",
+            "PosternServer", "PosternControl",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Yams", package: "Yams"),

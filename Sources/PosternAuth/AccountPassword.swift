@@ -11,10 +11,10 @@ public enum AccountPassword {
     public static func validate(_ password: String) throws(PosternError) {
         let count = password.utf8.count
         guard count >= 10 else {
-            throw PosternError(.invalid, code: "weak_password", "an account password needs at least 10 characters")
+            throw PosternError(.weakPassword, "an account password needs at least 10 characters")
         }
         guard count <= 1024, !password.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw PosternError(.invalid, code: "invalid_password", "an account password is at most 1024 bytes of text, without control characters")
+            throw PosternError(.invalidPassword, "an account password is at most 1024 bytes of text, without control characters")
         }
     }
 
@@ -29,7 +29,7 @@ public enum AccountPassword {
         var encoded = [CChar](repeating: 0, count: length)
         let result = argon2id_hash_encoded(passes, memoryKiB, 1, bytes, bytes.count, salt, salt.count, 32, &encoded, length)
         guard result == ARGON2_OK.rawValue else {
-            throw PosternError(.internal, code: "hash_failed", "could not hash the password (argon2 error \(result))")
+            throw PosternError(.hashFailed, "could not hash the password (argon2 error \(result))")
         }
         return String(decoding: encoded.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

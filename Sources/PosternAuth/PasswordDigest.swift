@@ -45,13 +45,7 @@ public struct PasswordDigest: Hashable, Sendable {
 extension PasswordDigest: Codable {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        var bytes: [UInt8] = []
-        var i = text.startIndex
-        while i < text.endIndex, let j = text.index(i, offsetBy: 2, limitedBy: text.endIndex), let b = UInt8(text[i..<j], radix: 16) {
-            bytes.append(b)
-            i = j
-        }
-        guard i == text.endIndex, let digest = PasswordDigest(bytes: bytes) else {
+        guard let bytes = Hex.decode(text), let digest = PasswordDigest(bytes: bytes) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a 32-byte digest in hex"))
         }
         self = digest
@@ -59,6 +53,6 @@ extension PasswordDigest: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(bytes.map { String(format: "%02x", $0) }.joined())
+        try container.encode(Hex.encode(bytes))
     }
 }

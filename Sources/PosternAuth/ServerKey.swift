@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import PosternCore
 
 /// The secret key device-password digests are taken under. Created at first start in a 0600 file;
 /// losing it invalidates every device password (generic passwords keep working).
@@ -35,39 +36,20 @@ public struct ServerKey: Sendable {
                 throw ServerKeyError.tooOpen(path: path, mode: mode)
             }
             let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.count == 64, let bytes = hexBytes(text) else { throw ServerKeyError.malformed(path: path) }
+            guard text.count == 64, let bytes = Hex.decode(text) else { throw ServerKeyError.malformed(path: path) }
             return ServerKey(key: SymmetricKey(data: bytes))
         }
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         var bytes = [UInt8](repeating: 0, count: 32)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = rng.next() }
-        let hex = bytes.map { String(format: "%02x", $0) }.joined() + "\n"
+        let hex = Hex.encode(bytes) + "\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw ServerKeyError.cannotCreate(path: path, errno: errno) }
         defer { close(fd) }
         let written = hex.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
         guard written == hex.utf8.count, fsync(fd) == 0 else { throw ServerKeyError.cannotCreate(path: path, errno: errno) }
         return ServerKey(key: SymmetricKey(data: bytes))
-    }
-
-    private static func hexBytes(_ text: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let hi = iterator.next(), let lo = iterator.next() {
-            guard let h = nibble(hi), let l = nibble(lo) else { return nil }
-            out.append(h << 4 | l)
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
-        }
     }
 }
 

@@ -15,7 +15,7 @@ public enum DeviceRules {
     /// Only device passwords have a scope: the generic password keeps working everywhere until disconnected.
     public static func checkScope(_ device: Device) throws(PosternError) {
         if device.kind == .generic {
-            throw PosternError(.conflict, code: "generic_password_has_no_scope",
+            throw PosternError(.genericPasswordHasNoScope,
                                "the generic password cannot be limited to some services; add a device password with --scope instead")
         }
     }
@@ -23,7 +23,7 @@ public enum DeviceRules {
     /// An expiry lies in the future: to stop a password now, disconnect its device.
     public static func checkExpiry(_ expiresAt: Date?, now: Date) throws(PosternError) {
         if let expiresAt, expiresAt <= now {
-            throw PosternError(.invalid, code: "expiry_in_the_past",
+            throw PosternError(.expiryInThePast,
                                "an expiry must be in the future; to stop a password now, disconnect the device")
         }
     }
@@ -31,7 +31,7 @@ public enum DeviceRules {
     /// Only device passwords expire: the generic password is retired by a policy.
     public static func checkExpiryTarget(_ device: Device) throws(PosternError) {
         if device.kind == .generic {
-            throw PosternError(.conflict, code: "generic_password_has_no_expiry",
+            throw PosternError(.genericPasswordHasNoExpiry,
                                "the generic password does not expire; retire it with `postern policy generic set`")
         }
     }
@@ -48,13 +48,13 @@ public enum DeviceRules {
         do {
             name = try Names.validate(raw, what: "a device name", max: maxNameLength)
         } catch {
-            throw PosternError(.invalid, code: "invalid_device_name", error.message)
+            throw PosternError(.invalidDeviceName, error.message)
         }
         guard Names.folded(name) != genericName else {
-            throw PosternError(.invalid, code: "invalid_device_name", "\"\(genericName)\" is reserved for the mailbox's imported password")
+            throw PosternError(.invalidDeviceName, "\"\(genericName)\" is reserved for the mailbox's imported password")
         }
         if existing.contains(where: { Names.folded($0.name) == Names.folded(name) }) {
-            throw PosternError(.conflict, code: "device_exists", "this mailbox already has a device named \"\(name)\"; pick another name or rotate that device")
+            throw PosternError(.deviceExists, "this mailbox already has a device named \"\(name)\"; pick another name or rotate that device")
         }
         return name
     }
@@ -76,7 +76,7 @@ public enum DeviceRules {
     /// A mailbox holds at most `max` devices: a password per mail client, not per login.
     public static func checkRoom(count: Int, max: Int) throws(PosternError) {
         if count >= max {
-            throw PosternError(.conflict, code: "too_many_devices",
+            throw PosternError(.tooManyDevices,
                                "this mailbox has \(count) devices, the most allowed (devices.maxPerMailbox); disconnect the ones no longer used")
         }
     }

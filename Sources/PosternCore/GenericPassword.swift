@@ -83,7 +83,7 @@ public struct GenericPassword: Sendable, Equatable, Codable {
 
     public init(scheme: Scheme, encoding: Encoding = .base64, hash: String) throws(PosternError) {
         func invalid(_ why: String) -> PosternError {
-            PosternError(.invalid, code: "invalid_hash", "the {\(scheme.rawValue)} value \(why)")
+            PosternError(.invalidHash, "the {\(scheme.rawValue)} value \(why)")
         }
         if scheme == .plain {
             guard !hash.isEmpty, !hash.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
@@ -120,7 +120,7 @@ public struct GenericPassword: Sendable, Equatable, Codable {
             return
         }
         guard let close = text.firstIndex(of: "}") else {
-            throw PosternError(.invalid, code: "invalid_hash", "the password field starts with { but has no closing }")
+            throw PosternError(.invalidHash, "the password field starts with { but has no closing }")
         }
         var name = text[text.index(after: text.startIndex)..<close].uppercased()
         var encoding = Encoding.base64
@@ -130,7 +130,7 @@ public struct GenericPassword: Sendable, Equatable, Codable {
         }
         guard let scheme = Scheme(rawValue: name) ?? Scheme.aliases[name] else {
             let known = Scheme.allCases.map { "{\($0.rawValue)}" }.joined(separator: ", ")
-            throw PosternError(.invalid, code: "unknown_scheme", "unknown password scheme {\(name.prefix(32))}; Postern verifies \(known)")
+            throw PosternError(.unknownScheme, "unknown password scheme {\(name.prefix(32))}; Postern verifies \(known)")
         }
         try self.init(scheme: scheme, encoding: encoding, hash: String(text[text.index(after: close)...]))
     }
@@ -143,20 +143,7 @@ public struct GenericPassword: Sendable, Equatable, Codable {
         case .base64:
             return Data(base64Encoded: text).map { Array($0) }
         case .hex:
-            guard text.utf8.count % 2 == 0 else { return nil }
-            var out: [UInt8] = []
-            var high: UInt8?
-            for c in text.utf8 {
-                let v: UInt8
-                switch c {
-                case 0x30...0x39: v = c - 0x30
-                case 0x61...0x66: v = c - 0x57
-                case 0x41...0x46: v = c - 0x37
-                default: return nil
-                }
-                if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
-            }
-            return out
+            return Hex.decode(text)
         }
     }
 

@@ -28,7 +28,7 @@ public struct MailAddress: Hashable, Sendable, Codable, CustomStringConvertible,
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         func fail(_ why: String) -> PosternError {
             text.map { .invalidAddress($0, why: why) }
-                ?? PosternError(.invalid, code: "invalid_domain", "'\(domain.prefix(255))' is not a domain name: \(why)")
+                ?? PosternError(.invalidDomain, "'\(domain.prefix(255))' is not a domain name: \(why)")
         }
         guard !domain.isEmpty, domain.utf8.count <= 253 else { throw fail("the domain must be 1 to 253 bytes") }
         guard labels.count >= 2 else { throw fail("the domain needs at least one dot") }

@@ -9,14 +9,14 @@ public enum Names {
     public static func validate(_ raw: String, what: String, max: Int = 128) throws(PosternError) -> String {
         let name = raw.trimmingSpaces()
         guard !name.isEmpty, name.count <= max else {
-            throw PosternError(.invalid, code: "invalid_name", "\(what) must be 1 to \(max) characters")
+            throw PosternError(.invalidName, "\(what) must be 1 to \(max) characters")
         }
         if let bad = name.unicodeScalars.first(where: isForbidden) {
-            throw PosternError(.invalid, code: "invalid_name",
+            throw PosternError(.invalidName,
                                "\(what) may not hold control or invisible formatting characters (found U+\(String(bad.value, radix: 16, uppercase: true)))")
         }
         guard !name.hasPrefix("#"), !name.allSatisfy(\.isNumber) else {
-            throw PosternError(.invalid, code: "invalid_name", "\(what) may not start with # or be only digits: those refer to ids")
+            throw PosternError(.invalidName, "\(what) may not start with # or be only digits: those refer to ids")
         }
         return name
     }

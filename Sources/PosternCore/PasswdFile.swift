@@ -21,9 +21,9 @@ public struct PasswdFile: Sendable, Equatable {
         public let code: String
         public let message: String
 
-        public init(line: Int, code: String, message: String) {
+        public init(line: Int, code: PosternError.Code, message: String) {
             self.line = line
-            self.code = code
+            self.code = code.rawValue
             self.message = message
         }
     }
@@ -45,37 +45,37 @@ public struct PasswdFile: Sendable, Equatable {
 
     /// Reads one line (without its line break). Errors never quote the password field.
     public static func parse(_ bytes: some Collection<UInt8>, number: Int) -> Line {
-        func fail(_ code: String, _ message: String) -> Line {
+        func fail(_ code: PosternError.Code, _ message: String) -> Line {
             .error(LineError(line: number, code: code, message: "line \(number): \(message)"))
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            return fail("invalid_encoding", "the line is not UTF-8 text")
+            return fail(.invalidEncoding, "the line is not UTF-8 text")
         }
         let line = text.utf8.last == UInt8(ascii: "\r") ? text.dropLast() : Substring(text)
         let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return .skipped }
         let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         guard fields.count >= 2 else {
-            return fail("invalid_line", "expected user:{SCHEME}hash:…, found no ':' after the user")
+            return fail(.invalidLine, "expected user:{SCHEME}hash:…, found no ':' after the user")
         }
         let address: MailAddress
-        do { address = try MailAddress(String(fields[0])) } catch { return fail(error.code, error.message) }
-        if fields[1].isEmpty { return fail("missing_password", "\(address) has an empty password field") }
+        do { address = try MailAddress(String(fields[0])) } catch { return fail(error.errorCode, error.message) }
+        if fields[1].isEmpty { return fail(.missingPassword, "\(address) has an empty password field") }
         do {
             return .entry(Entry(line: number, address: address, password: try GenericPassword(parsing: fields[1])))
         } catch {
-            return fail(error.code, error.message)
+            return fail(error.errorCode, error.message)
         }
     }
 
     /// The error for a line longer than `maxLineBytes`.
     public static func tooLong(number: Int) -> LineError {
-        LineError(line: number, code: "line_too_long", message: "line \(number): longer than \(maxLineBytes) bytes; skipped unread")
+        LineError(line: number, code: .lineTooLong, message: "line \(number): longer than \(maxLineBytes) bytes; skipped unread")
     }
 
     /// The error for a second line of a user already read.
     public static func duplicate(_ address: MailAddress, number: Int, first: Int) -> LineError {
-        LineError(line: number, code: "duplicate_user", message: "line \(number): \(address) already appears on line \(first)")
+        LineError(line: number, code: .duplicateUser, message: "line \(number): \(address) already appears on line \(first)")
     }
 
     /// Splits the whole text into importable entries and line errors.

@@ -28,7 +28,7 @@ public struct ServiceScope: Sendable, Equatable, Hashable, Codable {
         var set = Set<Service>()
         for name in names {
             guard let service = Service(rawValue: name.lowercased()) else {
-                throw PosternError(.invalid, code: "unknown_service",
+                throw PosternError(.unknownService,
                                    "unknown service \"\(name.prefix(32))\"; a scope names some of \(Service.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             set.insert(service)

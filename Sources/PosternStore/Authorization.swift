@@ -1,21 +1,21 @@
 import PosternCore
 
 extension StoreTransaction {
-    /// The rights of whoever acts, read in the transaction that acts.
+    /// The rights of whoever acts, read in the transaction that acts (the rule set decides with them).
     public func rights(of actor: Actor) throws -> Rights {
         guard let user = actor.user else { return .operator }
-        return try rights(userID: user.id)
+        var rights = try rights(userID: user.id)
+        rights.user = user.id
+        if case .operatorAs = actor { rights.operatorAsUser = true }
+        return rights
     }
+}
 
-    /// Asks the rule set; throws 403 naming what is missing, or `notFound` (the error the caller
-    /// would give for a target that does not exist) when the target is not the actor's to see.
-    public func authorize(_ actor: Actor, _ action: Action,
-                          orHide notFound: @autoclosure () -> PosternError = PosternError(.notFound, code: "not_found", "not found")) throws {
-        switch Policy.authorize(try rights(of: actor), action) {
-        case .allowed: return
-        case .hidden: throw notFound()
-        case let .forbidden(requirement):
-            throw PosternError(.forbidden, code: "forbidden", "\(actor.user?.login ?? "this caller") may not do this: \(requirement.description)")
-        }
+extension Store {
+    /// The rights of whoever acts, outside a transaction: the operator's need no read (a node cut
+    /// off from its database still answers the operator's /metrics).
+    public func rights(of actor: Actor) throws -> Rights {
+        guard actor.user != nil else { return .operator }
+        return try read { try $0.rights(of: actor) }
     }
 }

@@ -10,7 +10,7 @@ extension Store {
     @discardableResult
     public func backup(to path: String) throws -> Int {
         guard case let .sqlite(sqlite) = engine else {
-            throw PosternError(.invalid, code: "backup_postgres",
+            throw PosternError(.backupPostgres,
                                "posternd backs up SQLite only: back PostgreSQL up with pg_dump or a base backup, and the server key with it")
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)

@@ -55,7 +55,7 @@ extension StoreTransaction {
     public func setExpiry(deviceID: Int64, _ expiresAt: Date?) throws -> Device {
         try execute(sql: "UPDATE device SET expiresAt = ?, expiryHandled = 0 WHERE id = ?", arguments: [expiresAt, deviceID])
         guard let row = try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
-            throw PosternError(.notFound, code: "device_not_found", "device \(deviceID) no longer exists")
+            throw PosternError(.deviceNotFound, "device \(deviceID) no longer exists")
         }
         return Self.device(from: row)
     }
@@ -84,7 +84,7 @@ extension StoreTransaction {
     public func setScope(deviceID: Int64, _ scope: ServiceScope) throws -> Device {
         try execute(sql: "UPDATE device SET scopes = ? WHERE id = ? AND kind = 'device'", arguments: [scope.stored, deviceID])
         guard let row = try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [deviceID]) else {
-            throw PosternError(.notFound, code: "device_not_found", "device \(deviceID) no longer exists")
+            throw PosternError(.deviceNotFound, "device \(deviceID) no longer exists")
         }
         return Self.device(from: row)
     }
@@ -93,7 +93,7 @@ extension StoreTransaction {
         try execute(sql: "UPDATE device SET digest = ?, rotatedAt = ? WHERE id = ? AND kind = 'device'",
                     arguments: [Data(digest), Date(), id])
         guard let row = try StoreRow.fetchOne(self, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]) else {
-            throw PosternError(.notFound, code: "device_not_found", "device \(id) no longer exists")
+            throw PosternError(.deviceNotFound, "device \(id) no longer exists")
         }
         return Self.device(from: row)
     }

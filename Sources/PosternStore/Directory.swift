@@ -9,7 +9,7 @@ extension StoreTransaction {
         let login = try User.login(login)
         let name = try Names.validate(displayName.isEmpty ? login : displayName, what: "a display name")
         if try user(login: login) != nil {
-            throw PosternError(.conflict, code: "user_exists", "a user with login \(login) already exists")
+            throw PosternError(.userExists, "a user with login \(login) already exists")
         }
         let now = Date()
         let id = try insert(sql: "INSERT INTO \"user\" (login, displayName, passwordHash, createdAt) VALUES (?, ?, ?, ?)",
@@ -23,7 +23,7 @@ extension StoreTransaction {
 
     public func requireUser(login: String) throws -> User {
         guard let found = try user(login: try User.login(login)) else {
-            throw PosternError(.notFound, code: "user_not_found", "no user with login \(login.prefix(254)); `postern user add` creates one")
+            throw PosternError(.userNotFound, "no user with login \(login.prefix(254)); `postern user add` creates one")
         }
         return found
     }
@@ -136,6 +136,18 @@ extension StoreTransaction {
     public func serviceGrants(serviceID: Int64) throws -> [String] {
         try String.fetchAll(self, sql: "SELECT u.login FROM serviceGrant g JOIN \"user\" u ON u.id = g.userId WHERE g.mailServiceId = ? ORDER BY u.login",
                             arguments: [serviceID])
+    }
+
+    /// The mail services of one organization given to a user, by name.
+    public func serviceGrantNames(userID: Int64, organizationID: Int64) throws -> [String] {
+        try String.fetchAll(self, sql: """
+            SELECT s.name FROM serviceGrant g JOIN mailService s ON s.id = g.mailServiceId WHERE g.userId = ? AND s.organizationId = ? ORDER BY s.name
+            """, arguments: [userID, organizationID])
+    }
+
+    /// How many organizations a user belongs to.
+    public func membershipCount(userID: Int64) throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT count(*) FROM membership WHERE userId = ?", arguments: [userID]) ?? 0
     }
 
     public func defaultPermissions(serviceID: Int64) throws -> MailboxPermission {

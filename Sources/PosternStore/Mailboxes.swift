@@ -4,16 +4,16 @@ import PosternCore
 extension StoreTransaction {
     public func createMailbox(_ address: MailAddress) throws -> Mailbox {
         guard let service = try mailService(forDomain: address.domain) else {
-            throw PosternError(.notFound, code: "domain_not_served",
+            throw PosternError(.domainNotServed,
                                "no mail service holds domain \(address.domain); add one with `postern service add NAME --organization ORG --domain \(address.domain)`")
         }
         if let existing = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE lower(address) = lower(?)", arguments: [address.description]) {
-            throw PosternError(.conflict, code: "mailbox_exists", existing == address.description
+            throw PosternError(.mailboxExists, existing == address.description
                 ? "mailbox \(address) already exists" : "mailbox \(existing) already exists (mail addresses match whatever their case)")
         }
         if let owner = try String.fetchOne(self, sql: "SELECT m.address FROM alias a JOIN mailbox m ON m.id = a.mailboxId WHERE a.address = ?",
                                            arguments: [address.description.lowercased()]) {
-            throw PosternError(.conflict, code: "address_taken", "\(address) is an alias of \(owner); remove the alias first")
+            throw PosternError(.addressTaken, "\(address) is an alias of \(owner); remove the alias first")
         }
         let now = Date()
         let id = try insert(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)",

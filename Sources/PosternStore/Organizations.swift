@@ -12,7 +12,7 @@ extension StoreTransaction {
     public func createOrganization(_ name: String) throws -> Organization {
         let name = try Names.validate(name, what: "an organization name")
         if try Bool.fetchOne(self, sql: "SELECT 1 FROM organization WHERE lower(name) = lower(?)", arguments: [name]) == true {
-            throw PosternError(.conflict, code: "organization_exists", "an organization named \"\(name)\" already exists")
+            throw PosternError(.organizationExists, "an organization named \"\(name)\" already exists")
         }
         let now = Date()
         let id = try insert(sql: "INSERT INTO organization (name, createdAt) VALUES (?, ?)", arguments: [name, now])
@@ -29,7 +29,7 @@ extension StoreTransaction {
         let id = try organizationID(name)
         let services = try String.fetchAll(self, sql: "SELECT name FROM mailService WHERE organizationId = ? ORDER BY name", arguments: [id])
         guard services.isEmpty else {
-            throw PosternError(.conflict, code: "organization_not_empty",
+            throw PosternError(.organizationNotEmpty,
                                "organization \"\(name)\" still has mail services (\(services.joined(separator: ", "))); remove them first")
         }
         let org = try organizations().first { $0.id == id }!
@@ -43,7 +43,7 @@ extension StoreTransaction {
         let orgID = try organizationID(organization)
         let name = try Names.validate(name, what: "a mail service name")
         guard !domains.isEmpty else {
-            throw PosternError(.invalid, code: "missing_domain", "a mail service needs at least one domain")
+            throw PosternError(.missingDomain, "a mail service needs at least one domain")
         }
         var normalized: [String] = []
         for domain in domains {
@@ -52,12 +52,12 @@ extension StoreTransaction {
             if let owner = try String.fetchOne(self, sql: """
                 SELECT s.name FROM domain d JOIN mailService s ON s.id = d.mailServiceId WHERE d.name = ?
                 """, arguments: [d]) {
-                throw PosternError(.conflict, code: "domain_taken", "domain \(d) already belongs to mail service \"\(owner)\"")
+                throw PosternError(.domainTaken, "domain \(d) already belongs to mail service \"\(owner)\"")
             }
             if !normalized.contains(d) { normalized.append(d) }
         }
         if try Bool.fetchOne(self, sql: "SELECT 1 FROM mailService WHERE lower(name) = lower(?)", arguments: [name]) == true {
-            throw PosternError(.conflict, code: "mail_service_exists", "a mail service named \"\(name)\" already exists")
+            throw PosternError(.mailServiceExists, "a mail service named \"\(name)\" already exists")
         }
         let now = Date()
         let id = try insert(sql: "INSERT INTO mailService (organizationId, name, createdAt) VALUES (?, ?, ?)", arguments: [orgID, name, now])
@@ -86,7 +86,7 @@ extension StoreTransaction {
         }
         let count = try Int.fetchOne(self, sql: "SELECT count(*) FROM mailbox WHERE mailServiceId = ?", arguments: [service.id]) ?? 0
         guard count == 0 else {
-            throw PosternError(.conflict, code: "mail_service_not_empty", "mail service \"\(service.name)\" still has \(count) mailbox(es); remove them first")
+            throw PosternError(.mailServiceNotEmpty, "mail service \"\(service.name)\" still has \(count) mailbox(es); remove them first")
         }
         try execute(sql: "DELETE FROM mailService WHERE id = ?", arguments: [service.id])
         return service

@@ -64,7 +64,7 @@ public final class Store: Sendable {
             return result
         } catch let StoreError.unavailable(detail) {
             lastWriteFailure.withLock { $0 = detail }
-            throw PosternError(.unavailable, code: "store_unavailable",
+            throw PosternError(.storeUnavailable,
                                "the database cannot be written (\(detail)): \(kind == .sqlite ? "free disk space or check the file" : "check that PostgreSQL is up and reachable"); nothing was changed")
         }
     }
@@ -76,7 +76,7 @@ public final class Store: Sendable {
             case let .postgres(e): return try e.read(body)
             }
         } catch let StoreError.unavailable(detail) {
-            throw PosternError(.unavailable, code: "store_unavailable", "the database cannot be read (\(detail)); nothing was changed")
+            throw PosternError(.storeUnavailable, "the database cannot be read (\(detail)); nothing was changed")
         }
     }
 

@@ -82,7 +82,7 @@ import Testing
 
     @Test func aBadLineIsAnErrorOfItsOwn() {
         #expect(PasswdFile.parse([0x61, 0xFF, 0x3A], number: 7)
-                == .error(.init(line: 7, code: "invalid_encoding", message: "line 7: the line is not UTF-8 text")))
+                == .error(.init(line: 7, code: .invalidEncoding, message: "line 7: the line is not UTF-8 text")))
         #expect(PasswdFile.parse(Array("   ".utf8), number: 1) == .skipped)
         #expect(PasswdFile.parse(Array("\t# x".utf8), number: 1) == .skipped)
         guard case let .entry(entry) = PasswdFile.parse(Array("a@Example.ORG:{PLAIN}pw:1000\r".utf8), number: 3) else {
@@ -99,9 +99,9 @@ import Testing
     @Test func theReportListsTheFirstErrorsByLineAndCountsThemAll() {
         var report = ImportReport()
         var part = ImportReport()
-        for line in stride(from: 1000, to: 0, by: -3) { report.add(error: .init(line: line, code: "x", message: "m")) }
-        for line in 1...150 { part.add(warning: .init(line: line, code: "w", message: "m")) }
-        part.add(error: .init(line: 2, code: "y", message: "m"))
+        for line in stride(from: 1000, to: 0, by: -3) { report.add(error: .init(line: line, code: .invalidLine, message: "m")) }
+        for line in 1...150 { part.add(warning: .init(line: line, code: .plainPassword, message: "m")) }
+        part.add(error: .init(line: 2, code: .duplicateUser, message: "m"))
         report.merge(part)
         report.finish()
         #expect(report.errorCount == 334 + 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+@testable import PosternControl
 import NIOPosix
 import PosternAuth
 @testable import PosternServer
@@ -9,7 +10,7 @@ import Testing
 /// The auth listener on a real unix socket, driven by a raw client: framing, pipelining,
 /// concurrency and bad input. (Postfix and doveadm against it are in scripts/e2e.)
 @Suite(.serialized) struct AuthListenerTests {
-    let plane: ControlPlane
+    let plane: Planes
     let path: String
 
     init() throws {
@@ -36,8 +37,8 @@ import Testing
     }
 
     @Test func greetsAtOnceAndAnswersPostfixStylePlain() async throws {
-        let secret = try plane.addMailbox("alice@example.org", actor: .op).address.description
-        let device = try plane.addDevice(secret, name: "iPhone", actor: .op)
+        let secret = try plane.directory.addMailbox("alice@example.org", actor: .op).address.description
+        let device = try plane.devices.addDevice(secret, name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             let greeting = hello(s)
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func internalTroubleAnswersTempFail() async throws {
-        _ = try plane.importPasswdFile("carol@example.org:{SHA512-CRYPT}$6$a$b\n", actor: .op)
+        _ = try plane.imports.importPasswdFile("carol@example.org:{SHA512-CRYPT}$6$a$b\n", actor: .op)
         // A hash pool that is not running: the generic password cannot be verified.
         let stopped = PasswordCheck(key: plane.serverKey, index: plane.index, lastUse: plane.lastUse,
                                     threadPool: NIOThreadPool(numberOfThreads: 1))
@@ -64,8 +65,8 @@ import Testing
     }
 
     @Test func theOptionalLoopbackTCPListenerAnswersToo() async throws {
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         let port = freeTCPPort()
         try await withListener(tcpPort: port) {
             let s = try RawSocket(tcpPort: port)
@@ -75,8 +76,8 @@ import Testing
     }
 
     @Test func pipelinedRequestsSentByteByByteAreAllAnswered() async throws {
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             _ = s.greeting()
@@ -94,8 +95,8 @@ import Testing
     }
 
     @Test func manyConcurrentConnectionsEachGetTheirAnswers() async throws {
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let oks = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: 64) { i in
@@ -111,7 +112,7 @@ import Testing
 
     @Test func theGenericPasswordIsCheckedOffTheEventLoop() async throws {
         let hash = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
-        let report = try plane.importPasswdFile("carol@example.org:\(hash)\n", actor: .op)
+        let report = try plane.imports.importPasswdFile("carol@example.org:\(hash)\n", actor: .op)
         #expect(report.imported == 1)
         try await withListener {
             let s = try RawSocket(path: path)
@@ -148,26 +149,26 @@ import Testing
     }
 
     @Test func aRotatedSecretFailsOnTheVeryNextRequestOnTheSameConnection() async throws {
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
-        let old = try plane.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+        let old = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             _ = hello(s)
             #expect(s.plain(1, "alice@example.org", old.password)?.hasPrefix("OK\t1") == true)
-            let new = try plane.rotateDevice("alice@example.org", device: "iPhone", actor: .op)
+            let new = try plane.devices.rotateDevice("alice@example.org", device: "iPhone", actor: .op)
             #expect(s.plain(2, "alice@example.org", old.password) == "FAIL\t2\tuser=alice@example.org")
             #expect(s.plain(3, "alice@example.org", new.password)?.hasPrefix("OK\t3") == true)
-            _ = try plane.disconnectDevice("alice@example.org", device: "iPhone", actor: .op)
+            _ = try plane.devices.disconnectDevice("alice@example.org", device: "iPhone", actor: .op)
             #expect(s.plain(4, "alice@example.org", new.password) == "FAIL\t4\tuser=alice@example.org")
         }
     }
 
     @Test func disconnectAllAndMailboxRemovalTakeEveryPasswordOutAtOnce() async throws {
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
-        _ = try plane.addMailbox("bob@example.org", actor: .op)
-        let a1 = try plane.addDevice("alice@example.org", name: "iPhone", actor: .op)
-        let a2 = try plane.addDevice("alice@example.org", name: "laptop", actor: .op)
-        let b1 = try plane.addDevice("bob@example.org", name: "iPhone", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+        _ = try plane.directory.addMailbox("bob@example.org", actor: .op)
+        let a1 = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        let a2 = try plane.devices.addDevice("alice@example.org", name: "laptop", actor: .op)
+        let b1 = try plane.devices.addDevice("bob@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             _ = hello(s)
@@ -177,11 +178,11 @@ import Testing
                 return s.plain(id, login, password)
             }
             #expect(answer("alice@example.org", a2.password)?.hasPrefix("OK") == true)
-            _ = try plane.disconnectAll("alice@example.org", confirmed: true, actor: .op)
+            _ = try plane.devices.disconnectAll("alice@example.org", confirmed: true, actor: .op)
             #expect(answer("alice@example.org", a1.password)?.hasPrefix("FAIL") == true)
             #expect(answer("alice@example.org", a2.password)?.hasPrefix("FAIL") == true)
             #expect(answer("bob@example.org", b1.password)?.hasPrefix("OK") == true, "another mailbox is untouched")
-            _ = try plane.removeMailbox("bob@example.org", actor: .op)
+            _ = try plane.directory.removeMailbox("bob@example.org", actor: .op)
             #expect(answer("bob@example.org", b1.password)?.hasPrefix("FAIL") == true)
         }
     }

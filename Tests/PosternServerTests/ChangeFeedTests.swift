@@ -1,6 +1,7 @@
 import Foundation
 import NIOPosix
 import PosternAuth
+@testable import PosternControl
 import PosternCore
 import PosternStore
 @testable import PosternServer
@@ -100,8 +101,8 @@ import Testing
 
     @Test func aStaleNodeAnswersEveryCheckWithATemporaryFailure() async throws {
         let plane = try makePlane()
-        _ = try plane.addMailbox("a@example.org", actor: .op)
-        let secret = try plane.addDevice("a@example.org", name: "phone", actor: .op)
+        _ = try plane.directory.addMailbox("a@example.org", actor: .op)
+        let secret = try plane.devices.addDevice("a@example.org", name: "phone", actor: .op)
         let freshness = Freshness()
         let check = PasswordCheck(key: plane.serverKey, index: plane.index, lastUse: plane.lastUse, threadPool: NIOThreadPool.singleton, freshness: freshness)
         let request = CheckRequest(login: "a@example.org", password: Array(secret.password.utf8), service: "imap", remoteIP: nil)

@@ -1,4 +1,5 @@
 import Foundation
+@testable import PosternControl
 @testable import PosternServer
 import Testing
 

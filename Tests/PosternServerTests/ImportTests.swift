@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PosternAuth
+@testable import PosternControl
 import PosternCore
 @testable import PosternServer
 import Testing
@@ -17,8 +18,8 @@ import Testing
         let plane = try makePlane()
         let gate = ImportGate()
         let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
-        let batch = ControlPlane.importBatchLines
-        let running = Task { try await plane.importPasswdFile(streaming: body, actor: .op, gate: gate) }
+        let batch = ImportPlane.importBatchLines
+        let running = Task { try await plane.imports.importPasswdFile(streaming: body, actor: .op, gate: gate) }
         feed.yield(ByteBuffer(string: Self.lines(1...(2 * batch + 10))))
         try await eventually("two batches in the index") { plane.index.count.generic == 2 * batch }
         #expect(throws: PosternError.self) { _ = try gate.begin() }  // one import at a time
@@ -31,10 +32,10 @@ import Testing
             #expect(error.message.contains("lines 1 to \(2 * batch) done"))
         }
         #expect(plane.index.count.generic == 2 * batch, "whole batches only")
-        #expect(try plane.mailboxes(domain: "example.org", actor: .op).count == 2 * batch)
+        #expect(try plane.directory.mailboxes(domain: "example.org", actor: .op).count == 2 * batch)
         feed.finish()
 
-        let again = try plane.importPasswdFile(Self.lines(1...(3 * batch)), actor: .op)
+        let again = try plane.imports.importPasswdFile(Self.lines(1...(3 * batch)), actor: .op)
         #expect(again.unchanged == 2 * batch && again.imported == batch && again.errorCount == 0)
         #expect(plane.index.count.generic == 3 * batch)
     }
@@ -45,23 +46,23 @@ import Testing
         feed.yield(ByteBuffer(string: "a@example.org:{PLAIN}whole\nb@example.org:{PLAIN}cut sh"))
         struct Gone: Error {}
         feed.finish(throwing: Gone())
-        await #expect(throws: Gone.self) { _ = try await plane.importPasswdFile(streaming: body, actor: .op) }
+        await #expect(throws: Gone.self) { _ = try await plane.imports.importPasswdFile(streaming: body, actor: .op) }
         #expect(plane.index.generic(for: "b@example.org") == nil)
         #expect(plane.index.generic(for: "a@example.org") == nil, "a batch not yet written is dropped with its connection")
     }
 
     @Test func duplicatesAcrossBatchesAndTheErrorCap() throws {
         let plane = try makePlane()
-        let batch = ControlPlane.importBatchLines
+        let batch = ImportPlane.importBatchLines
         var text = Self.lines(1...batch)
         text += "u1@example.org:{PLAIN}pw1\n"  // the same line again, in the next batch
         text += (1...250).map { "garbage \($0)\n" }.joined()
         text += "u7@EXAMPLE.org:{PLAIN}other\n"
-        let report = try plane.importPasswdFile(text, actor: .op)
+        let report = try plane.imports.importPasswdFile(text, actor: .op)
         #expect(report.imported == batch)
         #expect(report.errorCount == 252)
         #expect(report.errors.count == ImportReport.maxListed)
-        #expect(report.errors.first == .init(line: batch + 1, code: "duplicate_user",
+        #expect(report.errors.first == .init(line: batch + 1, code: .duplicateUser,
                                              message: "line \(batch + 1): u1@example.org already appears on line 1"))
         #expect(report.errors.dropFirst().allSatisfy { $0.code == "invalid_line" })
         #expect(report.lines == batch + 252)

@@ -1,4 +1,5 @@
 import Logging
+@testable import PosternControl
 @testable import PosternServer
 import Synchronization
 import Testing

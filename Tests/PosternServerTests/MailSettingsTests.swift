@@ -1,5 +1,6 @@
 import Foundation
 import PosternAuth
+@testable import PosternControl
 import PosternCore
 @testable import PosternServer
 import Testing
@@ -10,18 +11,20 @@ import Testing
 @Suite struct MailSettingsTests {
     struct World {
         let people: PeopleTests.World
-        let plane: ControlPlane
+        let plane: Planes
         let root: String
+        let settings: SieveSettings
 
         init(sievec: String = "/usr/bin/sievec") throws {
             people = try PeopleTests.World()
             root = NSTemporaryDirectory() + "postern-sieve-\(UUID().uuidString.prefix(8))"
             var settings = SieveSettings(scriptPath: root + "/%d/%n/sieve/postern.sieve", activePath: root + "/%d/%n/.dovecot.sieve")
             settings.sievec = sievec
+            self.settings = settings
             let base = people.plane
-            plane = ControlPlane(store: base.store, key: base.serverKey, index: base.index, lastUse: base.lastUse, routing: base.routing,
+            plane = Planes(store: base.store, key: base.serverKey, index: base.index, lastUse: base.lastUse, routing: base.routingIndex,
                                  sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
-            _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .rules, .responders],
+            _ = try plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .rules, .responders],
                                     password: nil, actor: .op)
         }
 
@@ -35,7 +38,7 @@ import Testing
     @Test func aRuleIsStoredCompiledAndInstalledAndTheActiveLinkPointsAtIt() throws {
         let world = try World()
         let cole = world.people["cole@corp.test"]
-        let stored = try world.plane.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: cole)
+        let stored = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: cole)
         #expect(stored.count == 1 && stored[0].id != nil)
         let script = try #require(world.script)
         #expect(script.contains("# Rule: Invoices") && script.contains(#""invoice \"2026\"""#))
@@ -45,16 +48,16 @@ import Testing
         var renamed = stored
         renamed[0].name = "Bills"
         renamed.append(SortingRule(name: "Big", enabled: false, conditions: [Condition(field: .size, test: .over, value: "5M")], actions: [.discard]))
-        let again = try world.plane.setRules(mailbox: "alice@example.org", rules: renamed, actor: cole)
+        let again = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: renamed, actor: cole)
         #expect(again[0].id == stored[0].id, "a rule keeps its id")
         #expect(world.script?.contains("# Rule: Bills") == true && world.script?.contains("Big") == false, "a disabled rule is not in the script")
-        _ = try world.plane.setResponder(mailbox: "alice@example.org", Responder(enabled: true, subject: "Away", text: "Back soon"), actor: cole)
+        _ = try world.plane.mailSettings.setResponder(mailbox: "alice@example.org", Responder(enabled: true, subject: "Away", text: "Back soon"), actor: cole)
         #expect(world.script?.contains("vacation :days 7 :subject \"Away\" :addresses [\"alice@example.org\"]") == true)
-        let history = try world.plane.history("alice@example.org", limit: 10, actor: .op).map(\.action)
+        let history = try world.plane.directory.history("alice@example.org", limit: 10, actor: .op).map(\.action)
         #expect(Array(history.prefix(3)) == ["responder.set", "rules.set", "rules.set"])
-        _ = try world.plane.addAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
+        _ = try world.plane.routing.addAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
         #expect(world.script?.contains(":addresses [\"alice@example.org\", \"desk@example.org\"]") == true, "the responder answers for a new alias")
-        _ = try world.plane.removeAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
+        _ = try world.plane.routing.removeAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
         #expect(world.script?.contains(":addresses [\"alice@example.org\"]") == true)
     }
 
@@ -62,30 +65,30 @@ import Testing
         let world = try World()
         let (cole, ezra) = (world.people["cole@corp.test"], world.people["ezra@corp.test"])
         let before = try world.people.snapshot()
-        #expect(PeopleTests.code { _ = try world.plane.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true), actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try world.plane.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["x.test"]), actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try world.plane.rules(mailbox: "alice@example.org", actor: ezra) } == "forbidden")
-        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "bob@example.org", rules: [Self.invoices], actor: cole) } == "mailbox_not_found")
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true), actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["x.test"]), actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: ezra) } == "forbidden")
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "bob@example.org", rules: [Self.invoices], actor: cole) } == "mailbox_not_found")
         #expect(try world.people.snapshot() == before && world.script == nil, "nothing stored, no script written")
         let adam = world.people["adam@corp.test"]
-        _ = try world.plane.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true, threshold: 7), actor: adam)
-        _ = try world.plane.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["@Spam.TEST"], approved: ["boss@partner.test"]), actor: adam)
-        #expect(try world.plane.senderLists(mailbox: "alice@example.org", actor: adam).blocked == ["spam.test"])
+        _ = try world.plane.mailSettings.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true, threshold: 7), actor: adam)
+        _ = try world.plane.mailSettings.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["@Spam.TEST"], approved: ["boss@partner.test"]), actor: adam)
+        #expect(try world.plane.mailSettings.senderLists(mailbox: "alice@example.org", actor: adam).blocked == ["spam.test"])
         #expect(world.script?.contains("\"ge\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"7\"") == true)
     }
 
     @Test func aScriptThatDoesNotCompileChangesNothingAndTheOldOneStays() throws {
         let good = try World()
-        _ = try good.plane.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+        _ = try good.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
         let old = try #require(good.script)
         // The same store and paths, with a "compiler" that refuses everything.
-        var settings = try #require(good.plane.sieve?.settings)
+        var settings = good.settings
         settings.sievec = "/bin/false"
-        let broken = ControlPlane(store: good.plane.store, key: good.plane.serverKey, index: good.plane.index, lastUse: good.plane.lastUse,
-                                  routing: good.plane.routing, sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
+        let broken = Planes(store: good.plane.store, key: good.plane.serverKey, index: good.plane.index, lastUse: good.plane.lastUse,
+                                  routing: good.plane.routingIndex, sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
         let before = try good.people.snapshot()
         let error = PosternErrorCatcher.catching {
-            _ = try broken.setRules(mailbox: "alice@example.org", rules: [SortingRule(name: "New", conditions: [Condition(field: .from, test: .is, value: "a@b.test")],
+            _ = try broken.mailSettings.setRules(mailbox: "alice@example.org", rules: [SortingRule(name: "New", conditions: [Condition(field: .from, test: .is, value: "a@b.test")],
                                                                                      actions: [.discard])], actor: .op)
         }
         #expect(error?.code == "sieve_invalid" && error?.message.contains("the old one stays") == true)
@@ -99,53 +102,53 @@ import Testing
         let rule = { (address: String) in
             [SortingRule(name: "Fwd", conditions: [Condition(field: .subject, test: .contains, value: "x")], actions: [.forward(address)])]
         }
-        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("ghost@example.org"), actor: .op) } == "unknown_target")
-        _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("bob@example.org"), actor: .op)
-        _ = try world.plane.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: .op)
-        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("out@elsewhere.test"), actor: .op) }
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("ghost@example.org"), actor: .op) } == "unknown_target")
+        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("bob@example.org"), actor: .op)
+        _ = try world.plane.routing.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: .op)
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("out@elsewhere.test"), actor: .op) }
                 == "redirection_outside")
-        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("not an address"), actor: .op) }
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("not an address"), actor: .op) }
                 == "invalid_address")
         // cole holds "rules" but not "redirections": he may keep the forward the rules have, not add one.
         let cole = world.people["cole@corp.test"]
-        let kept = try world.plane.rules(mailbox: "alice@example.org", actor: cole)
+        let kept = try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: cole)
         #expect(kept.first?.actions.first?.address == "bob@example.org")
-        _ = try world.plane.setRules(mailbox: "alice@example.org", rules: kept + [Self.invoices], actor: cole)
-        _ = try world.plane.addMailbox("carl@example.org", actor: .op)
-        #expect(PeopleTests.code { _ = try world.plane.setRules(mailbox: "alice@example.org", rules: rule("carl@example.org"), actor: cole) }
+        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: kept + [Self.invoices], actor: cole)
+        _ = try world.plane.directory.addMailbox("carl@example.org", actor: .op)
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("carl@example.org"), actor: cole) }
                 == "forbidden", "a new forward sends mail out: it needs the redirections permission")
-        #expect(try world.plane.rules(mailbox: "alice@example.org", actor: cole).count == 2, "nothing changed")
+        #expect(try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: cole).count == 2, "nothing changed")
     }
 
     @Test func theOperatorWritesEveryScriptAgain() throws {
         let world = try World()
-        _ = try world.plane.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
         let path = world.root + "/example.org/alice/sieve/postern.sieve"
         try FileManager.default.removeItem(atPath: path)
-        #expect(PeopleTests.code { _ = try world.plane.rewriteScripts(mailboxes: [], actor: world.people["adam@corp.test"]) } == "forbidden")
+        #expect(PeopleTests.code { _ = try world.plane.mailSettings.rewriteScripts(mailboxes: [], actor: world.people["adam@corp.test"]) } == "forbidden")
         #expect(world.script == nil)
-        let all = try world.plane.rewriteScripts(mailboxes: [], actor: .op)
+        let all = try world.plane.mailSettings.rewriteScripts(mailboxes: [], actor: .op)
         #expect(all.written == ["alice@example.org"] && world.script?.contains("# Rule: Invoices") == true, "bob has no settings: no script")
-        #expect(try world.plane.rewriteScripts(mailboxes: ["bob@example.org"], actor: .op).written.isEmpty)
+        #expect(try world.plane.mailSettings.rewriteScripts(mailboxes: ["bob@example.org"], actor: .op).written.isEmpty)
         let off = try makePlane()
-        #expect(PeopleTests.code { _ = try off.rewriteScripts(mailboxes: [], actor: .op) } == "sieve_off")
+        #expect(PeopleTests.code { _ = try off.mailSettings.rewriteScripts(mailboxes: [], actor: .op) } == "sieve_off")
         // Who asks comes first: without the right, the setup (no Sieve) and bad input are not told.
         let noSieve = world.people.plane, cole = world.people["cole@corp.test"]
-        #expect(PeopleTests.code { _ = try noSieve.rewriteScripts(mailboxes: [], actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try noSieve.rewriteScripts(mailboxes: ["not an address"], actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try noSieve.rewriteScripts(mailboxes: ["not an address"], actor: .op) } == "sieve_off")
+        #expect(PeopleTests.code { _ = try noSieve.mailSettings.rewriteScripts(mailboxes: [], actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try noSieve.mailSettings.rewriteScripts(mailboxes: ["not an address"], actor: cole) } == "forbidden")
+        #expect(PeopleTests.code { _ = try noSieve.mailSettings.rewriteScripts(mailboxes: ["not an address"], actor: .op) } == "sieve_off")
     }
 
     /// An administrator who may create mailboxes must not reach files outside the script directory.
     @Test func anAddressThatWouldClimbOutOfTheScriptDirectoryGetsNoScript() throws {
         let world = try World()
-        _ = try world.plane.addMailbox("../../escape@example.org", actor: .op)
+        _ = try world.plane.directory.addMailbox("../../escape@example.org", actor: .op)
         let error = PosternErrorCatcher.catching {
-            _ = try world.plane.setRules(mailbox: "../../escape@example.org", rules: [Self.invoices], actor: .op)
+            _ = try world.plane.mailSettings.setRules(mailbox: "../../escape@example.org", rules: [Self.invoices], actor: .op)
         }
         #expect(error?.code == "unsafe_path")
         #expect(!FileManager.default.fileExists(atPath: (world.root as NSString).deletingLastPathComponent + "/escape"))
-        #expect(try world.plane.rules(mailbox: "../../escape@example.org", actor: .op).isEmpty, "nothing stored")
+        #expect(try world.plane.mailSettings.rules(mailbox: "../../escape@example.org", actor: .op).isEmpty, "nothing stored")
         #expect(throws: PosternError.self) { try MailFilterRules.folder("-u") }
         #expect(throws: PosternError.self) { try MailFilterRules.folder("--help") }
     }

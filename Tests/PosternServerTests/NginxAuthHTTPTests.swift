@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+@testable import PosternControl
 @testable import PosternServer
 import PosternAuth
 import NIOPosix
@@ -11,8 +12,8 @@ import Testing
 @Suite struct NginxAuthHTTPTests {
     @Test func okGivesTheBackendWrongGivesStatusAndAThrottledClientGetsAuthWait() async throws {
         let plane = try makePlane()
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.addDevice("alice@example.org", name: "phone", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try plane.devices.addDevice("alice@example.org", name: "phone", actor: .op)
         var policy = Throttle.Policy()
         policy.freeFailures = 2
         policy.firstDelay = .seconds(1)

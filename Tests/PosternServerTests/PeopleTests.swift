@@ -1,6 +1,7 @@
 import Foundation
 import PosternStore
 import PosternAuth
+@testable import PosternControl
 import PosternCore
 @testable import PosternServer
 import Testing
@@ -10,21 +11,21 @@ import Testing
     /// Example Ltd with a legal representative, an administrator, a collaborator with "devices" on
     /// alice@example.org, and an external member with "history" on it; bob@example.org beside it.
     struct World {
-        let plane: ControlPlane
+        let plane: Planes
         var users: [String: Actor] = [:]
 
         init() throws {
             plane = try makePlane()
-            _ = try plane.addMailbox("alice@example.org", actor: .op)
-            _ = try plane.addMailbox("bob@example.org", actor: .op)
+            _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+            _ = try plane.directory.addMailbox("bob@example.org", actor: .op)
             for (login, role) in [("lena@corp.test", Role.legalRepresentative), ("adam@corp.test", .administrator),
                                   ("cole@corp.test", .collaborator), ("ezra@corp.test", .external)] {
-                let user = try plane.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
-                _ = try plane.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
+                let user = try plane.people.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
+                _ = try plane.people.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
                 users[login] = .user(Actor.UserRef(id: user.id, login: user.login), via: .socket(uid: 1000 + UInt32(user.id)))
             }
-            _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices], password: nil, actor: .op)
-            _ = try plane.setAccess(mailbox: "alice@example.org", login: "ezra@corp.test", permissions: [.history], password: nil, actor: .op)
+            _ = try plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices], password: nil, actor: .op)
+            _ = try plane.people.setAccess(mailbox: "alice@example.org", login: "ezra@corp.test", permissions: [.history], password: nil, actor: .op)
         }
 
         subscript(_ login: String) -> Actor { users[login]! }
@@ -45,50 +46,50 @@ import Testing
     @Test func aCollaboratorManagesTheDevicesTheyWereGivenAndSeesNothingElse() throws {
         let world = try World()
         let cole = world["cole@corp.test"]
-        let secret = try world.plane.addDevice("alice@example.org", name: "Phone", actor: cole)
-        #expect(try world.plane.devices("alice@example.org", actor: cole).map(\.name).contains("Phone"))
-        _ = try world.plane.rotateDevice("alice@example.org", device: "Phone", actor: cole)
-        _ = try world.plane.disconnectDevice("alice@example.org", device: "#\(secret.device.id)", actor: cole)
+        let secret = try world.plane.devices.addDevice("alice@example.org", name: "Phone", actor: cole)
+        #expect(try world.plane.devices.devices("alice@example.org", actor: cole).map(\.name).contains("Phone"))
+        _ = try world.plane.devices.rotateDevice("alice@example.org", device: "Phone", actor: cole)
+        _ = try world.plane.devices.disconnectDevice("alice@example.org", device: "#\(secret.device.id)", actor: cole)
         let before = try world.snapshot()
-        #expect(Self.code { _ = try world.plane.addDevice("bob@example.org", name: "Phone", actor: cole) } == "mailbox_not_found",
+        #expect(Self.code { _ = try world.plane.devices.addDevice("bob@example.org", name: "Phone", actor: cole) } == "mailbox_not_found",
                 "a mailbox not given is answered as if it did not exist")
-        #expect(Self.code { _ = try world.plane.history("alice@example.org", limit: 5, actor: cole) } == "forbidden")
-        #expect(Self.code { _ = try world.plane.removeMailbox("alice@example.org", actor: cole) } == "forbidden")
-        #expect(Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "new@corp.test", role: .external,
+        #expect(Self.code { _ = try world.plane.directory.history("alice@example.org", limit: 5, actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.directory.removeMailbox("alice@example.org", actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.people.setMember(organization: "Example Ltd", login: "new@corp.test", role: .external,
                                                            displayName: nil, password: nil, actor: cole) } == "forbidden")
         #expect(try world.snapshot() == before, "refused calls changed nothing")
-        #expect(try world.plane.mailboxes(domain: nil, actor: cole).map(\.address.description) == ["alice@example.org"])
-        #expect(try world.plane.members(organization: "Example Ltd", actor: cole).count == 4)
-        let history = try world.plane.history("alice@example.org", limit: 10, actor: .op)
+        #expect(try world.plane.directory.mailboxes(domain: nil, actor: cole).map(\.address.description) == ["alice@example.org"])
+        #expect(try world.plane.people.members(organization: "Example Ltd", actor: cole).count == 4)
+        let history = try world.plane.directory.history("alice@example.org", limit: 10, actor: .op)
         #expect(history.contains { $0.action == "device.add" && $0.actor == "cole@corp.test (uid \(1000 + 3))" })
     }
 
     @Test func anExternalMemberSeesOnlyTheirMailboxAndNeverTheMemberList() throws {
         let world = try World()
         let ezra = world["ezra@corp.test"]
-        #expect(try world.plane.history("alice@example.org", limit: 5, actor: ezra).isEmpty == false)
-        #expect(Self.code { _ = try world.plane.members(organization: "Example Ltd", actor: ezra) } == "forbidden")
-        #expect(try world.plane.mailServices(actor: ezra).isEmpty)
-        #expect(try world.plane.mailboxes(domain: nil, actor: ezra).map(\.address.description) == ["alice@example.org"])
-        #expect(Self.code { _ = try world.plane.devices("alice@example.org", actor: ezra) } == "forbidden")
-        #expect(try world.plane.organizations(actor: ezra).count == 1)
+        #expect(try world.plane.directory.history("alice@example.org", limit: 5, actor: ezra).isEmpty == false)
+        #expect(Self.code { _ = try world.plane.people.members(organization: "Example Ltd", actor: ezra) } == "forbidden")
+        #expect(try world.plane.directory.mailServices(actor: ezra).isEmpty)
+        #expect(try world.plane.directory.mailboxes(domain: nil, actor: ezra).map(\.address.description) == ["alice@example.org"])
+        #expect(Self.code { _ = try world.plane.devices.devices("alice@example.org", actor: ezra) } == "forbidden")
+        #expect(try world.plane.directory.organizations(actor: ezra).count == 1)
     }
 
     @Test func theLastLegalRepresentativeStaysAndOnlyALegalRepresentativeAppointsOne() throws {
         let world = try World()
         let (lena, adam) = (world["lena@corp.test"], world["adam@corp.test"])
         let before = try world.snapshot()
-        #expect(Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .legalRepresentative,
+        #expect(Self.code { _ = try world.plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .legalRepresentative,
                                                            displayName: nil, password: "password of adam@corp.test", actor: adam) } == "forbidden")
-        #expect(Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "lena@corp.test", role: .administrator,
+        #expect(Self.code { _ = try world.plane.people.setMember(organization: "Example Ltd", login: "lena@corp.test", role: .administrator,
                                                            displayName: nil, password: "password of lena@corp.test", actor: lena) } == "last_legal_representative")
-        #expect(Self.code { _ = try world.plane.removeMember(organization: "Example Ltd", login: "lena@corp.test", confirm: "lena@corp.test",
+        #expect(Self.code { _ = try world.plane.people.removeMember(organization: "Example Ltd", login: "lena@corp.test", confirm: "lena@corp.test",
                                                               password: nil, actor: .op) } == "last_legal_representative")
         #expect(try world.snapshot() == before)
-        let change = try world.plane.setMember(organization: "Example Ltd", login: "adam@corp.test", role: .legalRepresentative,
+        let change = try world.plane.people.setMember(organization: "Example Ltd", login: "adam@corp.test", role: .legalRepresentative,
                                                displayName: nil, password: "password of lena@corp.test", actor: lena)
         #expect(change.previous == .administrator && change.member.role == .legalRepresentative)
-        _ = try world.plane.setMember(organization: "Example Ltd", login: "lena@corp.test", role: .administrator,
+        _ = try world.plane.people.setMember(organization: "Example Ltd", login: "lena@corp.test", role: .administrator,
                                       displayName: nil, password: "password of lena@corp.test", actor: lena)
     }
 
@@ -96,7 +97,7 @@ import Testing
         let world = try World()
         let adam = world["adam@corp.test"]
         func demote(_ password: String?) -> String? {
-            Self.code { _ = try world.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external,
+            Self.code { _ = try world.plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external,
                                                       displayName: nil, password: password, actor: adam) }
         }
         let before = try world.snapshot()
@@ -105,45 +106,45 @@ import Testing
         #expect(demote("password of adam@corp.test") == "confirmation_throttled", "even the right one, until the window passes")
         #expect(try world.snapshot() == before)
         let fresh = try World()
-        #expect(Self.code { _ = try fresh.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external,
+        #expect(Self.code { _ = try fresh.plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external,
                                                           displayName: nil, password: "password of adam@corp.test", actor: fresh["adam@corp.test"]) } == nil)
     }
 
     @Test func removingAMemberPreviewsThenTakesTheirAccessAway() throws {
         let world = try World()
         let adam = world["adam@corp.test"]
-        let token = try world.plane.createToken(name: "cole's", days: 5, login: nil, actor: world["cole@corp.test"])
-        let preview = try world.plane.memberRemovalPreview(organization: "Example Ltd", login: "cole@corp.test", actor: adam)
+        let token = try world.plane.people.createToken(name: "cole's", days: 5, login: nil, actor: world["cole@corp.test"])
+        let preview = try world.plane.people.memberRemovalPreview(organization: "Example Ltd", login: "cole@corp.test", actor: adam)
         #expect(preview.mailboxAccess.map(\.mailbox) == ["alice@example.org"])
         #expect(preview.tokens.map(\.id) == [token.token.id], "his last membership: his tokens go too")
-        #expect(Self.code { _ = try world.plane.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "someone@else.test",
+        #expect(Self.code { _ = try world.plane.people.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "someone@else.test",
                                                               password: "password of adam@corp.test", actor: adam) } == "confirmation_required")
-        let removed = try world.plane.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "cole@corp.test",
+        let removed = try world.plane.people.removeMember(organization: "Example Ltd", login: "cole@corp.test", confirm: "cole@corp.test",
                                                    password: "password of adam@corp.test", actor: adam)
         #expect(removed == preview)
-        #expect(try world.plane.access(mailbox: "alice@example.org", actor: .op).map(\.login) == ["ezra@corp.test"])
-        #expect(Self.code { _ = try world.plane.devices("alice@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
-        #expect(Self.code { _ = try world.plane.actor(bearer: token.secret, ip: nil) } == "invalid_token")
+        #expect(try world.plane.people.access(mailbox: "alice@example.org", actor: .op).map(\.login) == ["ezra@corp.test"])
+        #expect(Self.code { _ = try world.plane.devices.devices("alice@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
+        #expect(Self.code { _ = try world.plane.people.actor(bearer: token.secret, ip: nil) } == "invalid_token")
     }
 
     @Test func anExpiredTokenFailsLikeARevokedOne() throws {
         let world = try World()
-        let made = try world.plane.createToken(name: "short", days: 1, login: nil, actor: world["cole@corp.test"])
-        #expect(try world.plane.actor(bearer: made.secret, ip: nil).user?.login == "cole@corp.test")
+        let made = try world.plane.people.createToken(name: "short", days: 1, login: nil, actor: world["cole@corp.test"])
+        #expect(try world.plane.people.actor(bearer: made.secret, ip: nil).user?.login == "cole@corp.test")
         try world.plane.store.write { db in try db.execute(sql: "UPDATE apiToken SET expiresAt = ?", arguments: [Date() - 1]) }
-        #expect(Self.code { _ = try world.plane.actor(bearer: made.secret, ip: nil) } == "invalid_token")
+        #expect(Self.code { _ = try world.plane.people.actor(bearer: made.secret, ip: nil) } == "invalid_token")
     }
 
     @Test func defaultsArePreselectedAndApplied() throws {
         let world = try World()
-        _ = try world.plane.setDefaults(service: "example", permissions: [.devices, .history], actor: .op)
-        _ = try world.plane.setMember(organization: "Example Ltd", login: "dana@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
-        let granted = try world.plane.setAccess(mailbox: "bob@example.org", login: "dana@corp.test", permissions: nil, password: nil, actor: .op)
+        _ = try world.plane.people.setDefaults(service: "example", permissions: [.devices, .history], actor: .op)
+        _ = try world.plane.people.setMember(organization: "Example Ltd", login: "dana@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
+        let granted = try world.plane.people.setAccess(mailbox: "bob@example.org", login: "dana@corp.test", permissions: nil, password: nil, actor: .op)
         #expect(granted.access.permissions == [.devices, .history])
-        let applied = try world.plane.applyDefaults(service: "example", mailboxes: ["alice@example.org"], login: nil, password: nil, actor: .op)
+        let applied = try world.plane.people.applyDefaults(service: "example", mailboxes: ["alice@example.org"], login: nil, password: nil, actor: .op)
         #expect(Set(applied.map(\.access.login)) == ["cole@corp.test", "ezra@corp.test"])
-        #expect(try world.plane.access(mailbox: "alice@example.org", actor: .op).allSatisfy { $0.permissions == [.devices, .history] })
-        #expect(Self.code { _ = try world.plane.setAccess(mailbox: "bob@example.org", login: "stranger@corp.test", permissions: nil,
+        #expect(try world.plane.people.access(mailbox: "alice@example.org", actor: .op).allSatisfy { $0.permissions == [.devices, .history] })
+        #expect(Self.code { _ = try world.plane.people.setAccess(mailbox: "bob@example.org", login: "stranger@corp.test", permissions: nil,
                                                            password: nil, actor: .op) } == "user_not_found")
     }
 
@@ -152,22 +153,22 @@ import Testing
         let stored = try world.plane.store.read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM user WHERE login = 'adam@corp.test'") }
         #expect(stored?.hasPrefix("$argon2id$") == true)
         #expect(try world.snapshot().allSatisfy { !$0.contains("password of") })
-        #expect(Self.code { _ = try world.plane.addUser(login: "x@corp.test", displayName: "", password: "short", actor: .op) } == "weak_password")
-        #expect(Self.code { _ = try world.plane.addUser(login: "x@corp.test", displayName: "", password: nil, actor: world["adam@corp.test"]) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.people.addUser(login: "x@corp.test", displayName: "", password: "short", actor: .op) } == "weak_password")
+        #expect(Self.code { _ = try world.plane.people.addUser(login: "x@corp.test", displayName: "", password: nil, actor: world["adam@corp.test"]) } == "forbidden")
     }
 
     @Test func theDemoDataHasOnePersonPerRoleWithMailboxAccess() throws {
         let plane = try makePlane(seeded: false)
         let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../seeds").standardized.path
         try Seeds.load(directory: seeds, into: plane, logger: .init(label: "test"))
-        let members = try plane.members(organization: "Example Ltd", actor: .op)
+        let members = try plane.people.members(organization: "Example Ltd", actor: .op)
         #expect(Set(members.map(\.role)) == Set(Role.allCases))
         let alice = try plane.store.read { try $0.requireUser(login: "alice@example.org") }
         let actor = Actor.user(.init(id: alice.id, login: alice.login), via: .socket(uid: 4242))
-        _ = try plane.addDevice("alice@example.org", name: "Demo laptop", actor: actor)
-        #expect(Self.code { _ = try plane.devices("bob@example.org", actor: actor) } == "mailbox_not_found")
-        #expect(try plane.aliases(mailbox: "alice@example.org", actor: actor).map(\.address) == ["info@example.org", "sales@example.net"])
-        #expect(plane.routing.lookup(.virtual, "sales@example.net") == "alice@example.org")
+        _ = try plane.devices.addDevice("alice@example.org", name: "Demo laptop", actor: actor)
+        #expect(Self.code { _ = try plane.devices.devices("bob@example.org", actor: actor) } == "mailbox_not_found")
+        #expect(try plane.routing.aliases(mailbox: "alice@example.org", actor: actor).map(\.address) == ["info@example.org", "sales@example.net"])
+        #expect(plane.routingIndex.lookup(.virtual, "sales@example.net") == "alice@example.org")
     }
 
     @Test func signingInGivesASessionAndWrongPasswordsAreThrottledThenRefused() async throws {
@@ -178,64 +179,64 @@ import Testing
         policy.maxDelay = .milliseconds(5)
         policy.refuseAfter = 4
         let throttle = Throttle(policy: policy)
-        let session = try await world.plane.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.1", throttle: throttle)
+        let session = try await world.plane.people.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.1", throttle: throttle)
         #expect(session.secret.hasPrefix("ps_") && session.token.kind == .session)
-        let actor = try world.plane.actor(bearer: session.secret, ip: "192.0.2.1")
+        let actor = try world.plane.people.actor(bearer: session.secret, ip: "192.0.2.1")
         #expect(actor.user?.login == "cole@corp.test" && actor.name == "cole@corp.test (session from 192.0.2.1)")
         var codes: [String] = []
         for _ in 0..<5 {
-            do { _ = try await world.plane.signIn(login: "cole@corp.test", password: "guess", ip: "192.0.2.9", throttle: throttle) } catch let error as PosternError {
+            do { _ = try await world.plane.people.signIn(login: "cole@corp.test", password: "guess", ip: "192.0.2.9", throttle: throttle) } catch let error as PosternError {
                 codes.append(error.code)
             }
         }
         #expect(codes == ["wrong_login", "wrong_login", "wrong_login", "wrong_login", "sign_in_throttled"])
         await #expect(throws: PosternError.self) {
-            _ = try await world.plane.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.9", throttle: throttle)
+            _ = try await world.plane.people.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.9", throttle: throttle)
         }
-        #expect(try await world.plane.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.1", throttle: throttle)
+        #expect(try await world.plane.people.signIn(login: "cole@corp.test", password: "password of cole@corp.test", ip: "192.0.2.1", throttle: throttle)
             .token.kind == .session, "the owner from their own IP still signs in")
-        _ = try world.plane.signOut(actor: actor)
-        #expect(Self.code { _ = try world.plane.actor(bearer: session.secret, ip: nil) } == "invalid_token")
-        #expect(Self.code { _ = try world.plane.actor(bearer: "not a token", ip: nil) } == "invalid_token")
+        _ = try world.plane.people.signOut(actor: actor)
+        #expect(Self.code { _ = try world.plane.people.actor(bearer: session.secret, ip: nil) } == "invalid_token")
+        #expect(Self.code { _ = try world.plane.people.actor(bearer: "not a token", ip: nil) } == "invalid_token")
     }
 
     @Test func tokensAreOwnedStoredAsDigestsAndRevoked() throws {
         let world = try World()
         let cole = world["cole@corp.test"]
-        let made = try world.plane.createToken(name: "ci", days: 30, login: nil, actor: cole)
+        let made = try world.plane.people.createToken(name: "ci", days: 30, login: nil, actor: cole)
         #expect(made.token.login == "cole@corp.test")
         #expect(try world.snapshot().allSatisfy { !$0.contains(made.secret) }, "only the digest is stored")
-        #expect(Self.code { _ = try world.plane.createToken(name: "x", days: 30, login: "adam@corp.test", actor: cole) } == "forbidden")
-        #expect(Self.code { _ = try world.plane.createToken(name: "x", days: 400, login: nil, actor: cole) } == "invalid_expiry")
-        #expect(Self.code { _ = try world.plane.revokeToken(id: made.token.id, actor: world["adam@corp.test"]) } == "token_not_found")
-        let via = try world.plane.actor(bearer: made.secret, ip: "127.0.0.1")
+        #expect(Self.code { _ = try world.plane.people.createToken(name: "x", days: 30, login: "adam@corp.test", actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.people.createToken(name: "x", days: 400, login: nil, actor: cole) } == "invalid_expiry")
+        #expect(Self.code { _ = try world.plane.people.revokeToken(id: made.token.id, actor: world["adam@corp.test"]) } == "token_not_found")
+        let via = try world.plane.people.actor(bearer: made.secret, ip: "127.0.0.1")
         #expect(via.name == "cole@corp.test (token ci from 127.0.0.1)")
-        _ = try world.plane.addDevice("alice@example.org", name: "From CI", actor: via)
-        _ = try world.plane.revokeToken(id: made.token.id, actor: cole)
-        #expect(Self.code { _ = try world.plane.actor(bearer: made.secret, ip: nil) } == "invalid_token")
+        _ = try world.plane.devices.addDevice("alice@example.org", name: "From CI", actor: via)
+        _ = try world.plane.people.revokeToken(id: made.token.id, actor: cole)
+        #expect(Self.code { _ = try world.plane.people.actor(bearer: made.secret, ip: nil) } == "invalid_token")
     }
 
     @Test func theHistorySaysWhoFromWhereAndBeforeAndAfterAndFilters() throws {
         let world = try World()
         let (adam, cole) = (world["adam@corp.test"], world["cole@corp.test"])
-        _ = try world.plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external, displayName: nil,
+        _ = try world.plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external, displayName: nil,
                                       password: "password of adam@corp.test", actor: adam)
-        _ = try world.plane.addDevice("alice@example.org", name: "Tablet", actor: .op)
-        let org = try world.plane.organizationHistory("Example Ltd", limit: 100, actor: adam)
+        _ = try world.plane.devices.addDevice("alice@example.org", name: "Tablet", actor: .op)
+        let org = try world.plane.directory.organizationHistory("Example Ltd", limit: 100, actor: adam)
         let change = try #require(org.first { $0.action == "member.role" })
         #expect(change.before == "collaborator" && change.after == "external")
         #expect(change.actor == "adam@corp.test (uid \(1000 + 2))" && change.actorKind == "user" && change.origin == "socket uid 1002")
         #expect(org.contains { $0.action == "device.add" && $0.mailbox == "alice@example.org" }, "mailbox entries belong to the organization")
         #expect(org.contains { $0.action == "access.grant" && $0.after == "devices" })
-        let members = try world.plane.organizationHistory("Example Ltd", limit: 100, kind: "member", actor: adam)
+        let members = try world.plane.directory.organizationHistory("Example Ltd", limit: 100, kind: "member", actor: adam)
         #expect(!members.isEmpty && members.allSatisfy { $0.action.hasPrefix("member.") })
-        #expect(try world.plane.organizationHistory("Example Ltd", limit: 100, kind: "member.role", actor: adam).count == 1)
-        #expect(try world.plane.organizationHistory("Example Ltd", limit: 100, since: Date() + 60, actor: adam).isEmpty)
-        #expect(try world.plane.history("alice@example.org", limit: 100, until: Date() - 3600, actor: .op).isEmpty)
-        #expect(try world.plane.history("alice@example.org", limit: 100, kind: "device", actor: .op).map(\.action) == ["device.add"])
-        #expect(Self.code { _ = try world.plane.organizationHistory("Example Ltd", limit: 10, actor: cole) } == "forbidden")
-        #expect(Self.code { _ = try world.plane.organizationHistory("Other", limit: 10, actor: adam) } == "organization_not_found")
-        let all = try world.plane.organizationHistory("Example Ltd", limit: 1000, actor: .op)
+        #expect(try world.plane.directory.organizationHistory("Example Ltd", limit: 100, kind: "member.role", actor: adam).count == 1)
+        #expect(try world.plane.directory.organizationHistory("Example Ltd", limit: 100, since: Date() + 60, actor: adam).isEmpty)
+        #expect(try world.plane.directory.history("alice@example.org", limit: 100, until: Date() - 3600, actor: .op).isEmpty)
+        #expect(try world.plane.directory.history("alice@example.org", limit: 100, kind: "device", actor: .op).map(\.action) == ["device.add"])
+        #expect(Self.code { _ = try world.plane.directory.organizationHistory("Example Ltd", limit: 10, actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.directory.organizationHistory("Other", limit: 10, actor: adam) } == "organization_not_found")
+        let all = try world.plane.directory.organizationHistory("Example Ltd", limit: 1000, actor: .op)
         #expect(all.allSatisfy { !$0.detail.contains("password of") && !($0.before ?? "").contains("password") })
     }
 
@@ -243,10 +244,10 @@ import Testing
         let dir = NSTemporaryDirectory() + "postern-mail-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let base = try makePlane()
-        let plane = ControlPlane(store: base.store, key: base.key, index: base.index, lastUse: base.lastUse, mailFrom: "postern@mail.test",
+        let plane = Planes(store: base.store, key: base.serverKey, index: base.index, lastUse: base.lastUse, mailFrom: "postern@mail.test",
                                  logger: .init(label: "test"))
-        _ = try plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .collaborator, displayName: "Cole", password: nil, actor: .op)
-        _ = try plane.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .administrator, displayName: nil, password: nil, actor: .op)
+        _ = try plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .collaborator, displayName: "Cole", password: nil, actor: .op)
+        _ = try plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .administrator, displayName: nil, password: nil, actor: .op)
         #expect(try plane.store.read { try $0.outboxCount() } == 2, "a mail for the arrival and one for the change")
 
         var broken = Notifier.Settings()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOPosix
+@testable import PosternControl
 @testable import PosternServer
 import PosternStore
 import Testing

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PosternAuth
+@testable import PosternControl
 import PosternCore
 @testable import PosternServer
 import Testing
@@ -22,7 +23,7 @@ import Testing
     /// "history" there; Other Ltd: olga administrator. A device "Phone" on alice, an empty
     /// organization and an empty mail service; alice's alias sales@ and her redirection.
     struct World {
-        let plane: ControlPlane
+        let plane: Planes
         let keyPath: String
         var actors: [String: Actor] = ["operator": .op]
 
@@ -32,28 +33,28 @@ import Testing
             plane = try makePlane(folderCommand: ["/bin/true"], sieve: SieveWriter(settings: SieveSettings(scriptPath: scripts)))
             keyPath = NSTemporaryDirectory() + "postern-key-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: keyPath, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o600])
-            _ = try plane.addOrganization("Other Ltd", actor: .op)
-            _ = try plane.addOrganization("Empty Ltd", actor: .op)
-            _ = try plane.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
-            _ = try plane.addMailService(name: "spare", organization: "Example Ltd", domains: ["spare.test"], actor: .op)
-            for address in ["alice@example.org", "bob@example.org", "zed@other.test"] { _ = try plane.addMailbox(address, actor: .op) }
-            _ = try plane.addDevice("alice@example.org", name: "Phone", actor: .op)
-            _ = try plane.importPasswdFile("alice@example.org:{PLAIN}generic password\n", actor: .op)
+            _ = try plane.directory.addOrganization("Other Ltd", actor: .op)
+            _ = try plane.directory.addOrganization("Empty Ltd", actor: .op)
+            _ = try plane.directory.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
+            _ = try plane.directory.addMailService(name: "spare", organization: "Example Ltd", domains: ["spare.test"], actor: .op)
+            for address in ["alice@example.org", "bob@example.org", "zed@other.test"] { _ = try plane.directory.addMailbox(address, actor: .op) }
+            _ = try plane.devices.addDevice("alice@example.org", name: "Phone", actor: .op)
+            _ = try plane.imports.importPasswdFile("alice@example.org:{PLAIN}generic password\n", actor: .op)
             let roles: [(String, String, Role)] = [("lena@corp.test", "Example Ltd", .legalRepresentative), ("adam@corp.test", "Example Ltd", .administrator),
                                                   ("cole@corp.test", "Example Ltd", .collaborator), ("carl@corp.test", "Example Ltd", .collaborator),
                                                   ("ezra@corp.test", "Example Ltd", .external), ("olga@other.test", "Other Ltd", .administrator)]
             for (login, org, role) in roles {
                 let user = try plane.store.write { db in try db.createUser(login: login, displayName: "", passwordHash: RouteRightsTests.hashes[login]) }
-                _ = try plane.setMember(organization: org, login: login, role: role, displayName: nil, password: nil, actor: .op)
+                _ = try plane.people.setMember(organization: org, login: login, role: role, displayName: nil, password: nil, actor: .op)
                 actors[login] = .user(Actor.UserRef(id: user.id, login: login), via: .socket(uid: 2000 + UInt32(user.id)))
             }
             for (login, permissions) in [("cole@corp.test", MailboxPermission.devices), ("carl@corp.test", []), ("ezra@corp.test", .history)] {
-                _ = try plane.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
+                _ = try plane.people.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
             }
-            _ = try plane.createToken(name: "cole's script", days: 30, login: "cole@corp.test", actor: .op)  // token 1
-            _ = try plane.grantService("spare", login: "cole@corp.test", actor: .op)
-            _ = try plane.addAlias(mailbox: "alice@example.org", alias: "sales", actor: .op)
-            _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
+            _ = try plane.people.createToken(name: "cole's script", days: 30, login: "cole@corp.test", actor: .op)  // token 1
+            _ = try plane.people.grantService("spare", login: "cole@corp.test", actor: .op)
+            _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "sales", actor: .op)
+            _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
         }
 
         func snapshot() throws -> [String] {
@@ -69,7 +70,7 @@ import Testing
         let actors: [String: Actor]
         func actor(for request: Request, channel: any Channel) async throws -> Actor {
             guard let name = request.headers[HTTPField.Name("X-Test-Actor")!], let actor = actors[name] else {
-                throw PosternError(.unauthenticated, code: "unknown_caller", "no identity")
+                throw PosternError(.unknownCaller, "no identity")
             }
             return actor
         }

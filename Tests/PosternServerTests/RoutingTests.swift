@@ -1,5 +1,6 @@
 import Foundation
 import PosternAuth
+@testable import PosternControl
 import PosternCore
 @testable import PosternServer
 import Testing
@@ -13,10 +14,10 @@ import Testing
         let world = try PeopleTests.World()
         let plane = world.plane
         try plane.store.write { db in try db.execute(sql: "INSERT INTO domain (name, mailServiceId) SELECT 'example.net', id FROM mailService WHERE name = 'example'") }
-        _ = try plane.addOrganization("Other Ltd", actor: .op)
-        _ = try plane.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
-        _ = try plane.addMailbox("zed@other.test", actor: .op)
-        _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
+        _ = try plane.directory.addOrganization("Other Ltd", actor: .op)
+        _ = try plane.directory.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
+        _ = try plane.directory.addMailbox("zed@other.test", actor: .op)
+        _ = try plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
                                 password: nil, actor: .op)
         return world
     }
@@ -26,68 +27,68 @@ import Testing
     @Test func aRemovedMailboxLeavesNoRedirectionPointingAtItOrItsAliases() throws {
         let world = try Self.world()
         let plane = world.plane
-        for address in ["b_b@example.org", "bxb@example.org", "cat@example.org"] { _ = try plane.addMailbox(address, actor: .op) }
-        _ = try plane.addAlias(mailbox: "b_b@example.org", alias: "sales", actor: .op)
-        _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["B_B@example.org", "ext@elsewhere.test"], keepCopy: true, actor: .op)
-        _ = try plane.setRedirection(mailbox: "cat@example.org", targets: ["sales@example.org"], keepCopy: false, actor: .op)
+        for address in ["b_b@example.org", "bxb@example.org", "cat@example.org"] { _ = try plane.directory.addMailbox(address, actor: .op) }
+        _ = try plane.routing.addAlias(mailbox: "b_b@example.org", alias: "sales", actor: .op)
+        _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["B_B@example.org", "ext@elsewhere.test"], keepCopy: true, actor: .op)
+        _ = try plane.routing.setRedirection(mailbox: "cat@example.org", targets: ["sales@example.org"], keepCopy: false, actor: .op)
         // "_" is a letter here, not a LIKE wildcard: bxb@'s redirection is not b_b@'s concern.
-        _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["bxb@example.org"], keepCopy: false, actor: .op)
+        _ = try plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["bxb@example.org"], keepCopy: false, actor: .op)
 
-        let preview = try plane.mailboxRemoval("b_b@example.org", actor: .op)
+        let preview = try plane.directory.mailboxRemoval("b_b@example.org", actor: .op)
         #expect(preview.aliases == ["sales@example.org"] && preview.redirectedBy == ["alice@example.org", "cat@example.org"], "\(preview)")
         let before = try world.snapshot()
-        #expect(Self.code { _ = try plane.mailboxRemoval("b_b@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
-        #expect(Self.code { _ = try plane.removeMailbox("b_b@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
+        #expect(Self.code { _ = try plane.directory.mailboxRemoval("b_b@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
+        #expect(Self.code { _ = try plane.directory.removeMailbox("b_b@example.org", actor: world["cole@corp.test"]) } == "mailbox_not_found")
         #expect(try world.snapshot() == before, "the preview and a refused removal changed nothing")
 
-        let removed = try plane.removeMailbox("b_b@example.org", actor: .op)
+        let removed = try plane.directory.removeMailbox("b_b@example.org", actor: .op)
         #expect(removed.redirectedBy == preview.redirectedBy && removed.aliases == preview.aliases)
-        #expect(try plane.redirection(mailbox: "alice@example.org", actor: .op)?.targets == ["ext@elsewhere.test"])
-        #expect(try plane.redirection(mailbox: "cat@example.org", actor: .op) == nil, "left with no target: cleared")
-        #expect(try plane.redirection(mailbox: "bob@example.org", actor: .op)?.targets == ["bxb@example.org"])
+        #expect(try plane.routing.redirection(mailbox: "alice@example.org", actor: .op)?.targets == ["ext@elsewhere.test"])
+        #expect(try plane.routing.redirection(mailbox: "cat@example.org", actor: .op) == nil, "left with no target: cleared")
+        #expect(try plane.routing.redirection(mailbox: "bob@example.org", actor: .op)?.targets == ["bxb@example.org"])
         // What Postfix reads, before the call returned.
-        #expect(plane.routing.lookup(.virtual, "alice@example.org") == "alice@example.org,ext@elsewhere.test")
-        #expect(plane.routing.lookup(.virtual, "cat@example.org") == nil && plane.routing.lookup(.virtual, "sales@example.org") == nil)
-        #expect(plane.routing.lookup(.mailboxes, "b_b@example.org") == nil)
-        let alice = try plane.history("alice@example.org", limit: 1, actor: .op).first
+        #expect(plane.routingIndex.lookup(.virtual, "alice@example.org") == "alice@example.org,ext@elsewhere.test")
+        #expect(plane.routingIndex.lookup(.virtual, "cat@example.org") == nil && plane.routingIndex.lookup(.virtual, "sales@example.org") == nil)
+        #expect(plane.routingIndex.lookup(.mailboxes, "b_b@example.org") == nil)
+        let alice = try plane.directory.history("alice@example.org", limit: 1, actor: .op).first
         #expect(alice?.action == "redirection.set" && alice?.detail.contains("b_b@example.org was removed") == true, "\(String(describing: alice))")
-        #expect(try plane.history("cat@example.org", limit: 1, actor: .op).first?.action == "redirection.clear")
-        let gone = try plane.organizationHistory("Example Ltd", limit: 1, kind: "mailbox.remove", actor: .op).first
+        #expect(try plane.directory.history("cat@example.org", limit: 1, actor: .op).first?.action == "redirection.clear")
+        let gone = try plane.directory.organizationHistory("Example Ltd", limit: 1, kind: "mailbox.remove", actor: .op).first
         #expect(gone?.detail == "mailbox removed with 0 device(s), aliases sales@example.org; no longer a redirection target of alice@example.org, cat@example.org")
     }
 
     @Test func anAliasIsAValidUniqueAddressOfTheServiceAndPostfixSeesItAtOnce() throws {
         let world = try Self.world()
         let (plane, cole) = (world.plane, world["cole@corp.test"])
-        let info = try plane.addAlias(mailbox: "alice@example.org", alias: "Info", actor: cole)
+        let info = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "Info", actor: cole)
         #expect(info.address == "info@example.org" && info.mailbox == "alice@example.org")
-        #expect(plane.routing.lookup(.virtual, "info@example.org") == "alice@example.org", "in the index before the call returned")
-        #expect(plane.routing.lookup(.senders, "INFO@example.org") == "alice@example.org")
-        _ = try plane.addAlias(mailbox: "alice@example.org", alias: "sales@example.net", actor: cole)
-        #expect(try plane.aliases(mailbox: "alice@example.org", actor: cole).map(\.address) == ["info@example.org", "sales@example.net"])
+        #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == "alice@example.org", "in the index before the call returned")
+        #expect(plane.routingIndex.lookup(.senders, "INFO@example.org") == "alice@example.org")
+        _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "sales@example.net", actor: cole)
+        #expect(try plane.routing.aliases(mailbox: "alice@example.org", actor: cole).map(\.address) == ["info@example.org", "sales@example.net"])
 
         let before = try world.snapshot()
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: cole) } == "address_taken")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "bob@example.org", alias: "INFO@example.org", actor: .op) } == "address_taken")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "Bob", actor: cole) } == "address_taken", "a mailbox, whatever its case")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "x@other.test", actor: cole) } == "alias_domain")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "in fo", actor: cole) } == "invalid_alias")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info+x", actor: cole) } == "invalid_alias")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "a@b@example.org", actor: cole) } == "invalid_alias")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "postmaster", actor: cole) } == "reserved_alias")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "alice@example.org", alias: "x", actor: world["ezra@corp.test"]) } == "forbidden")
-        #expect(Self.code { _ = try plane.addAlias(mailbox: "bob@example.org", alias: "x", actor: cole) } == "mailbox_not_found")
-        #expect(Self.code { _ = try plane.aliases(mailbox: "alice@example.org", actor: world["ezra@corp.test"]) } == "forbidden")
-        #expect(Self.code { _ = try plane.addMailbox("Info@example.org", actor: .op) } == "address_taken", "a mailbox cannot shadow an alias")
-        #expect(Self.code { _ = try plane.addMailbox("ALICE@example.org", actor: .op) } == "mailbox_exists")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "info", actor: cole) } == "address_taken")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "bob@example.org", alias: "INFO@example.org", actor: .op) } == "address_taken")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "Bob", actor: cole) } == "address_taken", "a mailbox, whatever its case")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "x@other.test", actor: cole) } == "alias_domain")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "in fo", actor: cole) } == "invalid_alias")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "info+x", actor: cole) } == "invalid_alias")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "a@b@example.org", actor: cole) } == "invalid_alias")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "postmaster", actor: cole) } == "reserved_alias")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "x", actor: world["ezra@corp.test"]) } == "forbidden")
+        #expect(Self.code { _ = try plane.routing.addAlias(mailbox: "bob@example.org", alias: "x", actor: cole) } == "mailbox_not_found")
+        #expect(Self.code { _ = try plane.routing.aliases(mailbox: "alice@example.org", actor: world["ezra@corp.test"]) } == "forbidden")
+        #expect(Self.code { _ = try plane.directory.addMailbox("Info@example.org", actor: .op) } == "address_taken", "a mailbox cannot shadow an alias")
+        #expect(Self.code { _ = try plane.directory.addMailbox("ALICE@example.org", actor: .op) } == "mailbox_exists")
         #expect(try world.snapshot() == before, "refused calls changed nothing")
 
-        let postmaster = try plane.addAlias(mailbox: "alice@example.org", alias: "postmaster", actor: world["adam@corp.test"])
+        let postmaster = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "postmaster", actor: world["adam@corp.test"])
         #expect(postmaster.address == "postmaster@example.org", "an administrator gives out role addresses")
-        _ = try plane.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole)
-        #expect(plane.routing.lookup(.virtual, "info@example.org") == nil)
-        #expect(Self.code { _ = try plane.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole) } == "alias_not_found")
-        let history = try plane.history("alice@example.org", limit: 20, kind: "alias", actor: .op)
+        _ = try plane.routing.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole)
+        #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == nil)
+        #expect(Self.code { _ = try plane.routing.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole) } == "alias_not_found")
+        let history = try plane.directory.history("alice@example.org", limit: 20, kind: "alias", actor: .op)
         #expect(history.map(\.action) == ["alias.remove", "alias.add", "alias.add", "alias.add"])
         #expect(history.contains { $0.detail == "alias postmaster@example.org added" && $0.actor.hasPrefix("adam@corp.test") })
     }
@@ -95,46 +96,46 @@ import Testing
     @Test func aRedirectionReachesItsTargetsAndALoopIsRefusedAndNamed() throws {
         let world = try Self.world()
         let (plane, cole) = (world.plane, world["cole@corp.test"])
-        let set = try plane.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org", "Ext@Elsewhere.TEST", "bob@example.org"],
+        let set = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org", "Ext@Elsewhere.TEST", "bob@example.org"],
                                            keepCopy: false, actor: cole)
         #expect(set.redirection.targets == ["bob@example.org", "Ext@elsewhere.test"] && set.previous == nil, "each target once, domain folded")
-        #expect(plane.routing.lookup(.virtual, "alice@example.org") == "bob@example.org,Ext@elsewhere.test")
-        let again = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: cole)
+        #expect(plane.routingIndex.lookup(.virtual, "alice@example.org") == "bob@example.org,Ext@elsewhere.test")
+        let again = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: cole)
         #expect(again.previous?.targets == ["bob@example.org", "Ext@elsewhere.test"])
-        #expect(plane.routing.lookup(.virtual, "alice@example.org") == "alice@example.org,ext@elsewhere.test")
+        #expect(plane.routingIndex.lookup(.virtual, "alice@example.org") == "alice@example.org,ext@elsewhere.test")
 
-        _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: cole)
-        _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org"], keepCopy: true, actor: cole)
+        _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "info", actor: cole)
+        _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org"], keepCopy: true, actor: cole)
         let before = try world.snapshot()
-        let loop = PosternErrorCatcher.catching { _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["info@example.org"], keepCopy: false, actor: .op) }
+        let loop = PosternErrorCatcher.catching { _ = try plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["info@example.org"], keepCopy: false, actor: .op) }
         #expect(loop?.code == "redirection_loop")
         #expect(loop?.message.contains("bob@example.org → info@example.org → alice@example.org → bob@example.org") == true, "\(loop?.message ?? "")")
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["alice@example.org"], keepCopy: false, actor: cole) }
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["alice@example.org"], keepCopy: false, actor: cole) }
                 == "redirection_to_itself")
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ghost@example.org"], keepCopy: false, actor: cole) }
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["ghost@example.org"], keepCopy: false, actor: cole) }
                 == "unknown_target", "a target in our domains must exist")
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["not an address"], keepCopy: false, actor: cole) }
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["not an address"], keepCopy: false, actor: cole) }
                 == "invalid_address")
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: [], keepCopy: false, actor: cole) } == "no_targets")
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: (0...50).map { "x\($0)@elsewhere.test" },
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: [], keepCopy: false, actor: cole) } == "no_targets")
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: (0...50).map { "x\($0)@elsewhere.test" },
                                                          keepCopy: false, actor: cole) } == "too_many_targets")
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["x@y.test"], keepCopy: false,
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["x@y.test"], keepCopy: false,
                                                          actor: world["ezra@corp.test"]) } == "forbidden")
         #expect(try world.snapshot() == before, "refused calls changed nothing")
 
         // The organization keeps redirections inside its own domains.
-        #expect(Self.code { _ = try plane.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: cole) } == "forbidden")
-        _ = try plane.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: world["adam@corp.test"])
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: false, actor: cole) }
+        #expect(Self.code { _ = try plane.routing.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: cole) } == "forbidden")
+        _ = try plane.routing.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: world["adam@corp.test"])
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: false, actor: cole) }
                 == "redirection_outside")
-        #expect(Self.code { _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["zed@other.test"], keepCopy: false, actor: cole) }
+        #expect(Self.code { _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["zed@other.test"], keepCopy: false, actor: cole) }
                 == "redirection_outside", "another organization's domain is outside too")
-        _ = try plane.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org"], keepCopy: false, actor: cole)
+        _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["bob@example.org"], keepCopy: false, actor: cole)
 
-        let cleared = try plane.clearRedirection(mailbox: "alice@example.org", actor: cole)
-        #expect(cleared.targets == ["bob@example.org"] && plane.routing.lookup(.virtual, "alice@example.org") == nil)
-        #expect(Self.code { _ = try plane.clearRedirection(mailbox: "alice@example.org", actor: cole) } == "no_redirection")
-        let history = try plane.history("alice@example.org", limit: 20, kind: "redirection", actor: .op)
+        let cleared = try plane.routing.clearRedirection(mailbox: "alice@example.org", actor: cole)
+        #expect(cleared.targets == ["bob@example.org"] && plane.routingIndex.lookup(.virtual, "alice@example.org") == nil)
+        #expect(Self.code { _ = try plane.routing.clearRedirection(mailbox: "alice@example.org", actor: cole) } == "no_redirection")
+        let history = try plane.directory.history("alice@example.org", limit: 20, kind: "redirection", actor: .op)
         #expect(history.first?.detail == "redirection: bob@example.org → none")
         #expect(history.contains { $0.before == "bob@example.org, Ext@elsewhere.test" && $0.after == "ext@elsewhere.test (copy kept)" })
     }
@@ -142,21 +143,21 @@ import Testing
     @Test func theIndexIsLoadedFromTheStoreAndFollowsMailboxesAndImports() throws {
         let world = try Self.world()
         let plane = world.plane
-        _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
-        _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
-        let fresh = ControlPlane(store: plane.store, key: plane.serverKey, index: CredentialIndex(), lastUse: LastUseRecorder(),
+        _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
+        _ = try plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
+        let fresh = Planes(store: plane.store, key: plane.serverKey, index: CredentialIndex(), lastUse: LastUseRecorder(),
                                  routing: RoutingIndex(RoutingTable(mailboxPath: "/var/vmail/%d/%n/Maildir/")), logger: .init(label: "test"))
-        let counts = try fresh.loadRouting()
+        let counts = try fresh.node.loadRouting()
         #expect(counts.mailboxes == 3 && counts.aliases == 1 && counts.redirects == 1)
-        #expect(fresh.routing.lookup(.mailboxes, "alice@example.org") == "/var/vmail/example.org/alice/Maildir/", "the settings stay")
-        #expect(fresh.routing.lookup(.virtual, "info@example.org") == "alice@example.org")
-        #expect(fresh.routing.lookup(.virtual, "bob@example.org") == "bob@example.org,ext@elsewhere.test")
+        #expect(fresh.routingIndex.lookup(.mailboxes, "alice@example.org") == "/var/vmail/example.org/alice/Maildir/", "the settings stay")
+        #expect(fresh.routingIndex.lookup(.virtual, "info@example.org") == "alice@example.org")
+        #expect(fresh.routingIndex.lookup(.virtual, "bob@example.org") == "bob@example.org,ext@elsewhere.test")
 
-        let report = try plane.importPasswdFile("new@example.org:{PLAIN}pw\ninfo@example.org:{PLAIN}pw\n", actor: .op)
+        let report = try plane.imports.importPasswdFile("new@example.org:{PLAIN}pw\ninfo@example.org:{PLAIN}pw\n", actor: .op)
         #expect(report.mailboxesCreated == 1 && report.errors.map(\.code) == ["address_taken"], "an alias is not imported as a mailbox")
-        #expect(plane.routing.lookup(.mailboxes, "new@example.org") == "example.org/new/")
-        _ = try plane.removeMailbox("alice@example.org", actor: .op)
-        #expect(plane.routing.lookup(.virtual, "info@example.org") == nil && plane.routing.lookup(.senders, "alice@example.org") == nil)
+        #expect(plane.routingIndex.lookup(.mailboxes, "new@example.org") == "example.org/new/")
+        _ = try plane.directory.removeMailbox("alice@example.org", actor: .op)
+        #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == nil && plane.routingIndex.lookup(.senders, "alice@example.org") == nil)
         #expect(try plane.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM alias") } == 0, "the aliases went with the mailbox")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+@testable import PosternControl
 import PosternCore
 import PosternProtocols
 @testable import PosternServer
@@ -32,18 +33,18 @@ extension RawSocket {
 /// The socketmap front door on a real unix socket: many requests per connection, in pieces or
 /// pipelined; bad requests get PERM and never take the listener down; a change is seen at once.
 @Suite(.serialized) struct SocketmapListenerTests {
-    let plane: ControlPlane
+    let plane: Planes
     let path = NSTemporaryDirectory() + "psm-\(UUID().uuidString.prefix(8)).sock"
 
     init() throws {
         plane = try makePlane()
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
-        _ = try plane.addMailbox("bob@example.org", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+        _ = try plane.directory.addMailbox("bob@example.org", actor: .op)
     }
 
     func withListener(_ body: () async throws -> Void) async throws {
         let ready = Mutex(false)
-        let door = SocketmapListener.frontDoor(routing: plane.routing, address: ListenAddress(socketPath: path, socketMode: 0o600),
+        let door = SocketmapListener.frontDoor(routing: plane.routingIndex, address: ListenAddress(socketPath: path, socketMode: 0o600),
                                                logger: Logger(label: "test"), ready: { ready.withLock { $0 = true } })
         let task = Task { try await door.run() }
         defer { task.cancel() }
@@ -57,14 +58,14 @@ extension RawSocket {
             #expect(s.ask("mailboxes", "alice@example.org") == .ok("example.org/alice/"))
             #expect(s.ask("mailboxes", "Alice@EXAMPLE.org") == .ok("example.org/alice/"))
             #expect(s.ask("virtual", "info@example.org") == .notFound)
-            _ = try plane.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
+            _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
             #expect(s.ask("virtual", "info@example.org") == .ok("alice@example.org"), "the same connection sees the change")
             #expect(s.ask("senders", "info@example.org") == .ok("alice@example.org"))
-            _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
+            _ = try plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
             #expect(s.ask("virtual", "bob@example.org") == .ok("bob@example.org,ext@elsewhere.test"))
-            _ = try plane.removeAlias(mailbox: "alice@example.org", alias: "info@example.org", actor: .op)
+            _ = try plane.routing.removeAlias(mailbox: "alice@example.org", alias: "info@example.org", actor: .op)
             #expect(s.ask("virtual", "info@example.org") == .notFound)
-            _ = try plane.removeMailbox("bob@example.org", actor: .op)
+            _ = try plane.directory.removeMailbox("bob@example.org", actor: .op)
             #expect(s.ask("virtual", "bob@example.org") == .notFound && s.ask("mailboxes", "bob@example.org") == .notFound)
         }
     }

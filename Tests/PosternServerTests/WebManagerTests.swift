@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PosternAuth
+@testable import PosternControl
 import PosternCore
 @testable import PosternServer
 import Testing
@@ -13,14 +14,14 @@ import Testing
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../web").standardized.path
 
     /// alice@example.org with cole (collaborator, devices) and ezra (external, history only).
-    static func world() throws -> ControlPlane {
+    static func world() throws -> Planes {
         let plane = try makePlane()
-        _ = try plane.addMailbox("alice@example.org", actor: .op)
+        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
         for (login, role, permissions) in [("cole@corp.test", Role.collaborator, MailboxPermission.devices), ("ezra@corp.test", .external, .history),
                                            ("adam@corp.test", .administrator, [])] {
-            _ = try plane.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
-            _ = try plane.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
-            _ = try plane.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
+            _ = try plane.people.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
+            _ = try plane.people.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
+            _ = try plane.people.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
         }
         return plane
     }
@@ -80,7 +81,7 @@ import Testing
         }
     }
 
-    static func app(_ plane: ControlPlane) async throws -> some ApplicationProtocol {
+    static func app(_ plane: Planes) async throws -> some ApplicationProtocol {
         var settings = WebSettings()
         settings.directory = directory
         settings.imapHost = "imap.example.org"
@@ -107,10 +108,10 @@ import Testing
             let token = browser.csrf(page.body)
             #expect(token.count == 36)
 
-            let before = try plane.devices("alice@example.org", actor: .op).count
+            let before = try plane.devices.devices("alice@example.org", actor: .op).count
             #expect(try await browser.post("/mailboxes/alice@example.org/devices", [("name", "Phone")]).status == 403, "no token")
             #expect(try await browser.post("/mailboxes/alice@example.org/devices", [("csrf", String(repeating: "0", count: 36)), ("name", "Phone")]).status == 403)
-            #expect(try plane.devices("alice@example.org", actor: .op).count == before, "refused forms change nothing")
+            #expect(try plane.devices.devices("alice@example.org", actor: .op).count == before, "refused forms change nothing")
 
             let added = try await browser.post("/mailboxes/alice@example.org/devices", [("csrf", token), ("name", "Phone"), ("scopes[]", "imap")])
             #expect(added.status == 200 && added.headers[.cacheControl] == "no-store")
@@ -119,7 +120,7 @@ import Testing
             #expect(added.body.contains("imap.example.org"))
             let check = plane.check
             #expect(await check.check(.init(login: "alice@example.org", password: Array(password.utf8), service: "imap", remoteIP: nil)) != .fail)
-            let device = try #require(try plane.devices("alice@example.org", actor: .op).first { $0.name == "Phone" })
+            let device = try #require(try plane.devices.devices("alice@example.org", actor: .op).first { $0.name == "Phone" })
 
             let rotated = try await browser.post("/mailboxes/alice@example.org/devices/\(device.id)/rotate", [("csrf", token)])
             #expect(rotated.status == 200)
@@ -131,7 +132,7 @@ import Testing
             #expect(confirm.body.contains("Phone") && confirm.body.contains("Disconnect all"))
             let done = try await browser.post("/mailboxes/alice@example.org/disconnect-all", [("csrf", token)])
             #expect(done.status == 303)
-            #expect(try plane.devices("alice@example.org", actor: .op).isEmpty)
+            #expect(try plane.devices.devices("alice@example.org", actor: .op).isEmpty)
 
             #expect(try await browser.post("/signout", [("csrf", token)]).status == 303)
             #expect(try await browser.get("/").status == 303, "signed out")
@@ -150,7 +151,7 @@ import Testing
             let token = ezra.csrf(home.body)
             let post = try await ezra.post("/mailboxes/alice@example.org/devices", [("csrf", token), ("name", "Sneaky")])
             #expect(post.status == 403)
-            #expect(try plane.devices("alice@example.org", actor: .op).isEmpty)
+            #expect(try plane.devices.devices("alice@example.org", actor: .op).isEmpty)
             #expect(try await ezra.get("/mailboxes/bob@example.org/devices").status == 404)
             #expect(home.body.contains("/mailboxes/alice@example.org/history"), "ezra holds history")
             let history = try await ezra.get("/mailboxes/alice@example.org/history?kind=access")
@@ -180,7 +181,7 @@ import Testing
             let wrong = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/role",
                                            [("csrf", token), ("role", "collaborator"), ("password", "not mine")])
             #expect(wrong.status == 403 && wrong.body.contains("not your account password"))
-            #expect(try plane.members(organization: "Example Ltd", actor: .op).first { $0.login == "ezra@corp.test" }?.role == .external)
+            #expect(try plane.people.members(organization: "Example Ltd", actor: .op).first { $0.login == "ezra@corp.test" }?.role == .external)
             let changed = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/role",
                                              [("csrf", token), ("role", "collaborator"), ("password", "password of adam@corp.test")])
             #expect(changed.status == 200 && changed.body.contains("ezra@corp.test is now collaborator"))
@@ -193,7 +194,7 @@ import Testing
             let removed = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/remove",
                                              [("csrf", token), ("confirm", "ezra@corp.test"), ("password", "password of adam@corp.test")])
             #expect(removed.status == 200 && removed.body.contains("ezra@corp.test was removed"))
-            #expect(try plane.members(organization: "Example Ltd", actor: .op).allSatisfy { $0.login != "ezra@corp.test" })
+            #expect(try plane.people.members(organization: "Example Ltd", actor: .op).allSatisfy { $0.login != "ezra@corp.test" })
 
             let cole = Browser(client: client)
             try await cole.signIn("cole@corp.test")
@@ -229,10 +230,10 @@ import Testing
 
     @Test func anAdministratorSetsAMailboxsPermissionsAndAppliesTheGlobalConfiguration() async throws {
         let plane = try Self.world()
-        _ = try plane.addUser(login: "nina@corp.test", displayName: "Nina", password: "password of nina@corp.test", actor: .op)
-        _ = try plane.setMember(organization: "Example Ltd", login: "nina@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
+        _ = try plane.people.addUser(login: "nina@corp.test", displayName: "Nina", password: "password of nina@corp.test", actor: .op)
+        _ = try plane.people.setMember(organization: "Example Ltd", login: "nina@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
         @Sendable func held(_ login: String) throws -> MailboxPermission? {
-            try plane.access(mailbox: "alice@example.org", actor: .op).first { $0.login == login }?.permissions
+            try plane.people.access(mailbox: "alice@example.org", actor: .op).first { $0.login == login }?.permissions
         }
         try await Self.app(plane).test(.router) { client in
             let adam = Browser(client: client)
@@ -268,7 +269,7 @@ import Testing
             let set = try await adam.post("/services/example/defaults",
                                           [("csrf", token), ("permissions[]", "history"), ("permissions[]", "folders"), ("do", "save")])
             #expect(set.status == 200 && set.body.contains("is now: history, folders"))
-            #expect(try plane.defaults(service: "example", actor: .op).permissions == [.history, .folders])
+            #expect(try plane.people.defaults(service: "example", actor: .op).permissions == [.history, .folders])
             #expect(try held("cole@corp.test") == [.devices, .history], "saving the defaults changes no one's access")
 
             let applied = try await adam.post("/mailboxes/alice@example.org/access/defaults",
@@ -281,7 +282,7 @@ import Testing
                 [("csrf", token), ("login", "nina@corp.test"), ("do", "remove"), ("password", "password of adam@corp.test")])
             #expect(removed.status == 200 && removed.body.contains("nina@corp.test no longer has access"))
             #expect(try held("nina@corp.test") == nil)
-            let history = try plane.history("alice@example.org", limit: 50, since: nil, until: nil, kind: "access", actor: .op)
+            let history = try plane.directory.history("alice@example.org", limit: 50, since: nil, until: nil, kind: "access", actor: .op)
             #expect(history.contains { $0.action == "access.revoke" } && history.contains { $0.detail.contains("(defaults of example)") })
 
             let cole = Browser(client: client)
@@ -292,14 +293,14 @@ import Testing
             #expect(try await cole.get("/services/example/defaults").status == 404)
             let sneaky = try await cole.post("/services/example/defaults", [("csrf", cole.csrf(coleHome.body)), ("permissions[]", "devices"), ("do", "save")])
             #expect(sneaky.status == 404)
-            #expect(try plane.defaults(service: "example", actor: .op).permissions == [.history, .folders])
+            #expect(try plane.people.defaults(service: "example", actor: .op).permissions == [.history, .folders])
         }
     }
 
     @Test func aliasesAndARedirectionAreManagedOnTheirPagesAndALoopIsShownNotMade() async throws {
         let plane = try Self.world()
-        _ = try plane.addMailbox("bob@example.org", actor: .op)
-        _ = try plane.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
+        _ = try plane.directory.addMailbox("bob@example.org", actor: .op)
+        _ = try plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
                                 password: nil, actor: .op)
         try await Self.app(plane).test(.router) { client in
             let cole = Browser(client: client)
@@ -311,7 +312,7 @@ import Testing
             let token = cole.csrf(page.body)
             let added = try await cole.post("/mailboxes/alice@example.org/aliases", [("csrf", token), ("alias", "Info"), ("domain", "example.org")])
             #expect(added.status == 200 && added.body.contains("info@example.org now delivers to alice@example.org"))
-            #expect(plane.routing.lookup(.virtual, "info@example.org") == "alice@example.org")
+            #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == "alice@example.org")
             let taken = try await cole.post("/mailboxes/alice@example.org/aliases", [("csrf", token), ("alias", "bob"), ("domain", "example.org")])
             #expect(taken.status == 409 && taken.body.contains("it is the mailbox bob@example.org") && taken.body.contains("info@example.org"),
                     "the page again, with why")
@@ -321,20 +322,20 @@ import Testing
             let set = try await cole.post("/mailboxes/alice@example.org/redirection",
                                           [("csrf", token), ("targets", "bob@example.org\r\nout@elsewhere.test"), ("keepCopy", "on")])
             #expect(set.status == 200 && set.body.contains("now goes to bob@example.org, out@elsewhere.test, with a copy kept"))
-            #expect(plane.routing.lookup(.virtual, "alice@example.org") == "alice@example.org,bob@example.org,out@elsewhere.test")
-            _ = try plane.setRedirection(mailbox: "bob@example.org", targets: ["out@elsewhere.test"], keepCopy: false, actor: .op)
-            _ = try plane.setAccess(mailbox: "bob@example.org", login: "cole@corp.test", permissions: [.redirections], password: nil, actor: .op)
+            #expect(plane.routingIndex.lookup(.virtual, "alice@example.org") == "alice@example.org,bob@example.org,out@elsewhere.test")
+            _ = try plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["out@elsewhere.test"], keepCopy: false, actor: .op)
+            _ = try plane.people.setAccess(mailbox: "bob@example.org", login: "cole@corp.test", permissions: [.redirections], password: nil, actor: .op)
             let loop = try await cole.post("/mailboxes/bob@example.org/redirection", [("csrf", token), ("targets", "info@example.org")])
             #expect(loop.status == 409 && loop.body.contains("bob@example.org → info@example.org → alice@example.org → bob@example.org"))
-            #expect(plane.routing.lookup(.virtual, "bob@example.org") == "out@elsewhere.test", "nothing was changed")
+            #expect(plane.routingIndex.lookup(.virtual, "bob@example.org") == "out@elsewhere.test", "nothing was changed")
             let cleared = try await cole.post("/mailboxes/alice@example.org/redirection/clear", [("csrf", token)])
             #expect(cleared.status == 200 && cleared.body.contains("lands in it again"))
             let removed = try await cole.post("/mailboxes/alice@example.org/aliases/remove", [("csrf", token), ("alias", "info@example.org")])
             #expect(removed.status == 200 && removed.body.contains("info@example.org was removed"))
-            #expect(plane.routing.lookup(.virtual, "info@example.org") == nil && plane.routing.lookup(.virtual, "alice@example.org") == nil)
+            #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == nil && plane.routingIndex.lookup(.virtual, "alice@example.org") == nil)
             let history = try await cole.get("/mailboxes/alice@example.org/history?kind=alias")
             #expect(history.status == 403, "cole has no history permission")
-            let kinds = try plane.history("alice@example.org", limit: 10, kind: "alias", actor: .op).map(\.action)
+            let kinds = try plane.directory.history("alice@example.org", limit: 10, kind: "alias", actor: .op).map(\.action)
             #expect(kinds == ["alias.remove", "alias.add"])
 
             let ezra = Browser(client: client)
@@ -343,7 +344,7 @@ import Testing
             #expect(!theirs.body.contains("/aliases\"") && !theirs.body.contains("/redirection\""))
             #expect(try await ezra.get("/mailboxes/alice@example.org/aliases").status == 403)
             let sneaky = try await ezra.post("/mailboxes/alice@example.org/aliases", [("csrf", ezra.csrf(theirs.body)), ("alias", "x")])
-            #expect(sneaky.status == 403 && plane.routing.lookup(.virtual, "x@example.org") == nil)
+            #expect(sneaky.status == 403 && plane.routingIndex.lookup(.virtual, "x@example.org") == nil)
         }
     }
 }

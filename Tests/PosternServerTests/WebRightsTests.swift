@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import PosternAuth
 import PosternCore
+@testable import PosternControl
 @testable import PosternServer
 import Testing
 
@@ -104,14 +105,14 @@ import Testing
             world = try RouteRightsTests.World()
             for user in WebRightsTests.users {
                 let secret = APIToken.secret(.session)
-                let digest = world.plane.tokenDigest(secret)
+                let digest = world.plane.people.tokenDigest(secret)
                 try world.plane.store.write { db in
                     _ = try db.insertToken(userID: try db.requireUser(login: user).id, kind: .session, name: "session", digest: digest,
                                            expiresAt: Date() + 3600)
                 }
                 sessions[user] = secret
             }
-            phone = try #require(try world.plane.devices("alice@example.org", actor: .op).first { $0.name == "Phone" }).id
+            phone = try #require(try world.plane.devices.devices("alice@example.org", actor: .op).first { $0.name == "Phone" }).id
             for user in WebRightsTests.users { _ = try await call(.get, "/", as: user, form: []) }
         }
 
@@ -126,7 +127,7 @@ import Testing
             var fields = form
             if let user, let secret = sessions[user] {
                 headers[.cookie] = "\(WebManager.cookie)=\(secret)"
-                fields.append(("csrf", CSRF.token(session: secret, key: plane.key.key)))
+                fields.append(("csrf", CSRF.token(session: secret, key: plane.serverKey.key)))
             }
             let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
             if method == .post { headers[.contentType] = "application/x-www-form-urlencoded" }

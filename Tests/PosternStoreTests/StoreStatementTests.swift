@@ -177,7 +177,7 @@ import Testing
         #expect(throws: PosternError.self) {
             try f.store.write { db in
                 _ = try db.appendChange("{}", node: "n1")
-                throw PosternError(.invalid, code: "x", "stop")
+                throw PosternError(.badRequest, "stop")
             }
         }
         #expect(try f.store.write { try $0.appendChange("{}", node: "n2") } == 4)

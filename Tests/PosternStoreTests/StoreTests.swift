@@ -32,10 +32,12 @@ import Testing
         let box = try store.write { try $0.createMailbox(try MailAddress("alice@EXAMPLE.net")) }
         #expect(box.mailService == "example")
         #expect(box.address.description == "alice@example.net")
-        #expect(throws: PosternError.self) { try store.write { try $0.createMailbox(try MailAddress("alice@example.net")) } }
-        do { _ = try store.write { try $0.createMailbox(try MailAddress("x@other.org")) } } catch let e as PosternError {
-            #expect(e.code == "domain_not_served")
-        }
+        let again = #expect(throws: PosternError.self) { try store.write { try $0.createMailbox(try MailAddress("alice@example.net")) } }
+        #expect(again?.code == "mailbox_exists")
+        // A domain no service holds is refused: no mailbox appears, and the error says why.
+        let outside = #expect(throws: PosternError.self) { try store.write { try $0.createMailbox(try MailAddress("x@other.org")) } }
+        #expect(outside?.code == "domain_not_served")
+        #expect(try store.read { try $0.mailboxes(domain: "other.org") }.isEmpty)
         #expect(try store.read { try $0.mailboxes(domain: "example.net") }.count == 1)
         #expect(try store.read { try $0.mailboxes(domain: "example.org") }.isEmpty)
     }
@@ -128,7 +130,7 @@ import Testing
         #expect(throws: PosternError.self) {
             try store.write({ db in
                 _ = try db.createMailbox(try MailAddress("half@example.org"))
-                throw PosternError(.invalid, code: "x", "stop")
+                throw PosternError(.badRequest, "stop")
             }, afterCommit: { _ in ran.set() })
         }
         #expect(!ran.value)

@@ -94,7 +94,9 @@ class BoundedTests:
                     # Kept alive: a second request inside the idle time is answered on the same connection.
                     s.sendall(request)
                     read_response(s)
-                    time.sleep(1)  # part of the idle time, on purpose: the timer must restart at the next request
+                    # Idle on purpose, not a wait for an event: half the idle time passes, and the timer
+                    # must restart at the next request (the close is then measured from that request).
+                    time.sleep(1)
                     s.sendall(request)
                     read_response(s)
                     took = closed_after(s, 10)

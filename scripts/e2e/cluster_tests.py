@@ -297,7 +297,9 @@ class ClusterTests:
             wait_for("node 2 to accept", lambda: answer(n2, password) == "OK", 5)
             # Used on node 2 first, then later on node 1, from another IP and service.
             assert dovecot_auth(n2.auth_socket, ALICE, password, service="imap", rip="192.0.2.2")[0].startswith("OK")
-            time.sleep(1.1)  # the two uses one second apart at least: last use is kept to the second
+            # Not a wait for an event but the spacing under test: last use is kept to the second, so
+            # the two uses must be at least a second apart for the later one to be told from the first.
+            time.sleep(1.1)
             assert dovecot_auth(n1.auth_socket, ALICE, password, service="smtp", rip="192.0.2.1")[0].startswith("OK")
 
             def shown(d):

@@ -278,10 +278,11 @@ class PrivateDovecot:
                         os.kill(p, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-                time.sleep(0.1)
-                left = _pids(self.instance, session)
-                if left:
-                    raise RuntimeError(f"Dovecot processes survived SIGKILL: {left}")
+                killed_by = time.monotonic() + 2.0
+                while left := _pids(self.instance, session):
+                    if time.monotonic() > killed_by:
+                        raise RuntimeError(f"Dovecot processes survived SIGKILL: {left}")
+                    time.sleep(0.02)
                 break
             time.sleep(0.02)
         self.proc = None

@@ -416,9 +416,11 @@ class PrivatePostfix:
                         os.kill(p, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-                time.sleep(0.05)
-                if _instance_pids(self.config_dir, pid):
-                    raise RuntimeError(f"Postfix processes survived SIGKILL: {left}")
+                killed_by = time.monotonic() + 2.0
+                while _instance_pids(self.config_dir, pid):
+                    if time.monotonic() > killed_by:
+                        raise RuntimeError(f"Postfix processes survived SIGKILL: {left}")
+                    time.sleep(0.01)
                 break
             time.sleep(0.01)
         self.master_pid = None

@@ -62,6 +62,7 @@ def postmap(config_dir, socket, name, key):
 
 class RoutingTests:
     def test_a_removed_mailbox_leaves_no_redirection_pointing_at_it(self):
+        self.example()  # Example Ltd serving example.org
         sm = self.d.socketmap_socket
         for box in ("rm-a@example.org", "rm-b@example.org"):
             self.d.ok("mailbox", "add", box)
@@ -85,6 +86,7 @@ class RoutingTests:
 
     def test_aliases_and_redirections_reach_a_real_postfix_over_socketmap(self):
         from import_tests import wait_for
+        self.example()  # Example Ltd serving example.org
         sm = self.d.socketmap_socket
         for box in ("ann@example.org", "ben@example.org", "cat@example.org"):
             self.d.ok("mailbox", "add", box)

@@ -27,6 +27,7 @@ def sieve_dovecot(tmpdir, auth_socket, lmtp_socket, sendmail):
 class SieveTests:
     def test_rules_spam_senders_and_the_responder_run_in_real_dovecot_delivery(self):
         from import_tests import wait_for
+        self.example()  # Example Ltd serving example.org
         root = os.path.join(self.tmp, "sieve-dovecot")
         lmtp = os.path.join(self.tmp, "sieve-lmtp.sock")
         replies = os.path.join(self.tmp, "replies")

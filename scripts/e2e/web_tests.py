@@ -83,6 +83,7 @@ class WebTests:
         from selenium.webdriver.common.by import By
         port = free_port()
         base = f"http://127.0.0.1:{port}"
+        self.example()  # Example Ltd and its service "example" serving example.org, and the mailbox alice@example.org
         self.d.ok("mailbox", "add", "wes@example.org")
         path = os.path.join(self.tmp, "wes.passwd")
         with open(path, "w") as f:

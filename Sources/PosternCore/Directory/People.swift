@@ -20,7 +20,7 @@ public struct User: Codable, Sendable, Equatable {
     /// A login is an email address, stored with its domain in lowercase.
     public static func login(_ text: String) throws(PosternError) -> String {
         do { return try MailAddress(text.trimmingCharacters(in: .whitespaces)).description } catch {
-            throw PosternError(.invalid, code: "invalid_login", "a user's login is an email address: \(error.message)")
+            throw PosternError(.invalidLogin, "a user's login is an email address: \(error.message)")
         }
     }
 }

@@ -41,7 +41,7 @@ public struct APIToken: Codable, Sendable, Equatable {
     /// Days a token may live: 1 to 366 (default 90).
     public static func checkDays(_ days: Int) throws(PosternError) {
         guard (1...366).contains(days) else {
-            throw PosternError(.invalid, code: "invalid_expiry", "a token lives 1 to 366 days; make a new one when it ends")
+            throw PosternError(.invalidExpiry, "a token lives 1 to 366 days; make a new one when it ends")
         }
     }
 }

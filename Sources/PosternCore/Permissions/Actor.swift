@@ -43,10 +43,6 @@ public enum Actor: Sendable, Equatable {
         }
     }
 
-    public func requireOperator(_ what: String) throws(PosternError) {
-        guard isOperator else { throw PosternError(.forbidden, code: "forbidden", Requirement.operator(what).description) }
-    }
-
     /// For the action history: never a secret, always enough to tell who.
     public var name: String {
         switch self {

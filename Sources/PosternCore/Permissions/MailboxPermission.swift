@@ -48,7 +48,7 @@ public struct MailboxPermission: OptionSet, Sendable, Hashable, Codable {
             if name == "all" { result = .all; continue }
             if name == "none" || name.isEmpty { continue }
             guard let known = Self.named.first(where: { $0.name == name }) else {
-                throw PosternError(.invalid, code: "unknown_permission", """
+                throw PosternError(.unknownPermission, """
                     unknown permission '\(name.prefix(64))'; the permissions are \(Self.named.map(\.name).joined(separator: ", ")), or all, or none
                     """)
             }

@@ -34,7 +34,7 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
         case "collaborator": self = .collaborator
         case "external": self = .external
         default:
-            throw PosternError(.invalid, code: "unknown_role", """
+            throw PosternError(.unknownRole, """
                 unknown role '\(text.prefix(64))'; the roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))
                 """)
         }

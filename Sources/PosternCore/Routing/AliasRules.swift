@@ -14,7 +14,7 @@ public enum AliasRules {
     public static func localPart(_ text: String, delimiter: Character?) throws(PosternError) -> String {
         let local = text.lowercased()
         func refuse(_ why: String) -> PosternError {
-            PosternError(.invalid, code: "invalid_alias", "'\(text.prefix(80))' is not a valid alias: \(why)")
+            PosternError(.invalidAlias, "'\(text.prefix(80))' is not a valid alias: \(why)")
         }
         guard !local.isEmpty, local.utf8.count <= 64 else { throw refuse("the part before @ must be 1 to 64 characters") }
         guard local.utf8.allSatisfy({ $0 < 0x80 }) else { throw refuse("only ASCII letters, digits and !#$%&'*+-/=?^_`{|}~ and dots") }

@@ -1,4 +1,5 @@
 import Logging
+import PosternControl
 import NIOPosix
 import PosternStore
 import ServiceLifecycle
@@ -13,7 +14,7 @@ import ServiceLifecycle
 /// hang on a silent connection, or never start. A lost or silent connection is closed and
 /// retried meanwhile.
 struct ChangeFeedService: Service {
-    let plane: ControlPlane
+    let plane: Planes
     let poll: Duration
     let logger: Logger
     /// How often the feed's gauges are updated.
@@ -37,7 +38,7 @@ struct ChangeFeedService: Service {
                                 plane.feed.connection(up: true)
                                 // Applied as it arrives when it carries the next change: no hop to
                                 // another thread and no read of the log before the index has it.
-                                if let payload { plane.applyNotified(payload) }
+                                if let payload { plane.node.applyNotified(payload) }
                                 wake.yield()
                             }
                         } catch {
@@ -64,7 +65,7 @@ struct ChangeFeedService: Service {
                     var failing = false
                     for await _ in signals {
                         do {
-                            try await reader.runIfActive { try plane.catchUp() }
+                            try await reader.runIfActive { try plane.node.catchUp() }
                             if failing { logger.notice("change feed: in step with the database again") }
                             failing = false
                         } catch {

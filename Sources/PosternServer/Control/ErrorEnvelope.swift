@@ -15,50 +15,41 @@ struct ErrorEnvelope<Context: RequestContext>: RouterMiddleware {
         } catch let error as PosternError {
             throw APIError(error)
         } catch let error as HTTPError {
-            let code = switch error.status {
-            case .notFound: "no_such_route"
-            case .badRequest: "bad_request"
-            case .contentTooLarge: "too_large"
-            case .methodNotAllowed: "method_not_allowed"
-            default: "http_\(error.status.code)"
+            let message = error.body ?? error.status.reasonPhrase
+            switch error.status {
+            case .notFound: throw APIError(PosternError(.noSuchRoute, message))
+            case .contentTooLarge: throw APIError(PosternError(.tooLarge, message))
+            case .methodNotAllowed: throw APIError(PosternError(.methodNotAllowed, message))
+            case .badRequest: throw APIError(PosternError(.badRequest, message))
+            // One Hummingbird raises without a name of ours keeps its status: http_STATUS.
+            default: throw APIError(status: error.status, code: "http_\(error.status.code)", message: message)
             }
-            throw APIError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)
         } catch is NIOTooManyBytesError {
-            throw APIError(status: .contentTooLarge, code: "too_large", message: "the request body is larger than \(ControlContext.maxJSONBytes) bytes (a passwd-file import has no limit)")
+            throw APIError(PosternError(.tooLarge, "the request body is larger than \(ControlContext.maxJSONBytes) bytes (a passwd-file import has no limit)"))
         } catch let error as HTTPParserError {
             // A body the client garbled (a bad chunk size, say) is its mistake, not ours.
-            throw APIError(status: .badRequest, code: "bad_request", message: "the request could not be read as HTTP (\(error)); nothing was changed")
+            throw APIError(PosternError(.badRequest, "the request could not be read as HTTP (\(error)); nothing was changed"))
         } catch is DecodingError {
-            throw APIError(status: .badRequest, code: "bad_request", message: "the JSON body does not match what this route expects (see openapi.yaml)")
+            throw APIError(PosternError(.badRequest, "the JSON body does not match what this route expects (see openapi.yaml)"))
         } catch {
             context.logger.error("control request failed: \(error)")
-            throw APIError(status: .internalServerError, code: "internal", message: "internal error; see the posternd log")
+            throw APIError(PosternError(.internal, "internal error; see the posternd log"))
         }
     }
 }
 
+/// A refusal as the control API sends it: the status its kind says, and `{"error": {code, message}}`.
 struct APIError: HTTPResponseError {
     let status: HTTPResponse.Status
     let code: String
     let message: String
 
-    init(status: HTTPResponse.Status, code: String, message: String) {
-        self.status = status
-        self.code = code
-        self.message = message
+    init(_ error: PosternError) {
+        self.init(status: .init(code: error.kind.httpStatus), code: error.code, message: error.message)
     }
 
-    init(_ error: PosternError) {
-        let status: HTTPResponse.Status = switch error.kind {
-        case .invalid: .badRequest
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .forbidden: .forbidden
-        case .unauthenticated: .unauthorized
-        case .unavailable: .serviceUnavailable
-        case .internal: .internalServerError
-        }
-        self.init(status: status, code: error.code, message: error.message)
+    init(status: HTTPResponse.Status, code: String, message: String) {
+        (self.status, self.code, self.message) = (status, code, message)
     }
 
     private struct Body: Encodable {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PosternControl
 import PosternCore
 import PosternStore
 
@@ -27,16 +28,16 @@ public struct ControlIdentity: Sendable {
             return .operatorAs(uid: uid, Actor.UserRef(id: user.id, login: user.login))
         }
         guard let mapped = users[uid] else {
-            throw PosternError(.unauthenticated, code: "unknown_caller", """
+            throw PosternError(.unknownCaller, """
                 uid \(uid) is neither the operator (root or posternd's uid) nor mapped to a user in control.users; \
                 nothing was done
                 """)
         }
         if login != nil {
-            throw PosternError(.forbidden, code: "forbidden", "only the operator may act as another user (--as)")
+            throw PosternError(.forbidden, "only the operator may act as another user (--as)")
         }
         guard let user = try store.read({ try $0.user(login: try User.login(mapped)) }) else {
-            throw PosternError(.unauthenticated, code: "unknown_caller", "uid \(uid) is mapped to \(mapped) in control.users, but no such user exists")
+            throw PosternError(.unknownCaller, "uid \(uid) is mapped to \(mapped) in control.users, but no such user exists")
         }
         return .user(Actor.UserRef(id: user.id, login: user.login), via: .socket(uid: uid))
     }
@@ -74,7 +75,7 @@ public struct PeerAuthenticator: ControlAuthenticator {
 
     public func actor(for request: Request, channel: any Channel) async throws -> Actor {
         guard let peer = try await PeerCredentials.of(channel) else {
-            throw PosternError(.unauthenticated, code: "unauthenticated", "this listener takes only the control socket's callers")
+            throw PosternError(.unauthenticated, "this listener takes only the control socket's callers")
         }
         let login = request.headers[HTTPField.Name("X-Postern-As")!]
         let identity = identity, store = store
@@ -84,18 +85,18 @@ public struct PeerAuthenticator: ControlAuthenticator {
 
 /// The TCP control listener's authenticator: an API token or a session, `Authorization: Bearer …`.
 public struct BearerAuthenticator: ControlAuthenticator {
-    let plane: ControlPlane
+    let plane: Planes
 
-    public init(plane: ControlPlane) { self.plane = plane }
+    public init(plane: Planes) { self.plane = plane }
 
     public func actor(for request: Request, channel: any Channel) async throws -> Actor {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            throw PosternError(.unauthenticated, code: "unauthenticated", "this listener takes an API token or a session: Authorization: Bearer …")
+            throw PosternError(.unauthenticated, "this listener takes an API token or a session: Authorization: Bearer …")
         }
         let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let ip = channel.remoteAddress?.ipAddress
         let plane = plane
-        return try await ControlAPI.blocking { try plane.actor(bearer: secret, ip: ip) }
+        return try await ControlAPI.blocking { try plane.people.actor(bearer: secret, ip: ip) }
     }
 }
 

@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import NIOPosix
 import PosternAuth
+import PosternControl
 import PosternCore
 import PosternStore
 import Prometheus
@@ -62,7 +63,7 @@ public enum Daemon {
         let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
         let freshness = Freshness()
         let feed = ChangeFeed(node: config.nodeName, freshness: freshness, maxLag: config.maxLag)
-        let plane = ControlPlane(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
+        let plane = Planes(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
                                  maxDevicesPerMailbox: config.maxDevicesPerMailbox,
                                  mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from,
                                  routing: RoutingIndex(RoutingTable(mailboxPath: config.mailboxPath, delimiter: config.recipientDelimiter)),
@@ -71,10 +72,10 @@ public enum Daemon {
         if store.isNew, let seeds = config.seedsDirectory {
             try Seeds.load(directory: seeds, into: plane, logger: logger)
         }
-        let loaded = try plane.loadIndex()
-        let routes = try plane.loadRouting()
+        let loaded = try plane.node.loadIndex()
+        let routes = try plane.node.loadRouting()
         // What other nodes changed while the indexes loaded, before any login is answered.
-        if store.kind == .postgres { try plane.catchUp() }
+        if store.kind == .postgres { try plane.node.catchUp() }
         logger.info("index loaded", metadata: [
             "devicePasswords": "\(loaded.devices)", "genericPasswords": "\(loaded.generic)",
             "mailboxes": "\(routes.mailboxes)", "aliases": "\(routes.aliases)", "redirections": "\(routes.redirects)",
@@ -107,7 +108,7 @@ public enum Daemon {
             var address = ListenAddress(socketPath: socket, socketMode: config.socketmapSocketMode, socketGroup: config.socketmapSocketGroup)
             address.inheritedUnix = activation.take(unixPath: socket)
             address.maxConnections = config.socketmapMaxConnections
-            frontDoors.append(SocketmapListener.frontDoor(routing: plane.routing, address: address, logger: logger))
+            frontDoors.append(SocketmapListener.frontDoor(routing: plane.routingIndex, address: address, logger: logger))
         }
         activation.closeUnclaimed(logger: logger)
         if let address = config.authHTTPListen {
@@ -176,9 +177,9 @@ public enum Daemon {
         let housekeeper = Housekeeper(plane: plane, interval: config.expiryCheck, removeUnusedAfterDays: config.removeUnusedAfterDays, logger: logger)
         // Shutdown runs in reverse: a running import stops at its next batch, then the control API
         // ends, then the front doors, then the final last-use flush.
-        let group = ServiceGroup(configuration: .init(
-            services: [flusher, hooks, housekeeper, notifier] + (store.kind == .postgres ? [ChangeFeedService(plane: plane, poll: config.feedPoll, logger: logger)] : [])
-                + frontDoors + controlTCP + [app, imports], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let feedService: [any Service] = store.kind == .postgres ? [ChangeFeedService(plane: plane, poll: config.feedPoll, logger: logger)] : []
+        let services: [any Service] = [flusher, hooks, housekeeper, notifier] + feedService + frontDoors + controlTCP + [app, ImportGateService(gate: imports)]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)
         try await hashPool.shutdownGracefully()

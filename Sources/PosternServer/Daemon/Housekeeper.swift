@@ -2,12 +2,13 @@
 import Glibc
 #endif
 import Logging
+import PosternControl
 import ServiceLifecycle
 
 /// Runs the housekeeping on a timer: expired passwords and freed memory every few seconds; every
 /// hour, failed logins older than a month and (when configured) unused devices.
 struct Housekeeper: Service {
-    let plane: ControlPlane
+    let plane: Planes
     let interval: Duration
     /// Days after which an unused device password is removed; nil: never.
     let removeUnusedAfterDays: Int?
@@ -26,12 +27,12 @@ struct Housekeeper: Service {
             // to the system: glibc keeps freed pages in its arenas otherwise.
             Self.returnFreedMemory()
             do {
-                try plane.expireDevices()
+                try plane.devices.expireDevices()
                 if clock.now >= nextUnusedSweep {
                     nextUnusedSweep = clock.now + .seconds(3600)
-                    try plane.pruneFailedLogins()
-                    try plane.pruneChanges()
-                    if let days = removeUnusedAfterDays { try plane.removeUnusedDevices(olderThanDays: days) }
+                    try plane.devices.pruneFailedLogins()
+                    try plane.node.pruneChanges()
+                    if let days = removeUnusedAfterDays { try plane.devices.removeUnusedDevices(olderThanDays: days) }
                 }
             } catch {
                 logger.error("device housekeeping failed; will retry: \(error)")

@@ -1,10 +1,11 @@
 import PosternAuth
+import PosternControl
 import ServiceLifecycle
 
 /// Writes, every few seconds and once more at shutdown, what the password check only kept in
 /// memory: the last use of each device (see `LastUseRecorder` for which uses are due), one history line per mailbox under attack, and the refused generic passwords.
 struct LastUseFlusher: Service {
-    let plane: ControlPlane
+    let plane: Planes
     let check: PasswordCheck
     let interval: Duration
 
@@ -21,10 +22,10 @@ struct LastUseFlusher: Service {
     }
 
     func flush(everything: Bool = false) {
-        plane.flushLastUse(everything: everything)
-        plane.recordAttacks(check.throttle.drainReports(), window: check.throttle.policy.window)
-        plane.recordGenericRefusals(check.genericRefusals.drain())
-        plane.flushFailedLogins(check.failedLogins)
+        plane.devices.flushLastUse(everything: everything)
+        plane.devices.recordAttacks(check.throttle.drainReports(), window: check.throttle.policy.window)
+        plane.devices.recordGenericRefusals(check.genericRefusals.drain())
+        plane.devices.flushFailedLogins(check.failedLogins)
         check.throttle.expire()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PosternCore
 
 /// Dovecot's doveadm HTTP API (PROTOCOLS.md §3), as posternd calls it to flush the auth cache and
 /// kick sessions without root: `POST /doveadm/v1` with `Authorization: X-Dovecot-API <base64 key>`,

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import PosternControl
 import PosternCore
 import PosternStore
 import ServiceLifecycle
@@ -11,7 +12,7 @@ import ServiceLifecycle
 /// answers at once; each call (a doveadm HTTP API request, or a command) gets a timeout and
 /// retries; a failure is logged, counted and written to the mailbox's action history, and never
 /// reaches the API's answer.
-public final class RevocationHooks: Service, Sendable {
+public final class RevocationHooks: Service, RevocationSink, Sendable {
     public let settings: RevocationSettings
     private let stream: AsyncStream<RevocationEvent>
     private let continuation: AsyncStream<RevocationEvent>.Continuation
@@ -19,7 +20,7 @@ public final class RevocationHooks: Service, Sendable {
     private let failures: Counter
     private let runs: Counter
     /// Where a failure is recorded in the mailbox's action history (nil in tests that need none).
-    private let store: Store?
+    private let failuresLog: RevocationFailures?
 
     /// Exit codes that mean "done": doveadm kick exits 68 when no session matched.
     static let successfulExitCodes: Set<Int32> = [0, 68]
@@ -27,7 +28,7 @@ public final class RevocationHooks: Service, Sendable {
     public init(settings: RevocationSettings, store: Store?, logger: Logger) {
         self.settings = settings
         self.logger = logger
-        self.store = store
+        self.failuresLog = store.map(RevocationFailures.init)
         (stream, continuation) = AsyncStream.makeStream(of: RevocationEvent.self, bufferingPolicy: .bufferingNewest(10_000))
         failures = Counter(label: "postern_revocation_hook_failures_total")
         runs = Counter(label: "postern_revocation_hook_runs_total")
@@ -91,9 +92,7 @@ public final class RevocationHooks: Service, Sendable {
                     failures.increment()
                     let what = "\(step.what) \(outcome) after \(attempt) attempt(s)"
                     logger.error("revocation hook failed: \(what)")
-                    try? store?.write { db in
-                        try db.appendHistory(HistoryEntry(mailbox: event.address, actor: "postern", action: "revocation.hook_failed", detail: what))
-                    }
+                    failuresLog?.record(mailbox: event.address, what)
                     break
                 }
                 try? await Task.sleep(for: .milliseconds(200 * attempt))

@@ -1,4 +1,5 @@
 import Foundation
+import PosternControl
 import PosternCore
 import PosternProtocols
 
@@ -28,7 +29,7 @@ public struct SieveSettings: Sendable, Equatable {
     static func expand(_ template: String, _ address: MailAddress) throws -> String {
         let local = address.localPart.lowercased(), domain = address.domain
         guard !local.contains("/"), local != ".", local != "..", !local.hasPrefix("."), !domain.contains("/") else {
-            throw PosternError(.invalid, code: "unsafe_path", "\(address) cannot have a Sieve script: its address is not usable in a file path")
+            throw PosternError(.unsafePath, "\(address) cannot have a Sieve script: its address is not usable in a file path")
         }
         return template.replacingOccurrences(of: "%u", with: "\(local)@\(domain)")
             .replacingOccurrences(of: "%d", with: domain).replacingOccurrences(of: "%n", with: local)
@@ -39,16 +40,14 @@ public struct SieveSettings: Sendable, Equatable {
 /// the old one under a temporary name and compiles it with the real sievec (an invalid script is
 /// an error, and the transaction rolls back); `install` renames it into place after the commit,
 /// so Dovecot reads either the old script or the new one, never half of one.
-public struct SieveWriter: Sendable {
+public struct SieveWriter: SieveScriptWriter {
     public let settings: SieveSettings
 
     public init(settings: SieveSettings) { self.settings = settings }
 
-    public struct Pending: Sendable {
-        let temporary: String
-        let final: String
-        let active: String?
-    }
+    public typealias Pending = PreparedScript
+
+    public var spamHeader: SieveScript.SpamHeader { settings.spamHeader }
 
     /// nil when scripts are not written (no `sieve.scriptPath`).
     public func prepare(_ script: String, for address: MailAddress) throws -> Pending? {
@@ -58,7 +57,7 @@ public struct SieveWriter: Sendable {
         try makeDirectory(directory)
         let temporary = "\(final).tmp-\(UUID().uuidString.prefix(8))"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(script.utf8), attributes: [.posixPermissions: 0o644]) else {
-            throw PosternError(.unavailable, code: "sieve_unwritable", "cannot write \(temporary): check sieve.scriptPath and its permissions; nothing was changed")
+            throw PosternError(.sieveUnwritable, "cannot write \(temporary): check sieve.scriptPath and its permissions; nothing was changed")
         }
         let compiled = temporary + ".svbin"
         defer { try? FileManager.default.removeItem(atPath: compiled) }
@@ -66,7 +65,7 @@ public struct SieveWriter: Sendable {
         guard status == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
             let said = output.split(separator: "\n").prefix(3).joined(separator: "; ").replacingOccurrences(of: temporary, with: "script")
-            throw PosternError(.internal, code: "sieve_invalid", "the new Sieve script does not compile (\(said.prefix(400))); the old one stays, nothing was changed")
+            throw PosternError(.sieveInvalid, "the new Sieve script does not compile (\(said.prefix(400))); the old one stays, nothing was changed")
         }
         try chown(temporary)
         return Pending(temporary: temporary, final: final, active: try settings.activePath.map { try SieveSettings.expand($0, address) })
@@ -75,14 +74,14 @@ public struct SieveWriter: Sendable {
     /// Puts a prepared script in place and points the active link at it.
     public func install(_ pending: Pending) throws {
         guard rename(pending.temporary, pending.final) == 0 else {
-            throw PosternError(.unavailable, code: "sieve_unwritable", "cannot move the script to \(pending.final): \(String(cString: strerror(errno)))")
+            throw PosternError(.sieveUnwritable, "cannot move the script to \(pending.final): \(String(cString: strerror(errno)))")
         }
         guard let active = pending.active else { return }
         try makeDirectory((active as NSString).deletingLastPathComponent)
         let link = active + ".tmp-\(UUID().uuidString.prefix(8))"
         guard symlink(pending.final, link) == 0, rename(link, active) == 0 else {
             unlink(link)
-            throw PosternError(.unavailable, code: "sieve_unwritable", "cannot point \(active) at the script: \(String(cString: strerror(errno)))")
+            throw PosternError(.sieveUnwritable, "cannot point \(active) at the script: \(String(cString: strerror(errno)))")
         }
         if let owner = ownerIDs() { lchown(active, owner.uid, owner.gid) }
     }
@@ -98,7 +97,7 @@ public struct SieveWriter: Sendable {
         }
         for directory in missing.reversed() {
             guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
-                throw PosternError(.unavailable, code: "sieve_unwritable", "cannot create \(directory): \(String(cString: strerror(errno)))")
+                throw PosternError(.sieveUnwritable, "cannot create \(directory): \(String(cString: strerror(errno)))")
             }
             try chown(directory)
         }
@@ -107,7 +106,7 @@ public struct SieveWriter: Sendable {
     private func chown(_ path: String) throws {
         guard let owner = ownerIDs() else { return }
         guard Glibc.chown(path, owner.uid, owner.gid) == 0 else {
-            throw PosternError(.unavailable, code: "sieve_unwritable", "cannot give \(path) to \(settings.owner ?? ""): \(String(cString: strerror(errno)))")
+            throw PosternError(.sieveUnwritable, "cannot give \(path) to \(settings.owner ?? ""): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -12,8 +12,8 @@ extension Pages {
     func home(_ context: WebContext) async throws -> Response {
         await run(context) {
             let actor = try signedIn(context)
-            let boxes = try await ControlAPI.blocking { [plane] in try plane.mailboxesWithPermissions(actor: actor) }
-            let orgs = try await ControlAPI.blocking { [plane] in try plane.organizationsWithRights(actor: actor) }
+            let boxes = try await ControlAPI.blocking { [plane] in try plane.directory.mailboxesWithPermissions(actor: actor) }
+            let orgs = try await ControlAPI.blocking { [plane] in try plane.directory.organizationsWithRights(actor: actor) }
             return page("home", ["title": "Your mailboxes",
                                  "organizations": orgs.map { org in
                 ["name": org.organization.name, "path": Self.segment(org.organization.name), "role": org.role?.label ?? "operator",
@@ -35,7 +35,7 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let list = try await ControlAPI.blocking { [plane] in try plane.devices(address, actor: actor) }
+            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, actor: actor) }
             var values: [String: Any] = ["title": "Devices", "address": address, "path": Self.segment(address),
                                          "devices": list.map { Self.row($0, address) },
                                          "services": ServiceScope.Service.allCases.map(\.rawValue)]
@@ -63,7 +63,7 @@ extension Pages {
             }
             let (since, until) = (day("since"), day("until"))
             let entries = try await ControlAPI.blocking { [plane] in
-                try plane.history(address, limit: 500, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
+                try plane.directory.history(address, limit: 500, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
             }
             return page("history", ["title": "History", "address": address, "path": Self.segment(address),
                                     "since": since.text, "until": until.text,
@@ -93,7 +93,7 @@ extension Pages {
             let address = try context.parameters.decoded("address")
             let input = try await form(Form.self, request, context)
             let scope = try ServiceScope(names: input.scopes ?? [])
-            let made = try await ControlAPI.blocking { [plane] in try plane.addDevice(address, name: input.name, scope: scope, actor: actor) }
+            let made = try await ControlAPI.blocking { [plane] in try plane.devices.addDevice(address, name: input.name, scope: scope, actor: actor) }
             return password(made, address, heading: "New device: \(made.device.name)", context)
         }
     }
@@ -104,7 +104,7 @@ extension Pages {
             let actor = try signedIn(context)
             let (address, id) = (try context.parameters.decoded("address"), try context.parameters.decoded("id"))
             _ = try await form(Form.self, request, context)
-            let made = try await ControlAPI.blocking { [plane] in try plane.rotateDevice(address, device: "#" + id, actor: actor) }
+            let made = try await ControlAPI.blocking { [plane] in try plane.devices.rotateDevice(address, device: "#" + id, actor: actor) }
             return password(made, address, heading: "New password for \(made.device.name)", context)
         }
     }
@@ -135,7 +135,7 @@ extension Pages {
             let actor = try signedIn(context)
             let (address, id) = (try context.parameters.decoded("address"), try context.parameters.decoded("id"))
             _ = try await form(Form.self, request, context)
-            _ = try await ControlAPI.blocking { [plane] in try plane.disconnectDevice(address, device: "#" + id, actor: actor) }
+            _ = try await ControlAPI.blocking { [plane] in try plane.devices.disconnectDevice(address, device: "#" + id, actor: actor) }
             return Self.redirect("/mailboxes/\(Self.segment(address))/devices?done=disconnected")
         }
     }
@@ -144,7 +144,7 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let list = try await ControlAPI.blocking { [plane] in try plane.devices(address, actor: actor) }
+            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, actor: actor) }
             return page("disconnect-all", ["title": "Disconnect all devices", "address": address, "path": Self.segment(address),
                                            "devices": list.map { Self.row($0, address) }, "count": list.count], context)
         }
@@ -156,7 +156,7 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             _ = try await form(Form.self, request, context)
-            _ = try await ControlAPI.blocking { [plane] in try plane.disconnectAll(address, confirmed: true, actor: actor) }
+            _ = try await ControlAPI.blocking { [plane] in try plane.devices.disconnectAll(address, confirmed: true, actor: actor) }
             return Self.redirect("/mailboxes/\(Self.segment(address))/devices?done=all")
         }
     }
@@ -167,7 +167,7 @@ extension Pages {
         let host = request.head.authority.map { String($0.split(separator: ":")[0]).lowercased() }
         let candidates = [fromAddress, host, host.map { $0.hasPrefix("autoconfig.") ? String($0.dropFirst(11)) : $0 }].compactMap { $0 }
         let plane = plane
-        for domain in candidates where try await ControlAPI.blocking({ try plane.servesDomain(domain) }) {
+        for domain in candidates where try await ControlAPI.blocking({ try plane.directory.servesDomain(domain) }) {
             return Response(status: .ok, headers: [.contentType: "application/xml; charset=utf-8", .cacheControl: "public, max-age=3600"],
                             body: .init(byteBuffer: ByteBuffer(string: clientSettings.autoconfig(domain: domain))))
         }

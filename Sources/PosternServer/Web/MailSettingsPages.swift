@@ -26,7 +26,7 @@ extension Pages {
 
     func rulesPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("rules", "Rules", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let rules = try plane.rules(mailbox: address, actor: actor)
+            let rules = try plane.mailSettings.rules(mailbox: address, actor: actor)
             return ["rules": rules.enumerated().map { index, rule in
                 ["id": "\(rule.id ?? 0)", "name": rule.name, "enabled": rule.enabled, "first": index == 0, "last": index == rules.count - 1,
                  "when": rule.conditions.map(Self.describe).joined(separator: rule.match == .all ? " and " : " or "),
@@ -58,13 +58,13 @@ extension Pages {
         return await submit(Form.self, request, context, redisplay: { try await rulesPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
             return try await ControlAPI.blocking { [plane] in
-                var rules = try plane.rules(mailbox: address, actor: actor)
+                var rules = try plane.mailSettings.rules(mailbox: address, actor: actor)
                 let index = rules.firstIndex { "\($0.id ?? 0)" == input.id }
                 switch (input.do, index) {
                 case ("add", _):
                     guard let field = Condition.Field(rawValue: input.field ?? ""), let test = Condition.Test(rawValue: input.test ?? ""),
                           let kind = RuleAction.Kind(rawValue: input.action ?? "") else {
-                        throw PosternError(.invalid, code: "invalid_rule", "choose a field, a test and an action")
+                        throw PosternError(.invalidRule, "choose a field, a test and an action")
                     }
                     let target = input.target?.trimmingCharacters(in: .whitespaces)
                     rules.append(SortingRule(name: input.name ?? "", match: SortingRule.Match(rawValue: input.match ?? "all") ?? .all,
@@ -74,9 +74,9 @@ extension Pages {
                 case let ("up", i?) where i > 0: rules.swapAt(i, i - 1)
                 case let ("down", i?) where i < rules.count - 1: rules.swapAt(i, i + 1)
                 case let ("remove", i?): rules.remove(at: i)
-                default: throw PosternError(.notFound, code: "rule_not_found", "that rule is gone; reload the page")
+                default: throw PosternError(.ruleNotFound, "that rule is gone; reload the page")
                 }
-                _ = try plane.setRules(mailbox: address, rules: rules, actor: actor)
+                _ = try plane.mailSettings.setRules(mailbox: address, rules: rules, actor: actor)
                 return input.do == "add" ? "Rule “\(input.name ?? "")” added." : "Rules saved."
             }
         }
@@ -84,7 +84,7 @@ extension Pages {
 
     func spamPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("spam", "Spam filter", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let spam = try plane.spamFilter(mailbox: address, actor: actor)
+            let spam = try plane.mailSettings.spamFilter(mailbox: address, actor: actor)
             return ["enabled": spam.enabled, "threshold": "\(spam.threshold)", "folder": spam.folder]
         }
     }
@@ -94,10 +94,10 @@ extension Pages {
         return await submit(Form.self, request, context, redisplay: { try await spamPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
             guard let threshold = Int(input.threshold.trimmingCharacters(in: .whitespaces)) else {
-                throw PosternError(.invalid, code: "invalid_threshold", "the threshold is a whole number, such as 5")
+                throw PosternError(.invalidThreshold, "the threshold is a whole number, such as 5")
             }
             let saved = try await ControlAPI.blocking { [plane] in
-                try plane.setSpamFilter(mailbox: address, SpamFilter(enabled: input.enabled == "on", threshold: threshold, folder: input.folder), actor: actor)
+                try plane.mailSettings.setSpamFilter(mailbox: address, SpamFilter(enabled: input.enabled == "on", threshold: threshold, folder: input.folder), actor: actor)
             }
             return saved.enabled ? "Spam filter on: a score of \(saved.threshold) or more goes to \(saved.folder)." : "Spam filter off."
         }
@@ -105,7 +105,7 @@ extension Pages {
 
     func responderPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("responder", "Automatic reply", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let r = try plane.responder(mailbox: address, actor: actor)
+            let r = try plane.mailSettings.responder(mailbox: address, actor: actor)
             return ["enabled": r.enabled, "subject": r.subject, "text": r.text, "start": r.start ?? "", "end": r.end ?? "",
                     "onlyOwnDomains": r.onlyOwnDomains, "days": "\(r.days)"]
         }
@@ -119,14 +119,14 @@ extension Pages {
             let responder = Responder(enabled: input.enabled == "on", subject: input.subject, text: input.text,
                                       start: input.start.flatMap { $0.isEmpty ? nil : $0 }, end: input.end.flatMap { $0.isEmpty ? nil : $0 },
                                       onlyOwnDomains: input.onlyOwnDomains == "on", days: Int(input.days) ?? 0)
-            let saved = try await ControlAPI.blocking { [plane] in try plane.setResponder(mailbox: address, responder, actor: actor) }
+            let saved = try await ControlAPI.blocking { [plane] in try plane.mailSettings.setResponder(mailbox: address, responder, actor: actor) }
             return saved.enabled ? "The automatic reply is on." : "The automatic reply is off."
         }
     }
 
     func sendersPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("senders", "Blocked and approved senders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let lists = try plane.senderLists(mailbox: address, actor: actor)
+            let lists = try plane.mailSettings.senderLists(mailbox: address, actor: actor)
             return ["blocked": lists.blocked.joined(separator: "\n"), "approved": lists.approved.joined(separator: "\n"),
                     "junk": lists.blockedAction == .junk, "discard": lists.blockedAction == .discard]
         }
@@ -141,7 +141,7 @@ extension Pages {
             }
             let lists = SenderLists(blocked: entries(input.blocked), approved: entries(input.approved),
                                     blockedAction: SenderLists.BlockedAction(rawValue: input.blockedAction) ?? .junk)
-            let saved = try await ControlAPI.blocking { [plane] in try plane.setSenderLists(mailbox: address, lists, actor: actor) }
+            let saved = try await ControlAPI.blocking { [plane] in try plane.mailSettings.setSenderLists(mailbox: address, lists, actor: actor) }
             return "\(saved.blocked.count) blocked, \(saved.approved.count) approved."
         }
     }
@@ -149,7 +149,7 @@ extension Pages {
     func foldersPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok,
                      confirmDelete: String? = nil) async throws -> Response {
         await settingsPage("folders", "Folders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let folders = try plane.folders(mailbox: address, actor: actor)
+            let folders = try plane.mailSettings.folders(mailbox: address, actor: actor)
             var values: [String: Any] = ["folders": folders.map { ["name": $0, "inbox": $0.uppercased() == "INBOX"] as [String: Any] }]
             if let confirmDelete { values["confirmDelete"] = confirmDelete }
             return values
@@ -168,10 +168,10 @@ extension Pages {
             let address = try context.parameters.decoded("address")
             return try await ControlAPI.blocking { [plane] in
                 switch input.do {
-                case "create": return "Folder \(try plane.createFolder(mailbox: address, name: input.name, actor: actor)) created."
-                case "rename": return "Folder \(input.name) is now \(try plane.renameFolder(mailbox: address, from: input.name, to: input.new ?? "", actor: actor))."
-                case "delete": return "Folder \(try plane.deleteFolder(mailbox: address, name: input.name, actor: actor)) deleted, with its mail."
-                default: throw PosternError(.invalid, code: "unknown_action", "unknown action; nothing was changed")
+                case "create": return "Folder \(try plane.mailSettings.createFolder(mailbox: address, name: input.name, actor: actor)) created."
+                case "rename": return "Folder \(input.name) is now \(try plane.mailSettings.renameFolder(mailbox: address, from: input.name, to: input.new ?? "", actor: actor))."
+                case "delete": return "Folder \(try plane.mailSettings.deleteFolder(mailbox: address, name: input.name, actor: actor)) deleted, with its mail."
+                default: throw PosternError(.unknownAction, "unknown action; nothing was changed")
                 }
             }
         }
@@ -179,8 +179,8 @@ extension Pages {
 
     func signaturePage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("signature", "Signature", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let signature = try plane.signature(mailbox: address, actor: actor)
-            let own = [address] + (try plane.aliasesForReplyTo(mailbox: address, actor: actor))
+            let signature = try plane.mailSettings.signature(mailbox: address, actor: actor)
+            let own = [address] + (try plane.mailSettings.aliasesForReplyTo(mailbox: address, actor: actor))
             return ["text": signature.text, "replyTos": own.map { ["value": $0, "selected": RoutingTable.fold($0) == RoutingTable.fold(signature.replyTo ?? "")] as [String: Any] },
                     "none": signature.replyTo == nil]
         }
@@ -191,7 +191,7 @@ extension Pages {
         return await submit(Form.self, request, context, redisplay: { try await signaturePage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
             let saved = try await ControlAPI.blocking { [plane] in
-                try plane.setSignature(mailbox: address, text: input.text, replyTo: input.replyTo, actor: actor)
+                try plane.mailSettings.setSignature(mailbox: address, text: input.text, replyTo: input.replyTo, actor: actor)
             }
             return "Signature saved" + (saved.replyTo.map { "; replies go to \($0)." } ?? ".")
         }

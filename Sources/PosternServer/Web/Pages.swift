@@ -4,13 +4,14 @@ import Hummingbird
 import Mustache
 import NIOCore
 import PosternAuth
+import PosternControl
 import PosternCore
 import PosternProtocols
 
 /// The pages and what their forms do. Each action goes through the control plane, which asks the
 /// rule set: a page only leaves out what the server would refuse anyway.
 struct Pages: Sendable {
-    let plane: ControlPlane
+    let plane: Planes
     let library: MustacheLibrary
     let settings: WebSettings
     let signIns: Throttle
@@ -39,17 +40,8 @@ struct Pages: Sendable {
         return page("problem", ["title": heading, "heading": heading, "message": error.message], context, status: status)
     }
 
-    static func status(_ error: PosternError) -> HTTPResponse.Status {
-        switch error.kind {
-        case .notFound: .notFound
-        case .forbidden: error.code == "sign_in_throttled" || error.code == "confirmation_throttled" ? .tooManyRequests : .forbidden
-        case .unauthenticated: .unauthorized
-        case .conflict: .conflict
-        case .invalid: .badRequest
-        case .unavailable: .serviceUnavailable
-        case .internal: .internalServerError
-        }
-    }
+    /// The same status the control API gives for the same refusal.
+    static func status(_ error: PosternError) -> HTTPResponse.Status { .init(code: error.kind.httpStatus) }
 
     static func redirect(_ location: String, cookie: String? = nil) -> Response {
         var headers: HTTPFields = [.location: location]
@@ -78,7 +70,7 @@ struct Pages: Sendable {
         let text = String(buffer: body)
         let token = try? URLEncodedFormDecoder().decode(CSRFField.self, from: text)
         guard CSRF.matches(token?.csrf, context.csrf) else {
-            throw PosternError(.forbidden, code: "csrf", "this form is stale or not from this session; reload the page and try again")
+            throw PosternError(.csrf, "this form is stale or not from this session; reload the page and try again")
         }
         return try URLEncodedFormDecoder().decode(Form.self, from: text)
     }
@@ -117,7 +109,7 @@ struct Pages: Sendable {
                     status: HTTPResponse.Status = .ok) -> Response {
         let form = request.cookies[WebManager.signInCookie]?.value.filter(\.isHexDigit).count == 32
             ? request.cookies[WebManager.signInCookie]!.value : Self.randomHex(16)
-        var values: [String: Any] = ["title": "Sign in", "signinToken": CSRF.token(session: "sign-in\u{0}" + form, key: plane.key.key)]
+        var values: [String: Any] = ["title": "Sign in", "signinToken": CSRF.token(session: "sign-in\u{0}" + form, key: plane.serverKey.key)]
         if let problem { values["problem"] = problem }
         if let login { values["loginTyped"] = login }
         var response = page("signin", values, context, status: status)
@@ -127,7 +119,7 @@ struct Pages: Sendable {
 
     static func randomHex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        return Hex.encode((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     func signIn(_ request: Request, _ context: WebContext) async throws -> Response {
@@ -137,19 +129,18 @@ struct Pages: Sendable {
             return signInPage(request, context, problem: "Give your login and your account password.", status: .badRequest)
         }
         let cookie = request.cookies[WebManager.signInCookie]?.value
-        guard let cookie, CSRF.matches(form.csrf, CSRF.token(session: "sign-in\u{0}" + cookie, key: plane.key.key)) else {
+        guard let cookie, CSRF.matches(form.csrf, CSRF.token(session: "sign-in\u{0}" + cookie, key: plane.serverKey.key)) else {
             return signInPage(request, context, problem: "This sign-in form is stale or not from this site; sign in again.", login: form.login,
                               status: .forbidden)
         }
         do {
-            let session = try await plane.signIn(login: form.login, password: form.password, ip: Self.clientIP(request, context, settings),
+            let session = try await plane.people.signIn(login: form.login, password: form.password, ip: Self.clientIP(request, context, settings),
                                                  throttle: signIns)
             let cookie = "\(WebManager.cookie)=\(session.secret); Path=/; HttpOnly; SameSite=Strict\(settings.secureCookies ? "; Secure" : "")"
             return Self.redirect("/", cookie: cookie)
         } catch let error as PosternError {
-            let message = error.code == "sign_in_throttled" ? error.message : "Wrong login or password."
-            return signInPage(request, context, problem: message, login: form.login,
-                              status: error.code == "sign_in_throttled" ? .tooManyRequests : .unauthorized)
+            let message = error.errorCode == .signInThrottled ? error.message : "Wrong login or password."
+            return signInPage(request, context, problem: message, login: form.login, status: Self.status(error))
         }
     }
 
@@ -158,7 +149,7 @@ struct Pages: Sendable {
             struct Form: Decodable { let csrf: String? }
             let actor = try signedIn(context)
             _ = try await form(Form.self, request, context)
-            _ = try await ControlAPI.blocking { [plane] in try plane.signOut(actor: actor) }
+            _ = try await ControlAPI.blocking { [plane] in try plane.people.signOut(actor: actor) }
             return Self.redirect("/signin", cookie: "\(WebManager.cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
         }
     }

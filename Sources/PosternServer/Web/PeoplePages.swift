@@ -14,9 +14,9 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let organization = try context.parameters.decoded("organization")
-            let list = try await ControlAPI.blocking { [plane] in try plane.members(organization: organization, actor: actor) }
+            let list = try await ControlAPI.blocking { [plane] in try plane.people.members(organization: organization, actor: actor) }
             let manages = try await ControlAPI.blocking { [plane] in
-                try plane.organizationsWithRights(actor: actor).first { $0.organization.name == organization }?.managesMembers ?? false
+                try plane.directory.organizationsWithRights(actor: actor).first { $0.organization.name == organization }?.managesMembers ?? false
             }
             var values: [String: Any] = ["title": "Members", "organization": organization, "manages": manages,
                 "members": list.map { member in
@@ -38,7 +38,7 @@ extension Pages {
             let input = try await form(Form.self, request, context)
             let role = try Role(parsing: input.role)
             let change = try await ControlAPI.blocking { [plane] in
-                try plane.setMember(organization: organization, login: login, role: role, displayName: nil, password: input.password, actor: actor)
+                try plane.people.setMember(organization: organization, login: login, role: role, displayName: nil, password: input.password, actor: actor)
             }
             return try await members(context, notice: "\(change.member.login) is now \(change.member.role.label).")
         }
@@ -48,7 +48,7 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
-            let preview = try await ControlAPI.blocking { [plane] in try plane.memberRemovalPreview(organization: organization, login: login, actor: actor) }
+            let preview = try await ControlAPI.blocking { [plane] in try plane.people.memberRemovalPreview(organization: organization, login: login, actor: actor) }
             return page("remove-member", ["title": "Remove a member", "organization": organization, "login": preview.member.login,
                 "orgPath": Self.segment(organization), "loginPath": Self.segment(preview.member.login), "roleLabel": preview.member.role.label,
                 "access": preview.mailboxAccess.map { ["mailbox": $0.mailbox, "permissions": $0.permissions.names.joined(separator: ", ")] },
@@ -65,7 +65,7 @@ extension Pages {
             let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
             let input = try await form(Form.self, request, context)
             let removed = try await ControlAPI.blocking { [plane] in
-                try plane.removeMember(organization: organization, login: login, confirm: input.confirm, password: input.password, actor: actor)
+                try plane.people.removeMember(organization: organization, login: login, confirm: input.confirm, password: input.password, actor: actor)
             }
             return try await members(context, notice: "\(removed.member.login) was removed, with \(removed.mailboxAccess.count) mailbox access(es).")
         }
@@ -85,7 +85,7 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let overview = try await ControlAPI.blocking { [plane] in try plane.accessOverview(mailbox: address, actor: actor) }
+            let overview = try await ControlAPI.blocking { [plane] in try plane.people.accessOverview(mailbox: address, actor: actor) }
             let names = Dictionary(overview.members.map { ($0.login, $0.displayName) }, uniquingKeysWith: { first, _ in first })
             let given = Set(overview.access.map(\.login))
             var values: [String: Any] = [
@@ -113,18 +113,18 @@ extension Pages {
             switch input.do {
             case "remove":
                 let change = try await ControlAPI.blocking { [plane] in
-                    try plane.revokeAccess(mailbox: address, login: input.login, password: input.password, actor: actor)
+                    try plane.people.revokeAccess(mailbox: address, login: input.login, password: input.password, actor: actor)
                 }
                 return "\(change.access.login) no longer has access to \(address)."
             case "save", "defaults":
                 let permissions = input.do == "defaults" ? nil : try MailboxPermission(names: input.permissions ?? [])
                 let change = try await ControlAPI.blocking { [plane] in
-                    try plane.setAccess(mailbox: address, login: input.login, permissions: permissions, password: input.password, actor: actor)
+                    try plane.people.setAccess(mailbox: address, login: input.login, permissions: permissions, password: input.password, actor: actor)
                 }
                 let now = change.access.permissions.isEmpty ? "no permission" : change.access.permissions.names.joined(separator: ", ")
                 return "\(change.access.login): \(now)" + (permissions == nil ? " (the global configuration)." : ".")
             default:
-                throw PosternError(.invalid, code: "unknown_action", "unknown action '\(input.do.prefix(32))'; nothing was changed")
+                throw PosternError(.unknownAction, "unknown action '\(input.do.prefix(32))'; nothing was changed")
             }
         }
     }
@@ -135,8 +135,8 @@ extension Pages {
         return await submit(Form.self, request, context, redisplay: { try await access(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
             let changes = try await ControlAPI.blocking { [plane] in
-                let service = try plane.accessOverview(mailbox: address, actor: actor).service
-                return try plane.applyDefaults(service: service, mailboxes: [address], login: nil, password: input.password, actor: actor)
+                let service = try plane.people.accessOverview(mailbox: address, actor: actor).service
+                return try plane.people.applyDefaults(service: service, mailboxes: [address], login: nil, password: input.password, actor: actor)
             }
             return "The global configuration was applied to \(changes.count) user(s) of \(address)."
         }
@@ -146,9 +146,9 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let service = try context.parameters.decoded("service")
-            let current = try await ControlAPI.blocking { [plane] in try plane.defaults(service: service, actor: actor) }
+            let current = try await ControlAPI.blocking { [plane] in try plane.people.defaults(service: service, actor: actor) }
             let mailboxes = try await ControlAPI.blocking { [plane] in
-                try plane.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service && $0.managesAccess }
+                try plane.directory.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service && $0.managesAccess }
             }
             var values: [String: Any] = ["title": "Global configuration", "service": service, "servicePath": Self.segment(service),
                                          "permissions": Self.permissionBoxes(current.permissions),
@@ -169,18 +169,18 @@ extension Pages {
             switch input.do {
             case "save":
                 let permissions = try MailboxPermission(names: input.permissions ?? [])
-                let saved = try await ControlAPI.blocking { [plane] in try plane.setDefaults(service: service, permissions: permissions, actor: actor) }
+                let saved = try await ControlAPI.blocking { [plane] in try plane.people.setDefaults(service: service, permissions: permissions, actor: actor) }
                 let names = saved.permissions.isEmpty ? "no permission" : saved.permissions.names.joined(separator: ", ")
                 return "The global configuration of \(service) is now: \(names). Apply it to give it to existing users."
             case "apply":
                 let changes = try await ControlAPI.blocking { [plane] in
-                    let boxes = try plane.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service }
-                    return try plane.applyDefaults(service: service, mailboxes: boxes.map(\.mailbox.address.description), login: nil,
+                    let boxes = try plane.directory.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service }
+                    return try plane.people.applyDefaults(service: service, mailboxes: boxes.map(\.mailbox.address.description), login: nil,
                                                    password: input.password, actor: actor)
                 }
                 return "The global configuration was applied to \(changes.count) access(es) in \(service)."
             default:
-                throw PosternError(.invalid, code: "unknown_action", "unknown action '\(input.do.prefix(32))'; nothing was changed")
+                throw PosternError(.unknownAction, "unknown action '\(input.do.prefix(32))'; nothing was changed")
             }
         }
     }

@@ -11,7 +11,7 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             let (list, domains) = try await ControlAPI.blocking { [plane] in
-                (try plane.aliases(mailbox: address, actor: actor), try plane.aliasDomains(mailbox: address, actor: actor))
+                (try plane.routing.aliases(mailbox: address, actor: actor), try plane.routing.aliasDomains(mailbox: address, actor: actor))
             }
             var values: [String: Any] = ["title": "Aliases", "address": address, "path": Self.segment(address), "domains": domains,
                                          "aliases": list.map { ["address": $0.address, "created": Output.date($0.createdAt)] }]
@@ -26,7 +26,7 @@ extension Pages {
         return await submit(Form.self, request, context, redisplay: { try await aliases(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
             let text = input.domain.map { input.alias.contains("@") ? input.alias : "\(input.alias)@\($0)" } ?? input.alias
-            let made = try await ControlAPI.blocking { [plane] in try plane.addAlias(mailbox: address, alias: text, actor: actor) }
+            let made = try await ControlAPI.blocking { [plane] in try plane.routing.addAlias(mailbox: address, alias: text, actor: actor) }
             return "\(made.address) now delivers to \(address)."
         }
     }
@@ -35,7 +35,7 @@ extension Pages {
         struct Form: Decodable { let alias: String }
         return await submit(Form.self, request, context, redisplay: { try await aliases(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
-            let removed = try await ControlAPI.blocking { [plane] in try plane.removeAlias(mailbox: address, alias: input.alias, actor: actor) }
+            let removed = try await ControlAPI.blocking { [plane] in try plane.routing.removeAlias(mailbox: address, alias: input.alias, actor: actor) }
             return "\(removed.address) was removed: mail to it is refused from now on."
         }
     }
@@ -45,7 +45,7 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             let (current, scope) = try await ControlAPI.blocking { [plane] in
-                (try plane.redirection(mailbox: address, actor: actor), try plane.redirectionScope(mailbox: address, actor: actor))
+                (try plane.routing.redirection(mailbox: address, actor: actor), try plane.routing.redirectionScope(mailbox: address, actor: actor))
             }
             var values: [String: Any] = ["title": "Redirection", "address": address, "path": Self.segment(address),
                                          "redirected": current != nil, "targets": current?.targets ?? [],
@@ -63,7 +63,7 @@ extension Pages {
             let address = try context.parameters.decoded("address")
             let targets = input.targets.split(whereSeparator: { $0.isNewline || $0 == "," }).map(String.init)
             let change = try await ControlAPI.blocking { [plane] in
-                try plane.setRedirection(mailbox: address, targets: targets, keepCopy: input.keepCopy == "on", actor: actor)
+                try plane.routing.setRedirection(mailbox: address, targets: targets, keepCopy: input.keepCopy == "on", actor: actor)
             }
             return "Mail to \(address) now goes to \(change.redirection.targets.joined(separator: ", "))"
                 + (change.redirection.keepCopy ? ", with a copy kept." : ".")
@@ -74,7 +74,7 @@ extension Pages {
         struct Form: Decodable { let csrf: String? }
         return await submit(Form.self, request, context, redisplay: { try await redirection(context, notice: $0, problem: $1, status: $2) }) { actor, _ in
             let address = try context.parameters.decoded("address")
-            _ = try await ControlAPI.blocking { [plane] in try plane.clearRedirection(mailbox: address, actor: actor) }
+            _ = try await ControlAPI.blocking { [plane] in try plane.routing.clearRedirection(mailbox: address, actor: actor) }
             return "Mail to \(address) lands in it again."
         }
     }

@@ -25,8 +25,7 @@ public struct WebContext: RequestContext {
 /// session's token never fits.
 enum CSRF {
     static func token(session: String, key: SymmetricKey) -> String {
-        HMAC<SHA256>.authenticationCode(for: Array("postern csrf\u{0}\(session)".utf8), using: key)
-            .prefix(18).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array("postern csrf\u{0}\(session)".utf8), using: key).prefix(18))
     }
 
     static func matches(_ given: String?, _ expected: String?) -> Bool {

@@ -5,6 +5,7 @@ import Logging
 import Mustache
 import NIOCore
 import PosternAuth
+import PosternControl
 import PosternCore
 
 /// The web manager: pages rendered on the server from `web/templates`, working without
@@ -15,7 +16,7 @@ public enum WebManager {
     /// Set with the sign-in form, for its CSRF token (there is no session yet).
     static let signInCookie = "postern_signin"
 
-    public static func router(_ plane: ControlPlane, settings: WebSettings, signIns: Throttle) async throws -> Router<WebContext> {
+    public static func router(_ plane: Planes, settings: WebSettings, signIns: Throttle) async throws -> Router<WebContext> {
         let pages = try await MustacheLibrary(directory: settings.directory + "/templates")
         let assets = try Dictionary(uniqueKeysWithValues: [("style.css", "text/css"), ("copy.js", "text/javascript")].map { name, type in
             (name, (type, try Data(contentsOf: URL(fileURLWithPath: settings.directory + "/static/" + name))))
@@ -112,17 +113,17 @@ struct SecurityHeaders: RouterMiddleware {
 /// Reads the session cookie: a valid, not idle session puts its user on the context.
 struct WebSession: RouterMiddleware {
     typealias Context = WebContext
-    let plane: ControlPlane
+    let plane: Planes
     let settings: WebSettings
 
     func handle(_ request: Request, context: WebContext, next: (Request, WebContext) async throws -> Response) async throws -> Response {
         var context = context
         if let secret = request.cookies[WebManager.cookie]?.value, secret.hasPrefix("ps_") {
             let (plane, idle, ip) = (plane, settings.idle, Pages.clientIP(request, context, settings))
-            if let actor = try? await ControlAPI.blocking({ try plane.actor(bearer: secret, ip: ip, idle: idle) }) {
+            if let actor = try? await ControlAPI.blocking({ try plane.people.actor(bearer: secret, ip: ip, idle: idle) }) {
                 context.actor = actor
                 context.session = secret
-                context.csrf = CSRF.token(session: secret, key: plane.key.key)
+                context.csrf = CSRF.token(session: secret, key: plane.serverKey.key)
             }
         }
         return try await next(request, context)

@@ -1,0 +1,214 @@
+import Foundation
+import PosternCore
+import PosternStore
+
+/// Organizations, mail services and mailboxes, and their history: who may see and change which,
+/// asked inside the transaction that reads or writes them.
+public struct DirectoryPlane: Sendable {
+    let node: Node
+    var store: Store { node.store }
+
+    public init(node: Node) { self.node = node }
+
+    // MARK: organizations
+
+    public func addOrganization(_ name: String, actor: Actor) throws -> Organization {
+        try store.write { db in
+            try Access.authorize(actor, .addOrganization, in: db, orHide: PosternError.organizationNotFound(name))
+            let org = try db.createOrganization(name)
+            try ActionLog.record(.organizationAdded(org.name), mailbox: nil, by: actor, in: db)
+            return org
+        }
+    }
+
+    /// The organizations the actor belongs to (every one for the operator).
+    public func organizations(actor: Actor) throws -> [Organization] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            return try db.organizations().filter { Access.allows(rights, .viewOrganization($0.id!)) }
+        }
+    }
+
+    public func removeOrganization(_ name: String, actor: Actor) throws -> Organization {
+        try store.write { db in
+            try Access.authorize(actor, .removeOrganization, in: db, orHide: PosternError.organizationNotFound(name))
+            let org = try db.removeOrganization(name)
+            try ActionLog.record(.organizationRemoved(org.name), mailbox: nil, by: actor, in: db)
+            return org
+        }
+    }
+
+    // MARK: mail services
+
+    public func addMailService(name: String, organization: String, domains: [String], actor: Actor) throws -> MailService {
+        try node.commit { db in
+            let org = try Access.organization(organization, Action.manageOrganization, actor: actor, in: db)
+            let service = try db.createMailService(name: name, organization: organization, domains: domains)
+            try ActionLog.record(.serviceAdded(name: service.name, domains: service.domains, organization: organization), mailbox: nil,
+                                 organizationID: org, by: actor, in: db)
+            return (service, .routing(service.domains.map { .addDomain($0) }))
+        }
+    }
+
+    /// The mail services the actor sees.
+    public func mailServices(actor: Actor) throws -> [MailService] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            let targets = try db.serviceTargets()
+            return try db.mailServices().filter { service in targets[service.id!].map { Access.allows(rights, .viewService($0)) } ?? false }
+        }
+    }
+
+    public func removeMailService(_ name: String, actor: Actor) throws -> MailService {
+        try node.commit { db in
+            let target = try Access.service(name, .manage, actor: actor, in: db)
+            let service = try db.removeMailService(name)
+            try ActionLog.record(.serviceRemoved(service.name), mailbox: nil, organizationID: target.organizationID, by: actor, in: db)
+            return (service, .routing(service.domains.map { .removeDomain($0) }))
+        }
+    }
+
+    // MARK: mailboxes
+
+    public func addMailbox(_ address: String, actor: Actor) throws -> Mailbox {
+        let address = try MailAddress(address)
+        return try node.commit { db in
+            if let service = try db.importService(domain: address.domain) {
+                try Access.service(service.name, .manage, actor: actor, in: db)
+            }
+            let box = try db.createMailbox(address)
+            try ActionLog.record(.mailboxAdded, mailbox: box.address.description, by: actor, in: db)
+            return (box, .routing([.addMailbox(box.address.description)]))
+        }
+    }
+
+    /// The mailboxes the actor sees, optionally of one domain.
+    public func mailboxes(domain: String?, actor: Actor) throws -> [Mailbox] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            return try db.mailboxTargets(domain: domain).filter { Access.allows(rights, .viewMailbox($0.1)) }.map(\.0)
+        }
+    }
+
+    /// Whether a mail service of ours holds this domain (public: autoconfig answers for it).
+    public func servesDomain(_ domain: String) throws -> Bool {
+        try store.read { try $0.importService(domain: domain.lowercased()) != nil }
+    }
+
+    /// The organizations the actor belongs to, with their role there, what they may do with the
+    /// members, and the mail services whose global configuration they manage.
+    public func organizationsWithRights(actor: Actor) throws -> [OrganizationView] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            let targets = try db.serviceTargets()
+            let services = try db.mailServices()
+            return try db.organizations().filter { Access.allows(rights, .viewOrganization($0.id!)) }.map { org in
+                OrganizationView(organization: org, role: rights.roles[org.id!],
+                                 seesMembers: Access.allows(rights, .viewMembers(org.id!)),
+                                 managesMembers: Access.allows(rights, .manageMembers(org.id!)),
+                                 managedServices: services.filter { service in
+                                     service.organization == org.name && targets[service.id!].map { Access.allows(rights, .manageService($0)) } == true
+                                 }.map(\.name))
+            }
+        }
+    }
+
+    /// The mailboxes the actor sees, each with what the actor may do there.
+    public func mailboxesWithPermissions(actor: Actor) throws -> [MailboxView] {
+        try store.read { db in
+            let rights = try db.rights(of: actor)
+            return try db.mailboxTargets().filter { Access.allows(rights, .viewMailbox($0.1)) }.map { mailbox, target in
+                let held = MailboxPermission.named.map(\.permission).filter { Access.allows(rights, .mailbox(target, $0)) }
+                return MailboxView(mailbox: mailbox, permissions: MailboxPermission(held), managesAccess: Access.allows(rights, .manageAccess(target)))
+            }
+        }
+    }
+
+    public func mailbox(_ address: String, actor: Actor) throws -> Mailbox {
+        let address = try MailAddress(address)
+        return try store.read { db in try Access.mailbox(address, nil, actor: actor, in: db) }
+    }
+
+    /// What removing a mailbox takes with it: its devices and aliases, and the targets it (or an
+    /// alias of it) is in other mailboxes' redirections.
+    public func mailboxRemoval(_ address: String, actor: Actor) throws -> MailboxRemoval {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            let (box, _) = try Self.removable(address, actor: actor, in: db)
+            return try DirectoryRules.removal(of: box, in: db).preview
+        }
+    }
+
+    /// Removes a mailbox with its devices and aliases. Other mailboxes' redirections lose it (and
+    /// its aliases) as a target, each change in that mailbox's history; one left with no target
+    /// is cleared, so its mail is delivered to it again.
+    public func removeMailbox(_ address: String, actor: Actor) throws -> MailboxRemoval {
+        let address = try MailAddress(address)
+        return try node.commit { db in
+            let (box, target) = try Self.removable(address, actor: actor, in: db)
+            let plan = try DirectoryRules.removal(of: box, in: db)
+            var routing: [RoutingTable.Change] = []
+            for (mailboxID, before, after) in plan.redirections {
+                if let after {
+                    try db.setRedirection(mailboxID: mailboxID, after)
+                    routing.append(.setRedirect(mailbox: after.mailbox, .init(targets: after.targets, keepCopy: after.keepCopy)))
+                    try ActionLog.record(.redirectionSet(from: before, to: after, because: box.address.description), mailbox: before.mailbox, by: actor, in: db)
+                } else {
+                    try db.deleteRedirection(mailboxID: mailboxID)
+                    routing.append(.clearRedirect(mailbox: before.mailbox))
+                    try ActionLog.record(.redirectionCleared(from: before, because: box.address.description), mailbox: before.mailbox, by: actor, in: db)
+                }
+            }
+            let (removed, devices) = try db.removeMailbox(address)
+            try ActionLog.record(.mailboxRemoved(devices: devices.count, aliases: plan.preview.aliases, redirectedBy: plan.preview.redirectedBy),
+                                 mailbox: removed.address.description, organizationID: target.service.organizationID, by: actor, in: db)
+            routing.append(.removeMailbox(removed.address.description))
+            return (plan.preview, NodeChange(credentials: devices.map(DevicesRules.removal), routing: routing,
+                                             revocations: [.init(event: .mailbox(address: removed.address.description), devices: devices.map(\.id))]))
+        }
+    }
+
+    private static func removable(_ address: MailAddress, actor: Actor, in db: StoreTransaction) throws -> (Mailbox, MailboxTarget) {
+        let target = try Access.mailboxTarget(address, Action.removeMailbox, actor: actor, in: db)
+        return (try db.mailbox(address), target)
+    }
+
+    // MARK: history
+
+    /// A mailbox's history (the "history" permission), newest first, optionally in a time range and of one kind.
+    public func history(_ address: String, limit: Int, since: Date? = nil, until: Date? = nil, kind: String? = nil,
+                        actor: Actor) throws -> [HistoryEntry] {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            _ = try Access.mailbox(address, .history, actor: actor, in: db)
+            return try db.history(HistoryQuery(mailbox: address.description, since: since, until: until, kind: kind,
+                                               limit: max(1, min(limit, 10_000))))
+        }
+    }
+
+    /// The organization-wide history (its administrators): its mailboxes, members, services and defaults.
+    public func organizationHistory(_ organization: String, limit: Int, since: Date? = nil, until: Date? = nil, kind: String? = nil,
+                                    actor: Actor) throws -> [HistoryEntry] {
+        try store.read { db in
+            let org = try Access.organization(organization, Action.manageOrganization, actor: actor, in: db)
+            return try db.history(HistoryQuery(organizationID: org, since: since, until: until, kind: kind, limit: max(1, min(limit, 10_000))))
+        }
+    }
+}
+
+/// An organization as one actor sees it: what the web manager offers there.
+public struct OrganizationView: Sendable {
+    public let organization: Organization
+    public let role: Role?
+    public let seesMembers: Bool
+    public let managesMembers: Bool
+    /// The mail services whose global configuration (default permissions) the actor manages.
+    public let managedServices: [String]
+}
+
+/// A mailbox as one actor sees it: the permissions they hold there, and whether they give access to it.
+public struct MailboxView: Sendable {
+    public let mailbox: Mailbox
+    public let permissions: MailboxPermission
+    public let managesAccess: Bool
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import PosternAuth
+import PosternCore
+import PosternStore
+
+/// `postern import passwd-file`: a Dovecot passwd-file as it streams in, each good line a mailbox
+/// (created if needed) with its generic password. Operator only.
+public struct ImportPlane: Sendable {
+    let node: Node
+    let logger: Logger
+    /// Where each batch's transaction runs (it blocks on fsync).
+    let blocking: any BlockingRunner
+
+    init(node: Node, blocking: any BlockingRunner, logger: Logger) {
+        self.node = node
+        self.blocking = blocking
+        self.logger = logger
+    }
+
+    var store: Store { node.store }
+
+    /// Lines written per transaction: big enough to amortize the commit, small enough that other
+    /// writes wait little and a stop comes soon.
+    public static let importBatchLines = 2_000
+
+    /// Imports a Dovecot passwd-file as it streams in: each good line becomes a mailbox (created if
+    /// needed, in the mail service that holds its domain) with a generic password. Lines are written
+    /// in batches of `importBatchLines`, one transaction each; a stop (posternd shutting down, the
+    /// client gone) leaves the batches written so far, and running the same import again finishes it.
+    public func importPasswdFile<Body: AsyncSequence>(chunks body: Body, actor: Actor, gate: ImportGate? = nil,
+                                                      progress: (ImportEvent.Progress) async throws -> Void = { _ in })
+        async throws -> ImportReport where Body.Element: Collection<UInt8> {
+        try store.read { try Access.authorize(actor, .importPasswdFile, in: $0) }
+        let ticket = try gate?.begin()
+        defer { ticket.map { gate?.end($0) } }
+        var reader = PasswdImportReader()
+        var lastProgress = ContinuousClock.now
+        func stopIfAsked() throws {
+            guard gate?.isStopping == true || Task.isCancelled else { return }
+            throw PosternError(.importStopped, """
+                posternd is stopping: the import stopped with lines 1 to \(reader.doneThrough) done (imported, unchanged or refused) \
+                and the rest not read; run the same import again to finish it (lines already imported come back unchanged)
+                """)
+        }
+        func write(_ batch: [ImportLine]) async throws {
+            let part = try await blocking.run { [self] in try importBatch(batch, actor: actor) }
+            reader.report.merge(part)
+            reader.doneThrough = batch.last?.entry.line ?? reader.doneThrough
+        }
+        do {
+            for try await chunk in body {
+                try stopIfAsked()
+                reader.push(chunk)
+                while reader.pending.count >= Self.importBatchLines {
+                    try stopIfAsked()
+                    try await write(reader.takeBatch(Self.importBatchLines))
+                }
+                if ContinuousClock.now - lastProgress > .milliseconds(500) {
+                    lastProgress = .now
+                    let report = reader.report
+                    try await progress(.init(lines: reader.lines, bytes: reader.bytes, imported: report.imported,
+                                             unchanged: report.unchanged, errors: report.errorCount))
+                }
+            }
+            reader.finish()
+            while !reader.pending.isEmpty {
+                try stopIfAsked()
+                try await write(reader.takeBatch(Self.importBatchLines))
+            }
+        } catch {
+            let report = reader.report
+            logger.notice("passwd-file import stopped", metadata: [
+                "actor": "\(actor.name)", "linesRead": "\(reader.lines)", "doneThrough": "\(reader.doneThrough)", "imported": "\(report.imported)",
+                "unchanged": "\(report.unchanged)", "errors": "\(report.errorCount)", "why": "\(ImportRules.stopReason(error))",
+            ])
+            throw error
+        }
+        var report = reader.report
+        report.finish()
+        logger.info("passwd-file imported", metadata: [
+            "actor": "\(actor.name)", "lines": "\(report.lines)", "imported": "\(report.imported)",
+            "mailboxesCreated": "\(report.mailboxesCreated)", "unchanged": "\(report.unchanged)", "errors": "\(report.errorCount)",
+        ])
+        return report
+    }
+
+    /// The same import over a text held whole (seeds, tests).
+    public func importPasswdFile(_ text: String, actor: Actor) throws -> ImportReport {
+        var reader = PasswdImportReader()
+        reader.push(text.utf8)
+        reader.finish()
+        while !reader.pending.isEmpty {
+            reader.report.merge(try importBatch(reader.takeBatch(Self.importBatchLines), actor: actor))
+        }
+        reader.report.finish()
+        return reader.report
+    }
+
+    /// Writes one batch in one transaction, then puts its generic passwords in the index. The batch
+    /// is read, decided line by line, then written in a few multi-row statements (one round trip
+    /// each on PostgreSQL, whatever the batch's size).
+    func importBatch(_ batch: [ImportLine], actor: Actor) throws -> ImportReport {
+        try node.commit({ db in
+            try Access.authorize(actor, .importPasswdFile, in: db)
+            var report = ImportReport()
+            var services: [String: ImportService?] = [:]
+            let now = Date()
+            var targets = try db.importTargets(batch.map(\.entry.address))
+            // What this batch writes: lines that get a generic password, and the mailboxes to create for them.
+            var accepted: [(entry: PasswdFile.Entry, mailboxID: Int64?, policy: GenericPolicy?, organizationID: Int64)] = []
+            var newMailboxes: [(address: String, serviceID: Int64)] = []
+            var creating: Set<String> = []
+            for line in batch {
+                let entry = line.entry
+                let address = entry.address.description
+                if let target = targets[address] {
+                    if let hash = target.genericHash {
+                        if let earlier = line.earlierLine {
+                            report.add(error: PasswdFile.duplicate(entry.address, number: entry.line, first: earlier))
+                        } else if hash == entry.password.stored {
+                            report.unchanged += 1
+                        } else {
+                            report.add(error: .init(line: entry.line, code: .genericPasswordExists, message: """
+                                line \(entry.line): \(address) already has a generic password, which cannot be reset; \
+                                disconnect it first to import another
+                                """))
+                        }
+                        continue
+                    }
+                    accepted.append((entry, target.mailboxID, target.policy, target.organizationID))
+                } else {
+                    let domain = entry.address.domain
+                    if services[domain] == nil { services[domain] = .some(try db.importService(domain: domain)) }
+                    guard let service = services[domain] ?? nil else {
+                        report.add(error: .init(line: entry.line, code: .domainNotServed, message: """
+                            line \(entry.line): no mail service holds domain \(domain); add one with \
+                            `postern service add NAME --organization ORG --domain \(domain)`
+                            """))
+                        continue
+                    }
+                    if node.routing.isOurs(address) || creating.contains(address.lowercased()) {
+                        report.add(error: .init(line: entry.line, code: .addressTaken, message: """
+                            line \(entry.line): \(address) is an alias or differs from an existing mailbox only in case; nothing was imported for it
+                            """))
+                        continue
+                    }
+                    creating.insert(address.lowercased())
+                    newMailboxes.append((address, service.id))
+                    accepted.append((entry, nil, service.policy, service.organizationID))
+                }
+                // A later line of this batch for the same user finds it as if already written.
+                targets[address] = ImportTarget(mailboxID: 0, genericHash: entry.password.stored, policy: nil, organizationID: 0)
+            }
+            let created = try db.insertImportedMailboxes(newMailboxes, at: now)
+            let passwords = accepted.map { ($0.mailboxID ?? created[$0.entry.address.description]!, $0.entry.password) }
+            let devices = try db.insertImportedGenericPasswords(passwords, at: now)
+            try ActionLog.record(accepted.map { line in
+                (HistoryAction.genericImported(scheme: line.entry.password.scheme.rawValue, mailboxCreated: line.mailboxID == nil),
+                 line.entry.address.description, line.organizationID)
+            }, by: actor, in: db)
+            var changes: [CredentialIndex.Change] = []
+            for (line, (mailboxID, _)) in zip(accepted, passwords) {
+                let address = line.entry.address.description
+                changes.append(.setGeneric(GenericCredential(deviceID: devices[mailboxID]!, address: address, password: line.entry.password, policy: line.policy)))
+                report.imported += 1
+                if let warning = line.entry.password.warning {
+                    report.add(warning: .init(line: line.entry.line, code: .plainPassword, message: "line \(line.entry.line): \(address): \(warning)"))
+                }
+            }
+            report.mailboxesCreated += newMailboxes.count
+            return (report, NodeChange(credentials: changes, routing: newMailboxes.map { RoutingTable.Change.addMailbox($0.address) }))
+        })
+    }
+}

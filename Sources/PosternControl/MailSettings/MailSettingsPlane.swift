@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import PosternCore
+import PosternStore
+
+/// What happens to mail once it arrives: sorting rules ("rules"), the spam filter ("filters"),
+/// the automatic reply ("responders"), blocked and approved senders ("security"); a mailbox's
+/// folders ("folders") and its users' signatures ("signatures"). Every change of a setting is
+/// stored, written to the history, and compiled into the mailbox's Sieve script before the
+/// commit; the script replaces the old one after it. A script that does not compile rolls the
+/// change back.
+public struct MailSettingsPlane: Sendable {
+    let node: Node
+    let scripts: MailboxScripts
+    /// `doveadm mailbox …`; nil: folders are not managed.
+    let folderCommand: (any FolderCommand)?
+    let logger: Logger
+    var store: Store { node.store }
+
+    init(node: Node, scripts: MailboxScripts, folderCommand: (any FolderCommand)?, logger: Logger) {
+        self.node = node
+        self.scripts = scripts
+        self.folderCommand = folderCommand
+        self.logger = logger
+    }
+
+    public func rules(mailbox address: String, actor: Actor) throws -> [SortingRule] {
+        try readFilters(address, { .mailbox($0, .rules) }, actor: actor).rules
+    }
+
+    /// Replaces the mailbox's rules with these, in this order (enable, disable, reorder, remove:
+    /// send the list as it should be; rules keep their ids).
+    public func setRules(mailbox address: String, rules: [SortingRule], actor: Actor) throws -> [SortingRule] {
+        try setRules(mailbox: address, rules: rules, as: { .mailbox($0, .rules) }, actor: actor)
+    }
+
+    func setRules(mailbox address: String, rules: [SortingRule], as action: @escaping @Sendable (MailboxTarget) -> Action,
+                  actor: Actor) throws -> [SortingRule] {
+        let checked = try MailSettingsRules.checkRules(rules)
+        let routing = node.routing
+        return try changeFilters(address, action, actor: actor) { db, box, filters in
+            try MailSettingsRules.checkForwards(checked, replacing: filters.rules, of: box, actor: actor, routing: routing, in: db)
+            let before = filters.rules
+            filters.rules = try db.setSortingRules(mailboxID: box.id!, checked)
+            return (filters.rules, .rulesSet(from: before, to: filters.rules))
+        }
+    }
+
+    public func spamFilter(mailbox address: String, actor: Actor) throws -> SpamFilter {
+        try readFilters(address, { .mailbox($0, .filters) }, actor: actor).spam
+    }
+
+    public func setSpamFilter(mailbox address: String, _ spam: SpamFilter, actor: Actor) throws -> SpamFilter {
+        let spam = try MailFilterRules.validate(spam)
+        return try changeFilters(address, { .mailbox($0, .filters) }, actor: actor) { _, _, filters in
+            defer { filters.spam = spam }
+            return (spam, .spamFilterSet(from: filters.spam, to: spam))
+        }
+    }
+
+    public func responder(mailbox address: String, actor: Actor) throws -> Responder {
+        try readFilters(address, { .mailbox($0, .responders) }, actor: actor).responder
+    }
+
+    public func setResponder(mailbox address: String, _ responder: Responder, actor: Actor) throws -> Responder {
+        let responder = try MailFilterRules.validate(responder)
+        return try changeFilters(address, { .mailbox($0, .responders) }, actor: actor) { _, _, filters in
+            defer { filters.responder = responder }
+            return (responder, .responderSet(from: filters.responder, to: responder))
+        }
+    }
+
+    public func senderLists(mailbox address: String, actor: Actor) throws -> SenderLists {
+        try readFilters(address, { .mailbox($0, .security) }, actor: actor).senders
+    }
+
+    public func setSenderLists(mailbox address: String, _ senders: SenderLists, actor: Actor) throws -> SenderLists {
+        let senders = try MailFilterRules.validate(senders)
+        return try changeFilters(address, { .mailbox($0, .security) }, actor: actor) { _, _, filters in
+            defer { filters.senders = senders }
+            return (senders, .sendersSet(from: filters.senders, to: senders))
+        }
+    }
+
+    /// Writes the scripts of these mailboxes again (none: every mailbox with settings), after
+    /// `sieve.scriptPath` was set or changed, or a backup was restored. Operator only.
+    public func rewriteScripts(mailboxes addresses: [String], actor: Actor) throws -> SieveRewrite {
+        let scripts = scripts
+        let boxes = try store.read { db -> [Mailbox] in
+            // Who asks first: a caller without the right learns nothing of the setup or its input.
+            try Access.authorize(actor, .rewriteSieveScripts, in: db)
+            guard scripts.writer != nil else {
+                throw PosternError(.sieveOff, "no script is written: set sieve.scriptPath in postern.yaml first")
+            }
+            let wanted = try addresses.map { try MailAddress($0) }
+            let ids = Set(try db.mailboxesWithFilters())
+            if !wanted.isEmpty { return try wanted.map { try db.mailbox($0) } }
+            return try db.mailboxTargets().filter { ids.contains($0.1.id) }.map(\.0)
+        }
+        var written: [String] = []
+        for box in boxes {
+            // Through the writer, as every change is: a concurrent change cannot install its script
+            // and then see this older one put over it.
+            let wrote = try store.write({ db in try scripts.rewrite(box, in: db) },
+                                        afterCommit: { pending in scripts.install(pending, for: box.address.description) }) != nil
+            if wrote { written.append(box.address.description) }
+        }
+        return SieveRewrite(written: written)
+    }
+
+    // MARK: the one way a setting changes
+
+    func readFilters(_ address: String, _ action: @Sendable (MailboxTarget) -> Action, actor: Actor) throws -> MailboxFilters {
+        let address = try MailAddress(address)
+        return try store.read { db in
+            let box = try Access.mailbox(address, action, actor: actor, in: db)
+            return try db.mailboxFilters(mailboxID: box.id!)
+        }
+    }
+
+    func changeFilters<T: Sendable>(_ text: String, _ action: @escaping @Sendable (MailboxTarget) -> Action, actor: Actor,
+                                    _ change: @escaping @Sendable (StoreTransaction, Mailbox, inout MailboxFilters) throws -> (T, HistoryAction)) throws -> T {
+        let address = try MailAddress(text)
+        let scripts = scripts
+        let (result, _) = try store.write({ db -> (T, PreparedScript?) in
+            let box = try Access.mailbox(address, action, actor: actor, in: db)
+            var filters = try db.mailboxFilters(mailboxID: box.id!)
+            let (result, history) = try change(db, box, &filters)
+            try db.setMailSettings(mailboxID: box.id!, spam: filters.spam, responder: filters.responder, senders: filters.senders)
+            try ActionLog.record(history, mailbox: address.description, by: actor, in: db)
+            return (result, try scripts.prepare(filters, of: box, in: db))
+        }, afterCommit: { (_, pending) in scripts.install(pending, for: address.description) })
+        return result
+    }
+}

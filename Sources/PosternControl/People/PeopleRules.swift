@@ -1,0 +1,59 @@
+import Foundation
+import PosternCore
+import Synchronization
+
+/// The rules of members and accounts, as plain decisions over values.
+enum PeopleRules {
+    /// An organization keeps at least one legal representative.
+    static func checkNotLast(_ login: String, of organization: String, count: Int, removing: Bool = false) throws(PosternError) {
+        guard count <= 1 else { return }
+        throw PosternError(.lastLegalRepresentative, removing
+            ? "\(login) is the last legal representative of \(organization) and cannot be removed; make someone else legal representative first"
+            : "\(login) is the last legal representative of \(organization); make someone else legal representative first")
+    }
+
+    /// Removing a member is confirmed by typing their login back.
+    static func checkTypedBack(_ confirm: String?, _ removal: MemberRemoval) throws(PosternError) {
+        guard let confirm, (try? User.login(confirm)) == removal.member.login else {
+            throw PosternError(.confirmationRequired, """
+                removing \(removal.member.login) takes away \(removal.mailboxAccess.count) mailbox access(es), \
+                \(removal.services.count) service(s) and \(removal.tokens.count) token(s) and session(s); type their login back as confirm to do it
+                """)
+        }
+    }
+
+    /// posternd itself (demo data) changes no one's role as far as they are told: it mails nobody.
+    static func isPosternItself(_ actor: Actor) -> Bool {
+        if case .system = actor { return true }
+        return false
+    }
+}
+
+/// Wrong re-confirmation passwords per user: five in 15 minutes, then every try is refused until
+/// the window passes (the account password is not guessed through the control API).
+final class ConfirmationThrottle: Sendable {
+    static let allowed = 5
+    static let window: Duration = .seconds(15 * 60)
+    private let failures = Mutex<[Int64: (count: Int, since: ContinuousClock.Instant)]>([:])
+
+    func check(_ user: Int64) throws(PosternError) {
+        let blocked = failures.withLock { table -> Bool in
+            guard let entry = table[user] else { return false }
+            if ContinuousClock.now - entry.since > Self.window { table[user] = nil; return false }
+            return entry.count >= Self.allowed
+        }
+        if blocked {
+            throw PosternError(.confirmationThrottled, "too many wrong account passwords; try again in 15 minutes")
+        }
+    }
+
+    func failed(_ user: Int64) {
+        failures.withLock { table in
+            let entry = table[user] ?? (0, .now)
+            table[user] = (entry.count + 1, entry.since)
+            if table.count > 100_000 { table.removeAll() }  // bounded: a flood forgets, it never grows
+        }
+    }
+
+    func succeeded(_ user: Int64) { failures.withLock { $0[user] = nil } }
+}

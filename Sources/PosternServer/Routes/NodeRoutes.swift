@@ -1,0 +1,40 @@
+import Hummingbird
+import NIOCore
+import PosternControl
+import PosternCore
+import Prometheus
+
+/// This node's own answers: its health, and its metrics for Prometheus.
+enum NodeRoutes {
+    static func collection(_ planes: Planes, metrics: PrometheusCollectorRegistry?) -> RouteCollection<ControlContext> {
+        let routes = RouteCollection(context: ControlContext.self)
+        routes.get("/metrics") { _, context in
+            let actor = try context.who()
+            try await ControlAPI.blocking { try planes.authorize(actor, .readMetrics) }
+            if planes.store.kind == .postgres { planes.feed.recordGauges() }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics?.emitToBuffer() ?? [])))
+        }
+        routes.get("/v1/health") { _, _ in try health(planes) }
+        return routes
+    }
+
+    /// Health from memory: the check's index, this node's place in the change log, the last write.
+    static func health(_ planes: Planes) throws -> Health {
+        let count = planes.index.count
+        let feed = planes.store.kind == .postgres ? planes.feed.status : nil
+        // A node behind the others refuses logins (temp_fail): the first thing to say.
+        if let feed, feed.stale {
+            throw PosternError(.nodeStale, feed.problem ?? "node \(feed.node) has not been in step with the database for "
+                + "\(Int(feed.lagSeconds)) s (change \(feed.lastApplied) applied): logins get a temporary failure until it catches up; check that PostgreSQL is reachable")
+        }
+        // Checks go on from memory; what fails is every change: say so, with a 503.
+        if let failure = planes.store.writeFailure {
+            throw PosternError(.storeUnavailable, "the last write to the database failed (\(failure)); logins go on, changes fail")
+        }
+        return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic, feed: feed)
+    }
+}
+
+extension Health: ResponseEncodable {}
