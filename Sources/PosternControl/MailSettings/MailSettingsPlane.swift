@@ -46,6 +46,22 @@ public struct MailSettingsPlane: Sendable {
         }
     }
 
+    /// One edit of the rules (add one, switch one on or off, move one up or down, remove one).
+    public func editRules(mailbox address: String, _ edit: RuleEdit, actor: Actor) throws -> [SortingRule] {
+        let checked: SortingRule? = if case let .add(rule) = edit { try MailFilterRules.validate(rule) } else { nil }
+        let routing = node.routing
+        return try changeFilters(address, { .mailbox($0, .rules) }, actor: actor) { db, box, filters in
+            let edited = try MailSettingsRules.apply(checked.map { .add($0) } ?? edit, to: filters.rules)
+            let rules = try MailSettingsRules.checkRules(edited)
+            try MailSettingsRules.checkForwards(rules, replacing: filters.rules, of: box, actor: actor, routing: routing, in: db)
+            let before = filters.rules
+            filters.rules = try db.setSortingRules(mailboxID: box.id!, rules)
+            return (filters.rules, .rulesSet(from: before, to: filters.rules))
+        }
+    }
+
+    public typealias RuleEdit = MailSettingsRules.RuleEdit
+
     public func spamFilter(mailbox address: String, actor: Actor) throws -> SpamFilter {
         try readFilters(address, { .mailbox($0, .filters) }, actor: actor).spam
     }

@@ -4,7 +4,7 @@ import PosternCore
 import PosternStore
 
 /// What a mailbox's settings must satisfy before they are stored.
-enum MailSettingsRules {
+public enum MailSettingsRules {
     static func checkRules(_ rules: [SortingRule]) throws -> [SortingRule] {
         guard rules.count <= MailFilterRules.maxRules else {
             throw PosternError(.tooManyRules, "a mailbox has \(MailFilterRules.maxRules) rules at most")
@@ -27,6 +27,35 @@ enum MailSettingsRules {
             try Access.authorize(actor, .mailbox(target, .redirections), in: db)
         }
         _ = try RoutingRules.checkedTargets(targets, of: box.address, routing: routing, in: db)
+    }
+
+    /// One change to a mailbox's rules as the web manager makes them, one at a time.
+    public enum RuleEdit: Sendable {
+        case add(SortingRule)
+        case toggle(id: Int64), up(id: Int64), down(id: Int64), remove(id: Int64)
+    }
+
+    /// The rules after one edit; a rule that is gone (or cannot move further) is refused.
+    static func apply(_ edit: RuleEdit, to rules: [SortingRule]) throws(PosternError) -> [SortingRule] {
+        var rules = rules
+        func index(_ id: Int64) throws(PosternError) -> Int {
+            guard let i = rules.firstIndex(where: { $0.id == id }) else { throw PosternError(.ruleNotFound, "that rule is gone; reload the page") }
+            return i
+        }
+        switch edit {
+        case let .add(rule): rules.append(rule)
+        case let .toggle(id): rules[try index(id)].enabled.toggle()
+        case let .up(id):
+            let i = try index(id)
+            guard i > 0 else { throw PosternError(.ruleNotFound, "that rule is first already; reload the page") }
+            rules.swapAt(i, i - 1)
+        case let .down(id):
+            let i = try index(id)
+            guard i < rules.count - 1 else { throw PosternError(.ruleNotFound, "that rule is last already; reload the page") }
+            rules.swapAt(i, i + 1)
+        case let .remove(id): rules.remove(at: try index(id))
+        }
+        return rules
     }
 
     /// Rules that file into `old` (or into folders inside it) file into `new` instead.

@@ -128,6 +128,21 @@ extension PeoplePlane {
         }
     }
 
+    /// Gives every user of this mailbox exactly its mail service's defaults.
+    public func applyDefaults(toMailbox address: String, password: String?, actor: Actor) throws -> [AccessChange] {
+        let service = try accessOverview(mailbox: address, actor: actor).service
+        return try applyDefaults(service: service, mailboxes: [address], login: nil, password: password, actor: actor)
+    }
+
+    /// Gives every user of every mailbox of the service exactly its defaults.
+    public func applyDefaultsToEveryMailbox(service name: String, password: String?, actor: Actor) throws -> [AccessChange] {
+        let mailboxes = try store.read { db in
+            let target = try Access.service(name, .manage, actor: actor, in: db)
+            return try db.mailboxTargets().filter { $0.1.service.id == target.id }.map(\.0.address.description)
+        }
+        return try applyDefaults(service: name, mailboxes: mailboxes, login: nil, password: password, actor: actor)
+    }
+
     /// Gives every user of each mailbox (or only `login`'s access) exactly the service's defaults.
     public func applyDefaults(service name: String, mailboxes: [String], login: String?, password: String?, actor: Actor) throws -> [AccessChange] {
         let addresses = try mailboxes.map { try MailAddress($0) }

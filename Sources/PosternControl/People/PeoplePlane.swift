@@ -68,6 +68,14 @@ public struct PeoplePlane: Sendable {
         }
     }
 
+    /// The members, and whether the actor may change them (the members page).
+    public func membersOverview(organization: String, actor: Actor) throws -> (members: [Member], manages: Bool) {
+        try store.read { db in
+            let org = try Access.organization(organization, Action.viewMembers, actor: actor, in: db)
+            return (try db.members(organizationID: org), try Access.decide(actor, .manageMembers(org), in: db) == .allowed)
+        }
+    }
+
     /// Adds a member (creating the user when the login is new) or changes their role.
     public func setMember(organization: String, login: String, role: Role, displayName: String?, password: String?,
                           actor: Actor) throws -> MemberChange {

@@ -14,20 +14,17 @@ extension Pages {
             let actor = try signedIn(context)
             let boxes = try await ControlAPI.blocking { [plane] in try plane.directory.mailboxesWithPermissions(actor: actor) }
             let orgs = try await ControlAPI.blocking { [plane] in try plane.directory.organizationsWithRights(actor: actor) }
-            return page("home", ["title": "Your mailboxes",
-                                 "organizations": orgs.map { org in
-                ["name": org.organization.name, "path": Self.segment(org.organization.name), "role": org.role?.label ?? "operator",
-                 "members": org.seesMembers,
-                 "services": org.managedServices.map { ["name": $0, "path": Self.segment($0)] }] as [String: Any] },
-                                 "mailboxes": boxes.map { box in
-                ["address": box.mailbox.address.description, "path": Self.segment(box.mailbox.address.description),
-                 "devices": box.permissions.contains(.devices), "history": box.permissions.contains(.history),
-                 "aliases": box.permissions.contains(.aliases), "redirections": box.permissions.contains(.redirections),
-                 "rules": box.permissions.contains(.rules), "filters": box.permissions.contains(.filters),
-                 "responders": box.permissions.contains(.responders), "security": box.permissions.contains(.security),
-                 "folders": box.permissions.contains(.folders), "signatures": box.permissions.contains(.signatures),
-                 "permissions": box.managesAccess] as [String: Any]
-            }], context)
+            return page("home", HomeView(title: "Your mailboxes", organizations: orgs.map { org in
+                HomeView.Organization(name: org.organization.name, path: Self.segment(org.organization.name), role: org.role?.label ?? "operator",
+                                      members: org.seesMembers, services: org.managedServices.map { Link(name: $0, path: Self.segment($0)) })
+            }, mailboxes: boxes.map { box in
+                let held = box.permissions
+                return HomeView.Mailbox(address: box.mailbox.address.description, path: Self.segment(box.mailbox.address.description),
+                                        devices: held.contains(.devices), history: held.contains(.history), aliases: held.contains(.aliases),
+                                        redirections: held.contains(.redirections), rules: held.contains(.rules), filters: held.contains(.filters),
+                                        responders: held.contains(.responders), security: held.contains(.security), folders: held.contains(.folders),
+                                        signatures: held.contains(.signatures), permissions: box.managesAccess)
+            }), context)
         }
     }
 
@@ -36,12 +33,11 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, actor: actor) }
-            var values: [String: Any] = ["title": "Devices", "address": address, "path": Self.segment(address),
-                                         "devices": list.map { Self.row($0, address) },
-                                         "services": ServiceScope.Service.allCases.map(\.rawValue)]
-            if let done = request.uri.queryParameters.get("done").flatMap(Self.notices.index(forKey:)) { values["notice"] = Self.notices[done].value }
-            if let notice { values["notice"] = notice }
-            return page("devices", values, context)
+            var view = DevicesView(title: "Devices", address: address, path: Self.segment(address), devices: list.map { Self.row($0, address) },
+                                   services: ServiceScope.Service.allCases.map(\.rawValue))
+            if let done = request.uri.queryParameters.get("done").flatMap(Self.notices.index(forKey:)) { view.notice = Self.notices[done].value }
+            if let notice { view.notice = notice }
+            return page("devices", view, context)
         }
     }
 
@@ -65,25 +61,24 @@ extension Pages {
             let entries = try await ControlAPI.blocking { [plane] in
                 try plane.directory.history(address, limit: 500, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
             }
-            return page("history", ["title": "History", "address": address, "path": Self.segment(address),
-                                    "since": since.text, "until": until.text,
-                                    "kinds": Self.historyKinds.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == kind] as [String: Any] },
-                                    "entries": entries.map { ["at": Output.date($0.at), "actor": $0.actor, "origin": $0.origin ?? "",
-                                                             "action": $0.action, "detail": $0.detail] as [String: Any] }], context)
+            return page("history", HistoryView(title: "History", address: address, path: Self.segment(address), since: since.text, until: until.text,
+                                               kinds: Self.historyKinds.map { Choice(value: $0.0, label: $0.1, selected: $0.0 == kind) },
+                                               entries: entries.map { .init(at: Output.date($0.at), actor: $0.actor, origin: $0.origin ?? "",
+                                                                            action: $0.action, detail: $0.detail) }), context)
         }
     }
 
     static let notices = ["disconnected": "The device was disconnected: its password no longer works.",
                           "all": "Every device was disconnected."]
 
-    static func row(_ device: Device, _ address: String) -> [String: Any] {
+    static func row(_ device: Device, _ address: String) -> DeviceRow {
         var use = "never"
         if let last = device.lastUse {
             use = Output.date(last.at) + (last.ip.map { " from \($0)" } ?? "") + (last.service.isEmpty ? "" : " (\(last.service))")
         }
-        return ["id": "\(device.id)", "name": device.name, "generic": device.kind == .generic,
-                "label": device.kind == .generic ? "Password from your old server" : device.name, "created": Output.date(device.createdAt),
-                "lastUse": use, "scopes": device.scope.stored?.replacingOccurrences(of: ",", with: ", ") ?? "all", "path": segment(address)]
+        return DeviceRow(id: "\(device.id)", name: device.name, generic: device.kind == .generic,
+                         label: device.kind == .generic ? "Password from your old server" : device.name, created: Output.date(device.createdAt),
+                         lastUse: use, scopes: device.scope.stored?.replacingOccurrences(of: ",", with: ", ") ?? "all", path: segment(address))
     }
 
     func addDevice(_ request: Request, _ context: WebContext) async throws -> Response {
@@ -119,14 +114,13 @@ extension Pages {
         let profile = clientSettings.mobileconfig(address: address, password: made.password, deviceName: made.device.name,
                                                   uuids: (UUID().uuidString, UUID().uuidString))
         let domain = address.split(separator: "@").last.map(String.init) ?? ""
-        return page("password", ["title": heading, "heading": heading, "device": made.device.name, "address": address, "path": Self.segment(address),
-                          "profile": "data:application/x-apple-aspen-config;base64," + Data(profile.utf8).base64EncodedString(),
-                          "profileName": "\(address.replacingOccurrences(of: "@", with: "-at-"))-\(made.device.id).mobileconfig",
-                          "autoconfig": "/mail/config-v1.1.xml?emailaddress=" + (address.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""),
-                          "domain": domain,
-                          "password": made.password, "groups": made.password.split(separator: "-").map(String.init),
-                          "imapHost": settings.imapHost, "imapPort": settings.imapPort, "smtpHost": settings.smtpHost,
-                          "smtpPort": settings.smtpPort], context)
+        return page("password", PasswordView(
+            title: heading, heading: heading, device: made.device.name, address: address, path: Self.segment(address),
+            profile: "data:application/x-apple-aspen-config;base64," + Data(profile.utf8).base64EncodedString(),
+            profileName: "\(address.replacingOccurrences(of: "@", with: "-at-"))-\(made.device.id).mobileconfig",
+            autoconfig: "/mail/config-v1.1.xml?emailaddress=" + (address.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""),
+            domain: domain, password: made.password, groups: made.password.split(separator: "-").map(String.init),
+            imapHost: settings.imapHost, imapPort: settings.imapPort, smtpHost: settings.smtpHost, smtpPort: settings.smtpPort), context)
     }
 
     func disconnect(_ request: Request, _ context: WebContext) async throws -> Response {
@@ -145,8 +139,8 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, actor: actor) }
-            return page("disconnect-all", ["title": "Disconnect all devices", "address": address, "path": Self.segment(address),
-                                           "devices": list.map { Self.row($0, address) }, "count": list.count], context)
+            return page("disconnect-all", DisconnectAllView(title: "Disconnect all devices", address: address, path: Self.segment(address),
+                                                            devices: list.map { Self.row($0, address) }, count: list.count), context)
         }
     }
 

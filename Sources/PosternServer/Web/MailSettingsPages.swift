@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PosternControl
 import PosternCore
 
 /// What happens to a mailbox's mail: rules, spam filter, automatic reply, senders, folders,
@@ -10,30 +11,26 @@ extension Pages {
     typealias Redisplay = (_ notice: String?, _ problem: String?, _ status: HTTPResponse.Status) async throws -> Response
 
     /// One settings page: `load` reads what it shows (throwing what the user may not see).
-    func settingsPage(_ template: String, _ title: String, _ context: WebContext, notice: String?, problem: String?, status: HTTPResponse.Status,
-                      _ load: @escaping @Sendable (Actor, String) throws -> [String: Any]) async -> Response {
+    func settingsPage<Content: Sendable>(_ template: String, _ title: String, _ context: WebContext, notice: String?, problem: String?,
+                                         status: HTTPResponse.Status, _ load: @escaping @Sendable (Actor, String) throws -> Content) async -> Response {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let loaded = try await ControlAPI.blocking { try SendableBox(load(actor, address)) }.value
-            var values: [String: Any] = ["title": title, "address": address, "path": Self.segment(address)]
-            values.merge(loaded) { new, _ in new }
-            if let notice { values["notice"] = notice }
-            if let problem { values["problem"] = problem }
-            return page(template, values, context, status: status)
+            let content = try await ControlAPI.blocking { try load(actor, address) }
+            return page(template, MailboxPage(title: title, address: address, path: Self.segment(address), notice: notice, problem: problem,
+                                              content: content), context, status: status)
         }
     }
 
     func rulesPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("rules", "Rules", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
             let rules = try plane.mailSettings.rules(mailbox: address, actor: actor)
-            return ["rules": rules.enumerated().map { index, rule in
-                ["id": "\(rule.id ?? 0)", "name": rule.name, "enabled": rule.enabled, "first": index == 0, "last": index == rules.count - 1,
-                 "when": rule.conditions.map(Self.describe).joined(separator: rule.match == .all ? " and " : " or "),
-                 "then": rule.actions.map(Self.describe).joined(separator: ", ")] as [String: Any]
-            },
-                    "fields": Condition.Field.allCases.map(\.rawValue), "tests": Condition.Test.allCases.map(\.rawValue),
-                    "actions": RuleAction.Kind.allCases.map(\.rawValue)]
+            return RulesContent(rules: rules.enumerated().map { index, rule in
+                RulesContent.Row(id: "\(rule.id ?? 0)", name: rule.name, enabled: rule.enabled, first: index == 0, last: index == rules.count - 1,
+                                 when: rule.conditions.map(Self.describe).joined(separator: rule.match == .all ? " and " : " or "),
+                                 then: rule.actions.map(Self.describe).joined(separator: ", "))
+            }, fields: Condition.Field.allCases.map(\.rawValue), tests: Condition.Test.allCases.map(\.rawValue),
+               actions: RuleAction.Kind.allCases.map(\.rawValue))
         }
     }
 
@@ -57,35 +54,38 @@ extension Pages {
         }
         return await submit(Form.self, request, context, redisplay: { try await rulesPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
-            return try await ControlAPI.blocking { [plane] in
-                var rules = try plane.mailSettings.rules(mailbox: address, actor: actor)
-                let index = rules.firstIndex { "\($0.id ?? 0)" == input.id }
-                switch (input.do, index) {
-                case ("add", _):
-                    guard let field = Condition.Field(rawValue: input.field ?? ""), let test = Condition.Test(rawValue: input.test ?? ""),
-                          let kind = RuleAction.Kind(rawValue: input.action ?? "") else {
-                        throw PosternError(.invalidRule, "choose a field, a test and an action")
-                    }
-                    let target = input.target?.trimmingCharacters(in: .whitespaces)
-                    rules.append(SortingRule(name: input.name ?? "", match: SortingRule.Match(rawValue: input.match ?? "all") ?? .all,
-                                             conditions: [Condition(field: field, header: input.header, test: test, value: input.value ?? "")],
-                                             actions: [RuleAction(kind: kind, folder: kind == .fileinto ? target : nil, address: kind == .forward ? target : nil)]))
-                case let ("toggle", i?): rules[i].enabled.toggle()
-                case let ("up", i?) where i > 0: rules.swapAt(i, i - 1)
-                case let ("down", i?) where i < rules.count - 1: rules.swapAt(i, i + 1)
-                case let ("remove", i?): rules.remove(at: i)
-                default: throw PosternError(.ruleNotFound, "that rule is gone; reload the page")
+            let edit = try Self.ruleEdit(input.do, id: input.id) {
+                guard let field = Condition.Field(rawValue: input.field ?? ""), let test = Condition.Test(rawValue: input.test ?? ""),
+                      let kind = RuleAction.Kind(rawValue: input.action ?? "") else {
+                    throw PosternError(.invalidRule, "choose a field, a test and an action")
                 }
-                _ = try plane.mailSettings.setRules(mailbox: address, rules: rules, actor: actor)
-                return input.do == "add" ? "Rule “\(input.name ?? "")” added." : "Rules saved."
+                let target = input.target?.trimmingCharacters(in: .whitespaces)
+                return SortingRule(name: input.name ?? "", match: SortingRule.Match(rawValue: input.match ?? "all") ?? .all,
+                                   conditions: [Condition(field: field, header: input.header, test: test, value: input.value ?? "")],
+                                   actions: [RuleAction(kind: kind, folder: kind == .fileinto ? target : nil, address: kind == .forward ? target : nil)])
             }
+            _ = try await ControlAPI.blocking { [plane] in try plane.mailSettings.editRules(mailbox: address, edit, actor: actor) }
+            return input.do == "add" ? "Rule “\(input.name ?? "")” added." : "Rules saved."
+        }
+    }
+
+    /// The form's `do` and rule id as one edit; `add` builds the new rule from the form.
+    static func ruleEdit(_ action: String, id: String?, newRule: () throws -> SortingRule) throws -> MailSettingsPlane.RuleEdit {
+        if action == "add" { return .add(try newRule()) }
+        guard let id = id.flatMap({ Int64($0) }) else { throw PosternError(.ruleNotFound, "that rule is gone; reload the page") }
+        switch action {
+        case "toggle": return .toggle(id: id)
+        case "up": return .up(id: id)
+        case "down": return .down(id: id)
+        case "remove": return .remove(id: id)
+        default: throw PosternError(.ruleNotFound, "that rule is gone; reload the page")
         }
     }
 
     func spamPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("spam", "Spam filter", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
             let spam = try plane.mailSettings.spamFilter(mailbox: address, actor: actor)
-            return ["enabled": spam.enabled, "threshold": "\(spam.threshold)", "folder": spam.folder]
+            return SpamContent(enabled: spam.enabled, threshold: "\(spam.threshold)", folder: spam.folder)
         }
     }
 
@@ -106,8 +106,8 @@ extension Pages {
     func responderPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("responder", "Automatic reply", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
             let r = try plane.mailSettings.responder(mailbox: address, actor: actor)
-            return ["enabled": r.enabled, "subject": r.subject, "text": r.text, "start": r.start ?? "", "end": r.end ?? "",
-                    "onlyOwnDomains": r.onlyOwnDomains, "days": "\(r.days)"]
+            return ResponderContent(enabled: r.enabled, subject: r.subject, text: r.text, start: r.start ?? "", end: r.end ?? "",
+                                    onlyOwnDomains: r.onlyOwnDomains, days: "\(r.days)")
         }
     }
 
@@ -127,8 +127,8 @@ extension Pages {
     func sendersPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("senders", "Blocked and approved senders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
             let lists = try plane.mailSettings.senderLists(mailbox: address, actor: actor)
-            return ["blocked": lists.blocked.joined(separator: "\n"), "approved": lists.approved.joined(separator: "\n"),
-                    "junk": lists.blockedAction == .junk, "discard": lists.blockedAction == .discard]
+            return SendersContent(blocked: lists.blocked.joined(separator: "\n"), approved: lists.approved.joined(separator: "\n"),
+                                  junk: lists.blockedAction == .junk, discard: lists.blockedAction == .discard)
         }
     }
 
@@ -150,9 +150,7 @@ extension Pages {
                      confirmDelete: String? = nil) async throws -> Response {
         await settingsPage("folders", "Folders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
             let folders = try plane.mailSettings.folders(mailbox: address, actor: actor)
-            var values: [String: Any] = ["folders": folders.map { ["name": $0, "inbox": $0.uppercased() == "INBOX"] as [String: Any] }]
-            if let confirmDelete { values["confirmDelete"] = confirmDelete }
-            return values
+            return FoldersContent(folders: folders.map { .init(name: $0, inbox: $0.uppercased() == "INBOX") }, confirmDelete: confirmDelete)
         }
     }
 
@@ -181,8 +179,9 @@ extension Pages {
         await settingsPage("signature", "Signature", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
             let signature = try plane.mailSettings.signature(mailbox: address, actor: actor)
             let own = [address] + (try plane.mailSettings.aliasesForReplyTo(mailbox: address, actor: actor))
-            return ["text": signature.text, "replyTos": own.map { ["value": $0, "selected": RoutingTable.fold($0) == RoutingTable.fold(signature.replyTo ?? "")] as [String: Any] },
-                    "none": signature.replyTo == nil]
+            return SignatureContent(text: signature.text,
+                                    replyTos: own.map { .init(value: $0, selected: RoutingTable.fold($0) == RoutingTable.fold(signature.replyTo ?? "")) },
+                                    none: signature.replyTo == nil)
         }
     }
 
@@ -196,10 +195,4 @@ extension Pages {
             return "Signature saved" + (saved.replyTo.map { "; replies go to \($0)." } ?? ".")
         }
     }
-}
-
-/// Carries a page's values (plain data) out of the blocking pool.
-struct SendableBox: @unchecked Sendable {
-    let value: [String: Any]
-    init(_ value: [String: Any]) { self.value = value }
 }

@@ -18,26 +18,26 @@ struct Pages: Sendable {
 
     // MARK: rendering
 
-    func page(_ template: String, _ values: [String: Any], _ context: WebContext, status: HTTPResponse.Status = .ok) -> Response {
-        var all = values
+    /// A page from its template and its view model.
+    func page(_ template: String, _ model: Any, _ context: WebContext, status: HTTPResponse.Status = .ok) -> Response {
+        var frame = PageView.Frame()
         if let actor = context.actor {
-            all["signedIn"] = true
-            all["signedInAs"] = actor.user?.login ?? "operator"
-            all["csrf"] = context.csrf ?? ""
+            frame = .init(signedIn: true, signedInAs: actor.user?.login ?? "operator", csrf: context.csrf ?? "")
         }
-        let html = library.render(all, withTemplate: template) ?? "<!doctype html><title>Postern</title><p>page \(template) is missing</p>"
+        let html = library.render(PageView(model: model, frame: frame), withTemplate: template)
+            ?? "<!doctype html><title>Postern</title><p>page \(template) is missing</p>"
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     func problem(_ error: any Error, _ context: WebContext) -> Response {
         guard let error = error as? PosternError else {
-            return page("problem", ["title": "Something went wrong", "heading": "Something went wrong",
-                                    "message": "The change could not be made; nothing was changed. See posternd's log."], context,
+            return page("problem", ProblemView(title: "Something went wrong", heading: "Something went wrong",
+                                               message: "The change could not be made; nothing was changed. See posternd's log."), context,
                         status: .internalServerError)
         }
         let status = Self.status(error)
         let heading = status == .forbidden ? "Not allowed" : status == .notFound ? "Not found" : "That did not work"
-        return page("problem", ["title": heading, "heading": heading, "message": error.message], context, status: status)
+        return page("problem", ProblemView(title: heading, heading: heading, message: error.message), context, status: status)
     }
 
     /// The same status the control API gives for the same refusal.
@@ -109,10 +109,9 @@ struct Pages: Sendable {
                     status: HTTPResponse.Status = .ok) -> Response {
         let form = request.cookies[WebManager.signInCookie]?.value.filter(\.isHexDigit).count == 32
             ? request.cookies[WebManager.signInCookie]!.value : Self.randomHex(16)
-        var values: [String: Any] = ["title": "Sign in", "signinToken": CSRF.token(session: "sign-in\u{0}" + form, key: plane.serverKey.key)]
-        if let problem { values["problem"] = problem }
-        if let login { values["loginTyped"] = login }
-        var response = page("signin", values, context, status: status)
+        let view = SignInView(title: "Sign in", signinToken: CSRF.token(session: "sign-in\u{0}" + form, key: plane.serverKey.key),
+                              problem: problem, loginTyped: login)
+        var response = page("signin", view, context, status: status)
         response.headers[.setCookie] = "\(WebManager.signInCookie)=\(form); Path=/signin; HttpOnly; SameSite=Strict\(settings.secureCookies ? "; Secure" : "")"
         return response
     }

@@ -14,19 +14,13 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let organization = try context.parameters.decoded("organization")
-            let list = try await ControlAPI.blocking { [plane] in try plane.people.members(organization: organization, actor: actor) }
-            let manages = try await ControlAPI.blocking { [plane] in
-                try plane.directory.organizationsWithRights(actor: actor).first { $0.organization.name == organization }?.managesMembers ?? false
+            let (list, manages) = try await ControlAPI.blocking { [plane] in try plane.people.membersOverview(organization: organization, actor: actor) }
+            let rows = list.map { member in
+                MembersView.Row(login: member.login, displayName: member.displayName, roleLabel: member.role.label, orgPath: Self.segment(organization),
+                                loginPath: Self.segment(member.login), csrf: context.csrf ?? "",
+                                roles: Role.allCases.map { Choice(value: $0.rawValue, label: $0.label, selected: $0 == member.role) })
             }
-            var values: [String: Any] = ["title": "Members", "organization": organization, "manages": manages,
-                "members": list.map { member in
-                    ["login": member.login, "displayName": member.displayName, "roleLabel": member.role.label,
-                     "orgPath": Self.segment(organization), "loginPath": Self.segment(member.login), "csrf": context.csrf ?? "",
-                     "roles": Role.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == member.role] as [String: Any] }]
-                        as [String: Any]
-                }]
-            if let notice { values["notice"] = notice }
-            return page("members", values, context)
+            return page("members", MembersView(title: "Members", organization: organization, manages: manages, members: rows, notice: notice), context)
         }
     }
 
@@ -49,12 +43,13 @@ extension Pages {
             let actor = try signedIn(context)
             let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
             let preview = try await ControlAPI.blocking { [plane] in try plane.people.memberRemovalPreview(organization: organization, login: login, actor: actor) }
-            return page("remove-member", ["title": "Remove a member", "organization": organization, "login": preview.member.login,
-                "orgPath": Self.segment(organization), "loginPath": Self.segment(preview.member.login), "roleLabel": preview.member.role.label,
-                "access": preview.mailboxAccess.map { ["mailbox": $0.mailbox, "permissions": $0.permissions.names.joined(separator: ", ")] },
-                "services": preview.services,
-                "tokens": preview.tokens.map { ["kind": $0.kind == .token ? "API token" : "session", "name": $0.name] },
-                "anything": !(preview.mailboxAccess.isEmpty && preview.services.isEmpty && preview.tokens.isEmpty)], context)
+            return page("remove-member", RemoveMemberView(
+                title: "Remove a member", organization: organization, login: preview.member.login, orgPath: Self.segment(organization),
+                loginPath: Self.segment(preview.member.login), roleLabel: preview.member.role.label,
+                access: preview.mailboxAccess.map { .init(mailbox: $0.mailbox, permissions: $0.permissions.names.joined(separator: ", ")) },
+                services: preview.services,
+                tokens: preview.tokens.map { .init(kind: $0.kind == .token ? "API token" : "session", name: $0.name) },
+                anything: !(preview.mailboxAccess.isEmpty && preview.services.isEmpty && preview.tokens.isEmpty)), context)
         }
     }
 
@@ -75,9 +70,9 @@ extension Pages {
 /// A mailbox's users and their eleven permissions; the mail service's global configuration.
 extension Pages {
     /// The permissions as the pages show them: name (the form value) and label.
-    static func permissionBoxes(_ held: MailboxPermission) -> [[String: Any]] {
+    static func permissionBoxes(_ held: MailboxPermission) -> [PermissionBox] {
         MailboxPermission.named.map { named in
-            ["name": named.name, "label": String(named.means.split(separator: ":")[0]), "checked": held.contains(named.permission)]
+            PermissionBox(name: named.name, label: String(named.means.split(separator: ":")[0]), checked: held.contains(named.permission))
         }
     }
 
@@ -88,20 +83,19 @@ extension Pages {
             let overview = try await ControlAPI.blocking { [plane] in try plane.people.accessOverview(mailbox: address, actor: actor) }
             let names = Dictionary(overview.members.map { ($0.login, $0.displayName) }, uniquingKeysWith: { first, _ in first })
             let given = Set(overview.access.map(\.login))
-            var values: [String: Any] = [
-                "title": "Permissions", "address": address, "path": Self.segment(address), "service": overview.service,
-                "servicePath": Self.segment(overview.service), "defaults": overview.defaults.isEmpty ? "no permission" : overview.defaults.names.joined(separator: ", "),
-                "users": overview.access.map { entry in
-                    ["login": entry.login, "displayName": names[entry.login] ?? "", "csrf": context.csrf ?? "", "path": Self.segment(address),
-                     "id": entry.login.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined(),
-                     "matchesDefaults": entry.permissions == overview.defaults, "permissions": Self.permissionBoxes(entry.permissions)] as [String: Any]
+            let content = AccessContent(
+                service: overview.service, servicePath: Self.segment(overview.service),
+                defaults: overview.defaults.isEmpty ? "no permission" : overview.defaults.names.joined(separator: ", "),
+                users: overview.access.map { entry in
+                    AccessContent.User(login: entry.login, displayName: names[entry.login] ?? "", csrf: context.csrf ?? "", path: Self.segment(address),
+                                       id: entry.login.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined(),
+                                       matchesDefaults: entry.permissions == overview.defaults, permissions: Self.permissionBoxes(entry.permissions))
                 },
-                "others": overview.members.filter { !given.contains($0.login) }.map { ["login": $0.login, "roleLabel": $0.role.label] },
-                "newPermissions": Self.permissionBoxes(overview.defaults),
-                "hasUsers": !overview.access.isEmpty, "hasOthers": overview.members.contains { !given.contains($0.login) }]
-            if let notice { values["notice"] = notice }
-            if let problem { values["problem"] = problem }
-            return page("access", values, context, status: status)
+                others: overview.members.filter { !given.contains($0.login) }.map { .init(login: $0.login, roleLabel: $0.role.label) },
+                newPermissions: Self.permissionBoxes(overview.defaults),
+                hasUsers: !overview.access.isEmpty, hasOthers: overview.members.contains { !given.contains($0.login) })
+            return page("access", MailboxPage(title: "Permissions", address: address, path: Self.segment(address), notice: notice, problem: problem,
+                                              content: content), context, status: status)
         }
     }
 
@@ -135,8 +129,7 @@ extension Pages {
         return await submit(Form.self, request, context, redisplay: { try await access(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
             let changes = try await ControlAPI.blocking { [plane] in
-                let service = try plane.people.accessOverview(mailbox: address, actor: actor).service
-                return try plane.people.applyDefaults(service: service, mailboxes: [address], login: nil, password: input.password, actor: actor)
+                try plane.people.applyDefaults(toMailbox: address, password: input.password, actor: actor)
             }
             return "The global configuration was applied to \(changes.count) user(s) of \(address)."
         }
@@ -150,14 +143,11 @@ extension Pages {
             let mailboxes = try await ControlAPI.blocking { [plane] in
                 try plane.directory.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service && $0.managesAccess }
             }
-            var values: [String: Any] = ["title": "Global configuration", "service": service, "servicePath": Self.segment(service),
-                                         "permissions": Self.permissionBoxes(current.permissions),
-                                         "mailboxes": mailboxes.map { ["address": $0.mailbox.address.description,
-                                                                       "path": Self.segment($0.mailbox.address.description)] },
-                                         "mailboxCount": mailboxes.count]
-            if let notice { values["notice"] = notice }
-            if let problem { values["problem"] = problem }
-            return page("defaults", values, context, status: status)
+            let view = DefaultsView(title: "Global configuration", service: service, servicePath: Self.segment(service),
+                                    permissions: Self.permissionBoxes(current.permissions),
+                                    mailboxes: mailboxes.map { .init(address: $0.mailbox.address.description, path: Self.segment($0.mailbox.address.description)) },
+                                    mailboxCount: mailboxes.count, notice: notice, problem: problem)
+            return page("defaults", view, context, status: status)
         }
     }
 
@@ -174,9 +164,7 @@ extension Pages {
                 return "The global configuration of \(service) is now: \(names). Apply it to give it to existing users."
             case "apply":
                 let changes = try await ControlAPI.blocking { [plane] in
-                    let boxes = try plane.directory.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service }
-                    return try plane.people.applyDefaults(service: service, mailboxes: boxes.map(\.mailbox.address.description), login: nil,
-                                                   password: input.password, actor: actor)
+                    try plane.people.applyDefaultsToEveryMailbox(service: service, password: input.password, actor: actor)
                 }
                 return "The global configuration was applied to \(changes.count) access(es) in \(service)."
             default:

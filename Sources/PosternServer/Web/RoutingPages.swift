@@ -13,11 +13,9 @@ extension Pages {
             let (list, domains) = try await ControlAPI.blocking { [plane] in
                 (try plane.routing.aliases(mailbox: address, actor: actor), try plane.routing.aliasDomains(mailbox: address, actor: actor))
             }
-            var values: [String: Any] = ["title": "Aliases", "address": address, "path": Self.segment(address), "domains": domains,
-                                         "aliases": list.map { ["address": $0.address, "created": Output.date($0.createdAt)] }]
-            if let notice { values["notice"] = notice }
-            if let problem { values["problem"] = problem }
-            return page("aliases", values, context, status: status)
+            let content = AliasesContent(domains: domains, aliases: list.map { .init(address: $0.address, created: Output.date($0.createdAt)) })
+            return page("aliases", MailboxPage(title: "Aliases", address: address, path: Self.segment(address), notice: notice, problem: problem,
+                                               content: content), context, status: status)
         }
     }
 
@@ -47,13 +45,11 @@ extension Pages {
             let (current, scope) = try await ControlAPI.blocking { [plane] in
                 (try plane.routing.redirection(mailbox: address, actor: actor), try plane.routing.redirectionScope(mailbox: address, actor: actor))
             }
-            var values: [String: Any] = ["title": "Redirection", "address": address, "path": Self.segment(address),
-                                         "redirected": current != nil, "targets": current?.targets ?? [],
-                                         "targetsText": current?.targets.joined(separator: "\n") ?? "", "keepCopy": current?.keepCopy ?? false,
-                                         "ownDomainsOnly": scope == .ownDomains]
-            if let notice { values["notice"] = notice }
-            if let problem { values["problem"] = problem }
-            return page("redirection", values, context, status: status)
+            let content = RedirectionContent(redirected: current != nil, targets: current?.targets ?? [],
+                                             targetsText: current?.targets.joined(separator: "\n") ?? "", keepCopy: current?.keepCopy ?? false,
+                                             ownDomainsOnly: scope == .ownDomains)
+            return page("redirection", MailboxPage(title: "Redirection", address: address, path: Self.segment(address), notice: notice, problem: problem,
+                                                   content: content), context, status: status)
         }
     }
 

@@ -31,10 +31,17 @@ public enum WebManager {
             return Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        for route in routes {
-            router.on(RouterPath(route.path), method: route.method) { request, context in try await route.handle(web, request, context) }
-        }
+        for group in pageGroups { router.addRoutes(collection(group.routes, web)) }
         return router
+    }
+
+    /// One plane's pages as a route collection.
+    static func collection(_ routes: [WebRoute], _ web: Pages) -> RouteCollection<WebContext> {
+        let collection = RouteCollection(context: WebContext.self)
+        for route in routes {
+            collection.on(RouterPath(route.path), method: route.method) { request, context in try await route.handle(web, request, context) }
+        }
+        return collection
     }
 }
 
@@ -51,13 +58,25 @@ struct WebRoute: Sendable {
 }
 
 extension WebManager {
-    static let routes: [WebRoute] = [
+    /// The pages, one group per plane (each becomes a route collection). The rights test walks
+    /// `routes`: a page added to a group without a row there fails it.
+    static let pageGroups: [(plane: String, routes: [WebRoute])] = [
+        ("sign-in", sessionPages), ("devices", devicePages), ("routing", routingPages), ("mail settings", mailSettingsPages), ("people", peoplePages),
+    ]
+
+    static var routes: [WebRoute] { pageGroups.flatMap(\.routes) }
+
+    /// Signing in and out, the home page, and mail clients' autoconfig.
+    static let sessionPages: [WebRoute] = [
         WebRoute(.get, "/.well-known/autoconfig/mail/config-v1.1.xml") { web, request, context in try await web.autoconfig(request, context) },
         WebRoute(.get, "/mail/config-v1.1.xml") { web, request, context in try await web.autoconfig(request, context) },
         WebRoute(.get, "/signin") { web, request, context in web.signInPage(request, context) },
         WebRoute(.post, "/signin") { web, request, context in try await web.signIn(request, context) },
         WebRoute(.post, "/signout") { web, request, context in try await web.signOut(request, context) },
         WebRoute(.get, "/") { web, _, context in try await web.home(context) },
+    ]
+    /// The devices plane: a mailbox's devices and its history.
+    static let devicePages: [WebRoute] = [
         WebRoute(.get, "/mailboxes/:address/devices") { web, request, context in try await web.devices(request, context) },
         WebRoute(.post, "/mailboxes/:address/devices") { web, request, context in try await web.addDevice(request, context) },
         WebRoute(.post, "/mailboxes/:address/devices/:id/rotate") { web, request, context in try await web.rotate(request, context) },
@@ -65,12 +84,18 @@ extension WebManager {
         WebRoute(.get, "/mailboxes/:address/disconnect-all") { web, _, context in try await web.confirmDisconnectAll(context) },
         WebRoute(.post, "/mailboxes/:address/disconnect-all") { web, request, context in try await web.disconnectAll(request, context) },
         WebRoute(.get, "/mailboxes/:address/history") { web, request, context in try await web.history(request, context) },
+    ]
+    /// The routing plane: aliases and redirection.
+    static let routingPages: [WebRoute] = [
         WebRoute(.get, "/mailboxes/:address/aliases") { web, _, context in try await web.aliases(context) },
         WebRoute(.post, "/mailboxes/:address/aliases") { web, request, context in try await web.addAlias(request, context) },
         WebRoute(.post, "/mailboxes/:address/aliases/remove") { web, request, context in try await web.removeAlias(request, context) },
         WebRoute(.get, "/mailboxes/:address/redirection") { web, _, context in try await web.redirection(context) },
         WebRoute(.post, "/mailboxes/:address/redirection") { web, request, context in try await web.setRedirection(request, context) },
         WebRoute(.post, "/mailboxes/:address/redirection/clear") { web, request, context in try await web.clearRedirection(request, context) },
+    ]
+    /// The mail-settings plane: rules, spam filter, responder, senders, folders, signature.
+    static let mailSettingsPages: [WebRoute] = [
         WebRoute(.get, "/mailboxes/:address/rules") { web, _, context in try await web.rulesPage(context) },
         WebRoute(.post, "/mailboxes/:address/rules") { web, request, context in try await web.changeRules(request, context) },
         WebRoute(.get, "/mailboxes/:address/spam") { web, _, context in try await web.spamPage(context) },
@@ -83,6 +108,9 @@ extension WebManager {
         WebRoute(.post, "/mailboxes/:address/folders") { web, request, context in try await web.changeFolders(request, context) },
         WebRoute(.get, "/mailboxes/:address/signature") { web, _, context in try await web.signaturePage(context) },
         WebRoute(.post, "/mailboxes/:address/signature") { web, request, context in try await web.saveSignature(request, context) },
+    ]
+    /// The people plane: mailbox permissions, a service's defaults, members and roles.
+    static let peoplePages: [WebRoute] = [
         WebRoute(.get, "/mailboxes/:address/access") { web, _, context in try await web.access(context) },
         WebRoute(.post, "/mailboxes/:address/access") { web, request, context in try await web.changeAccess(request, context) },
         WebRoute(.post, "/mailboxes/:address/access/defaults") { web, request, context in try await web.applyDefaultsToMailbox(request, context) },

@@ -1,0 +1,124 @@
+import Mustache
+
+/// What a template reads: the page's own view model first, then what every page shows around it
+/// (who is signed in, the session's form token). A view model is a plain struct whose property
+/// names are the template's keys; nil leaves a section out.
+struct PageView: MustacheParent {
+    let model: Any
+    let frame: Frame
+
+    struct Frame {
+        var signedIn = false
+        var signedInAs: String?
+        var csrf: String?
+    }
+
+    func child(named name: String) -> Any? {
+        if let value = PageView.property(name, of: model) { return value }
+        return PageView.property(name, of: frame)
+    }
+
+    /// A stored property by name, an Optional unwrapped (nil when absent or nil).
+    static func property(_ name: String, of object: Any) -> Any? {
+        if let parent = object as? MustacheParent { return parent.child(named: name) }
+        guard let value = Mirror(reflecting: object).children.first(where: { $0.label == name })?.value else { return nil }
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return value }
+        return mirror.children.first?.value
+    }
+}
+
+/// A settings page of one mailbox: its header (title, address, the notice or problem of the last
+/// save) around what the page shows.
+struct MailboxPage: MustacheParent {
+    let title: String
+    let address: String
+    let path: String
+    var notice: String?
+    var problem: String?
+    let content: Any
+
+    func child(named name: String) -> Any? {
+        if let value = PageView.property(name, of: content) { return value }
+        switch name {
+        case "title": return title
+        case "address": return address
+        case "path": return path
+        case "notice": return notice
+        case "problem": return problem
+        default: return nil
+        }
+    }
+}
+
+// MARK: the view models, one per page (the names are the templates' keys)
+
+struct Link: Sendable { let name: String; let path: String }
+struct Choice: Sendable { let value: String; let label: String; let selected: Bool }
+struct PermissionBox: Sendable { let name: String; let label: String; let checked: Bool }
+
+struct ProblemView { let title: String; let heading: String; let message: String }
+struct SignInView { let title: String; let signinToken: String; var problem: String?; var loginTyped: String? }
+
+struct HomeView {
+    struct Organization { let name: String; let path: String; let role: String; let members: Bool; let services: [Link] }
+    struct Mailbox {
+        let address: String, path: String
+        let devices: Bool, history: Bool, aliases: Bool, redirections: Bool, rules: Bool, filters: Bool, responders: Bool, security: Bool
+        let folders: Bool, signatures: Bool, permissions: Bool
+    }
+    let title: String
+    let organizations: [Organization]
+    let mailboxes: [Mailbox]
+}
+
+struct DeviceRow { let id: String, name: String, generic: Bool, label: String, created: String, lastUse: String, scopes: String, path: String }
+struct DevicesView { let title: String, address: String, path: String; let devices: [DeviceRow]; let services: [String]; var notice: String? }
+struct DisconnectAllView { let title: String, address: String, path: String; let devices: [DeviceRow]; let count: Int }
+struct HistoryView {
+    struct Entry { let at: String, actor: String, origin: String, action: String, detail: String }
+    let title: String, address: String, path: String, since: String, until: String
+    let kinds: [Choice]
+    let entries: [Entry]
+}
+struct PasswordView {
+    let title: String, heading: String, device: String, address: String, path: String, profile: String, profileName: String
+    let autoconfig: String, domain: String, password: String
+    let groups: [String]
+    let imapHost: String, imapPort: Int, smtpHost: String, smtpPort: Int
+}
+
+struct AliasesContent { struct Row { let address: String; let created: String }; let domains: [String]; let aliases: [Row] }
+struct RedirectionContent { let redirected: Bool; let targets: [String]; let targetsText: String; let keepCopy: Bool; let ownDomainsOnly: Bool }
+struct RulesContent {
+    struct Row { let id: String, name: String, enabled: Bool, first: Bool, last: Bool, when: String, then: String }
+    let rules: [Row]; let fields: [String]; let tests: [String]; let actions: [String]
+}
+struct SpamContent { let enabled: Bool; let threshold: String; let folder: String }
+struct ResponderContent { let enabled: Bool, subject: String, text: String, start: String, end: String, onlyOwnDomains: Bool, days: String }
+struct SendersContent { let blocked: String, approved: String, junk: Bool, discard: Bool }
+struct FoldersContent { struct Row { let name: String; let inbox: Bool }; let folders: [Row]; var confirmDelete: String? }
+struct SignatureContent { struct ReplyTo { let value: String; let selected: Bool }; let text: String; let replyTos: [ReplyTo]; let none: Bool }
+struct AccessContent {
+    struct User { let login: String, displayName: String, csrf: String, path: String, id: String; let matchesDefaults: Bool; let permissions: [PermissionBox] }
+    struct Other { let login: String; let roleLabel: String }
+    let service: String, servicePath: String, defaults: String
+    let users: [User]; let others: [Other]; let newPermissions: [PermissionBox]; let hasUsers: Bool; let hasOthers: Bool
+}
+
+struct MembersView {
+    struct Row { let login: String, displayName: String, roleLabel: String, orgPath: String, loginPath: String, csrf: String; let roles: [Choice] }
+    let title: String, organization: String; let manages: Bool; let members: [Row]; var notice: String?
+}
+struct RemoveMemberView {
+    struct Access { let mailbox: String; let permissions: String }
+    struct Token { let kind: String; let name: String }
+    let title: String, organization: String, login: String, orgPath: String, loginPath: String, roleLabel: String
+    let access: [Access]; let services: [String]; let tokens: [Token]; let anything: Bool
+}
+struct DefaultsView {
+    struct Mailbox { let address: String; let path: String }
+    let title: String, service: String, servicePath: String
+    let permissions: [PermissionBox]; let mailboxes: [Mailbox]; let mailboxCount: Int
+    var notice: String?; var problem: String?
+}
