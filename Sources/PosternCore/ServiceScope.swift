@@ -5,7 +5,16 @@ public struct ServiceScope: Sendable, Equatable, Hashable, Codable {
     public enum Service: String, CaseIterable, Sendable, Codable {
         case imap, pop3, smtp, submission, sieve
 
-        var bit: UInt8 { 1 << UInt8(Service.allCases.firstIndex(of: self)!) }
+        /// Its bit in a scope's mask (the check tests one bit: no lookup, no unwrap).
+        var bit: UInt8 {
+            switch self {
+            case .imap: 1
+            case .pop3: 2
+            case .smtp: 4
+            case .submission: 8
+            case .sieve: 16
+            }
+        }
     }
 
     /// nil: every service, including ones Postern does not know by name.

@@ -25,8 +25,8 @@ extension Store {
         return devices
     }
 
-    /// The SQLite pool, for tests that look under the store (nil on PostgreSQL).
-    public var sqlitePool: DatabasePool? {
+    /// The SQLite pool, for tests that look under the store (`@testable import`; nil on PostgreSQL).
+    var sqlitePool: DatabasePool? {
         if case let .sqlite(sqlite) = engine { return sqlite.pool }
         return nil
     }

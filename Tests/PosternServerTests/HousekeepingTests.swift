@@ -5,7 +5,7 @@ import PosternAuth
 @testable import PosternControl
 import PosternCore
 @testable import PosternServer
-import PosternStore
+@testable import PosternStore
 import Synchronization
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import PosternStore
+@testable import PosternStore
 import PosternAuth
 @testable import PosternControl
 import PosternCore

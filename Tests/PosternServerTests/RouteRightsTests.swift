@@ -1,5 +1,5 @@
 import Foundation
-import PosternStore
+@testable import PosternStore
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting

@@ -3,6 +3,7 @@ import PosternAuth
 @testable import PosternControl
 import PosternCore
 @testable import PosternServer
+@testable import PosternStore
 import Testing
 
 /// Aliases and redirections through the control plane: the permissions, the rules, the history,

@@ -7,6 +7,7 @@ import PosternAuth
 @testable import PosternControl
 import PosternCore
 @testable import PosternServer
+@testable import PosternStore
 import Testing
 
 /// The web manager's pages and forms through its router: sign-in, cookies, CSRF, headers, devices.

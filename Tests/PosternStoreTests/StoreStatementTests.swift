@@ -1,6 +1,6 @@
 import Foundation
 import PosternCore
-import PosternStore
+@testable import PosternStore
 import Testing
 
 /// The rest of the store's statements, each test once on SQLite and once on PostgreSQL: people,

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import PosternCore
-import PosternStore
+@testable import PosternStore
 import Testing
 
 /// The store's statements, on both engines: each test runs once on SQLite and once on a real

@@ -37,34 +37,18 @@ public struct BackupPlane: Sendable {
         guard let keyBytes = fm.contents(atPath: serverKeyPath) else {
             throw PosternError(.noServerKey, "cannot read the server key \(serverKeyPath)")
         }
-        try Self.writePrivate(keyBytes, to: key)
+        try BackupRules.writePrivate(keyBytes, to: key)
         let manifest = BackupManifest(createdAt: Date(), devices: devices, files: [
-            BackupManifest.databaseFile: try Self.sha256(of: database), BackupManifest.keyFile: Hex.encode(SHA256.hash(data: keyBytes)),
+            BackupManifest.databaseFile: try BackupRules.sha256(of: database), BackupManifest.keyFile: Hex.encode(SHA256.hash(data: keyBytes)),
         ])
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try Self.writePrivate(try encoder.encode(manifest), to: directory + "/" + BackupManifest.manifestFile)
+        try BackupRules.writePrivate(try encoder.encode(manifest), to: directory + "/" + BackupManifest.manifestFile)
         try store.write { db in
             try ActionLog.record(.backedUp(devices: devices, directory: directory), mailbox: nil, by: actor, in: db)
         }
         logger.info("backup written", metadata: ["directory": "\(directory)", "devices": "\(devices)"])
         return manifest
-    }
-
-    static func writePrivate(_ data: Data, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw StoreFileError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count, fsync(fd) == 0 else { throw StoreFileError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
-    }
-
-    static func sha256(of path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreFileError.cannotCreate(path: path, reason: "cannot read it back") }
-        defer { try? handle.close() }
-        var hash = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }
-        return Hex.encode(hash.finalize())
     }
 }

@@ -67,11 +67,7 @@ public struct MailSettingsPlane: Sendable {
     }
 
     public func setSpamFilter(mailbox address: String, _ spam: SpamFilter, actor: Actor) throws -> SpamFilter {
-        let spam = try MailFilterRules.validate(spam)
-        return try changeFilters(address, { .mailbox($0, .filters) }, actor: actor) { _, _, filters in
-            defer { filters.spam = spam }
-            return (spam, .spamFilterSet(from: filters.spam, to: spam))
-        }
+        try replace(\.spam, with: try MailFilterRules.validate(spam), of: address, .filters, actor: actor, history: HistoryAction.spamFilterSet)
     }
 
     public func responder(mailbox address: String, actor: Actor) throws -> Responder {
@@ -79,11 +75,8 @@ public struct MailSettingsPlane: Sendable {
     }
 
     public func setResponder(mailbox address: String, _ responder: Responder, actor: Actor) throws -> Responder {
-        let responder = try MailFilterRules.validate(responder)
-        return try changeFilters(address, { .mailbox($0, .responders) }, actor: actor) { _, _, filters in
-            defer { filters.responder = responder }
-            return (responder, .responderSet(from: filters.responder, to: responder))
-        }
+        try replace(\.responder, with: try MailFilterRules.validate(responder), of: address, .responders, actor: actor,
+                    history: HistoryAction.responderSet)
     }
 
     public func senderLists(mailbox address: String, actor: Actor) throws -> SenderLists {
@@ -91,11 +84,7 @@ public struct MailSettingsPlane: Sendable {
     }
 
     public func setSenderLists(mailbox address: String, _ senders: SenderLists, actor: Actor) throws -> SenderLists {
-        let senders = try MailFilterRules.validate(senders)
-        return try changeFilters(address, { .mailbox($0, .security) }, actor: actor) { _, _, filters in
-            defer { filters.senders = senders }
-            return (senders, .sendersSet(from: filters.senders, to: senders))
-        }
+        try replace(\.senders, with: try MailFilterRules.validate(senders), of: address, .security, actor: actor, history: HistoryAction.sendersSet)
     }
 
     /// Writes the scripts of these mailboxes again (none: every mailbox with settings), after
@@ -125,6 +114,17 @@ public struct MailSettingsPlane: Sendable {
     }
 
     // MARK: the one way a setting changes
+
+    /// One of the settings replaced by a validated value, what it was and became in the history.
+    func replace<T: Sendable>(_ setting: WritableKeyPath<MailboxFilters, T> & Sendable, with value: T, of address: String,
+                              _ permission: MailboxPermission, actor: Actor,
+                              history: @escaping @Sendable (_ from: T, _ to: T) -> HistoryAction) throws -> T {
+        try changeFilters(address, { .mailbox($0, permission) }, actor: actor) { _, _, filters in
+            let before = filters[keyPath: setting]
+            filters[keyPath: setting] = value
+            return (value, history(before, value))
+        }
+    }
 
     func readFilters(_ address: String, _ action: @Sendable (MailboxTarget) -> Action, actor: Actor) throws -> MailboxFilters {
         let address = try MailAddress(address)

@@ -35,14 +35,6 @@ public enum Actor: Sendable, Equatable {
         }
     }
 
-    /// Whether the operator's rights apply (the operator, or posternd itself).
-    public var isOperator: Bool {
-        switch self {
-        case .operator, .system: true
-        case .user, .operatorAs: false
-        }
-    }
-
     /// For the action history: never a secret, always enough to tell who.
     public var name: String {
         switch self {

@@ -26,13 +26,13 @@ public struct StoreTransaction {
 
     /// Runs one statement; returns how many rows it changed.
     @discardableResult
-    public func execute(sql: String, arguments: SQLArguments = []) throws -> Int {
+    func execute(sql: String, arguments: SQLArguments = []) throws -> Int {
         try connection.execute(sql, arguments.values)
     }
 
     /// Runs an INSERT into a table with an `id` column; returns the new row's id.
     @discardableResult
-    public func insert(sql: String, arguments: SQLArguments = []) throws -> Int64 {
+    func insert(sql: String, arguments: SQLArguments = []) throws -> Int64 {
         guard let id = try Int64.fetchOne(self, sql: sql + " RETURNING id", arguments: arguments) else {
             throw StoreError.failed("an insert returned no id")
         }
@@ -40,14 +40,14 @@ public struct StoreTransaction {
     }
 
     /// A statement run many times in one transaction (engines keep their own statement caches).
-    public func cachedStatement(sql: String) throws -> Statement { Statement(transaction: self, sql: sql) }
+    func cachedStatement(sql: String) throws -> Statement { Statement(transaction: self, sql: sql) }
 
-    public struct Statement {
+    struct Statement {
         let transaction: StoreTransaction
         let sql: String
 
         @discardableResult
-        public func execute(arguments: SQLArguments = []) throws -> Int { try transaction.execute(sql: sql, arguments: arguments) }
+        func execute(arguments: SQLArguments = []) throws -> Int { try transaction.execute(sql: sql, arguments: arguments) }
     }
 }
 
@@ -82,33 +82,33 @@ public struct StoreRow {
         return decoded
     }
 
-    public static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> [StoreRow] {
+    static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> [StoreRow] {
         var rows: [StoreRow] = []
         try tx.connection.query(sql, arguments.values) { rows.append($0) }
         return rows
     }
 
-    public static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> StoreRow? {
+    static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> StoreRow? {
         var first: StoreRow?
         try tx.connection.query(sql, arguments.values) { if first == nil { first = $0 } }
         return first
     }
 
     /// Streams the rows to `body` without collecting them (the index loader's million rows).
-    public static func forEach(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = [], _ body: (StoreRow) throws -> Void) throws {
+    static func forEach(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = [], _ body: (StoreRow) throws -> Void) throws {
         try tx.connection.query(sql, arguments.values, body)
     }
 }
 
 extension SQLDecodable {
     /// The first column of the first row; nil when there is no row or it holds NULL.
-    public static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> Self? {
+    static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> Self? {
         guard let row = try StoreRow.fetchOne(tx, sql: sql, arguments: arguments), let value = row.values.first, value != .null else { return nil }
         return StoreRow.decode(value, column: row.names[0]) as Self
     }
 
     /// The first column of every row.
-    public static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> [Self] {
+    static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> [Self] {
         var all: [Self] = []
         try tx.connection.query(sql, arguments.values) { all.append(StoreRow.decode($0.values[0], column: $0.names[0])) }
         return all
