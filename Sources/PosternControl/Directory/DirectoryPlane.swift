@@ -84,10 +84,7 @@ public struct DirectoryPlane: Sendable {
 
     /// The mailboxes the actor sees, optionally of one domain.
     public func mailboxes(domain: String?, actor: Actor) throws -> [Mailbox] {
-        try store.read { db in
-            let rights = try db.rights(of: actor)
-            return try db.mailboxTargets(domain: domain).filter { Access.allows(rights, .viewMailbox($0.1)) }.map(\.0)
-        }
+        try store.read { db in try db.visibleMailboxes(of: actor, domain: domain).map(\.mailbox) }
     }
 
     /// Whether a mail service of ours holds this domain (public: autoconfig answers for it).
@@ -115,12 +112,9 @@ public struct DirectoryPlane: Sendable {
 
     /// The mailboxes the actor sees, each with what the actor may do there.
     public func mailboxesWithPermissions(actor: Actor) throws -> [MailboxView] {
+        // One query over the actor's memberships and grants; Policy agrees with it (PolicyAgreementTests).
         try store.read { db in
-            let rights = try db.rights(of: actor)
-            return try db.mailboxTargets().filter { Access.allows(rights, .viewMailbox($0.1)) }.map { mailbox, target in
-                let held = MailboxPermission.named.map(\.permission).filter { Access.allows(rights, .mailbox(target, $0)) }
-                return MailboxView(mailbox: mailbox, permissions: MailboxPermission(held), managesAccess: Access.allows(rights, .manageAccess(target)))
-            }
+            try db.visibleMailboxes(of: actor).map { MailboxView(mailbox: $0.mailbox, permissions: $0.permissions, managesAccess: $0.managesAccess) }
         }
     }
 

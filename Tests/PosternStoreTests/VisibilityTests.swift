@@ -1,0 +1,74 @@
+import Foundation
+import PosternCore
+@testable import PosternStore
+import Testing
+
+/// The mailboxes a user sees, read in one query, against the rule set asked mailbox by mailbox:
+/// on a generated directory of every role, service grant and access, both engines must agree
+/// with `Policy.decide` on what is visible, with which permissions, and who manages its access.
+@Suite struct VisibilityTests {
+    @Test(arguments: StoreEngineKind.allCases) func theOneQueryAgreesWithTheRuleSet(_ kind: StoreEngineKind) async throws {
+        let store = try Store(url: try await freshURL(kind))
+        let users = try store.write { db -> [(String, Int64)] in
+            for org in ["A", "B"] {
+                _ = try db.createOrganization("Org \(org)")
+                for service in 1...2 {
+                    let name = "\(org.lowercased())\(service)"
+                    _ = try db.createMailService(name: name, organization: "Org \(org)", domains: ["\(name).test"])
+                    for box in 1...2 { _ = try db.createMailbox(try MailAddress("m\(box)@\(name).test")) }
+                }
+            }
+            let orgA = try db.organizationID("Org A"), orgB = try db.organizationID("Org B")
+            let a1 = try #require(try db.serviceTarget(name: "a1")), a2 = try #require(try db.serviceTarget(name: "a2"))
+            let m1 = try db.mailbox(try MailAddress("m1@a1.test")).id!, m3 = try db.mailbox(try MailAddress("m1@a2.test")).id!
+            let accesses: [(String, [(Int64, MailboxPermission)])] = [("none", []), ("devices", [(m1, .devices)]), ("empty", [(m1, [])]),
+                                                                      ("all elsewhere", [(m3, .all)]), ("two", [(m1, [.history, .rules]), (m3, .devices)])]
+            var users: [(String, Int64)] = []
+            for role in [Role?.none] + Role.allCases.map(Optional.some) {
+                for grant in [false, true] {
+                    for (label, access) in accesses {
+                        let login = "u\(users.count)@corp.test"
+                        let user = try db.createUser(login: login, displayName: "", passwordHash: nil)
+                        if let role { try db.setRole(userID: user.id, organizationID: orgA, role) }
+                        if grant { try db.grantService(userID: user.id, serviceID: a1.id) }
+                        for (mailbox, permissions) in access { try db.setAccess(userID: user.id, mailboxID: mailbox, permissions) }
+                        users.append(("\(role?.rawValue ?? "no role"), grant \(grant), access \(label)", user.id))
+                    }
+                }
+            }
+            // A member of the other organization only, with a grant in this one that does not count.
+            let other = try db.createUser(login: "other@corp.test", displayName: "", passwordHash: nil)
+            try db.setRole(userID: other.id, organizationID: orgB, .administrator)
+            try db.grantService(userID: other.id, serviceID: a2.id)
+            users.append(("administrator of B", other.id))
+            return users
+        }
+        #expect(users.count == 5 * 2 * 5 + 1)
+        try store.read { db in
+            let all = try db.mailboxTargets()
+            #expect(all.count == 8)
+            var seen = 0
+            for (label, id) in users {
+                let rights = try db.rights(userID: id)
+                var expected: [String: (MailboxPermission, Bool)] = [:]
+                for (_, target) in all where Policy.decide(rights, .viewMailbox(target)) == .allowed {
+                    let held = MailboxPermission.named.map(\.permission).filter { Policy.decide(rights, .mailbox(target, $0)) == .allowed }
+                    expected[target.address] = (MailboxPermission(held), Policy.decide(rights, .manageAccess(target)) == .allowed)
+                }
+                let visible = try db.visibleMailboxes(userID: id)
+                #expect(Set(visible.map(\.target.address)) == Set(expected.keys), "\(label): what is visible")
+                for box in visible {
+                    #expect(box.permissions == expected[box.target.address]?.0, "\(label): permissions on \(box.target.address)")
+                    #expect(box.managesAccess == expected[box.target.address]?.1, "\(label): manages access to \(box.target.address)")
+                    #expect(box.target == all.first { $0.1.id == box.target.id }?.1, "\(label): the target")
+                }
+                seen += visible.count
+            }
+            #expect(seen > 50, "the directory gives many users something to see")
+            let everything = try db.visibleMailboxes(of: .operator(uid: 0))
+            #expect(everything.count == 8 && everything.allSatisfy { $0.permissions == .all && $0.managesAccess })
+            let one = try db.visibleMailboxes(userID: users[0].1, domain: "a1.test")
+            #expect(one.isEmpty, "no role, nothing given: nothing, even in one domain")
+        }
+    }
+}
