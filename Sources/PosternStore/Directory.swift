@@ -206,9 +206,7 @@ extension StoreTransaction {
         var arguments: SQLArguments = []
         if let domain {
             sql += " WHERE lower(m.address) LIKE ? ESCAPE '\\'"
-            let escaped = domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            arguments = ["%@" + escaped]
+            arguments = [Self.inDomain(domain)]
         }
         return try StoreRow.fetchAll(self, sql: sql, arguments: arguments).compactMap { row -> (Mailbox, MailboxTarget)? in
             guard let service = services[row["mailServiceId"]] else { return nil }
@@ -216,6 +214,17 @@ extension StoreTransaction {
             return (Mailbox(id: row["id"], address: address, mailService: row["service"], createdAt: row["createdAt"]),
                     MailboxTarget(id: row["id"], address: address.description, service: service))
         }.sorted { $0.0.address < $1.0.address }
+    }
+
+    /// The LIKE pattern of the addresses in `domain` (its `\`, `%` and `_` taken literally).
+    static func inDomain(_ domain: String) -> String {
+        "%@" + domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+
+    /// The addresses of one mail service's mailboxes, read by its index.
+    public func mailboxAddresses(serviceID: Int64) throws -> [String] {
+        try String.fetchAll(self, sql: "SELECT address FROM mailbox WHERE mailServiceId = ? ORDER BY address", arguments: [serviceID])
     }
 
     /// A mailbox one user sees, with what they may do there, as the rule set would decide it.
@@ -255,9 +264,7 @@ extension StoreTransaction {
         var arguments: SQLArguments = [userID]
         if let domain {
             sql += " AND lower(m.address) LIKE ? ESCAPE '\\'"
-            let escaped = domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            arguments = [userID, "%@" + escaped]
+            arguments = [userID, Self.inDomain(domain)]
         }
         return try StoreRow.fetchAll(self, sql: sql, arguments: arguments).map { row in
             let address = try MailAddress(row["address"] as String)

@@ -67,12 +67,17 @@ extension StoreTransaction {
         return MailService(id: id, name: name, organization: organization, domains: normalized, createdAt: now)
     }
 
-    public func mailServices() throws -> [MailService] {
+    public func mailServices() throws -> [MailService] { try mailServices(where: "") }
+
+    /// One mail service by id, read alone.
+    public func mailService(id: Int64) throws -> MailService? { try mailServices(where: "WHERE s.id = ?", [id]).first }
+
+    private func mailServices(where filter: String, _ arguments: SQLArguments = []) throws -> [MailService] {
         let rows = try StoreRow.fetchAll(self, sql: """
             SELECT s.id, s.name, s.createdAt, o.name AS org,
                    (SELECT group_concat(name, ' ') FROM (SELECT name FROM domain WHERE mailServiceId = s.id ORDER BY name) AS sorted) AS domains
-            FROM mailService s JOIN organization o ON o.id = s.organizationId ORDER BY s.name
-            """)
+            FROM mailService s JOIN organization o ON o.id = s.organizationId \(filter) ORDER BY s.name
+            """, arguments: arguments)
         return rows.map { row in
             let domains: String? = row["domains"]
             return MailService(id: row["id"], name: row["name"], organization: row["org"],

@@ -91,6 +91,30 @@ import Yams
         #expect(checked > 30, "the scan found the routes that read a body")
     }
 
+    /// A throttled sign-in is 429 through the API, as the web manager answers it.
+    @Test func aThrottledSignInIs429() async throws {
+        let plane = try makePlane()
+        _ = try plane.people.addUser(login: "tess@example.org", displayName: "", password: "the right password", actor: .op)
+        var policy = ThrottlePolicy()
+        policy.freeFailures = 1
+        policy.firstDelay = .milliseconds(1)
+        policy.maxDelay = .milliseconds(2)
+        policy.refuseAfter = 2
+        let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op, signIns: Throttle(policy: policy)))
+        try await app.test(.router) { client in
+            var answers: [(UInt, String)] = []
+            for _ in 0..<3 {
+                try await client.execute(uri: "/v1/session", method: .post, headers: [.contentType: "application/json"],
+                                         body: ByteBuffer(string: #"{"login":"tess@example.org","password":"a wrong guess"}"#)) { response in
+                    answers.append((UInt(response.status.code), String(buffer: response.body)))
+                }
+            }
+            #expect(answers.map(\.0) == [401, 401, 429], "\(answers)")
+            #expect(answers.last?.1.contains(#""code":"sign_in_throttled""#) == true)
+            #expect(ControlAPITests.documentedStatuses("POST", "/v1/session").contains(429))
+        }
+    }
+
     @Test func theRoutesAreExactlyThoseInOpenAPI() throws {
         let router = ControlAPI.router(try makePlane(), authenticator: FixedActor.op)
         let served = Set(router.routes.map { "\($0.method) \($0.path)" }

@@ -37,22 +37,24 @@ public struct MailSettingsPlane: Sendable {
     func setRules(mailbox address: String, rules: [SortingRule], as action: @escaping @Sendable (MailboxTarget) -> Action,
                   actor: Actor) throws -> [SortingRule] {
         let checked = try MailSettingsRules.checkRules(rules)
-        let routing = node.routing
-        return try changeFilters(address, action, actor: actor) { db, box, filters in
-            try MailSettingsRules.checkForwards(checked, replacing: filters.rules, of: box, actor: actor, routing: routing, in: db)
-            let before = filters.rules
-            filters.rules = try db.setSortingRules(mailboxID: box.id!, checked)
-            return (filters.rules, .rulesSet(from: before, to: filters.rules))
+        return try writeRules(address, as: action, actor: actor) { _ in checked }
+    }
+
+    /// One edit of the rules (add one, switch one on or off, move one up or down, remove one),
+    /// applied to the rules as they are in the transaction.
+    public func editRules(mailbox address: String, _ edit: RuleEdit, actor: Actor) throws -> [SortingRule] {
+        try writeRules(address, as: { .mailbox($0, .rules) }, actor: actor) { current in
+            try MailSettingsRules.checkRules(try MailSettingsRules.apply(edit, to: current))
         }
     }
 
-    /// One edit of the rules (add one, switch one on or off, move one up or down, remove one).
-    public func editRules(mailbox address: String, _ edit: RuleEdit, actor: Actor) throws -> [SortingRule] {
-        let checked: SortingRule? = if case let .add(rule) = edit { try MailFilterRules.validate(rule) } else { nil }
+    /// The one way rules are stored: `make` gives the checked rules from the current ones; a new
+    /// forward needs the redirections permission.
+    private func writeRules(_ address: String, as action: @escaping @Sendable (MailboxTarget) -> Action, actor: Actor,
+                            _ make: @escaping @Sendable ([SortingRule]) throws -> [SortingRule]) throws -> [SortingRule] {
         let routing = node.routing
-        return try changeFilters(address, { .mailbox($0, .rules) }, actor: actor) { db, box, filters in
-            let edited = try MailSettingsRules.apply(checked.map { .add($0) } ?? edit, to: filters.rules)
-            let rules = try MailSettingsRules.checkRules(edited)
+        return try changeFilters(address, action, actor: actor) { db, box, filters in
+            let rules = try make(filters.rules)
             try MailSettingsRules.checkForwards(rules, replacing: filters.rules, of: box, actor: actor, routing: routing, in: db)
             let before = filters.rules
             filters.rules = try db.setSortingRules(mailboxID: box.id!, rules)

@@ -23,7 +23,7 @@ extension PeoplePlane {
             let target = try Access.mailboxTarget(address, Action.manageAccess, actor: actor, in: db)
             let access = try db.accessList(mailboxID: target.id)
             let members = try db.members(organizationID: target.service.organizationID)
-            let service = try db.mailServices().first { $0.id == target.service.id }
+            let service = try db.mailService(id: target.service.id)
             return AccessOverview(mailbox: address.description, service: service?.name ?? "", organization: service?.organization ?? "",
                                   defaults: try db.defaultPermissions(serviceID: target.service.id), access: access,
                                   members: members)
@@ -138,7 +138,7 @@ extension PeoplePlane {
     public func applyDefaultsToEveryMailbox(service name: String, password: String?, actor: Actor) throws -> [AccessChange] {
         let mailboxes = try store.read { db in
             let target = try Access.service(name, .manage, actor: actor, in: db)
-            return try db.mailboxTargets().filter { $0.1.service.id == target.id }.map(\.0.address.description)
+            return try db.mailboxAddresses(serviceID: target.id)
         }
         return try applyDefaults(service: name, mailboxes: mailboxes, login: nil, password: password, actor: actor)
     }

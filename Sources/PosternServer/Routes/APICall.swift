@@ -21,10 +21,7 @@ struct APICall: Sendable {
 
     /// A path parameter: `:address`, `:device`.
     subscript(_ name: String) -> String {
-        get throws {
-            let raw = try parameters.require(name)
-            return raw.removingPercentEncoding ?? raw
-        }
+        get throws { try parameters.decoded(name) }
     }
 }
 
