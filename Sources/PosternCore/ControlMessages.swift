@@ -66,13 +66,40 @@ public struct FeedStatus: Codable, Sendable, Equatable {
         self.problem = problem
     }
 }
-public struct OrganizationList: Codable, Sendable { public let organizations: [Organization]; public init(organizations: [Organization]) { self.organizations = organizations } }
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct OrganizationList: Codable, Sendable {
+    public var organizations: [Organization]
+    public var next: String?
+    public init(organizations: [Organization], next: String? = nil) {
+        self.organizations = organizations
+        self.next = next
+    }
+    public init(_ page: Page<Organization>) { self.init(organizations: page.items, next: page.next) }
+}
 public struct OrganizationBody: Codable, Sendable { public let organization: Organization; public init(organization: Organization) { self.organization = organization } }
 public struct OrganizationRemoved: Codable, Sendable { public let removed: Organization; public init(removed: Organization) { self.removed = removed } }
-public struct ServiceList: Codable, Sendable { public let services: [MailService]; public init(services: [MailService]) { self.services = services } }
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct ServiceList: Codable, Sendable {
+    public var services: [MailService]
+    public var next: String?
+    public init(services: [MailService], next: String? = nil) {
+        self.services = services
+        self.next = next
+    }
+    public init(_ page: Page<MailService>) { self.init(services: page.items, next: page.next) }
+}
 public struct ServiceBody: Codable, Sendable { public let service: MailService; public init(service: MailService) { self.service = service } }
 public struct ServiceRemoved: Codable, Sendable { public let removed: MailService; public init(removed: MailService) { self.removed = removed } }
-public struct MailboxList: Codable, Sendable { public let mailboxes: [Mailbox]; public init(mailboxes: [Mailbox]) { self.mailboxes = mailboxes } }
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct MailboxList: Codable, Sendable {
+    public var mailboxes: [Mailbox]
+    public var next: String?
+    public init(mailboxes: [Mailbox], next: String? = nil) {
+        self.mailboxes = mailboxes
+        self.next = next
+    }
+    public init(_ page: Page<Mailbox>) { self.init(mailboxes: page.items, next: page.next) }
+}
 public struct MailboxBody: Codable, Sendable { public let mailbox: Mailbox; public init(mailbox: Mailbox) { self.mailbox = mailbox } }
 /// A removal's answer: the mailbox, and what went with it (as the preview said).
 public struct MailboxRemoved: Codable, Sendable {
@@ -102,8 +129,26 @@ public struct MailboxRemoval: Codable, Sendable {
         self.redirectedBy = redirectedBy
     }
 }
-public struct HistoryList: Codable, Sendable { public let history: [HistoryEntry]; public init(history: [HistoryEntry]) { self.history = history } }
-public struct DeviceList: Codable, Sendable { public let devices: [Device]; public init(devices: [Device]) { self.devices = devices } }
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct HistoryList: Codable, Sendable {
+    public var history: [HistoryEntry]
+    public var next: String?
+    public init(history: [HistoryEntry], next: String? = nil) {
+        self.history = history
+        self.next = next
+    }
+    public init(_ page: Page<HistoryEntry>) { self.init(history: page.items, next: page.next) }
+}
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct DeviceList: Codable, Sendable {
+    public var devices: [Device]
+    public var next: String?
+    public init(devices: [Device], next: String? = nil) {
+        self.devices = devices
+        self.next = next
+    }
+    public init(_ page: Page<Device>) { self.init(devices: page.items, next: page.next) }
+}
 public struct Disconnected: Codable, Sendable { public let disconnected: [Device]; public init(disconnected: [Device]) { self.disconnected = disconnected } }
 
 /// A device with its freshly generated password: the only time the password is ever shown.

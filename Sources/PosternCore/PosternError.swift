@@ -29,7 +29,8 @@ public struct PosternError: Error, Equatable, Sendable, CustomStringConvertible 
         case expiryInThePast = "expiry_in_the_past", inbox, invalidAddress = "invalid_address", invalidAlias = "invalid_alias"
         case invalidCondition = "invalid_condition", invalidDate = "invalid_date", invalidDeviceName = "invalid_device_name"
         case invalidDomain = "invalid_domain", invalidEncoding = "invalid_encoding", invalidExpiry = "invalid_expiry"
-        case invalidFolder = "invalid_folder", invalidHash = "invalid_hash", invalidId = "invalid_id", invalidLine = "invalid_line"
+        case invalidFolder = "invalid_folder", invalidHash = "invalid_hash", invalidCursor = "invalid_cursor", invalidId = "invalid_id"
+        case invalidLimit = "invalid_limit", invalidLine = "invalid_line"
         case invalidLogin = "invalid_login", invalidName = "invalid_name", invalidPassword = "invalid_password"
         case invalidResponder = "invalid_responder", invalidRule = "invalid_rule", invalidSignature = "invalid_signature"
         case invalidThreshold = "invalid_threshold", lineTooLong = "line_too_long", missingDomain = "missing_domain"
@@ -79,7 +80,7 @@ public struct PosternError: Error, Equatable, Sendable, CustomStringConvertible 
             switch self {
             case .aliasDomain, .backupPostgres, .badRequest, .cannotCreate, .confirmationRequired, .doveadmRefused, .duplicateUser, .expiryInThePast,
                  .inbox, .invalidAddress, .invalidAlias, .invalidCondition, .invalidDate, .invalidDeviceName, .invalidDomain, .invalidEncoding,
-                 .invalidExpiry, .invalidFolder, .invalidHash, .invalidId, .invalidLine, .invalidLogin, .invalidName, .invalidPassword,
+                 .invalidExpiry, .invalidFolder, .invalidHash, .invalidCursor, .invalidId, .invalidLimit, .invalidLine, .invalidLogin, .invalidName, .invalidPassword,
                  .invalidResponder, .invalidRule, .invalidSignature, .invalidThreshold, .lineTooLong, .missingDomain, .missingPassword, .noSession,
                  .noTargets, .noUser, .notInService, .plainPassword, .redirectionToItself, .relativePath, .replyToNotOwn, .tooManyRules, .tooManySenders,
                  .tooManyTargets, .unknownAction, .unknownLevel, .unknownPermission, .unknownRole, .unknownScheme, .unknownService, .unknownTarget,

@@ -199,23 +199,6 @@ extension StoreTransaction {
         return targets
     }
 
-    /// Mailboxes (optionally of one domain) with their place, in address order.
-    public func mailboxTargets(domain: String? = nil) throws -> [(Mailbox, MailboxTarget)] {
-        let services = try serviceTargets()
-        var sql = "SELECT m.id, m.address, m.createdAt, m.mailServiceId, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId"
-        var arguments: SQLArguments = []
-        if let domain {
-            sql += " WHERE lower(m.address) LIKE ? ESCAPE '\\'"
-            arguments = [Self.inDomain(domain)]
-        }
-        return try StoreRow.fetchAll(self, sql: sql, arguments: arguments).compactMap { row -> (Mailbox, MailboxTarget)? in
-            guard let service = services[row["mailServiceId"]] else { return nil }
-            let address = try MailAddress(row["address"] as String)
-            return (Mailbox(id: row["id"], address: address, mailService: row["service"], createdAt: row["createdAt"]),
-                    MailboxTarget(id: row["id"], address: address.description, service: service))
-        }.sorted { $0.0.address < $1.0.address }
-    }
-
     /// The LIKE pattern of the addresses in `domain` (its `\`, `%` and `_` taken literally).
     static func inDomain(_ domain: String) -> String {
         "%@" + domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
@@ -225,56 +208,5 @@ extension StoreTransaction {
     /// The addresses of one mail service's mailboxes, read by its index.
     public func mailboxAddresses(serviceID: Int64) throws -> [String] {
         try String.fetchAll(self, sql: "SELECT address FROM mailbox WHERE mailServiceId = ? ORDER BY address", arguments: [serviceID])
-    }
-
-    /// A mailbox one user sees, with what they may do there, as the rule set would decide it.
-    public struct VisibleMailbox: Sendable {
-        public let mailbox: Mailbox
-        public let target: MailboxTarget
-        /// Every permission where the user manages the organization, else their grant's.
-        public let permissions: MailboxPermission
-        /// They give and take away access to it (administrators and legal representatives).
-        public let managesAccess: Bool
-    }
-
-    /// The mailboxes a user sees, in one query over their memberships, grants and access (not a
-    /// scan with a rule-set call per row): a member sees every mailbox of an organization they
-    /// manage, the mailboxes they were given access to, and, as a collaborator, every mailbox of
-    /// a mail service given to them. `Policy.decide` says the same (a table test checks it).
-    public func visibleMailboxes(of actor: Actor, domain: String? = nil) throws -> [VisibleMailbox] {
-        guard let user = actor.user else {
-            // The operator's rights: every mailbox, everything.
-            return try mailboxTargets(domain: domain).map { VisibleMailbox(mailbox: $0.0, target: $0.1, permissions: .all, managesAccess: true) }
-        }
-        return try visibleMailboxes(userID: user.id, domain: domain)
-    }
-
-    public func visibleMailboxes(userID: Int64, domain: String? = nil) throws -> [VisibleMailbox] {
-        var sql = """
-            SELECT m.id, m.address, m.createdAt, m.mailServiceId, s.name AS service, s.organizationId, ms.role, a.permissions
-            FROM membership ms
-            JOIN mailService s ON s.organizationId = ms.organizationId
-            JOIN mailbox m ON m.mailServiceId = s.id
-            LEFT JOIN mailboxAccess a ON a.mailboxId = m.id AND a.userId = ms.userId
-            LEFT JOIN serviceGrant g ON g.mailServiceId = s.id AND g.userId = ms.userId
-            WHERE ms.userId = ?
-              AND (ms.role IN ('legal-representative', 'administrator') OR a.mailboxId IS NOT NULL
-                   OR (ms.role = 'collaborator' AND g.userId IS NOT NULL))
-            """
-        var arguments: SQLArguments = [userID]
-        if let domain {
-            sql += " AND lower(m.address) LIKE ? ESCAPE '\\'"
-            arguments = [userID, Self.inDomain(domain)]
-        }
-        return try StoreRow.fetchAll(self, sql: sql, arguments: arguments).map { row in
-            let address = try MailAddress(row["address"] as String)
-            let manages = Role(rawValue: row["role"] as String)?.manages == true
-            let granted: Int? = row["permissions"]
-            return VisibleMailbox(mailbox: Mailbox(id: row["id"], address: address, mailService: row["service"], createdAt: row["createdAt"]),
-                                  target: MailboxTarget(id: row["id"], address: address.description,
-                                                        service: ServiceTarget(id: row["mailServiceId"], organizationID: row["organizationId"])),
-                                  permissions: manages ? .all : MailboxPermission(rawValue: UInt16(truncatingIfNeeded: granted ?? 0)),
-                                  managesAccess: manages)
-        }.sorted { $0.mailbox.address < $1.mailbox.address }
     }
 }

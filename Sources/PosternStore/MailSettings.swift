@@ -68,8 +68,19 @@ extension StoreTransaction {
     }
 
     /// The mailboxes that have any rule or setting.
-    public func mailboxesWithFilters() throws -> [Int64] {
-        try Int64.fetchAll(self, sql: "SELECT mailboxId FROM mailSettings UNION SELECT mailboxId FROM sortingRule")
+    /// Whether the mailbox has a spam filter, responder, sender list or rule (so a Sieve script).
+    public func hasFilters(mailboxID: Int64) throws -> Bool {
+        try Bool.fetchOne(self, sql: """
+            SELECT EXISTS (SELECT 1 FROM mailSettings WHERE mailboxId = ?) OR EXISTS (SELECT 1 FROM sortingRule WHERE mailboxId = ?)
+            """, arguments: [mailboxID, mailboxID]) == true
+    }
+
+    /// The mailboxes with a spam filter, responder, sender list or rule: those with a Sieve script.
+    public func mailboxesWithFilters() throws -> [Mailbox] {
+        try StoreRow.fetchAll(self, sql: """
+            SELECT m.id, m.address, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId
+            WHERE m.id IN (SELECT mailboxId FROM mailSettings UNION SELECT mailboxId FROM sortingRule) ORDER BY m.address
+            """).map { Mailbox(id: $0["id"], address: try MailAddress($0["address"] as String), mailService: $0["service"], createdAt: $0["createdAt"]) }
     }
 
     public func signature(mailboxID: Int64, userID: Int64) throws -> (text: String, replyTo: String?)? {

@@ -30,11 +30,6 @@ extension StoreTransaction {
         return Mailbox(id: row["id"], address: address, mailService: row["service"], createdAt: row["createdAt"])
     }
 
-    /// Mailboxes, optionally of one domain, in address order.
-    public func mailboxes(domain: String? = nil) throws -> [Mailbox] {
-        try mailboxTargets(domain: domain).map(\.0)
-    }
-
     /// Deletes a mailbox and its devices; returns the ids of the devices removed.
     /// Removes the mailbox and its devices; returns them (with their digests) for the password index.
     public func removeMailbox(_ address: MailAddress) throws -> (Mailbox, [(id: Int64, digest: [UInt8]?)]) {
@@ -76,6 +71,12 @@ extension StoreTransaction {
     /// Entries newest first, of one mailbox or one organization, in a time range, of one kind
     /// ("device" for every device action, or "device.add").
     public func history(_ query: HistoryQuery) throws -> [HistoryEntry] {
+        let (conditions, arguments) = Self.historyConditions(query)
+        let sql = "SELECT * FROM history" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) + " ORDER BY id DESC LIMIT ?"
+        return try StoreRow.fetchAll(self, sql: sql, arguments: arguments + [query.limit]).map(Self.historyEntry(from:))
+    }
+
+    static func historyConditions(_ query: HistoryQuery) -> ([String], SQLArguments) {
         var conditions: [String] = []
         var arguments: SQLArguments = []
         if let mailbox = query.mailbox { conditions.append("mailbox = ?"); arguments += [mailbox] }
@@ -87,11 +88,12 @@ extension StoreTransaction {
             arguments += [kind, kind.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + ".%"]
         }
-        let sql = "SELECT * FROM history" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) + " ORDER BY id DESC LIMIT ?"
-        return try StoreRow.fetchAll(self, sql: sql, arguments: arguments + [query.limit]).map {
-            HistoryEntry(id: $0["id"], at: $0["at"], mailbox: $0["mailbox"], actor: $0["actor"], action: $0["action"], detail: $0["detail"],
-                         actorKind: $0["actorKind"], origin: $0["origin"], before: $0["before"], after: $0["after"])
-        }
+        return (conditions, arguments)
+    }
+
+    static func historyEntry(from row: StoreRow) -> HistoryEntry {
+        HistoryEntry(id: row["id"], at: row["at"], mailbox: row["mailbox"], actor: row["actor"], action: row["action"], detail: row["detail"],
+                     actorKind: row["actorKind"], origin: row["origin"], before: row["before"], after: row["after"])
     }
 }
 

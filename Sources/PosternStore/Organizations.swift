@@ -73,20 +73,29 @@ extension StoreTransaction {
     public func mailService(id: Int64) throws -> MailService? { try mailServices(where: "WHERE s.id = ?", [id]).first }
 
     private func mailServices(where filter: String, _ arguments: SQLArguments = []) throws -> [MailService] {
-        let rows = try StoreRow.fetchAll(self, sql: """
-            SELECT s.id, s.name, s.createdAt, o.name AS org,
-                   (SELECT group_concat(name, ' ') FROM (SELECT name FROM domain WHERE mailServiceId = s.id ORDER BY name) AS sorted) AS domains
-            FROM mailService s JOIN organization o ON o.id = s.organizationId \(filter) ORDER BY s.name
-            """, arguments: arguments)
-        return rows.map { row in
-            let domains: String? = row["domains"]
-            return MailService(id: row["id"], name: row["name"], organization: row["org"],
-                               domains: domains.map { $0.split(separator: " ").map(String.init) } ?? [], createdAt: row["createdAt"])
-        }
+        try StoreRow.fetchAll(self, sql: Self.serviceSelect + " \(filter) ORDER BY s.name", arguments: arguments).map(Self.mailService(from:))
+    }
+
+    /// The names of an organization's mail services, the first `limit` by name.
+    public func serviceNames(organizationID: Int64, limit: Int) throws -> [String] {
+        try String.fetchAll(self, sql: "SELECT name FROM mailService WHERE organizationId = ? ORDER BY lower(name) LIMIT ?", arguments: [organizationID, limit])
+    }
+
+    /// A mail service with its organization's name and its domains (in name order).
+    static let serviceSelect = """
+        SELECT s.id, s.name, s.createdAt, o.name AS org,
+               (SELECT group_concat(name, ' ') FROM (SELECT name FROM domain WHERE mailServiceId = s.id ORDER BY name) AS sorted) AS domains
+        FROM mailService s JOIN organization o ON o.id = s.organizationId
+        """
+
+    static func mailService(from row: StoreRow) -> MailService {
+        let domains: String? = row["domains"]
+        return MailService(id: row["id"], name: row["name"], organization: row["org"],
+                           domains: domains.map { $0.split(separator: " ").map(String.init) } ?? [], createdAt: row["createdAt"])
     }
 
     public func removeMailService(_ name: String) throws -> MailService {
-        guard let service = try mailServices().first(where: { $0.name.lowercased() == name.lowercased() }) else {
+        guard let service = try mailServices(where: "WHERE lower(s.name) = lower(?)", [name]).first else {
             throw PosternError.serviceNotFound(name)
         }
         let count = try Int.fetchOne(self, sql: "SELECT count(*) FROM mailbox WHERE mailServiceId = ?", arguments: [service.id]) ?? 0

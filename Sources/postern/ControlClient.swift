@@ -120,6 +120,11 @@ struct ControlClient {
     }
 
     /// Percent-encodes one path segment (addresses, device names).
+    /// A query parameter's value, every character but the unreserved ones percent-encoded (a `+` too).
+    static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~@"))) ?? text
+    }
+
     static func segment(_ text: String) -> String {
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: "/?#%")

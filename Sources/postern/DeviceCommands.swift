@@ -92,10 +92,11 @@ struct DeviceCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a mailbox's devices and their last use (never their passwords).")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
         @Argument var address: String
 
         func run() async throws {
-            try await options.perform(DeviceList.self, { try await $0.send(.GET, DeviceCommand.devicePath(address)) }) { list in
+            try await options.list(DeviceList.self, DeviceCommand.devicePath(address), page: page) { list in
                 if list.devices.isEmpty { print("\(address) has no devices; add one with: postern device add \(address) --name NAME") }
                 else {
                     let now = Date()

@@ -24,12 +24,13 @@ struct MailboxCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List mailboxes.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
         @Option(name: .long, help: "Only mailboxes of this domain.") var domain: String?
+        @Option(name: .long, help: "Only addresses that begin with this (case ignored).") var search: String?
 
         func run() async throws {
-            var path = "/v1/mailboxes"
-            if let domain { path += "?domain=\(ControlClient.segment(domain))" }
-            try await options.perform(MailboxList.self, { try await $0.send(.GET, path) }) { list in
+            let query = [("domain", domain), ("q", search)].compactMap { name, value in value.map { (name, $0) } }
+            try await options.list(MailboxList.self, "/v1/mailboxes", query: query, page: page) { list in
                 Output.table(["ADDRESS", "MAIL SERVICE", "CREATED"],
                              list.mailboxes.map { [$0.address.description, $0.mailService, Output.date($0.createdAt)] })
             }
@@ -82,20 +83,17 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(name: .long, help: "From this time on (2026-12-01 or 2026-12-01T18:00:00Z).") var since: String?
     @Option(name: .long, help: "Before this time.") var until: String?
     @Option(name: .long, help: "Only this kind of action (device) or this action (device.add).") var kind: String?
-    @Option(name: .long, help: "How many entries.") var limit = 50
+    @OptionGroup var page: PageOptions
 
     func validate() throws {
         guard (address == nil) != (organization == nil) else { throw ValidationError("give a mailbox address or --organization, not both") }
     }
 
     func run() async throws {
-        var query = "limit=\(limit)"
-        for (name, value) in [("since", since), ("until", until), ("kind", kind)] {
-            if let value { query += "&\(name)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)" }
-        }
+        let query = [("since", since), ("until", until), ("kind", kind)].compactMap { name, value in value.map { (name, $0) } }
         let path = address.map { "/v1/mailboxes/\(ControlClient.segment($0))/history" }
             ?? "/v1/organizations/\(ControlClient.segment(organization ?? ""))/history"
-        try await options.perform(HistoryList.self, { try await $0.send(.GET, path + "?" + query) }) { list in
+        try await options.list(HistoryList.self, path, query: query, page: page) { list in
             Output.table(["WHEN", "WHO", "ACTION", "DETAIL"], list.history.map { [Output.date($0.at), $0.actor, $0.action, $0.detail] })
         }
     }

@@ -23,9 +23,10 @@ struct OrganizationCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List organizations.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
 
         func run() async throws {
-            try await options.perform(OrganizationList.self, { try await $0.send(.GET, "/v1/organizations") }) { list in
+            try await options.list(OrganizationList.self, "/v1/organizations", page: page) { list in
                 Output.table(["NAME", "CREATED"], list.organizations.map { [$0.name, Output.date($0.createdAt)] })
             }
         }
@@ -101,9 +102,10 @@ struct ServiceCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List mail services.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
 
         func run() async throws {
-            try await options.perform(ServiceList.self, { try await $0.send(.GET, "/v1/services") }) { list in
+            try await options.list(ServiceList.self, "/v1/services", page: page) { list in
                 Output.table(["NAME", "ORGANIZATION", "DOMAINS"],
                              list.services.map { [$0.name, $0.organization, $0.domains.joined(separator: " ")] })
             }

@@ -57,8 +57,10 @@ struct UserCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List user accounts (the operator only).")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
+        @Option(name: .long, help: "Only logins or names that begin with this (case ignored).") var search: String?
         func run() async throws {
-            try await options.perform(UserList.self, { try await $0.send(.GET, "/v1/users") }) { list in
+            try await options.list(UserList.self, "/v1/users", query: search.map { [("q", $0)] } ?? [], page: page) { list in
                 Output.table(["LOGIN", "NAME", "SIGN-IN", "CREATED"], list.users.map {
                     [$0.login, $0.displayName, $0.canSignIn ? "yes" : "no password", Output.date($0.createdAt)]
                 })
@@ -91,9 +93,12 @@ struct MemberCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an organization's members.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
         @Argument(help: "The organization.") var organization: String
+        @Option(name: .long, help: "Only logins or names that begin with this (case ignored).") var search: String?
         func run() async throws {
-            try await options.perform(MemberList.self, { try await $0.send(.GET, "/v1/organizations/\(ControlClient.segment(organization))/members") }) { list in
+            try await options.list(MemberList.self, "/v1/organizations/\(ControlClient.segment(organization))/members",
+                                   query: search.map { [("q", $0)] } ?? [], page: page) { list in
                 Output.table(["LOGIN", "NAME", "ROLE"], list.members.map { [$0.login, $0.displayName, $0.role.label] })
             }
         }
@@ -160,9 +165,10 @@ struct AccessCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List who has access to a mailbox.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
         @Argument var address: String
         func run() async throws {
-            try await options.perform(AccessList.self, { try await $0.send(.GET, "/v1/mailboxes/\(ControlClient.segment(address))/access") }) { list in
+            try await options.list(AccessList.self, "/v1/mailboxes/\(ControlClient.segment(address))/access", page: page) { list in
                 Output.table(["LOGIN", "PERMISSIONS"], list.access.map { [$0.login, $0.permissions.names.joined(separator: ",")] })
             }
         }
@@ -290,10 +296,10 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens and sessions (yours; the operator: everyone's, or --user's).")
         @OptionGroup var options: GlobalOptions
         @Option(name: .long, help: "Only this user's.") var user: String?
+        @OptionGroup var page: PageOptions
 
         func run() async throws {
-            let query = user.map { "?login=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? ""
-            try await options.perform(TokenList.self, { try await $0.send(.GET, "/v1/tokens" + query) }) { list in
+            try await options.list(TokenList.self, "/v1/tokens", query: user.map { [("login", $0)] } ?? [], page: page) { list in
                 Output.table(["ID", "USER", "KIND", "NAME", "UNTIL", "LAST USE"], list.tokens.map {
                     ["\($0.id)", $0.login, $0.kind.rawValue, $0.name, Output.date($0.expiresAt),
                      $0.lastUsedAt.map { Output.date($0) } ?? "never"]

@@ -15,9 +15,10 @@ struct AliasCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a mailbox's aliases.")
         @OptionGroup var options: GlobalOptions
+        @OptionGroup var page: PageOptions
         @Argument(help: "The mailbox.") var address: String
         func run() async throws {
-            try await options.perform(AliasList.self, { try await $0.send(.GET, "/v1/mailboxes/\(ControlClient.segment(address))/aliases") }) { list in
+            try await options.list(AliasList.self, "/v1/mailboxes/\(ControlClient.segment(address))/aliases", page: page) { list in
                 Output.table(["ALIAS", "CREATED"], list.aliases.map { [$0.address, Output.date($0.createdAt)] })
             }
         }

@@ -55,7 +55,7 @@ import Testing
         #expect(try plane.devices.expireDevices() == 0, "not yet")
         #expect(try plane.devices.expireDevices(at: Date() + 120) == 1)
         #expect(try plane.devices.expireDevices(at: Date() + 180) == 0, "handled once")
-        let history = try plane.directory.history("alice@example.org", limit: 10, actor: .op).map(\.action)
+        let history = try plane.directory.history("alice@example.org", page: .first(10), actor: .op).map(\.action)
         #expect(history.filter { $0 == "device.expired" }.count == 1)
         let task = Task { try await hooks.run() }
         defer { task.cancel() }
@@ -82,7 +82,7 @@ import Testing
         #expect(names == ["generic password", "laptop"], "the generic password is left to its policy")
         let check = plane.check
         #expect(await check.check(CheckRequest(login: "alice@example.org", password: Array(idle.password.utf8), service: "imap", remoteIP: nil)) == .fail)
-        let line = try #require(try plane.directory.history("alice@example.org", limit: 5, actor: .op).first)
+        let line = try #require(try plane.directory.history("alice@example.org", page: .first(5), actor: .op).first)
         #expect(line.action == "device.removed_unused" && line.detail.contains("old phone") && line.detail.contains("more than 30 days"))
     }
 }

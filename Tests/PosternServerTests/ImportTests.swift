@@ -32,7 +32,7 @@ import Testing
             #expect(error.message.contains("lines 1 to \(2 * batch) done"))
         }
         #expect(plane.index.count.generic == 2 * batch, "whole batches only")
-        #expect(try plane.directory.mailboxes(domain: "example.org", actor: .op).count == 2 * batch)
+        #expect(try Self.mailboxCount(plane) == 2 * batch)
         feed.finish()
 
         let again = try plane.imports.importPasswdFile(Self.lines(1...(3 * batch)), actor: .op)
@@ -92,5 +92,17 @@ import Testing
                 #expect(report.unchanged == 3)
             }
         }
+    }
+
+    /// The mailboxes of example.org, every page of 500 walked.
+    static func mailboxCount(_ plane: Planes) throws -> Int {
+        var count = 0
+        var after: String?
+        repeat {
+            let page = try plane.directory.mailboxes(domain: "example.org", page: try PageRequest(limit: 500, after: after), actor: .op)
+            count += page.count
+            after = page.next
+        } while after != nil
+        return count
     }
 }

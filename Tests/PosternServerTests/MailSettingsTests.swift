@@ -53,7 +53,7 @@ import Testing
         #expect(world.script?.contains("# Rule: Bills") == true && world.script?.contains("Big") == false, "a disabled rule is not in the script")
         _ = try world.plane.mailSettings.setResponder(mailbox: "alice@example.org", Responder(enabled: true, subject: "Away", text: "Back soon"), actor: cole)
         #expect(world.script?.contains("vacation :days 7 :subject \"Away\" :addresses [\"alice@example.org\"]") == true)
-        let history = try world.plane.directory.history("alice@example.org", limit: 10, actor: .op).map(\.action)
+        let history = try world.plane.directory.history("alice@example.org", page: .first(10), actor: .op).map(\.action)
         #expect(Array(history.prefix(3)) == ["responder.set", "rules.set", "rules.set"])
         _ = try world.plane.routing.addAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
         #expect(world.script?.contains(":addresses [\"alice@example.org\", \"desk@example.org\"]") == true, "the responder answers for a new alias")

@@ -53,21 +53,21 @@ import Testing
         let before = try world.snapshot()
         #expect(Self.code { _ = try world.plane.devices.addDevice("bob@example.org", name: "Phone", actor: cole) } == "mailbox_not_found",
                 "a mailbox not given is answered as if it did not exist")
-        #expect(Self.code { _ = try world.plane.directory.history("alice@example.org", limit: 5, actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.directory.history("alice@example.org", page: .first(5), actor: cole) } == "forbidden")
         #expect(Self.code { _ = try world.plane.directory.removeMailbox("alice@example.org", actor: cole) } == "forbidden")
         #expect(Self.code { _ = try world.plane.people.setMember(organization: "Example Ltd", login: "new@corp.test", role: .external,
                                                            displayName: nil, password: nil, actor: cole) } == "forbidden")
         #expect(try world.snapshot() == before, "refused calls changed nothing")
         #expect(try world.plane.directory.mailboxes(domain: nil, actor: cole).map(\.address.description) == ["alice@example.org"])
         #expect(try world.plane.people.members(organization: "Example Ltd", actor: cole).count == 4)
-        let history = try world.plane.directory.history("alice@example.org", limit: 10, actor: .op)
+        let history = try world.plane.directory.history("alice@example.org", page: .first(10), actor: .op)
         #expect(history.contains { $0.action == "device.add" && $0.actor == "cole@corp.test (uid \(1000 + 3))" })
     }
 
     @Test func anExternalMemberSeesOnlyTheirMailboxAndNeverTheMemberList() throws {
         let world = try World()
         let ezra = world["ezra@corp.test"]
-        #expect(try world.plane.directory.history("alice@example.org", limit: 5, actor: ezra).isEmpty == false)
+        #expect(try world.plane.directory.history("alice@example.org", page: .first(5), actor: ezra).isEmpty == false)
         #expect(Self.code { _ = try world.plane.people.members(organization: "Example Ltd", actor: ezra) } == "forbidden")
         #expect(try world.plane.directory.mailServices(actor: ezra).isEmpty)
         #expect(try world.plane.directory.mailboxes(domain: nil, actor: ezra).map(\.address.description) == ["alice@example.org"])
@@ -222,21 +222,21 @@ import Testing
         _ = try world.plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external, displayName: nil,
                                       password: "password of adam@corp.test", actor: adam)
         _ = try world.plane.devices.addDevice("alice@example.org", name: "Tablet", actor: .op)
-        let org = try world.plane.directory.organizationHistory("Example Ltd", limit: 100, actor: adam)
+        let org = try world.plane.directory.organizationHistory("Example Ltd", page: .first(100), actor: adam)
         let change = try #require(org.first { $0.action == "member.role" })
         #expect(change.before == "collaborator" && change.after == "external")
         #expect(change.actor == "adam@corp.test (uid \(1000 + 2))" && change.actorKind == "user" && change.origin == "socket uid 1002")
         #expect(org.contains { $0.action == "device.add" && $0.mailbox == "alice@example.org" }, "mailbox entries belong to the organization")
         #expect(org.contains { $0.action == "access.grant" && $0.after == "devices" })
-        let members = try world.plane.directory.organizationHistory("Example Ltd", limit: 100, kind: "member", actor: adam)
+        let members = try world.plane.directory.organizationHistory("Example Ltd", page: .first(100), kind: "member", actor: adam)
         #expect(!members.isEmpty && members.allSatisfy { $0.action.hasPrefix("member.") })
-        #expect(try world.plane.directory.organizationHistory("Example Ltd", limit: 100, kind: "member.role", actor: adam).count == 1)
-        #expect(try world.plane.directory.organizationHistory("Example Ltd", limit: 100, since: Date() + 60, actor: adam).isEmpty)
-        #expect(try world.plane.directory.history("alice@example.org", limit: 100, until: Date() - 3600, actor: .op).isEmpty)
-        #expect(try world.plane.directory.history("alice@example.org", limit: 100, kind: "device", actor: .op).map(\.action) == ["device.add"])
-        #expect(Self.code { _ = try world.plane.directory.organizationHistory("Example Ltd", limit: 10, actor: cole) } == "forbidden")
-        #expect(Self.code { _ = try world.plane.directory.organizationHistory("Other", limit: 10, actor: adam) } == "organization_not_found")
-        let all = try world.plane.directory.organizationHistory("Example Ltd", limit: 1000, actor: .op)
+        #expect(try world.plane.directory.organizationHistory("Example Ltd", page: .first(100), kind: "member.role", actor: adam).count == 1)
+        #expect(try world.plane.directory.organizationHistory("Example Ltd", page: .first(100), since: Date() + 60, actor: adam).isEmpty)
+        #expect(try world.plane.directory.history("alice@example.org", page: .first(100), until: Date() - 3600, actor: .op).isEmpty)
+        #expect(try world.plane.directory.history("alice@example.org", page: .first(100), kind: "device", actor: .op).map(\.action) == ["device.add"])
+        #expect(Self.code { _ = try world.plane.directory.organizationHistory("Example Ltd", page: .first(10), actor: cole) } == "forbidden")
+        #expect(Self.code { _ = try world.plane.directory.organizationHistory("Other", page: .first(10), actor: adam) } == "organization_not_found")
+        let all = try world.plane.directory.organizationHistory("Example Ltd", page: .first(1000), actor: .op)
         #expect(all.allSatisfy { !$0.detail.contains("password of") && !($0.before ?? "").contains("password") })
     }
 

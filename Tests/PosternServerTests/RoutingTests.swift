@@ -51,10 +51,10 @@ import Testing
         #expect(plane.routingIndex.lookup(.virtual, "alice@example.org") == "alice@example.org,ext@elsewhere.test")
         #expect(plane.routingIndex.lookup(.virtual, "cat@example.org") == nil && plane.routingIndex.lookup(.virtual, "sales@example.org") == nil)
         #expect(plane.routingIndex.lookup(.mailboxes, "b_b@example.org") == nil)
-        let alice = try plane.directory.history("alice@example.org", limit: 1, actor: .op).first
+        let alice = try plane.directory.history("alice@example.org", page: .first(1), actor: .op).first
         #expect(alice?.action == "redirection.set" && alice?.detail.contains("b_b@example.org was removed") == true, "\(String(describing: alice))")
-        #expect(try plane.directory.history("cat@example.org", limit: 1, actor: .op).first?.action == "redirection.clear")
-        let gone = try plane.directory.organizationHistory("Example Ltd", limit: 1, kind: "mailbox.remove", actor: .op).first
+        #expect(try plane.directory.history("cat@example.org", page: .first(1), actor: .op).first?.action == "redirection.clear")
+        let gone = try plane.directory.organizationHistory("Example Ltd", page: .first(1), kind: "mailbox.remove", actor: .op).first
         #expect(gone?.detail == "mailbox removed with 0 device(s), aliases sales@example.org; no longer a redirection target of alice@example.org, cat@example.org")
     }
 
@@ -89,7 +89,7 @@ import Testing
         _ = try plane.routing.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole)
         #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == nil)
         #expect(Self.code { _ = try plane.routing.removeAlias(mailbox: "alice@example.org", alias: "info", actor: cole) } == "alias_not_found")
-        let history = try plane.directory.history("alice@example.org", limit: 20, kind: "alias", actor: .op)
+        let history = try plane.directory.history("alice@example.org", page: .first(20), kind: "alias", actor: .op)
         #expect(history.map(\.action) == ["alias.remove", "alias.add", "alias.add", "alias.add"])
         #expect(history.contains { $0.detail == "alias postmaster@example.org added" && $0.actor.hasPrefix("adam@corp.test") })
     }
@@ -136,7 +136,7 @@ import Testing
         let cleared = try plane.routing.clearRedirection(mailbox: "alice@example.org", actor: cole)
         #expect(cleared.targets == ["bob@example.org"] && plane.routingIndex.lookup(.virtual, "alice@example.org") == nil)
         #expect(Self.code { _ = try plane.routing.clearRedirection(mailbox: "alice@example.org", actor: cole) } == "no_redirection")
-        let history = try plane.directory.history("alice@example.org", limit: 20, kind: "redirection", actor: .op)
+        let history = try plane.directory.history("alice@example.org", page: .first(20), kind: "redirection", actor: .op)
         #expect(history.first?.detail == "redirection: bob@example.org → none")
         #expect(history.contains { $0.before == "bob@example.org, Ext@elsewhere.test" && $0.after == "ext@elsewhere.test (copy kept)" })
     }

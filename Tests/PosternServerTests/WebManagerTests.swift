@@ -283,7 +283,7 @@ import Testing
                 [("csrf", token), ("login", "nina@corp.test"), ("do", "remove"), ("password", "password of adam@corp.test")])
             #expect(removed.status == 200 && removed.body.contains("nina@corp.test no longer has access"))
             #expect(try held("nina@corp.test") == nil)
-            let history = try plane.directory.history("alice@example.org", limit: 50, since: nil, until: nil, kind: "access", actor: .op)
+            let history = try plane.directory.history("alice@example.org", page: .first(50), since: nil, until: nil, kind: "access", actor: .op)
             #expect(history.contains { $0.action == "access.revoke" } && history.contains { $0.detail.contains("(defaults of example)") })
 
             let cole = Browser(client: client)
@@ -336,7 +336,7 @@ import Testing
             #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == nil && plane.routingIndex.lookup(.virtual, "alice@example.org") == nil)
             let history = try await cole.get("/mailboxes/alice@example.org/history?kind=alias")
             #expect(history.status == 403, "cole has no history permission")
-            let kinds = try plane.directory.history("alice@example.org", limit: 10, kind: "alias", actor: .op).map(\.action)
+            let kinds = try plane.directory.history("alice@example.org", page: .first(10), kind: "alias", actor: .op).map(\.action)
             #expect(kinds == ["alias.remove", "alias.add"])
 
             let ezra = Browser(client: client)

@@ -37,9 +37,9 @@ import Testing
         // A domain no service holds is refused: no mailbox appears, and the error says why.
         let outside = #expect(throws: PosternError.self) { try store.write { try $0.createMailbox(try MailAddress("x@other.org")) } }
         #expect(outside?.code == "domain_not_served")
-        #expect(try store.read { try $0.mailboxes(domain: "other.org") }.isEmpty)
-        #expect(try store.read { try $0.mailboxes(domain: "example.net") }.count == 1)
-        #expect(try store.read { try $0.mailboxes(domain: "example.org") }.isEmpty)
+        #expect(try store.read { try $0.visibleMailboxes(of: .operator(uid: 0), domain: "other.org", page: .first()).items }.isEmpty)
+        #expect(try store.read { try $0.visibleMailboxes(of: .operator(uid: 0), domain: "example.net", page: .first()).items }.count == 1)
+        #expect(try store.read { try $0.visibleMailboxes(of: .operator(uid: 0), domain: "example.org", page: .first()).items }.isEmpty)
     }
 
     @Test(arguments: StoreEngineKind.allCases) func aDomainBelongsToOneServiceAndNonEmptyThingsCannotBeRemoved(_ kind: StoreEngineKind) async throws {
@@ -134,7 +134,7 @@ import Testing
             }, afterCommit: { _ in ran.set() })
         }
         #expect(!ran.value)
-        #expect(try store.read { try $0.mailboxes() }.isEmpty)
+        #expect(try store.read { try $0.visibleMailboxes(of: .operator(uid: 0), page: .first()) }.isEmpty)
     }
 
     @Test(arguments: StoreEngineKind.allCases) func reopeningKeepsDataAndRunsNoMigrationTwice(_ kind: StoreEngineKind) async throws {
@@ -145,7 +145,7 @@ import Testing
         store.shutdown()
         let again = try Store(url: url)
         #expect(!again.isNew)
-        #expect(try again.read { try $0.mailboxes() }.count == 1)
+        #expect(try again.read { try $0.visibleMailboxes(of: .operator(uid: 0), page: .first()) }.count == 1)
     }
 }
 

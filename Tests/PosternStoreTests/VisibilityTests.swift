@@ -45,7 +45,7 @@ import Testing
         }
         #expect(users.count == 5 * 2 * 5 + 1)
         try store.read { db in
-            let all = try db.mailboxTargets()
+            let all = try Self.walk(db, .operator(uid: 0), limit: 3).map { ($0.mailbox, $0.target) }
             #expect(all.count == 8)
             var seen = 0
             for (label, id) in users {
@@ -55,7 +55,8 @@ import Testing
                     let held = MailboxPermission.named.map(\.permission).filter { Policy.decide(rights, .mailbox(target, $0)) == .allowed }
                     expected[target.address] = (MailboxPermission(held), Policy.decide(rights, .manageAccess(target)) == .allowed)
                 }
-                let visible = try db.visibleMailboxes(userID: id)
+                // Pages of two: the sources' pages merge across page boundaries.
+                let visible = try Self.walk(db, .user(.init(id: id, login: "u"), via: .socket(uid: 1)), limit: 2)
                 #expect(Set(visible.map(\.target.address)) == Set(expected.keys), "\(label): what is visible")
                 for box in visible {
                     #expect(box.permissions == expected[box.target.address]?.0, "\(label): permissions on \(box.target.address)")
@@ -65,10 +66,25 @@ import Testing
                 seen += visible.count
             }
             #expect(seen > 50, "the directory gives many users something to see")
-            let everything = try db.visibleMailboxes(of: .operator(uid: 0))
+            let everything = try Self.walk(db, .operator(uid: 0), limit: 500)
             #expect(everything.count == 8 && everything.allSatisfy { $0.permissions == .all && $0.managesAccess })
-            let one = try db.visibleMailboxes(userID: users[0].1, domain: "a1.test")
+            let one = try Self.walk(db, .user(.init(id: users[0].1, login: "u"), via: .socket(uid: 1)), domain: "a1.test", limit: 5)
             #expect(one.isEmpty, "no role, nothing given: nothing, even in one domain")
         }
+    }
+
+    /// Every page, following `next`; each mailbox once, in byte order.
+    static func walk(_ db: StoreTransaction, _ actor: Actor, domain: String? = nil, limit: Int) throws -> [VisibleMailbox] {
+        var all: [VisibleMailbox] = []
+        var after: String?
+        repeat {
+            let page = try db.visibleMailboxes(of: actor, domain: domain, page: try PageRequest(limit: limit, after: after))
+            #expect(page.items.count <= limit)
+            all += page.items
+            after = page.next
+        } while after != nil
+        #expect(Set(all.map(\.target.id)).count == all.count, "each mailbox once")
+        #expect(all.map(\.target.address) == all.map(\.target.address).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        return all
     }
 }

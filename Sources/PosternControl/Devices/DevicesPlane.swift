@@ -25,11 +25,11 @@ public struct DevicesPlane: Sendable {
         self.logger = logger
     }
 
-    public func devices(_ address: String, actor: Actor) throws -> [Device] {
+    public func devices(_ address: String, page: PageRequest = .first(), actor: Actor) throws -> Page<Device> {
         let address = try MailAddress(address)
-        var devices = try store.read { db in try db.devices(mailboxID: try Access.mailbox(address, .devices, actor: actor, in: db).id!) }
-        let fresh = lastUse.peek(devices.map(\.id))
-        for i in devices.indices { devices[i].lastUse = LastUse.latest(devices[i].lastUse, fresh[devices[i].id]) }
+        var devices = try store.read { db in try db.devices(mailboxID: try Access.mailbox(address, .devices, actor: actor, in: db).id!, page: page) }
+        let fresh = lastUse.peek(devices.items.map(\.id))
+        for i in devices.items.indices { devices.items[i].lastUse = LastUse.latest(devices.items[i].lastUse, fresh[devices.items[i].id]) }
         return devices
     }
 

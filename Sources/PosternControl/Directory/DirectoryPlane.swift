@@ -21,12 +21,9 @@ public struct DirectoryPlane: Sendable {
         }
     }
 
-    /// The organizations the actor belongs to (every one for the operator).
-    public func organizations(actor: Actor) throws -> [Organization] {
-        try store.read { db in
-            let rights = try db.rights(of: actor)
-            return try db.organizations().filter { Access.allows(rights, .viewOrganization($0.id!)) }
-        }
+    /// The organizations the actor belongs to (every one for the operator), a page at a time.
+    public func organizations(page: PageRequest = .first(), actor: Actor) throws -> Page<Organization> {
+        try store.read { db in try db.organizations(userID: actor.user?.id, page: page) }
     }
 
     public func removeOrganization(_ name: String, actor: Actor) throws -> Organization {
@@ -50,13 +47,9 @@ public struct DirectoryPlane: Sendable {
         }
     }
 
-    /// The mail services the actor sees.
-    public func mailServices(actor: Actor) throws -> [MailService] {
-        try store.read { db in
-            let rights = try db.rights(of: actor)
-            let targets = try db.serviceTargets()
-            return try db.mailServices().filter { service in targets[service.id!].map { Access.allows(rights, .viewService($0)) } ?? false }
-        }
+    /// The mail services the actor sees, a page at a time (the store's query says what the rule set says).
+    public func mailServices(page: PageRequest = .first(), actor: Actor) throws -> Page<MailService> {
+        try store.read { db in try db.mailServices(userID: actor.user?.id, page: page) }
     }
 
     public func removeMailService(_ name: String, actor: Actor) throws -> MailService {
@@ -82,9 +75,9 @@ public struct DirectoryPlane: Sendable {
         }
     }
 
-    /// The mailboxes the actor sees, optionally of one domain.
-    public func mailboxes(domain: String?, actor: Actor) throws -> [Mailbox] {
-        try store.read { db in try db.visibleMailboxes(of: actor, domain: domain).map(\.mailbox) }
+    /// The mailboxes the actor sees, optionally of one domain, a page at a time in address order.
+    public func mailboxes(domain: String?, page: PageRequest = .first(), actor: Actor) throws -> Page<Mailbox> {
+        try store.read { db in try db.visibleMailboxes(of: actor, domain: domain, page: page).mapItems(\.mailbox) }
     }
 
     /// Whether a mail service of ours holds this domain (public: autoconfig answers for it).
@@ -92,29 +85,26 @@ public struct DirectoryPlane: Sendable {
         try store.read { try $0.importService(domain: domain.lowercased()) != nil }
     }
 
-    /// The organizations the actor belongs to, with their role there, what they may do with the
-    /// members, and the mail services whose global configuration they manage.
-    public func organizationsWithRights(actor: Actor) throws -> [OrganizationView] {
+    /// The organizations the actor belongs to (a page of them), with their role there, what they
+    /// may do with the members, and the mail services whose global configuration they manage.
+    public func organizationsWithRights(page: PageRequest = .first(), actor: Actor) throws -> Page<OrganizationView> {
         try store.read { db in
             let rights = try db.rights(of: actor)
-            let targets = try db.serviceTargets()
-            let services = try db.mailServices()
-            return try db.organizations().filter { Access.allows(rights, .viewOrganization($0.id!)) }.map { org in
-                OrganizationView(organization: org, role: rights.roles[org.id!],
-                                 seesMembers: Access.allows(rights, .viewMembers(org.id!)),
-                                 managesMembers: Access.allows(rights, .manageMembers(org.id!)),
-                                 managedServices: services.filter { service in
-                                     service.organization == org.name && targets[service.id!].map { Access.allows(rights, .manageService($0)) } == true
-                                 }.map(\.name))
+            return try db.organizations(userID: actor.user?.id, page: page).mapItems { org in
+                let managed = Access.allows(rights, .manageOrganization(org.id!))
+                    ? try db.serviceNames(organizationID: org.id!, limit: PageRequest.maxLimit) : []
+                return OrganizationView(organization: org, role: rights.roles[org.id!],
+                                        seesMembers: Access.allows(rights, .viewMembers(org.id!)),
+                                        managesMembers: Access.allows(rights, .manageMembers(org.id!)), managedServices: managed)
             }
         }
     }
 
-    /// The mailboxes the actor sees, each with what the actor may do there.
-    public func mailboxesWithPermissions(actor: Actor) throws -> [MailboxView] {
-        // One query over the actor's memberships and grants; Policy agrees with it (PolicyAgreementTests).
+    /// The mailboxes the actor sees, a page at a time, each with what the actor may do there.
+    public func mailboxesWithPermissions(page: PageRequest = .first(), actor: Actor) throws -> Page<MailboxView> {
+        // Read in SQL from the actor's memberships and grants; Policy agrees with it (VisibilityTests).
         try store.read { db in
-            try db.visibleMailboxes(of: actor).map { MailboxView(mailbox: $0.mailbox, permissions: $0.permissions, managesAccess: $0.managesAccess) }
+            try db.visibleMailboxes(of: actor, page: page).mapItems { MailboxView(mailbox: $0.mailbox, permissions: $0.permissions, managesAccess: $0.managesAccess) }
         }
     }
 
@@ -169,23 +159,23 @@ public struct DirectoryPlane: Sendable {
 
     // MARK: history
 
-    /// A mailbox's history (the "history" permission), newest first, optionally in a time range and of one kind.
-    public func history(_ address: String, limit: Int, since: Date? = nil, until: Date? = nil, kind: String? = nil,
-                        actor: Actor) throws -> [HistoryEntry] {
+    /// A mailbox's history (the "history" permission), newest first, a page at a time, optionally
+    /// in a time range and of one kind.
+    public func history(_ address: String, page: PageRequest = .first(), since: Date? = nil, until: Date? = nil, kind: String? = nil,
+                        actor: Actor) throws -> Page<HistoryEntry> {
         let address = try MailAddress(address)
         return try store.read { db in
             _ = try Access.mailbox(address, .history, actor: actor, in: db)
-            return try db.history(HistoryQuery(mailbox: address.description, since: since, until: until, kind: kind,
-                                               limit: max(1, min(limit, 10_000))))
+            return try db.history(HistoryQuery(mailbox: address.description, since: since, until: until, kind: kind), page: page)
         }
     }
 
     /// The organization-wide history (its administrators): its mailboxes, members, services and defaults.
-    public func organizationHistory(_ organization: String, limit: Int, since: Date? = nil, until: Date? = nil, kind: String? = nil,
-                                    actor: Actor) throws -> [HistoryEntry] {
+    public func organizationHistory(_ organization: String, page: PageRequest = .first(), since: Date? = nil, until: Date? = nil,
+                                    kind: String? = nil, actor: Actor) throws -> Page<HistoryEntry> {
         try store.read { db in
             let org = try Access.organization(organization, Action.manageOrganization, actor: actor, in: db)
-            return try db.history(HistoryQuery(organizationID: org, since: since, until: until, kind: kind, limit: max(1, min(limit, 10_000))))
+            return try db.history(HistoryQuery(organizationID: org, since: since, until: until, kind: kind), page: page)
         }
     }
 }

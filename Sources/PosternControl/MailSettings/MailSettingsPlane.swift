@@ -100,9 +100,8 @@ public struct MailSettingsPlane: Sendable {
                 throw PosternError(.sieveOff, "no script is written: set sieve.scriptPath in postern.yaml first")
             }
             let wanted = try addresses.map { try MailAddress($0) }
-            let ids = Set(try db.mailboxesWithFilters())
             if !wanted.isEmpty { return try wanted.map { try db.mailbox($0) } }
-            return try db.mailboxTargets().filter { ids.contains($0.1.id) }.map(\.0)
+            return try db.mailboxesWithFilters()
         }
         var written: [String] = []
         for box in boxes {

@@ -19,7 +19,7 @@ struct MailboxScripts: Sendable {
     /// The mailbox's script written again, inside a write that changed what it depends on (its
     /// aliases: the responder's addresses); nil when it has no script or scripts are not written.
     func rewrite(_ box: Mailbox, in db: StoreTransaction) throws -> PreparedScript? {
-        guard writer != nil, try db.mailboxesWithFilters().contains(box.id!) else { return nil }
+        guard writer != nil, try db.hasFilters(mailboxID: box.id!) else { return nil }
         return try prepare(try db.mailboxFilters(mailboxID: box.id!), of: box, in: db)
     }
 

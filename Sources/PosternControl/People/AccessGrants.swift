@@ -7,22 +7,23 @@ import PosternStore
 extension PeoplePlane {
     // MARK: mailbox access
 
-    public func access(mailbox address: String, actor: Actor) throws -> [MailboxAccess] {
+    public func access(mailbox address: String, page: PageRequest = .first(), actor: Actor) throws -> Page<MailboxAccess> {
         let address = try MailAddress(address)
         return try store.read { db in
             let target = try Access.mailboxTarget(address, Action.manageAccess, actor: actor, in: db)
-            return try db.accessList(mailboxID: target.id)
+            return try db.access(mailboxID: target.id, page: page).mapItems(\.access)
         }
     }
 
     /// What the permissions page of a mailbox shows: who has which permissions, the members who
     /// could be given access, and the mail service's global configuration.
-    public func accessOverview(mailbox address: String, actor: Actor) throws -> AccessOverview {
+    /// A page of the access list; the members offered are the first 500 without access.
+    public func accessOverview(mailbox address: String, page: PageRequest = .first(), actor: Actor) throws -> AccessOverview {
         let address = try MailAddress(address)
         return try store.read { db in
             let target = try Access.mailboxTarget(address, Action.manageAccess, actor: actor, in: db)
-            let access = try db.accessList(mailboxID: target.id)
-            let members = try db.members(organizationID: target.service.organizationID)
+            let access = try db.access(mailboxID: target.id, page: page)
+            let members = try db.members(organizationID: target.service.organizationID, withoutAccessTo: target.id, limit: PageRequest.maxLimit)
             let service = try db.mailService(id: target.service.id)
             return AccessOverview(mailbox: address.description, service: service?.name ?? "", organization: service?.organization ?? "",
                                   defaults: try db.defaultPermissions(serviceID: target.service.id), access: access,
@@ -110,6 +111,14 @@ extension PeoplePlane {
 
     // MARK: defaults of a mail service
 
+    /// A page of a mail service's mailboxes and how many it has (its global configuration's page).
+    public func mailboxes(service name: String, page: PageRequest = .first(), actor: Actor) throws -> (mailboxes: Page<Mailbox>, count: Int) {
+        try store.read { db in
+            let target = try Access.service(name, .manage, actor: actor, in: db)
+            return (try db.mailboxes(serviceID: target.id, page: page), try db.mailboxCount(serviceID: target.id))
+        }
+    }
+
     public func defaults(service name: String, actor: Actor) throws -> ServiceDefaults {
         try store.read { db in
             let target = try Access.service(name, .manage, actor: actor, in: db)
@@ -179,7 +188,8 @@ public struct AccessOverview: Sendable {
     public let organization: String
     /// The mail service's global configuration: what "apply the global configuration" gives.
     public let defaults: MailboxPermission
-    public let access: [MailboxAccess]
-    /// Every member of the organization (those without access can be given it).
+    /// A page of who has access, with their display names.
+    public let access: Page<(access: MailboxAccess, displayName: String)>
+    /// The organization's first 500 members (by login) without access: whom it can be given to.
     public let members: [Member]
 }

@@ -37,10 +37,10 @@ public struct PeoplePlane: Sendable {
         }
     }
 
-    public func users(actor: Actor) throws -> [User] {
+    public func users(page: PageRequest = .first(), actor: Actor) throws -> Page<User> {
         try store.read { db in
             try Access.authorize(actor, .listUsers, in: db)
-            return try db.users()
+            return try db.users(page: page)
         }
     }
 
@@ -61,18 +61,18 @@ public struct PeoplePlane: Sendable {
 
     // MARK: members
 
-    public func members(organization: String, actor: Actor) throws -> [Member] {
+    public func members(organization: String, page: PageRequest = .first(), actor: Actor) throws -> Page<Member> {
         try store.read { db in
             let org = try Access.organization(organization, Action.viewMembers, actor: actor, in: db)
-            return try db.members(organizationID: org)
+            return try db.members(organizationID: org, page: page)
         }
     }
 
-    /// The members, and whether the actor may change them (the members page).
-    public func membersOverview(organization: String, actor: Actor) throws -> (members: [Member], manages: Bool) {
+    /// A page of the members, and whether the actor may change them (the members page).
+    public func membersOverview(organization: String, page: PageRequest = .first(), actor: Actor) throws -> (members: Page<Member>, manages: Bool) {
         try store.read { db in
             let org = try Access.organization(organization, Action.viewMembers, actor: actor, in: db)
-            return (try db.members(organizationID: org), try Access.decide(actor, .manageMembers(org), in: db) == .allowed)
+            return (try db.members(organizationID: org, page: page), try Access.decide(actor, .manageMembers(org), in: db) == .allowed)
         }
     }
 

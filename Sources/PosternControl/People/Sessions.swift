@@ -31,10 +31,10 @@ extension PeoplePlane {
     }
 
     /// The actor's own tokens and sessions; the operator's view: everyone's, or one user's.
-    public func tokens(login: String?, actor: Actor) throws -> [APIToken] {
+    public func tokens(login: String?, page: PageRequest = .first(), actor: Actor) throws -> Page<APIToken> {
         try store.read { db in
-            if login == nil, try Access.decide(actor, .listEveryonesTokens, in: db) == .allowed { return try db.tokens() }
-            return try db.tokens(userID: try Self.tokenOwner(login, actor: actor, in: db).id)
+            if login == nil, try Access.decide(actor, .listEveryonesTokens, in: db) == .allowed { return try db.tokens(userID: nil, page: page) }
+            return try db.tokens(userID: try Self.tokenOwner(login, actor: actor, in: db).id, page: page)
         }
     }
 

@@ -20,11 +20,11 @@ public struct RoutingPlane: Sendable {
 
     // MARK: aliases
 
-    public func aliases(mailbox address: String, actor: Actor) throws -> [Alias] {
+    public func aliases(mailbox address: String, page: PageRequest = .first(), actor: Actor) throws -> Page<Alias> {
         let address = try MailAddress(address)
         return try store.read { db in
             let box = try Access.mailbox(address, .aliases, actor: actor, in: db)
-            return try db.aliases(mailboxID: box.id!)
+            return try db.aliases(mailboxID: box.id!, page: page)
         }
     }
 

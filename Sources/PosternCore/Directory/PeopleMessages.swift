@@ -45,10 +45,37 @@ public struct ServiceDefaults: Codable, Sendable, Equatable {
     }
 }
 
-public struct UserList: Codable, Sendable { public var users: [User]; public init(users: [User]) { self.users = users } }
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct UserList: Codable, Sendable {
+    public var users: [User]
+    public var next: String?
+    public init(users: [User], next: String? = nil) {
+        self.users = users
+        self.next = next
+    }
+    public init(_ page: Page<User>) { self.init(users: page.items, next: page.next) }
+}
 public struct UserBody: Codable, Sendable { public var user: User; public init(user: User) { self.user = user } }
-public struct MemberList: Codable, Sendable { public var members: [Member]; public init(members: [Member]) { self.members = members } }
-public struct AccessList: Codable, Sendable { public var access: [MailboxAccess]; public init(access: [MailboxAccess]) { self.access = access } }
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct MemberList: Codable, Sendable {
+    public var members: [Member]
+    public var next: String?
+    public init(members: [Member], next: String? = nil) {
+        self.members = members
+        self.next = next
+    }
+    public init(_ page: Page<Member>) { self.init(members: page.items, next: page.next) }
+}
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct AccessList: Codable, Sendable {
+    public var access: [MailboxAccess]
+    public var next: String?
+    public init(access: [MailboxAccess], next: String? = nil) {
+        self.access = access
+        self.next = next
+    }
+    public init(_ page: Page<MailboxAccess>) { self.init(access: page.items, next: page.next) }
+}
 public struct AccessChanges: Codable, Sendable { public var changed: [AccessChange]; public init(changed: [AccessChange]) { self.changed = changed } }
 
 /// `POST /v1/users`.

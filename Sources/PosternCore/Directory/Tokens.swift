@@ -56,7 +56,16 @@ public struct NewToken: Codable, Sendable {
     }
 }
 
-public struct TokenList: Codable, Sendable { public var tokens: [APIToken]; public init(tokens: [APIToken]) { self.tokens = tokens } }
+/// A page of the list; `next` (when there is more) is the `after` of the next page.
+public struct TokenList: Codable, Sendable {
+    public var tokens: [APIToken]
+    public var next: String?
+    public init(tokens: [APIToken], next: String? = nil) {
+        self.tokens = tokens
+        self.next = next
+    }
+    public init(_ page: Page<APIToken>) { self.init(tokens: page.items, next: page.next) }
+}
 public struct TokenBody: Codable, Sendable { public var token: APIToken; public init(token: APIToken) { self.token = token } }
 
 /// `POST /v1/tokens`: a name, a life in days (default 90), and for the operator whose token it is.

@@ -13,9 +13,12 @@ public struct AliasBody: Codable, Sendable {
 public struct AliasList: Codable, Sendable {
     public var mailbox: String
     public var aliases: [Alias]
-    public init(mailbox: String, aliases: [Alias]) {
+    /// The `after` of the next page, when there is more.
+    public var next: String?
+    public init(mailbox: String, aliases: [Alias], next: String? = nil) {
         self.mailbox = mailbox
         self.aliases = aliases
+        self.next = next
     }
 }
 

@@ -19,6 +19,11 @@ struct APICall: Sendable {
         self.query = query
     }
 
+    /// `?limit=&after=&before=&q=`: which page of a list (limit 1 to 500, default 50).
+    var page: PageRequest {
+        get throws { try PageRequest(query: query) }
+    }
+
     /// A path parameter: `:address`, `:device`.
     subscript(_ name: String) -> String {
         get throws { try parameters.decoded(name) }

@@ -9,7 +9,7 @@ enum DevicesRoutes {
     /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
     static func collection(_ devices: DevicesPlane, failedLogins: FailedLogins?) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/mailboxes/:address/devices") { call in DeviceList(devices: try devices.devices(try call["address"], actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address/devices") { call in DeviceList(try devices.devices(try call["address"], page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/mailboxes/:address/devices", body: DeviceInput.self, status: .created) { call, input in
             try devices.addDevice(try call["address"], name: input.name, scope: try ServiceScope(names: input.scopes ?? []), expiresAt: input.expiresAt,
                                   actor: call.actor)

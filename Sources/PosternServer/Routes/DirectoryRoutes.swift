@@ -7,19 +7,19 @@ import PosternCore
 enum DirectoryRoutes {
     static func collection(_ directory: DirectoryPlane) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/organizations") { call in OrganizationList(organizations: try directory.organizations(actor: call.actor)) }
+        routes.on(.get, "/v1/organizations") { call in OrganizationList(try directory.organizations(page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/organizations", body: NameInput.self, status: .created) { call, input in
             OrganizationBody(organization: try directory.addOrganization(input.name, actor: call.actor))
         }
         routes.on(.delete, "/v1/organizations/:organization") { call in
             OrganizationRemoved(removed: try directory.removeOrganization(try call["organization"], actor: call.actor))
         }
-        routes.on(.get, "/v1/services") { call in ServiceList(services: try directory.mailServices(actor: call.actor)) }
+        routes.on(.get, "/v1/services") { call in ServiceList(try directory.mailServices(page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/services", body: ServiceInput.self, status: .created) { call, input in
             ServiceBody(service: try directory.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: call.actor))
         }
         routes.on(.delete, "/v1/services/:service") { call in ServiceRemoved(removed: try directory.removeMailService(try call["service"], actor: call.actor)) }
-        routes.on(.get, "/v1/mailboxes") { call in MailboxList(mailboxes: try directory.mailboxes(domain: call.query["domain"], actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes") { call in MailboxList(try directory.mailboxes(domain: call.query["domain"], page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/mailboxes", body: AddressInput.self, status: .created) { call, input in
             MailboxBody(mailbox: try directory.addMailbox(input.address, actor: call.actor))
         }
@@ -28,21 +28,21 @@ enum DirectoryRoutes {
         routes.on(.get, "/v1/mailboxes/:address/removal") { call in try directory.mailboxRemoval(try call["address"], actor: call.actor) }
         routes.on(.get, "/v1/mailboxes/:address/history") { call in
             let filter = try HistoryFilter(call.query)
-            return HistoryList(history: try directory.history(try call["address"], limit: filter.limit, since: filter.since, until: filter.until,
-                                                              kind: filter.kind, actor: call.actor))
+            return HistoryList(try directory.history(try call["address"], page: try call.page, since: filter.since, until: filter.until,
+                                                     kind: filter.kind, actor: call.actor))
         }
         routes.on(.get, "/v1/organizations/:organization/history") { call in
             let filter = try HistoryFilter(call.query)
-            return HistoryList(history: try directory.organizationHistory(try call["organization"], limit: filter.limit, since: filter.since,
-                                                                          until: filter.until, kind: filter.kind, actor: call.actor))
+            return HistoryList(try directory.organizationHistory(try call["organization"], page: try call.page, since: filter.since,
+                                                                 until: filter.until, kind: filter.kind, actor: call.actor))
         }
         return routes
     }
 }
 
-/// `?limit=&since=&until=&kind=`: dates as ISO 8601 or a day (2026-12-01, from midnight UTC).
+/// `?since=&until=&kind=` (beside the page's `limit` and `after`): dates as ISO 8601 or a day
+/// (2026-12-01, from midnight UTC).
 struct HistoryFilter {
-    let limit: Int
     let since: Date?
     let until: Date?
     let kind: String?
@@ -54,7 +54,6 @@ struct HistoryFilter {
             if let day = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return day }
             throw PosternError(.invalidDate, "\(name) must be a date such as 2026-12-01 or 2026-12-01T18:00:00Z")
         }
-        limit = query["limit"].flatMap { Int($0) } ?? 100
         since = try date("since")
         until = try date("until")
         kind = query["kind"].flatMap { $0.isEmpty ? nil : String($0.prefix(64)) }

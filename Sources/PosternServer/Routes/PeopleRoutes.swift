@@ -8,7 +8,7 @@ import PosternCore
 enum PeopleRoutes {
     static func collection(_ people: PeoplePlane, signIns: Throttle) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/users") { call in UserList(users: try people.users(actor: call.actor)) }
+        routes.on(.get, "/v1/users") { call in UserList(try people.users(page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/users", body: UserInput.self, status: .created) { call, input in
             UserBody(user: try people.addUser(login: input.login, displayName: input.displayName ?? "", password: input.password, actor: call.actor))
         }
@@ -17,7 +17,7 @@ enum PeopleRoutes {
         }
 
         routes.on(.get, "/v1/organizations/:organization/members") { call in
-            MemberList(members: try people.members(organization: try call["organization"], actor: call.actor))
+            MemberList(try people.members(organization: try call["organization"], page: try call.page, actor: call.actor))
         }
         routes.on(.put, "/v1/organizations/:organization/members/:login", body: MemberInput.self) { call, input in
             try people.setMember(organization: try call["organization"], login: try call["login"], role: try Role(parsing: input.role),
@@ -31,7 +31,7 @@ enum PeopleRoutes {
                                     actor: call.actor)
         }
 
-        routes.on(.get, "/v1/mailboxes/:address/access") { call in AccessList(access: try people.access(mailbox: try call["address"], actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address/access") { call in AccessList(try people.access(mailbox: try call["address"], page: try call.page, actor: call.actor)) }
         routes.on(.put, "/v1/mailboxes/:address/access/:login", body: AccessInput.self) { call, input in
             try people.setAccess(mailbox: try call["address"], login: try call["login"], permissions: input.permissions, password: input.password,
                                  actor: call.actor)
@@ -59,7 +59,7 @@ enum PeopleRoutes {
         routes.on(.post, "/v1/tokens", body: TokenInput.self, status: .created) { call, input in
             try people.createToken(name: input.name, days: input.days, login: input.login, actor: call.actor)
         }
-        routes.on(.get, "/v1/tokens") { call in TokenList(tokens: try people.tokens(login: call.query["login"], actor: call.actor)) }
+        routes.on(.get, "/v1/tokens") { call in TokenList(try people.tokens(login: call.query["login"], page: try call.page, actor: call.actor)) }
         routes.on(.delete, "/v1/tokens/:id") { call in
             guard let id = Int64(try call["id"]) else { throw PosternError(.invalidId, "a token is named by its number (`postern token list`)") }
             return TokenBody(token: try people.revokeToken(id: id, actor: call.actor))

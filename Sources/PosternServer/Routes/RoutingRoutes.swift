@@ -7,7 +7,8 @@ enum RoutingRoutes {
     static func collection(_ routing: RoutingPlane) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
         routes.on(.get, "/v1/mailboxes/:address/aliases") { call in
-            AliasList(mailbox: try call["address"], aliases: try routing.aliases(mailbox: try call["address"], actor: call.actor))
+            let page = try routing.aliases(mailbox: try call["address"], page: try call.page, actor: call.actor)
+            return AliasList(mailbox: try call["address"], aliases: page.items, next: page.next)
         }
         routes.on(.post, "/v1/mailboxes/:address/aliases", body: AliasInput.self, status: .created) { call, input in
             AliasBody(alias: try routing.addAlias(mailbox: try call["address"], alias: input.alias, actor: call.actor))

@@ -9,22 +9,26 @@ import PosternProtocols
 extension Pages {
     // MARK: mailboxes and devices
 
-    func home(_ context: WebContext) async throws -> Response {
+    /// The home page: the actor's organizations (the first 500) and a page of their mailboxes, with a search box.
+    func home(_ context: WebContext, query: [String: String] = [:]) async throws -> Response {
         await run(context) {
             let actor = try signedIn(context)
-            let boxes = try await ControlAPI.blocking { [plane] in try plane.directory.mailboxesWithPermissions(actor: actor) }
-            let orgs = try await ControlAPI.blocking { [plane] in try plane.directory.organizationsWithRights(actor: actor) }
+            let request = Pager.request(query)
+            let boxes = try await ControlAPI.blocking { [plane] in try plane.directory.mailboxesWithPermissions(page: request, actor: actor) }
+            let orgs = try await ControlAPI.blocking { [plane] in
+                try plane.directory.organizationsWithRights(page: .first(PageRequest.maxLimit), actor: actor).items
+            }
             return page("home", HomeView(title: "Your mailboxes", organizations: orgs.map { org in
                 HomeView.Organization(name: org.organization.name, path: Self.segment(org.organization.name), role: org.role?.label ?? "operator",
                                       members: org.seesMembers, services: org.managedServices.map { Link(name: $0, path: Self.segment($0)) })
-            }, mailboxes: boxes.map { box in
+            }, mailboxes: boxes.items.map { box in
                 let held = box.permissions
                 return HomeView.Mailbox(address: box.mailbox.address.description, path: Self.segment(box.mailbox.address.description),
                                         devices: held.contains(.devices), history: held.contains(.history), aliases: held.contains(.aliases),
                                         redirections: held.contains(.redirections), rules: held.contains(.rules), filters: held.contains(.filters),
                                         responders: held.contains(.responders), security: held.contains(.security), folders: held.contains(.folders),
                                         signatures: held.contains(.signatures), permissions: box.managesAccess)
-            }), context)
+            }, pager: Pager(boxes, path: "/", search: request.search, searchable: true)), context)
         }
     }
 
@@ -32,9 +36,11 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, actor: actor) }
-            var view = DevicesView(title: "Devices", address: address, path: Self.segment(address), devices: list.map { Self.row($0, address) },
-                                   services: ServiceScope.Service.allCases.map(\.rawValue))
+            let wanted = Pager.request(Self.query(request))
+            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, page: wanted, actor: actor) }
+            var view = DevicesView(title: "Devices", address: address, path: Self.segment(address), devices: list.items.map { Self.row($0, address) },
+                                   services: ServiceScope.Service.allCases.map(\.rawValue),
+                                   pager: Pager(list, path: "/mailboxes/\(Self.segment(address))/devices"))
             if let done = request.uri.queryParameters.get("done").flatMap(Self.notices.index(forKey:)) { view.notice = Self.notices[done].value }
             if let notice { view.notice = notice }
             return page("devices", view, context)
@@ -58,13 +64,16 @@ extension Pages {
                 return (text, try? Date(text + "T00:00:00Z", strategy: .iso8601))
             }
             let (since, until) = (day("since"), day("until"))
+            let wanted = Pager.request(Self.query(request))
             let entries = try await ControlAPI.blocking { [plane] in
-                try plane.directory.history(address, limit: 500, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
+                try plane.directory.history(address, page: wanted, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
             }
             return page("history", HistoryView(title: "History", address: address, path: Self.segment(address), since: since.text, until: until.text,
                                                kinds: Self.historyKinds.map { Choice(value: $0.0, label: $0.1, selected: $0.0 == kind) },
-                                               entries: entries.map { .init(at: Output.date($0.at), actor: $0.actor, origin: $0.origin ?? "",
-                                                                            action: $0.action, detail: $0.detail) }), context)
+                                               entries: entries.items.map { .init(at: Output.date($0.at), actor: $0.actor, origin: $0.origin ?? "",
+                                                                                  action: $0.action, detail: $0.detail) },
+                                               pager: Pager(entries, path: "/mailboxes/\(Self.segment(address))/history",
+                                                            keeping: [("kind", kind ?? ""), ("since", since.text), ("until", until.text)])), context)
         }
     }
 
@@ -138,9 +147,10 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, actor: actor) }
+            // What the confirmation lists: the first 500 (a mailbox holds fewer; the count says how many go).
+            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, page: .first(PageRequest.maxLimit), actor: actor) }
             return page("disconnect-all", DisconnectAllView(title: "Disconnect all devices", address: address, path: Self.segment(address),
-                                                            devices: list.map { Self.row($0, address) }, count: list.count), context)
+                                                            devices: list.items.map { Self.row($0, address) }, count: list.items.count), context)
         }
     }
 

@@ -1,4 +1,6 @@
+import Foundation
 import Mustache
+import PosternCore
 
 /// What a template reads: the page's own view model first, then what every page shows around it
 /// (who is signed in, the session's form token). A view model is a plain struct whose property
@@ -70,16 +72,18 @@ struct HomeView {
     let title: String
     let organizations: [Organization]
     let mailboxes: [Mailbox]
+    let pager: Pager
 }
 
 struct DeviceRow { let id: String, name: String, generic: Bool, label: String, created: String, lastUse: String, scopes: String, path: String }
-struct DevicesView { let title: String, address: String, path: String; let devices: [DeviceRow]; let services: [String]; var notice: String? }
+struct DevicesView { let title: String, address: String, path: String; let devices: [DeviceRow]; let services: [String]; let pager: Pager; var notice: String? }
 struct DisconnectAllView { let title: String, address: String, path: String; let devices: [DeviceRow]; let count: Int }
 struct HistoryView {
     struct Entry { let at: String, actor: String, origin: String, action: String, detail: String }
     let title: String, address: String, path: String, since: String, until: String
     let kinds: [Choice]
     let entries: [Entry]
+    let pager: Pager
 }
 struct PasswordView {
     let title: String, heading: String, device: String, address: String, path: String, profile: String, profileName: String
@@ -88,7 +92,7 @@ struct PasswordView {
     let imapHost: String, imapPort: Int, smtpHost: String, smtpPort: Int
 }
 
-struct AliasesContent { struct Row { let address: String; let created: String }; let domains: [String]; let aliases: [Row] }
+struct AliasesContent { struct Row { let address: String; let created: String }; let domains: [String]; let aliases: [Row]; let pager: Pager }
 struct RedirectionContent { let redirected: Bool; let targets: [String]; let targetsText: String; let keepCopy: Bool; let ownDomainsOnly: Bool }
 struct RulesContent {
     struct Row { let id: String, name: String, enabled: Bool, first: Bool, last: Bool, when: String, then: String }
@@ -103,12 +107,12 @@ struct AccessContent {
     struct User { let login: String, displayName: String, csrf: String, path: String, id: String; let matchesDefaults: Bool; let permissions: [PermissionBox] }
     struct Other { let login: String; let roleLabel: String }
     let service: String, servicePath: String, defaults: String
-    let users: [User]; let others: [Other]; let newPermissions: [PermissionBox]; let hasUsers: Bool; let hasOthers: Bool
+    let users: [User]; let others: [Other]; let newPermissions: [PermissionBox]; let hasUsers: Bool; let hasOthers: Bool; let pager: Pager
 }
 
 struct MembersView {
     struct Row { let login: String, displayName: String, roleLabel: String, orgPath: String, loginPath: String, csrf: String; let roles: [Choice] }
-    let title: String, organization: String; let manages: Bool; let members: [Row]; var notice: String?
+    let title: String, organization: String; let manages: Bool; let members: [Row]; let pager: Pager; var notice: String?
 }
 struct RemoveMemberView {
     struct Access { let mailbox: String; let permissions: String }
@@ -119,6 +123,40 @@ struct RemoveMemberView {
 struct DefaultsView {
     struct Mailbox { let address: String; let path: String }
     let title: String, service: String, servicePath: String
-    let permissions: [PermissionBox]; let mailboxes: [Mailbox]; let mailboxCount: Int
+    let permissions: [PermissionBox]; let mailboxes: [Mailbox]; let mailboxCount: Int; let pager: Pager
     var notice: String?; var problem: String?
+}
+
+/// The "previous" and "next" links of a paged list, and its search box: each link keeps the
+/// page's other query parameters (a history's kind and days, the search).
+struct Pager {
+    let previous: String?
+    let next: String?
+    /// Shown in the search box; nil: the list has no search box.
+    let search: String?
+    let searchable: Bool
+    let action: String
+
+    init<Item>(_ page: Page<Item>, path: String, keeping query: [(String, String)] = [], search: String? = nil, searchable: Bool = false) {
+        func link(_ name: String, _ cursor: String?) -> String? {
+            guard let cursor else { return nil }
+            let items = query.filter { !$0.1.isEmpty } + (search.map { [("q", $0)] } ?? []) + [(name, cursor)]
+            return path + "?" + items.map { "\($0.0)=\(Pager.escape($0.1))" }.joined(separator: "&")
+        }
+        previous = link("before", page.previous)
+        next = link("after", page.next)
+        self.search = search
+        self.searchable = searchable
+        action = path
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~@"))) ?? ""
+    }
+
+    /// The page a web request asks for: `after`, `before` and `q` from its query; a malformed
+    /// cursor or search is ignored (the first page), as a hand-edited link should not be an error.
+    static func request(_ query: [String: String], limit: Int = PageRequest.defaultLimit) -> PageRequest {
+        (try? PageRequest(limit: limit, after: query["after"], before: query["before"], search: query["q"])) ?? .first(limit)
+    }
 }

@@ -10,17 +10,23 @@ import PosternProtocols
 extension Pages {
     // MARK: members
 
-    func members(_ context: WebContext, notice: String? = nil) async throws -> Response {
+    /// A page of the members, with a search box (login or name begins with).
+    func members(_ context: WebContext, query: [String: String] = [:], notice: String? = nil) async throws -> Response {
         await run(context) {
             let actor = try signedIn(context)
             let organization = try context.parameters.decoded("organization")
-            let (list, manages) = try await ControlAPI.blocking { [plane] in try plane.people.membersOverview(organization: organization, actor: actor) }
-            let rows = list.map { member in
+            let request = Pager.request(query)
+            let (list, manages) = try await ControlAPI.blocking { [plane] in
+                try plane.people.membersOverview(organization: organization, page: request, actor: actor)
+            }
+            let rows = list.items.map { member in
                 MembersView.Row(login: member.login, displayName: member.displayName, roleLabel: member.role.label, orgPath: Self.segment(organization),
                                 loginPath: Self.segment(member.login), csrf: context.csrf ?? "",
                                 roles: Role.allCases.map { Choice(value: $0.rawValue, label: $0.label, selected: $0 == member.role) })
             }
-            return page("members", MembersView(title: "Members", organization: organization, manages: manages, members: rows, notice: notice), context)
+            return page("members", MembersView(title: "Members", organization: organization, manages: manages, members: rows,
+                                               pager: Pager(list, path: "/organizations/\(Self.segment(organization))/members",
+                                                            search: request.search, searchable: true), notice: notice), context)
         }
     }
 
@@ -76,24 +82,25 @@ extension Pages {
         }
     }
 
-    func access(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func access(_ context: WebContext, query: [String: String] = [:], notice: String? = nil, problem: String? = nil,
+                status: HTTPResponse.Status = .ok) async throws -> Response {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let overview = try await ControlAPI.blocking { [plane] in try plane.people.accessOverview(mailbox: address, actor: actor) }
-            let names = Dictionary(overview.members.map { ($0.login, $0.displayName) }, uniquingKeysWith: { first, _ in first })
-            let given = Set(overview.access.map(\.login))
+            let request = Pager.request(query)
+            let overview = try await ControlAPI.blocking { [plane] in try plane.people.accessOverview(mailbox: address, page: request, actor: actor) }
             let content = AccessContent(
                 service: overview.service, servicePath: Self.segment(overview.service),
                 defaults: overview.defaults.isEmpty ? "no permission" : overview.defaults.names.joined(separator: ", "),
-                users: overview.access.map { entry in
-                    AccessContent.User(login: entry.login, displayName: names[entry.login] ?? "", csrf: context.csrf ?? "", path: Self.segment(address),
+                users: overview.access.items.map { entry, displayName in
+                    AccessContent.User(login: entry.login, displayName: displayName, csrf: context.csrf ?? "", path: Self.segment(address),
                                        id: entry.login.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined(),
                                        matchesDefaults: entry.permissions == overview.defaults, permissions: Self.permissionBoxes(entry.permissions))
                 },
-                others: overview.members.filter { !given.contains($0.login) }.map { .init(login: $0.login, roleLabel: $0.role.label) },
+                others: overview.members.map { .init(login: $0.login, roleLabel: $0.role.label) },
                 newPermissions: Self.permissionBoxes(overview.defaults),
-                hasUsers: !overview.access.isEmpty, hasOthers: overview.members.contains { !given.contains($0.login) })
+                hasUsers: !overview.access.items.isEmpty || overview.access.previous != nil, hasOthers: !overview.members.isEmpty,
+                pager: Pager(overview.access, path: "/mailboxes/\(Self.segment(address))/access"))
             return page("access", MailboxPage(title: "Permissions", address: address, path: Self.segment(address), notice: notice, problem: problem,
                                               content: content), context, status: status)
         }
@@ -135,18 +142,19 @@ extension Pages {
         }
     }
 
-    func defaults(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func defaults(_ context: WebContext, query: [String: String] = [:], notice: String? = nil, problem: String? = nil,
+                  status: HTTPResponse.Status = .ok) async throws -> Response {
         await run(context) {
             let actor = try signedIn(context)
             let service = try context.parameters.decoded("service")
+            let request = Pager.request(query)
             let current = try await ControlAPI.blocking { [plane] in try plane.people.defaults(service: service, actor: actor) }
-            let mailboxes = try await ControlAPI.blocking { [plane] in
-                try plane.directory.mailboxesWithPermissions(actor: actor).filter { $0.mailbox.mailService == service && $0.managesAccess }
-            }
+            let (mailboxes, count) = try await ControlAPI.blocking { [plane] in try plane.people.mailboxes(service: service, page: request, actor: actor) }
             let view = DefaultsView(title: "Global configuration", service: service, servicePath: Self.segment(service),
                                     permissions: Self.permissionBoxes(current.permissions),
-                                    mailboxes: mailboxes.map { .init(address: $0.mailbox.address.description, path: Self.segment($0.mailbox.address.description)) },
-                                    mailboxCount: mailboxes.count, notice: notice, problem: problem)
+                                    mailboxes: mailboxes.items.map { .init(address: $0.address.description, path: Self.segment($0.address.description)) },
+                                    mailboxCount: count, pager: Pager(mailboxes, path: "/services/\(Self.segment(service))/defaults"),
+                                    notice: notice, problem: problem)
             return page("defaults", view, context, status: status)
         }
     }

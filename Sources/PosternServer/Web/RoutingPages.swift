@@ -6,14 +6,17 @@ import PosternCore
 
 /// Where a mailbox's mail goes: its aliases ("aliases" permission) and its redirection ("redirections").
 extension Pages {
-    func aliases(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func aliases(_ context: WebContext, query: [String: String] = [:], notice: String? = nil, problem: String? = nil,
+                 status: HTTPResponse.Status = .ok) async throws -> Response {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
+            let request = Pager.request(query)
             let (list, domains) = try await ControlAPI.blocking { [plane] in
-                (try plane.routing.aliases(mailbox: address, actor: actor), try plane.routing.aliasDomains(mailbox: address, actor: actor))
+                (try plane.routing.aliases(mailbox: address, page: request, actor: actor), try plane.routing.aliasDomains(mailbox: address, actor: actor))
             }
-            let content = AliasesContent(domains: domains, aliases: list.map { .init(address: $0.address, created: Output.date($0.createdAt)) })
+            let content = AliasesContent(domains: domains, aliases: list.items.map { .init(address: $0.address, created: Output.date($0.createdAt)) },
+                                         pager: Pager(list, path: "/mailboxes/\(Self.segment(address))/aliases"))
             return page("aliases", MailboxPage(title: "Aliases", address: address, path: Self.segment(address), notice: notice, problem: problem,
                                                content: content), context, status: status)
         }

@@ -6,6 +6,7 @@ import Foundation
 enum PostgresSchema {
     static let migrations: [(name: String, statements: [String])] = [
         ("v1: the schema of SQLite's v1 to v11", v1),
+        ("v2: keyset pages", v2),
     ]
 
     /// Applies what is missing, under the write lock (two nodes starting at once do not race);
@@ -145,5 +146,13 @@ enum PostgresSchema {
           PRIMARY KEY (mailboxId, userId))
         """,
         "CREATE TABLE changeLog (seq BIGINT PRIMARY KEY, at TIMESTAMPTZ NOT NULL, node TEXT NOT NULL, change TEXT NOT NULL)",
+    ]
+
+    /// Keyset pages: addresses in byte order (the "C" collation, as SQLite's BINARY), by service
+    /// and overall; a mailbox's devices by id.
+    static let v2: [String] = [
+        "CREATE INDEX mailbox_by_service_address ON mailbox (mailServiceId, address COLLATE \"C\")",
+        "CREATE INDEX mailbox_address_bytes ON mailbox (address COLLATE \"C\")",
+        "CREATE INDEX device_by_mailbox ON device (mailboxId, id)",
     ]
 }
