@@ -38,11 +38,33 @@ public struct ServiceInput: Codable, Sendable {
 public struct Health: Codable, Sendable { public let status: String; public let devicePasswords: Int; public let genericPasswords: Int
     /// Where this node is in the shared change log (several nodes on PostgreSQL; nil on SQLite).
     public var feed: FeedStatus?
-    public init(status: String, devicePasswords: Int, genericPasswords: Int, feed: FeedStatus? = nil) {
+    /// What writes asked of the mail servers and is not done yet (Sieve scripts, folders).
+    public var outbox: OutboxStatus?
+    /// Why the status is "degraded" (logins and changes go on; something is not in place).
+    public var problem: String?
+    public init(status: String, devicePasswords: Int, genericPasswords: Int, feed: FeedStatus? = nil, outbox: OutboxStatus? = nil,
+                problem: String? = nil) {
         self.status = status
         self.devicePasswords = devicePasswords
         self.genericPasswords = genericPasswords
         self.feed = feed
+        self.outbox = outbox
+        self.problem = problem
+    }
+}
+
+/// The mail-server outbox: tasks waiting, those that failed at least once, how long the oldest
+/// failure has lasted, and whether that is past `outbox.degradedAfterSeconds`.
+public struct OutboxStatus: Codable, Sendable, Equatable {
+    public let pending: Int
+    public let failed: Int
+    public let oldestFailureSeconds: Double?
+    public let degraded: Bool
+    public init(pending: Int, failed: Int, oldestFailureSeconds: Double?, degraded: Bool) {
+        self.pending = pending
+        self.failed = failed
+        self.oldestFailureSeconds = oldestFailureSeconds
+        self.degraded = degraded
     }
 }
 

@@ -21,6 +21,11 @@ extension StoreTransaction {
         return Mailbox(id: id, address: address, mailService: service.name, createdAt: now)
     }
 
+    /// A mailbox's address by id; nil when it is gone.
+    public func mailboxAddress(id: Int64) throws -> String? {
+        try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE id = ?", arguments: [id])
+    }
+
     public func mailbox(_ address: MailAddress) throws -> Mailbox {
         guard let row = try StoreRow.fetchOne(self, sql: """
             SELECT m.id, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?

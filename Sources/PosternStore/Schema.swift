@@ -246,6 +246,18 @@ enum Schema {
             // organization reads as many rows as a page of a 100-mailbox one.
             try db.execute(sql: "CREATE INDEX mailbox_by_service_address ON mailbox(mailServiceId, address)")
         }
+        migrator.registerMigration("v13: mail-server tasks") { db in
+            // What a write asks of the mail servers (compile and install a Sieve script, a folder
+            // change), committed with it and done after the commit, retried until it is.
+            try db.execute(sql: """
+                CREATE TABLE serverTask (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+                  mailboxId INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE, argument TEXT NOT NULL DEFAULT '',
+                  createdAt DATETIME NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, nextAttemptAt DATETIME NOT NULL,
+                  lastError TEXT, firstFailedAt DATETIME, generation INTEGER NOT NULL DEFAULT 0);
+                CREATE UNIQUE INDEX serverTask_one_script ON serverTask(mailboxId) WHERE kind = 'sieve';
+                CREATE INDEX serverTask_due ON serverTask(nextAttemptAt);
+                """)
+        }
         return migrator
     }
 }

@@ -80,6 +80,10 @@ import Testing
         case .folderCreate: (.folderCreated("Invoices"), "folder Invoices created", nil, "Invoices")
         case .folderRename: (.folderRenamed(from: "Invoices", to: "Bills"), "folder Invoices renamed Bills", "Invoices", "Bills")
         case .folderDelete: (.folderDeleted("Bills"), "folder Bills deleted", "Bills", nil)
+        case .scriptNotInstalled: (.scriptNotInstalled("sievec was killed (signal 9)"),
+                                   "script not installed: sievec was killed (signal 9); the change is stored, the old script stays until it is", nil, nil)
+        case .scriptInstalled: (.scriptInstalled(attempts: 2), "script installed after 2 failed attempt(s)", nil, nil)
+        case .folderFailed: (.folderNotChanged("doveadm exited 75"), "folder change not made yet: doveadm exited 75; retried", nil, nil)
         case .backup: (.backedUp(devices: 3, directory: "/srv/backup/1"), "backup of 3 device(s) to /srv/backup/1", nil, nil)
         }
     }

@@ -148,6 +148,39 @@ import Yams
         }
     }
 
+    @Test func listsComeInKeysetPagesWithNext() async throws {
+        let plane = try makePlane(seeded: false)
+        _ = try plane.directory.addOrganization("Example Ltd", actor: .op)
+        _ = try plane.directory.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: .op)
+        for n in 0..<120 { _ = try plane.directory.addMailbox(String(format: "box%03d@example.org", n), actor: .op) }
+        let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
+        try await app.test(.router) { client in
+            let c = Call(client: client)
+            let first = try await c.send(.get, "/v1/mailboxes", spec: "/v1/mailboxes", expect: 200)
+            #expect((first["mailboxes"] as? [Any])?.count == 50, "the default limit is 50")
+            #expect(first["next"] as? String == "box049@example.org")
+            var addresses: [String] = []
+            var after: String? = nil
+            repeat {
+                let query = "limit=40" + (after.map { "&after=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? "")
+                let page = try await c.send(.get, "/v1/mailboxes?" + query, spec: "/v1/mailboxes", expect: 200)
+                addresses += (page["mailboxes"] as? [[String: Any]] ?? []).compactMap { $0["address"] as? String }
+                after = page["next"] as? String
+            } while after != nil
+            #expect(addresses == (0..<120).map { String(format: "box%03d@example.org", $0) }, "three pages, each mailbox once, no next on the last")
+            let search = try await c.send(.get, "/v1/mailboxes?q=BOX11", spec: "/v1/mailboxes", expect: 200)
+            #expect((search["mailboxes"] as? [Any])?.count == 10 && search["next"] == nil)
+            for bad in ["limit=0", "limit=501", "limit=many"] {
+                let refused = try await c.send(.get, "/v1/mailboxes?" + bad, spec: "/v1/mailboxes", expect: 400)
+                #expect((refused["error"] as? [String: Any])?["code"] as? String == "invalid_limit")
+            }
+            let cursor = try await c.send(.get, "/v1/mailboxes/box001@example.org/devices?after=x", spec: "/v1/mailboxes/{address}/devices", expect: 400)
+            #expect((cursor["error"] as? [String: Any])?["code"] as? String == "invalid_cursor")
+            let orgs = try await c.send(.get, "/v1/organizations?limit=1", spec: "/v1/organizations", expect: 200)
+            #expect((orgs["organizations"] as? [Any])?.count == 1 && orgs["next"] == nil)
+        }
+    }
+
     @Test func theDeviceLifecycleOverTheAPI() async throws {
         let plane = try makePlane(seeded: false)
         let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))

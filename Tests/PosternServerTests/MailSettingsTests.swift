@@ -77,24 +77,70 @@ import Testing
         #expect(world.script?.contains("\"ge\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"7\"") == true)
     }
 
-    @Test func aScriptThatDoesNotCompileChangesNothingAndTheOldOneStays() throws {
+    /// Planes on the same store and paths as `world`'s, with another compiler.
+    static func planes(_ world: World, sievec: String) -> Planes {
+        var settings = world.settings
+        settings.sievec = sievec
+        return Planes(store: world.plane.store, key: world.plane.serverKey, index: world.plane.index, lastUse: world.plane.lastUse,
+                      routing: world.plane.routingIndex, sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
+    }
+
+    static let discard = SortingRule(name: "New", conditions: [Condition(field: .from, test: .is, value: "a@b.test")], actions: [.discard])
+
+    @Test func aScriptThatDoesNotCompileLeavesTheOldOneInPlaceSaysSoAndIsRetried() throws {
         let good = try World()
         _ = try good.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
         let old = try #require(good.script)
+        #expect(good.plane.outbox.status().pending == 0)
         // The same store and paths, with a "compiler" that refuses everything.
-        var settings = good.settings
-        settings.sievec = "/bin/false"
-        let broken = Planes(store: good.plane.store, key: good.plane.serverKey, index: good.plane.index, lastUse: good.plane.lastUse,
-                                  routing: good.plane.routingIndex, sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
-        let before = try good.people.snapshot()
-        let error = PosternErrorCatcher.catching {
-            _ = try broken.mailSettings.setRules(mailbox: "alice@example.org", rules: [SortingRule(name: "New", conditions: [Condition(field: .from, test: .is, value: "a@b.test")],
-                                                                                     actions: [.discard])], actor: .op)
-        }
-        #expect(error?.code == "sieve_invalid" && error?.message.contains("the old one stays") == true)
-        #expect(try good.people.snapshot() == before, "the change was rolled back")
+        let broken = Self.planes(good, sievec: "/bin/false")
+        let stored = try broken.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.discard], actor: .op)
+        #expect(stored.map(\.name) == ["New"], "the change is stored")
+        #expect(try good.plane.mailSettings.rules(mailbox: "alice@example.org", actor: .op).map(\.name) == ["New"])
         #expect(good.script == old, "the old script is in place")
         #expect(try FileManager.default.contentsOfDirectory(atPath: good.root + "/example.org/alice/sieve") == ["postern.sieve"])
+        let failing = broken.outbox.status()
+        #expect(failing.pending == 1 && failing.failed == 1 && !failing.degraded, "\(failing)")
+        broken.outbox.degrade(after: 0)
+        #expect(broken.outbox.status().degraded)
+        let said = try good.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
+        #expect(said?.action == "script.not_installed" && said?.detail.contains("does not compile") == true, "\(String(describing: said))")
+        // Not due before its backoff; then the real compiler writes the stored rules.
+        #expect(good.plane.outbox.drain() == 0)
+        #expect(good.plane.outbox.drain(now: Date() + 3) == 1)
+        #expect(good.script?.contains("\"a@b.test\"") == true && good.script?.contains("discard") == true)
+        #expect(good.plane.outbox.status() == OutboxStatus(pending: 0, failed: 0, oldestFailureSeconds: nil, degraded: false))
+        let installed = try good.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
+        #expect(installed?.detail == "script installed after 1 failed attempt(s)")
+    }
+
+    /// The fault case: sievec killed in the middle of its run. The change is stored, the old
+    /// script stays, and the retry installs the new one.
+    @Test func aSievecKilledMidRunLeavesTheChangeStoredAndTheRetryInstallsIt() throws {
+        let world = try World()
+        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+        let old = try #require(world.script)
+        let dir = NSTemporaryDirectory() + "postern-sievec-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wrapper = dir + "/sievec"
+        // Its first run kills itself half-way (the script written, nothing compiled); later runs are the real sievec.
+        try """
+            #!/bin/sh
+            if [ ! -e \(dir)/killed ]; then touch \(dir)/killed; kill -KILL $$; fi
+            exec /usr/bin/sievec "$@"
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
+        let flaky = Self.planes(world, sievec: wrapper)
+        _ = try flaky.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.discard], actor: .op)
+        #expect(FileManager.default.fileExists(atPath: dir + "/killed"), "sievec ran and was killed")
+        #expect(try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: .op).map(\.name) == ["New"], "the change is stored")
+        #expect(world.script == old)
+        let said = try world.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
+        #expect(said?.detail.contains("killed by signal 9") == true, "\(String(describing: said))")
+        #expect(flaky.outbox.drain(now: Date() + 3) == 1, "the retry")
+        #expect(world.script?.contains("discard") == true && world.script != old)
+        #expect(flaky.outbox.status().pending == 0)
     }
 
     @Test func aForwardIsCheckedAsARedirectionIs() throws {
@@ -146,7 +192,7 @@ import Testing
         let error = PosternErrorCatcher.catching {
             _ = try world.plane.mailSettings.setRules(mailbox: "../../escape@example.org", rules: [Self.invoices], actor: .op)
         }
-        #expect(error?.code == "unsafe_path")
+        #expect(error?.code == "unsafe_path", "refused up front, in the write that would have stored it")
         #expect(!FileManager.default.fileExists(atPath: (world.root as NSString).deletingLastPathComponent + "/escape"))
         #expect(try world.plane.mailSettings.rules(mailbox: "../../escape@example.org", actor: .op).isEmpty, "nothing stored")
         #expect(throws: PosternError.self) { try MailFilterRules.folder("-u") }

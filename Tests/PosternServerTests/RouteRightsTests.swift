@@ -30,7 +30,8 @@ import Testing
         init() throws {
             // doveadm itself, and Dovecot running the scripts: scripts/e2e/sieve_tests.py
             let scripts = NSTemporaryDirectory() + "postern-rights-\(UUID().uuidString.prefix(8))/%d/%n/postern.sieve"
-            plane = try makePlane(folderCommand: ["/bin/true"], sieve: SieveWriter(settings: SieveSettings(scriptPath: scripts)))
+            // A doveadm that succeeds and lists INBOX and Work.
+            plane = try makePlane(folderCommand: ["/bin/sh", "-c", #"test "$2" = list && printf 'INBOX\nWork\n'; exit 0"#, "doveadm"], sieve: SieveWriter(settings: SieveSettings(scriptPath: scripts)))
             keyPath = NSTemporaryDirectory() + "postern-key-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: keyPath, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o600])
             _ = try plane.directory.addOrganization("Other Ltd", actor: .op)
@@ -183,7 +184,7 @@ import Testing
         Row(.get, "/v1/mailboxes/{address}/senders", "/v1/mailboxes/alice@example.org/senders", "AAAFFFH"),
         Row(.put, "/v1/mailboxes/{address}/senders", "/v1/mailboxes/alice@example.org/senders", "AAAFFFH") { _ in #"{"blocked":["spam.test"]}"# },
         Row(.get, "/v1/mailboxes/{address}/folders", "/v1/mailboxes/alice@example.org/folders", "AAAFFFH"),
-        Row(.post, "/v1/mailboxes/{address}/folders", "/v1/mailboxes/alice@example.org/folders", "AAAFFFH") { _ in #"{"name":"Work"}"# },
+        Row(.post, "/v1/mailboxes/{address}/folders", "/v1/mailboxes/alice@example.org/folders", "AAAFFFH") { _ in #"{"name":"Projects"}"# },
         Row(.put, "/v1/mailboxes/{address}/folders/{folder}", "/v1/mailboxes/alice@example.org/folders/Work", "AAAFFFH") { _ in #"{"name":"Jobs"}"# },
         Row(.delete, "/v1/mailboxes/{address}/folders/{folder}", "/v1/mailboxes/alice@example.org/folders/Work", "AAAFFFH"),
         Row(.get, "/v1/mailboxes/{address}/signature", "/v1/mailboxes/alice@example.org/signature", "BAAFFFH"),

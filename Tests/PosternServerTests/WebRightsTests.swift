@@ -69,7 +69,7 @@ import Testing
         Row(.post, "/mailboxes/:address/senders", "/mailboxes/alice@example.org/senders", "AAFFFH") { _ in
             [("blocked", "spam.test"), ("approved", ""), ("blockedAction", "junk")] },
         Row(.get, "/mailboxes/:address/folders", "/mailboxes/alice@example.org/folders", "AAFFFH"),
-        Row(.post, "/mailboxes/:address/folders", "/mailboxes/alice@example.org/folders", "AAFFFH") { _ in [("do", "create"), ("name", "Work")] },
+        Row(.post, "/mailboxes/:address/folders", "/mailboxes/alice@example.org/folders", "AAFFFH") { _ in [("do", "create"), ("name", "Projects")] },
         Row(.get, "/mailboxes/:address/signature", "/mailboxes/alice@example.org/signature", "AAFFFH"),
         Row(.post, "/mailboxes/:address/signature", "/mailboxes/alice@example.org/signature", "AAFFFH") { _ in
             [("text", "-- Lena"), ("replyTo", "sales@example.org")] },

@@ -59,6 +59,32 @@ class PeopleTests:
         finally:
             d.stop()
 
+    def test_the_cli_pages_lists_and_follows_next_with_all(self):
+        """`mailbox list` shows a page of --limit and says how to go on; --after goes on; --all
+        follows next to the end, one JSON object; an administrator (--as) sees the same pages."""
+        self.example()
+        path = os.path.join(self.tmp, "paged.passwd")
+        with open(path, "w") as f:
+            f.writelines(f"page{n:03d}@example.org:{{PLAIN}}generic-{n}\n" for n in range(130))
+        self.d.cli("import", "passwd-file", path)
+        self.d.ok("member", "set", "Example Ltd", "ada@corp.test", "--role", "administrator")
+        first = self.d.ok("mailbox", "list", "--limit", "50")
+        assert len(first["mailboxes"]) == 50 and first["next"] == first["mailboxes"][-1]["address"], first.get("next")
+        second = self.d.ok("mailbox", "list", "--limit", "50", "--after", first["next"])
+        assert second["mailboxes"][0]["address"] > first["next"]
+        every = self.d.ok("mailbox", "list", "--limit", "40", "--all")
+        addresses = [m["address"] for m in every["mailboxes"]]
+        assert len(addresses) == 131 and len(set(addresses)) == 131 and "next" not in every, len(addresses)
+        assert addresses == sorted(addresses)
+        as_admin = self.d.ok("mailbox", "list", "--all", "--as", "ada@corp.test")
+        assert [m["address"] for m in as_admin["mailboxes"]] == addresses
+        found = self.d.ok("mailbox", "list", "--search", "PAGE12")
+        assert [m["address"] for m in found["mailboxes"]] == [f"page{n:03d}@example.org" for n in range(120, 130)]
+        text = subprocess.run([os.path.join(self.d.bin_dir, "postern"), "mailbox", "list", "--limit", "3", "--socket", self.d.control_socket],
+                              capture_output=True, text=True, timeout=60, env=self.d.env)
+        assert text.returncode == 0 and len(text.stdout.splitlines()) == 4, text.stdout
+        assert "more: --after alice@example.org" not in text.stderr and "more: --after page001@example.org (or --all)" in text.stderr, text.stderr
+
     def test_the_control_socket_knows_its_caller_by_uid(self):
         cole_uid, _ = system_user(COLE), system_user(STRANGER)
         from harness import free_port

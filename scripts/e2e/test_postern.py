@@ -237,7 +237,7 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
         assert box["mailbox"]["address"] == "alice@example.org"
         self.d.ok("mailbox", "add", "bob@example.net")
         listed = self.d.ok("mailbox", "list")
-        assert [m["address"] for m in listed["mailboxes"]] == ["bob@example.net", "alice@example.org"], listed
+        assert [m["address"] for m in listed["mailboxes"]] == ["alice@example.org", "bob@example.net"], listed
 
     def test_cli_errors_are_clear_json_and_change_nothing(self):
         self.example()

@@ -78,6 +78,78 @@ class WebTests:
         entries = listed["access"] if isinstance(listed, dict) else listed
         return next(e["permissions"] for e in entries if e["login"] == login)
 
+    def test_long_lists_come_in_pages_with_a_search_box(self):
+        """An administrator of 120 mailboxes: the home page shows 50 with "Next", the next page has
+        "Previous" back to the first, and the search box finds the addresses that begin with it."""
+        from harness import free_port
+        from selenium.webdriver.common.by import By
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        self.example()
+        path = os.path.join(self.tmp, "many.passwd")
+        with open(path, "w") as f:
+            f.writelines(f"box{n:03d}@example.org:{{PLAIN}}generic-{n}\n" for n in range(119))
+        self.d.cli("import", "passwd-file", path)
+        password_file = os.path.join(self.tmp, "pia.password")
+        with open(password_file, "w") as f:
+            f.write("pia-account-password\n")
+        self.d.ok("user", "add", "pia@corp.test", "--name", "Pia", "--password-file", password_file)
+        self.d.ok("member", "set", "Example Ltd", "pia@corp.test", "--role", "administrator")
+        for n in range(60):
+            self.d.ok("member", "set", "Example Ltd", f"member{n:02d}@corp.test", "--role", "external")
+        self.secrets.append("pia-account-password")
+        with self.restarted_with(dict(POSTERN_WEB_LISTEN=f"127.0.0.1:{port}", POSTERN_WEB_DIRECTORY=os.path.join(REPO, "web"))):
+            driver = self.browser()
+            try:
+                driver.get(base + "/signin")
+                driver.find_element(By.NAME, "login").send_keys("pia@corp.test")
+                driver.find_element(By.NAME, "password").send_keys("pia-account-password")
+                driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                self.wait_for_text(driver, "Your mailboxes")
+                def shown():
+                    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "ul.list span.address")]
+                first = shown()
+                assert first == ["alice@example.org"] + [f"box{n:03d}@example.org" for n in range(49)], first
+                assert not driver.find_elements(By.LINK_TEXT, "‹ Previous")
+                self.shoot(driver, "30-mailboxes-first-page")
+                driver.find_element(By.LINK_TEXT, "Next ›").click()
+                self.wait_for_text(driver, "box049@example.org")
+                assert shown() == [f"box{n:03d}@example.org" for n in range(49, 99)], shown()
+                self.shoot(driver, "31-mailboxes-second-page")
+                driver.find_element(By.LINK_TEXT, "‹ Previous").click()
+                self.wait_for_text(driver, "alice@example.org")
+                assert shown() == first, shown()
+                driver.find_element(By.LINK_TEXT, "Next ›").click()
+                self.wait_for_text(driver, "box049@example.org")
+                driver.find_element(By.LINK_TEXT, "Next ›").click()
+                self.wait_for_text(driver, "box099@example.org")
+                assert shown() == [f"box{n:03d}@example.org" for n in range(99, 119)], shown()
+                assert not driver.find_elements(By.LINK_TEXT, "Next ›"), "the last page has no Next"
+                search = driver.find_element(By.CSS_SELECTOR, "form.search input[name=q]")
+                search.send_keys("BOX11")
+                driver.find_element(By.CSS_SELECTOR, "form.search button").click()
+                self.wait_for_text(driver, "box110@example.org")
+                assert shown() == [f"box{n:03d}@example.org" for n in range(110, 119)], shown()
+                self.shoot(driver, "32-mailboxes-search")
+                driver.get(base + "/?q=nobody")
+                self.wait_for_text(driver, "No mailbox of yours begins with")
+
+                driver.get(base + "/organizations/Example%20Ltd/members")
+                self.wait_for_text(driver, "Members of Example Ltd")
+                logins = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table td span.muted")]
+                assert len(logins) == 50 and logins[0] == "member00@corp.test", logins
+                driver.find_element(By.LINK_TEXT, "Next ›").click()
+                self.wait_for_text(driver, "pia@corp.test")
+                search = driver.find_element(By.CSS_SELECTOR, "form.search input[name=q]")
+                search.send_keys("pi")
+                driver.find_element(By.CSS_SELECTOR, "form.search button").click()
+                self.wait_for_url(driver, "members?q=pi")
+                logins = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table td span.muted")]
+                assert logins == ["pia@corp.test"], logins
+                self.shoot(driver, "33-members-search")
+            finally:
+                driver.quit()
+
     def test_the_web_manager_in_a_real_browser(self):
         from harness import free_port
         from selenium.webdriver.common.by import By

@@ -6,30 +6,60 @@ import PosternStore
 /// (`folders.doveadm`: the command and its options, such as `doveadm -c /etc/dovecot/dovecot.conf`).
 extension MailSettingsPlane {
     public func folders(mailbox address: String, actor: Actor) throws -> [String] {
-        let box = try folderMailbox(address, actor: actor)
-        let output = try doveadm(["mailbox", "list", "-u", box.address.description])
-        return output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        try folders(of: try folderMailbox(address, actor: actor))
     }
 
+    /// Creates a folder: refused up front when it exists (doveadm's list, no lock held), then the
+    /// history line and the outbox task in one commit; doveadm creates it right after (retried).
     public func createFolder(mailbox address: String, name: String, actor: Actor) throws -> String {
         let box = try folderMailbox(address, actor: actor)
         let name = try MailFilterRules.folder(name)
-        _ = try doveadm(["mailbox", "create", "-s", "-u", box.address.description, name])
-        try folderHistory(box, actor, .folderCreated(name))
+        let existing = try folders(of: box)
+        if existing.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
+            throw PosternError(.doveadmRefused, kind: .conflict, "\(box.address) has a folder \(name) already; nothing was changed")
+        }
+        let task = try store.write { db in
+            try ActionLog.record(.folderCreated(name), mailbox: box.address.description, by: actor, in: db)
+            return try db.enqueueServerTask(.folderCreate, mailboxID: box.id!, argument: name)
+        }
+        outbox.run([task])
         return name
     }
 
-    /// Renames a folder; rules that file into it (or into folders inside it) follow it.
+    /// Renames a folder; rules that file into it (or into folders inside it) follow it, in the
+    /// same commit as the rename's task: the folder and the rules never disagree for long.
     public func renameFolder(mailbox address: String, from old: String, to new: String, actor: Actor) throws -> String {
         let box = try folderMailbox(address, actor: actor)
         let (old, new) = (try MailFilterRules.folder(old), try MailFilterRules.folder(new))
         guard old.uppercased() != "INBOX" else { throw PosternError(.inbox, "INBOX cannot be renamed") }
-        _ = try doveadm(["mailbox", "rename", "-s", "-u", box.address.description, old, new])
-        let rules = try readFilters(address, Action.moveRulesWithFolder, actor: actor).rules
-        let moved = MailSettingsRules.refiled(rules, from: old, to: new)
-        if moved != rules { _ = try setRules(mailbox: address, rules: moved, as: Action.moveRulesWithFolder, actor: actor) }
-        try folderHistory(box, actor, .folderRenamed(from: old, to: new))
+        let existing = try folders(of: box)
+        guard existing.contains(old) else { throw PosternError(.doveadmRefused, kind: .notFound, "\(box.address) has no folder \(old); nothing was changed") }
+        if existing.contains(where: { $0.caseInsensitiveCompare(new) == .orderedSame }) {
+            throw PosternError(.doveadmRefused, kind: .conflict, "\(box.address) has a folder \(new) already; nothing was changed")
+        }
+        let scripts = scripts
+        let (rename, script) = try store.write { db -> (Int64, Int64?) in
+            _ = try Access.mailbox(box.address, Action.moveRulesWithFolder, actor: actor, in: db)
+            let rename = try db.enqueueServerTask(.folderRename, mailboxID: box.id!, argument: old + "\n" + new)
+            var script: Int64?
+            let rules = try db.mailboxFilters(mailboxID: box.id!).rules
+            let moved = MailSettingsRules.refiled(rules, from: old, to: new)
+            if moved != rules {
+                let saved = try db.setSortingRules(mailboxID: box.id!, try MailSettingsRules.checkRules(moved))
+                try ActionLog.record(.rulesSet(from: rules, to: saved), mailbox: box.address.description, by: actor, in: db)
+                script = try scripts.ask(for: box, in: db)
+            }
+            try ActionLog.record(.folderRenamed(from: old, to: new), mailbox: box.address.description, by: actor, in: db)
+            return (rename, script)
+        }
+        outbox.run([rename, script])
         return new
+    }
+
+    /// The mailbox's folders as doveadm lists them.
+    private func folders(of box: Mailbox) throws -> [String] {
+        try doveadm(["mailbox", "list", "-u", box.address.description]).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// Deletes a folder and its mail; refused while a rule or the spam filter files into it.

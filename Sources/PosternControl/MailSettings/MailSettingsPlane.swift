@@ -6,20 +6,21 @@ import PosternStore
 /// What happens to mail once it arrives: sorting rules ("rules"), the spam filter ("filters"),
 /// the automatic reply ("responders"), blocked and approved senders ("security"); a mailbox's
 /// folders ("folders") and its users' signatures ("signatures"). Every change of a setting is
-/// stored, written to the history, and compiled into the mailbox's Sieve script before the
-/// commit; the script replaces the old one after it. A script that does not compile rolls the
-/// change back.
+/// checked, stored and written to the history in one transaction with a task for the mailbox's
+/// Sieve script; the script is compiled and replaces the old one after the commit (`ServerOutbox`),
+/// retried until it does: a script that does not compile leaves the old one in place and says so.
 public struct MailSettingsPlane: Sendable {
     let node: Node
-    let scripts: MailboxScripts
+    let outbox: ServerOutbox
+    var scripts: MailboxScripts { outbox.scripts }
     /// `doveadm mailbox …`; nil: folders are not managed.
     let folderCommand: (any FolderCommand)?
     let logger: Logger
     var store: Store { node.store }
 
-    init(node: Node, scripts: MailboxScripts, folderCommand: (any FolderCommand)?, logger: Logger) {
+    init(node: Node, outbox: ServerOutbox, folderCommand: (any FolderCommand)?, logger: Logger) {
         self.node = node
-        self.scripts = scripts
+        self.outbox = outbox
         self.folderCommand = folderCommand
         self.logger = logger
     }
@@ -100,16 +101,17 @@ public struct MailSettingsPlane: Sendable {
                 throw PosternError(.sieveOff, "no script is written: set sieve.scriptPath in postern.yaml first")
             }
             let wanted = try addresses.map { try MailAddress($0) }
-            if !wanted.isEmpty { return try wanted.map { try db.mailbox($0) } }
+            if !wanted.isEmpty { return try wanted.map { try db.mailbox($0) }.filter { try db.hasFilters(mailboxID: $0.id!) } }
             return try db.mailboxesWithFilters()
         }
+        // One task per mailbox, committed in batches and run as each batch is: none holds a lock
+        // while its script compiles.
         var written: [String] = []
-        for box in boxes {
-            // Through the writer, as every change is: a concurrent change cannot install its script
-            // and then see this older one put over it.
-            let wrote = try store.write({ db in try scripts.rewrite(box, in: db) },
-                                        afterCommit: { pending in scripts.install(pending, for: box.address.description) }) != nil
-            if wrote { written.append(box.address.description) }
+        for batch in stride(from: 0, to: boxes.count, by: 100).map({ Array(boxes[$0..<min($0 + 100, boxes.count)]) }) {
+            let tasks = try store.write { db in try batch.map { try db.enqueueServerTask(.sieve, mailboxID: $0.id!) } }
+            outbox.run(tasks)
+            let left = Set(try store.read { db in try db.pendingServerTasks(ids: tasks) })
+            written += zip(batch, tasks).filter { !left.contains($0.1) }.map(\.0.address.description)
         }
         return SieveRewrite(written: written)
     }
@@ -139,14 +141,15 @@ public struct MailSettingsPlane: Sendable {
                                     _ change: @escaping @Sendable (StoreTransaction, Mailbox, inout MailboxFilters) throws -> (T, HistoryAction)) throws -> T {
         let address = try MailAddress(text)
         let scripts = scripts
-        let (result, _) = try store.write({ db -> (T, PreparedScript?) in
+        let (result, task) = try store.write { db -> (T, Int64?) in
             let box = try Access.mailbox(address, action, actor: actor, in: db)
             var filters = try db.mailboxFilters(mailboxID: box.id!)
             let (result, history) = try change(db, box, &filters)
             try db.setMailSettings(mailboxID: box.id!, spam: filters.spam, responder: filters.responder, senders: filters.senders)
             try ActionLog.record(history, mailbox: address.description, by: actor, in: db)
-            return (result, try scripts.prepare(filters, of: box, in: db))
-        }, afterCommit: { (_, pending) in scripts.install(pending, for: address.description) })
+            return (result, try scripts.ask(for: box, in: db))
+        }
+        outbox.run([task])
         return result
     }
 }

@@ -4,35 +4,35 @@ import PosternCore
 import PosternProtocols
 import PosternStore
 
-/// A mailbox's Sieve script, compiled from its settings: prepared inside the write that changes
-/// what it depends on (its settings, its aliases), put in place after the commit.
+/// A mailbox's Sieve script, written from its settings: a write that changes what it depends on
+/// (its settings, its aliases) commits a task for it (`ServerOutbox`), and the script is rendered,
+/// compiled and put in place after the commit, outside any lock.
 struct MailboxScripts: Sendable {
     let writer: (any SieveScriptWriter)?
-    let logger: Logger
 
-    /// The script of these settings, prepared; nil when scripts are not written.
-    func prepare(_ filters: MailboxFilters, of box: Mailbox, in db: StoreTransaction) throws -> PreparedScript? {
+    /// Inside a write that changed the mailbox's settings: the task that writes its script; nil
+    /// when scripts are not written.
+    func ask(for box: Mailbox, in db: StoreTransaction) throws -> Int64? {
         guard let writer else { return nil }
-        return try writer.prepare(SieveScript.render(filters, try context(box, in: db)), for: box.address)
+        try writer.check(box.address)
+        return try db.enqueueServerTask(.sieve, mailboxID: box.id!)
     }
 
-    /// The mailbox's script written again, inside a write that changed what it depends on (its
-    /// aliases: the responder's addresses); nil when it has no script or scripts are not written.
-    func rewrite(_ box: Mailbox, in db: StoreTransaction) throws -> PreparedScript? {
-        guard writer != nil, try db.hasFilters(mailboxID: box.id!) else { return nil }
-        return try prepare(try db.mailboxFilters(mailboxID: box.id!), of: box, in: db)
+    /// Inside a write that changed what the script says beside the settings (its aliases, which
+    /// the responder answers for): a task when the mailbox has a script at all.
+    func askIfScripted(_ box: Mailbox, in db: StoreTransaction) throws -> Int64? {
+        guard let writer, try db.hasFilters(mailboxID: box.id!) else { return nil }
+        try writer.check(box.address)
+        return try db.enqueueServerTask(.sieve, mailboxID: box.id!)
     }
 
-    func install(_ pending: PreparedScript?, for address: String) {
-        guard let pending, let writer else { return }
-        do { try writer.install(pending) } catch { logger.error("the Sieve script of \(address) was not installed: \(error)") }
-    }
-
-    /// The mailbox and its aliases (whom the responder answers for), its organization's domains.
-    func context(_ box: Mailbox, in db: StoreTransaction) throws -> SieveScript.Context {
+    /// The script of the mailbox's settings as they are in `db` (no compiler run: that comes after).
+    func render(_ box: Mailbox, in db: StoreTransaction) throws -> String {
+        let filters = try db.mailboxFilters(mailboxID: box.id!)
         let target = try Access.mailboxTarget(box.address, in: db)
-        return SieveScript.Context(addresses: [box.address.description] + (try db.aliases(mailboxID: box.id!).map(\.address)),
-                                   ownDomains: try db.domains(organizationID: target.service.organizationID).sorted(),
-                                   spamHeader: writer?.spamHeader ?? .score("X-Spam-Score"))
+        let context = SieveScript.Context(addresses: [box.address.description] + (try db.aliases(mailboxID: box.id!).map(\.address)),
+                                          ownDomains: try db.domains(organizationID: target.service.organizationID).sorted(),
+                                          spamHeader: writer?.spamHeader ?? .score("X-Spam-Score"))
+        return SieveScript.render(filters, context)
     }
 }

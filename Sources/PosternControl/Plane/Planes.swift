@@ -15,6 +15,8 @@ public struct Planes: Sendable {
     public let mailSettings: MailSettingsPlane
     public let imports: ImportPlane
     public let backups: BackupPlane
+    /// What writes asked of the mail servers (scripts, folders), done after their commit.
+    public let outbox: ServerOutbox
     /// The server key device-password digests are taken under.
     public let serverKey: ServerKey
 
@@ -22,14 +24,16 @@ public struct Planes: Sendable {
                 maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), feed: ChangeFeed = ChangeFeed(),
                 blocking: any BlockingRunner = InlineRunner(), logger: Logger) {
         let node = Node(store: store, index: index, routing: routing, lastUse: lastUse, feed: feed, revocations: mailServers.revocations)
-        let scripts = MailboxScripts(writer: mailServers.sieve, logger: logger)
+        let scripts = MailboxScripts(writer: mailServers.sieve)
+        let outbox = ServerOutbox(node: node, scripts: scripts, folders: mailServers.folders, logger: logger, state: OutboxState())
+        self.outbox = outbox
         self.node = node
         self.serverKey = key
         devices = DevicesPlane(node: node, key: key, maxPerMailbox: maxDevicesPerMailbox, logger: logger)
         people = PeoplePlane(store: store, key: key, mailFrom: mailFrom, blocking: blocking)
         directory = DirectoryPlane(node: node)
-        self.routing = RoutingPlane(node: node, scripts: scripts)
-        mailSettings = MailSettingsPlane(node: node, scripts: scripts, folderCommand: mailServers.folders, logger: logger)
+        self.routing = RoutingPlane(node: node, outbox: outbox)
+        mailSettings = MailSettingsPlane(node: node, outbox: outbox, folderCommand: mailServers.folders, logger: logger)
         imports = ImportPlane(node: node, blocking: blocking, logger: logger)
         backups = BackupPlane(store: store, logger: logger)
     }

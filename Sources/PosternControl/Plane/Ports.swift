@@ -25,13 +25,17 @@ public struct PreparedScript: Sendable {
     }
 }
 
-/// Writes mailboxes' Sieve scripts in two steps around the commit: `prepare` (inside the
-/// transaction: a script that does not compile rolls the change back), `install` (after it).
+/// Writes mailboxes' Sieve scripts in two steps, both after the change's commit (the outbox):
+/// `prepare` writes the script beside the old one and compiles it (no lock held), `install` puts
+/// it in place; `abandon` drops one that a newer script overtook.
 public protocol SieveScriptWriter: Sendable {
     var spamHeader: SieveScript.SpamHeader { get }
     /// nil when scripts are not written.
     func prepare(_ script: String, for address: MailAddress) throws -> PreparedScript?
     func install(_ script: PreparedScript) throws
+    func abandon(_ script: PreparedScript)
+    /// Refuses, up front, a mailbox that cannot have a script (an address unusable in a file path).
+    func check(_ address: MailAddress) throws
 }
 
 /// Runs `doveadm mailbox …` for a mailbox's folders: the exit status and what it said.

@@ -9,13 +9,13 @@ import PosternStore
 public struct RoutingPlane: Sendable {
     let node: Node
     /// The responder answers for a mailbox's aliases: its script follows them.
-    let scripts: MailboxScripts
+    let outbox: ServerOutbox
     var store: Store { node.store }
     var routing: RoutingIndex { node.routing }
 
-    init(node: Node, scripts: MailboxScripts) {
+    init(node: Node, outbox: ServerOutbox) {
         self.node = node
-        self.scripts = scripts
+        self.outbox = outbox
     }
 
     // MARK: aliases
@@ -41,8 +41,8 @@ public struct RoutingPlane: Sendable {
     /// Adds an alias: `info` (in the mailbox's domain) or `info@another-domain-of-the-service`.
     public func addAlias(mailbox address: String, alias text: String, actor: Actor) throws -> Alias {
         let address = try MailAddress(address)
-        let (routing, scripts) = (self.routing, self.scripts)
-        return try node.commit({ db in
+        let (routing, scripts) = (self.routing, outbox.scripts)
+        let (made, task) = try node.commit { db in
             let target = try Access.mailboxTarget(address, { .mailbox($0, .aliases) }, actor: actor, in: db)
             let box = try db.mailbox(address)
             let alias = try RoutingRules.aliasAddress(text, of: box, domains: try db.domains(serviceID: target.service.id), delimiter: routing.delimiter)
@@ -64,14 +64,16 @@ public struct RoutingPlane: Sendable {
             let made = try db.insertAlias(alias, mailboxID: box.id!, mailbox: address.description)
             try ActionLog.record(.aliasAdded(alias), mailbox: address.description, by: actor, in: db)
             // The responder answers for the new alias too.
-            return ((made, try scripts.rewrite(box, in: db)), .routing([.addAlias(made.address, mailbox: made.mailbox)]))
-        }, afterCommit: { (made, script) in scripts.install(script, for: made.mailbox) }).0
+            return ((made, try scripts.askIfScripted(box, in: db)), .routing([.addAlias(made.address, mailbox: made.mailbox)]))
+        }
+        outbox.run([task])
+        return made
     }
 
     public func removeAlias(mailbox address: String, alias text: String, actor: Actor) throws -> Alias {
         let address = try MailAddress(address)
-        let scripts = scripts
-        return try node.commit({ db in
+        let scripts = outbox.scripts
+        let (alias, task) = try node.commit { db in
             let box = try Access.mailbox(address, .aliases, actor: actor, in: db)
             let key = text.contains("@") ? text.lowercased() : "\(text.lowercased())@\(address.domain)"
             guard let alias = try db.alias(key, mailboxID: box.id!) else {
@@ -79,8 +81,10 @@ public struct RoutingPlane: Sendable {
             }
             try db.deleteAlias(alias.address)
             try ActionLog.record(.aliasRemoved(alias.address), mailbox: address.description, by: actor, in: db)
-            return ((alias, try scripts.rewrite(box, in: db)), .routing([.removeAlias(alias.address)]))
-        }, afterCommit: { (alias, script) in scripts.install(script, for: alias.mailbox) }).0
+            return ((alias, try scripts.askIfScripted(box, in: db)), .routing([.removeAlias(alias.address)]))
+        }
+        outbox.run([task])
+        return alias
     }
 
     // MARK: redirections

@@ -58,6 +58,12 @@ public enum HistoryAction: Sendable, Equatable {
     case folderCreated(String)
     case folderRenamed(from: String, to: String)
     case folderDeleted(String)
+    /// The mailbox's Sieve script could not be put in place yet (the change is stored; retried).
+    case scriptNotInstalled(String)
+    /// It was, after failed attempts.
+    case scriptInstalled(attempts: Int)
+    /// A folder change could not be made in the mailbox yet (stored; retried).
+    case folderNotChanged(String)
 
     case backedUp(devices: Int, directory: String)
 
@@ -87,6 +93,7 @@ public enum HistoryAction: Sendable, Equatable {
         case redirectionScope = "redirection.scope"
         case rulesSet = "rules.set", spamSet = "spam.set", responderSet = "responder.set", sendersSet = "senders.set", signatureSet = "signature.set"
         case folderCreate = "folder.create", folderRename = "folder.rename", folderDelete = "folder.delete"
+        case scriptNotInstalled = "script.not_installed", scriptInstalled = "script.installed", folderFailed = "folder.failed"
         case backup
     }
 
@@ -137,6 +144,9 @@ public enum HistoryAction: Sendable, Equatable {
         case .folderCreated: .folderCreate
         case .folderRenamed: .folderRename
         case .folderDeleted: .folderDelete
+        case .scriptNotInstalled: .scriptNotInstalled
+        case .scriptInstalled: .scriptInstalled
+        case .folderNotChanged: .folderFailed
         case .backedUp: .backup
         }
     }
@@ -213,6 +223,9 @@ public enum HistoryAction: Sendable, Equatable {
         case let .folderCreated(name): return ("folder \(name) created", nil, name)
         case let .folderRenamed(old, new): return ("folder \(old) renamed \(new)", old, new)
         case let .folderDeleted(name): return ("folder \(name) deleted", name, nil)
+        case let .scriptNotInstalled(why): return ("script not installed: \(why); the change is stored, the old script stays until it is", nil, nil)
+        case let .scriptInstalled(attempts): return ("script installed after \(attempts) failed attempt(s)", nil, nil)
+        case let .folderNotChanged(why): return ("folder change not made yet: \(why); retried", nil, nil)
         case let .backedUp(devices, directory): return ("backup of \(devices) device(s) to \(directory)", nil, nil)
         }
     }

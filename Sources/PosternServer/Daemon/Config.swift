@@ -87,6 +87,8 @@ public struct DaemonConfig: Sendable {
     /// How often expired device passwords are handled (hooks, history).
     public var expiryCheck: Duration = .seconds(10)
     public var maxDevicesPerMailbox = 250
+    /// A mail-server task (a Sieve script, a folder) failing this long makes /v1/health say "degraded".
+    public var outboxDegradedAfter: Duration = .seconds(60)
     /// Device passwords unused for this many days are removed; nil: never.
     public var removeUnusedAfterDays: Int?
     public var seedsDirectory: String? = "./seeds"
@@ -328,6 +330,7 @@ public struct DaemonConfig: Sendable {
         revocation.retries = try count("revocation.retries", revocation.retries, 0...10)
         expiryCheck = try seconds("devices.expiryCheckSeconds", expiryCheck, 0.1...3600)
         maxDevicesPerMailbox = try count("devices.maxPerMailbox", maxDevicesPerMailbox, 1...100_000)
+        outboxDegradedAfter = try seconds("outbox.degradedAfterSeconds", outboxDegradedAfter, 0...86_400)
         let unused = try count("devices.removeUnusedAfterDays", 0, 0...36_500)
         removeUnusedAfterDays = unused == 0 ? nil : unused
         seedsDirectory = text("seeds.directory") ?? seedsDirectory

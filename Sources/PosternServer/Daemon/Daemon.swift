@@ -178,7 +178,9 @@ public enum Daemon {
         // Shutdown runs in reverse: a running import stops at its next batch, then the control API
         // ends, then the front doors, then the final last-use flush.
         let feedService: [any Service] = store.kind == .postgres ? [ChangeFeedService(plane: plane, poll: config.feedPoll, logger: logger)] : []
-        let services: [any Service] = [flusher, hooks, housekeeper, notifier] + feedService + frontDoors + controlTCP + [app, ImportGateService(gate: imports)]
+        plane.outbox.degrade(after: Double(config.outboxDegradedAfter.components.seconds))
+        let outboxWorker = OutboxWorker(outbox: plane.outbox, logger: logger)
+        let services: [any Service] = [flusher, hooks, housekeeper, notifier, outboxWorker] + feedService + frontDoors + controlTCP + [app, ImportGateService(gate: imports)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? FileManager.default.removeItem(atPath: controlSocket)

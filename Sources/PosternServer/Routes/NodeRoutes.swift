@@ -33,7 +33,13 @@ enum NodeRoutes {
         if let failure = planes.store.writeFailure {
             throw PosternError(.storeUnavailable, "the last write to the database failed (\(failure)); logins go on, changes fail")
         }
-        return Health(status: "ok", devicePasswords: count.devices, genericPasswords: count.generic, feed: feed)
+        // Logins and changes go on; a script or folder is not in place: "degraded", with why.
+        let outbox = planes.outbox.status()
+        let problem = outbox.degraded
+            ? "\(outbox.failed) mail-server task(s) (Sieve scripts, folders) failing for \(Int(outbox.oldestFailureSeconds ?? 0)) s; "
+                + "the mailboxes' history says why (script not installed: …); posternd retries them" : nil
+        return Health(status: outbox.degraded ? "degraded" : "ok", devicePasswords: count.devices, genericPasswords: count.generic, feed: feed,
+                      outbox: outbox, problem: problem)
     }
 }
 

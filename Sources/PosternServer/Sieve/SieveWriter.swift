@@ -49,6 +49,10 @@ public struct SieveWriter: SieveScriptWriter {
 
     public var spamHeader: SieveScript.SpamHeader { settings.spamHeader }
 
+    public func check(_ address: MailAddress) throws {
+        if let template = settings.scriptPath { _ = try SieveSettings.expand(template, address) }
+    }
+
     /// nil when scripts are not written (no `sieve.scriptPath`).
     public func prepare(_ script: String, for address: MailAddress) throws -> Pending? {
         guard let template = settings.scriptPath else { return nil }
@@ -57,15 +61,19 @@ public struct SieveWriter: SieveScriptWriter {
         try makeDirectory(directory)
         let temporary = "\(final).tmp-\(UUID().uuidString.prefix(8))"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(script.utf8), attributes: [.posixPermissions: 0o644]) else {
-            throw PosternError(.sieveUnwritable, "cannot write \(temporary): check sieve.scriptPath and its permissions; nothing was changed")
+            throw PosternError(.sieveUnwritable, "cannot write \(temporary): check sieve.scriptPath and its permissions")
         }
         let compiled = temporary + ".svbin"
         defer { try? FileManager.default.removeItem(atPath: compiled) }
         let (status, output) = Command.run([settings.sievec, temporary, compiled], timeout: settings.timeout)
+        if let signal = Command.signal(status) {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw PosternError(.sieveUnwritable, "\(settings.sievec) did not finish (killed by signal \(signal)); the script is written on the retry")
+        }
         guard status == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
             let said = output.split(separator: "\n").prefix(3).joined(separator: "; ").replacingOccurrences(of: temporary, with: "script")
-            throw PosternError(.sieveInvalid, "the new Sieve script does not compile (\(said.prefix(400))); the old one stays, nothing was changed")
+            throw PosternError(.sieveInvalid, "the new Sieve script does not compile (\(said.prefix(400))); the old one stays in place")
         }
         try chown(temporary)
         return Pending(temporary: temporary, final: final, active: try settings.activePath.map { try SieveSettings.expand($0, address) })
@@ -136,6 +144,11 @@ enum Command {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         ended.wait()
         watchdog.cancel()
-        return (process.terminationStatus, String(decoding: data.prefix(64 << 10), as: UTF8.self))
+        // A signal (a kill, the watchdog's terminate) is said as a shell does: 128 + its number.
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return (status, String(decoding: data.prefix(64 << 10), as: UTF8.self))
     }
+
+    /// The signal that ended a program, from `run`'s status.
+    static func signal(_ status: Int32) -> Int32? { status > 128 && status < 160 ? status - 128 : nil }
 }

@@ -50,7 +50,7 @@ extension Pages {
     static let historyKinds = [("device", "devices"), ("generic", "generic password"), ("access", "access and permissions"),
                                ("login", "failed logins"), ("mailbox", "the mailbox"), ("revocation", "revocations"),
                                ("alias", "aliases"), ("redirection", "redirections"), ("rules", "rules"), ("spam", "spam filter"),
-                               ("responder", "automatic reply"), ("senders", "senders"), ("folder", "folders"), ("signature", "signatures")]
+                               ("responder", "automatic reply"), ("senders", "senders"), ("folder", "folders"), ("script", "Sieve script"), ("signature", "signatures")]
 
     /// The mailbox's action history ("history" permission), filtered by kind and by day.
     func history(_ request: Request, _ context: WebContext) async throws -> Response {

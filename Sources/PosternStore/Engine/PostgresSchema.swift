@@ -7,6 +7,7 @@ enum PostgresSchema {
     static let migrations: [(name: String, statements: [String])] = [
         ("v1: the schema of SQLite's v1 to v11", v1),
         ("v2: keyset pages", v2),
+        ("v3: mail-server tasks", v3),
     ]
 
     /// Applies what is missing, under the write lock (two nodes starting at once do not race);
@@ -154,5 +155,16 @@ enum PostgresSchema {
         "CREATE INDEX mailbox_by_service_address ON mailbox (mailServiceId, address COLLATE \"C\")",
         "CREATE INDEX mailbox_address_bytes ON mailbox (address COLLATE \"C\")",
         "CREATE INDEX device_by_mailbox ON device (mailboxId, id)",
+    ]
+
+    /// What a write asks of the mail servers, committed with it and done after the commit (SQLite's v13).
+    static let v3: [String] = [
+        """
+        CREATE TABLE serverTask (id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, mailboxId BIGINT NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+          argument TEXT NOT NULL DEFAULT '', createdAt TIMESTAMPTZ NOT NULL, attempts BIGINT NOT NULL DEFAULT 0,
+          nextAttemptAt TIMESTAMPTZ NOT NULL, lastError TEXT, firstFailedAt TIMESTAMPTZ, generation BIGINT NOT NULL DEFAULT 0)
+        """,
+        "CREATE UNIQUE INDEX serverTask_one_script ON serverTask (mailboxId) WHERE kind = 'sieve'",
+        "CREATE INDEX serverTask_due ON serverTask (nextAttemptAt)",
     ]
 }

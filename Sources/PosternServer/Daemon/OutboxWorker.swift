@@ -1,0 +1,29 @@
+import Logging
+import PosternControl
+import ServiceLifecycle
+
+/// Drains the mail-server outbox: every second while tasks wait (their backoff decides when each
+/// runs again), and counts it every ten seconds otherwise (another node's tasks, a restart's).
+/// The request that commits a task runs it first; this worker is for what failed or was left.
+struct OutboxWorker: Service {
+    let outbox: ServerOutbox
+    let logger: Logger
+
+    func run() async throws {
+        var idle = 0
+        outbox.recount()
+        while true {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            } catch {
+                return
+            }
+            idle += 1
+            guard outbox.counts.pending > 0 || idle >= 10 else { continue }
+            idle = 0
+            // Store work blocks (fsync, sievec, doveadm): off the cooperative pool.
+            let outbox = outbox
+            _ = try? await ControlAPI.blocking { outbox.drain() }
+        }
+    }
+}

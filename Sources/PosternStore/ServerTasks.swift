@@ -1,0 +1,102 @@
+import Foundation
+import PosternCore
+
+/// A task for the mail servers that a write committed with itself: compile and install a
+/// mailbox's Sieve script, or create or rename one of its folders.
+public struct ServerTask: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// Write the mailbox's script from its settings as they are when the task runs.
+        case sieve
+        /// `argument` is the folder's name.
+        case folderCreate = "folder.create"
+        /// `argument` is "OLD\nNEW".
+        case folderRename = "folder.rename"
+    }
+
+    public let id: Int64
+    public let kind: Kind
+    public let mailboxID: Int64
+    public let argument: String
+    public let attempts: Int
+    public let firstFailedAt: Date?
+    /// Raised by every write that asks for the task again: done only removes the one it ran.
+    public let generation: Int64
+}
+
+/// How the outbox stands: what waits, what failed at least once, the oldest failure.
+public struct ServerTaskCounts: Sendable, Equatable {
+    public let pending: Int
+    public let failed: Int
+    public let oldestFailure: Date?
+
+    public init(pending: Int, failed: Int, oldestFailure: Date?) {
+        self.pending = pending
+        self.failed = failed
+        self.oldestFailure = oldestFailure
+    }
+}
+
+extension StoreTransaction {
+    /// Adds a task, due now; returns its id. A mailbox has one script task at most: a second
+    /// write before it ran makes it due now again (it writes the script as it is then).
+    @discardableResult
+    public func enqueueServerTask(_ kind: ServerTask.Kind, mailboxID: Int64, argument: String = "", at date: Date = Date()) throws -> Int64 {
+        if kind == .sieve {
+            return try Int64.fetchOne(self, sql: """
+                INSERT INTO serverTask (kind, mailboxId, argument, createdAt, nextAttemptAt) VALUES ('sieve', ?, '', ?, ?)
+                ON CONFLICT (mailboxId) WHERE kind = 'sieve'
+                DO UPDATE SET nextAttemptAt = excluded.nextAttemptAt, generation = serverTask.generation + 1 RETURNING id
+                """, arguments: [mailboxID, date, date]) ?? 0
+        }
+        return try insert(sql: "INSERT INTO serverTask (kind, mailboxId, argument, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?, ?)",
+                          arguments: [kind.rawValue, mailboxID, argument, date, date])
+    }
+
+    /// The due tasks (oldest first), each taken for `lease` seconds so that one node runs it; a
+    /// node that stops before it is done leaves it to the others after the lease.
+    public func claimServerTasks(at date: Date, lease: TimeInterval, ids: [Int64]? = nil, limit: Int = 50) throws -> [ServerTask] {
+        var sql = "SELECT * FROM serverTask WHERE nextAttemptAt <= ?"
+        var arguments: SQLArguments = [date]
+        if let ids {
+            guard !ids.isEmpty else { return [] }
+            sql += " AND id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")"
+            arguments += SQLArguments(ids.map { .integer($0) })
+        }
+        let due = try StoreRow.fetchAll(self, sql: sql + " ORDER BY id LIMIT ?", arguments: arguments + [limit]).compactMap { row -> ServerTask? in
+            guard let kind = ServerTask.Kind(rawValue: row["kind"]) else { return nil }
+            return ServerTask(id: row["id"], kind: kind, mailboxID: row["mailboxId"], argument: row["argument"], attempts: row["attempts"],
+                              firstFailedAt: row["firstFailedAt"], generation: row["generation"])
+        }
+        for task in due { try execute(sql: "UPDATE serverTask SET nextAttemptAt = ? WHERE id = ?", arguments: [date + lease, task.id]) }
+        return due
+    }
+
+    /// Done: the task goes, unless a later write made it due again meanwhile (then it runs again).
+    public func serverTaskDone(_ task: ServerTask) throws {
+        try execute(sql: "DELETE FROM serverTask WHERE id = ? AND generation = ?", arguments: [task.id, task.generation])
+        try execute(sql: "UPDATE serverTask SET attempts = 0, lastError = NULL, firstFailedAt = NULL WHERE id = ?", arguments: [task.id])
+    }
+
+    public func serverTaskFailed(_ task: ServerTask, error: String, at date: Date, retryAt: Date) throws {
+        try execute(sql: """
+            UPDATE serverTask SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, firstFailedAt = COALESCE(firstFailedAt, ?) WHERE id = ?
+            """, arguments: [String(error.prefix(500)), retryAt, date, task.id])
+    }
+
+    /// Those of these tasks still waiting.
+    public func pendingServerTasks(ids: [Int64]) throws -> [Int64] {
+        guard !ids.isEmpty else { return [] }
+        return try Int64.fetchAll(self, sql: "SELECT id FROM serverTask WHERE id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")",
+                                  arguments: SQLArguments(ids.map { .integer($0) }))
+    }
+
+    /// The task's generation now; nil when it is gone.
+    public func serverTaskGeneration(id: Int64) throws -> Int64? {
+        try Int64.fetchOne(self, sql: "SELECT generation FROM serverTask WHERE id = ?", arguments: [id])
+    }
+
+    public func serverTaskCounts() throws -> ServerTaskCounts {
+        let row = try StoreRow.fetchOne(self, sql: "SELECT count(*) AS pending, count(firstFailedAt) AS failed, min(firstFailedAt) AS oldest FROM serverTask")
+        return ServerTaskCounts(pending: row?["pending"] ?? 0, failed: row?["failed"] ?? 0, oldestFailure: row?["oldest"])
+    }
+}
