@@ -54,9 +54,12 @@ extension StoreTransaction {
 
     /// The due tasks (oldest first), each taken for `lease` seconds so that one node runs it; a
     /// node that stops before it is done leaves it to the others after the lease.
-    public func claimServerTasks(at date: Date, lease: TimeInterval, ids: [Int64]? = nil, limit: Int = 50) throws -> [ServerTask] {
-        var sql = "SELECT * FROM serverTask WHERE nextAttemptAt <= ?"
-        var arguments: SQLArguments = [date]
+    /// Only the `kinds` this node does (one that writes no scripts leaves them to one that does).
+    public func claimServerTasks(at date: Date, lease: TimeInterval, kinds: [ServerTask.Kind], ids: [Int64]? = nil, limit: Int = 50,
+                                 now: Date? = nil) throws -> [ServerTask] {
+        guard !kinds.isEmpty else { return [] }
+        var sql = "SELECT * FROM serverTask WHERE nextAttemptAt <= ? AND kind IN (" + Array(repeating: "?", count: kinds.count).joined(separator: ", ") + ")"
+        var arguments: SQLArguments = [date] + SQLArguments(kinds.map { .text($0.rawValue) })
         if let ids {
             guard !ids.isEmpty else { return [] }
             sql += " AND id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")"
@@ -67,7 +70,7 @@ extension StoreTransaction {
             return ServerTask(id: row["id"], kind: kind, mailboxID: row["mailboxId"], argument: row["argument"], attempts: row["attempts"],
                               firstFailedAt: row["firstFailedAt"], generation: row["generation"])
         }
-        for task in due { try execute(sql: "UPDATE serverTask SET nextAttemptAt = ? WHERE id = ?", arguments: [date + lease, task.id]) }
+        for task in due { try execute(sql: "UPDATE serverTask SET nextAttemptAt = ? WHERE id = ?", arguments: [(now ?? date) + lease, task.id]) }
         return due
     }
 

@@ -107,7 +107,7 @@ import Testing
         #expect(said?.action == "script.not_installed" && said?.detail.contains("does not compile") == true, "\(String(describing: said))")
         // Not due before its backoff; then the real compiler writes the stored rules.
         #expect(good.plane.outbox.drain() == 0)
-        #expect(good.plane.outbox.drain(now: Date() + 3) == 1)
+        #expect(good.plane.outbox.drain(dueBy: Date() + 3) == 1)
         #expect(good.script?.contains("\"a@b.test\"") == true && good.script?.contains("discard") == true)
         #expect(good.plane.outbox.status() == OutboxStatus(pending: 0, failed: 0, oldestFailureSeconds: nil, degraded: false))
         let installed = try good.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
@@ -138,7 +138,7 @@ import Testing
         #expect(world.script == old)
         let said = try world.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
         #expect(said?.detail.contains("killed by signal 9") == true, "\(String(describing: said))")
-        #expect(flaky.outbox.drain(now: Date() + 3) == 1, "the retry")
+        #expect(flaky.outbox.drain(dueBy: Date() + 3) == 1, "the retry")
         #expect(world.script?.contains("discard") == true && world.script != old)
         #expect(flaky.outbox.status().pending == 0)
     }

@@ -242,7 +242,7 @@ class SieveTests:
                 assert "Invoices" in script and "Invoices" in before
             # A script that does not compile: the change is stored, the old script stays in place
             # (Dovecot goes on filtering with it), and it is said: history, /metrics, /v1/health.
-            with self.restarted_with(dict(settings, POSTERN_SIEVE_SIEVEC="/bin/false", POSTERN_OUTBOX_DEGRADEDAFTERSECONDS="0")):
+            with self.restarted_with(dict(settings, POSTERN_SIEVE_SIEVEC="/bin/false", POSTERN_OUTBOX_DEGRADED_AFTER_SECONDS="0")):
                 self.d.ok("spam", "set", "sam@example.org", "--threshold", "20")
                 assert self.d.ok("spam", "show", "sam@example.org")["spam"]["threshold"] == 20, "the change is stored"
                 assert open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read() == before
@@ -257,13 +257,15 @@ class SieveTests:
                 assert re.search(r"^postern_outbox_pending 1(\.0)?$", metrics, re.M) and re.search(r"^postern_outbox_failed 1(\.0)?$", metrics, re.M), metrics
                 health = json.loads(control("/v1/health"))
                 assert health["status"] == "degraded" and health["outbox"]["failed"] == 1 and "history" in health["problem"], health
-            # With the real sievec again, the outbox's retry installs the stored change.
-            wait_for("the retried script", lambda: '"X-Spam-Score" "20"' in open(os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")).read(), 15)
-            installed = self.d.ok("history", "sam@example.org", "--kind", "script", "--limit", "1")["history"][0]
-            assert installed["action"] == "script.installed", installed
-            assert json.loads(subprocess.run(["curl", "-s", "--unix-socket", self.d.control_socket, "http://localhost/v1/health"],
-                                             capture_output=True, text=True, timeout=30).stdout)["status"] == "ok"
-            deliver("x@outside.test", "under the new threshold", {"X-Spam-Score": "8.5"})
-            lands("under the new threshold", ("INBOX", ""))
+            # With the real sievec again, the outbox's retry installs the stored change at the start.
+            with self.restarted_with(settings):
+                script_path = os.path.join(mail, "example.org", "sam", "sieve", "postern.sieve")
+                wait_for("the retried script", lambda: '"X-Spam-Score" "20"' in open(script_path).read(), 15)
+                installed = self.d.ok("history", "sam@example.org", "--kind", "script", "--limit", "1")["history"][0]
+                assert installed["action"] == "script.installed", installed
+                assert json.loads(subprocess.run(["curl", "-s", "--unix-socket", self.d.control_socket, "http://localhost/v1/health"],
+                                                 capture_output=True, text=True, timeout=30).stdout)["status"] == "ok"
+                deliver("x@outside.test", "under the new threshold", {"X-Spam-Score": "8.5"})
+                lands("under the new threshold", ("INBOX", ""))
         finally:
             dv.stop()

@@ -43,12 +43,15 @@ public struct ServerOutbox: Sendable {
         _ = drain(ids: ids)
     }
 
-    /// Runs the due tasks (every one, or these); returns how many were done.
+    /// Runs the tasks due by `dueBy` (every one, or these); returns how many were done. A start
+    /// runs every waiting task at once, whatever its backoff (the setting that failed may be fixed).
     @discardableResult
-    public func drain(ids: [Int64]? = nil, now: Date = Date()) -> Int {
+    public func drain(ids: [Int64]? = nil, dueBy: Date = Date()) -> Int {
         var done = 0
         do {
-            let tasks = try store.write { db in try db.claimServerTasks(at: now, lease: Self.lease, ids: ids) }
+            let now = Date()
+            let kinds = (scripts.writer == nil ? [] : [ServerTask.Kind.sieve]) + (folders == nil ? [] : [.folderCreate, .folderRename])
+            let tasks = try store.write { db in try db.claimServerTasks(at: max(now, dueBy), lease: Self.lease, kinds: kinds, ids: ids, now: now) }
             for task in tasks where attempt(task, now: now) { done += 1 }
             recount()
         } catch {
@@ -94,7 +97,7 @@ public struct ServerOutbox: Sendable {
     /// it in place in a write that checks no later change asked for it again meanwhile: that
     /// change's own run installs the newer script, never this older one over it.
     private func installScript(_ task: ServerTask) throws {
-        guard let writer = scripts.writer else { return try finish(task) }
+        guard let writer = scripts.writer else { return }
         guard let (box, script) = try store.read({ db -> (Mailbox, String)? in
             guard let address = try db.mailboxAddress(id: task.mailboxID) else { return nil }
             let box = try db.mailbox(try MailAddress(address))

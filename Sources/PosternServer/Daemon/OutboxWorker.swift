@@ -2,8 +2,9 @@ import Logging
 import PosternControl
 import ServiceLifecycle
 
-/// Drains the mail-server outbox: every second while tasks wait (their backoff decides when each
-/// runs again), and counts it every ten seconds otherwise (another node's tasks, a restart's).
+/// Drains the mail-server outbox: everything waiting at the start, then every second while tasks
+/// wait (their backoff decides when each runs again), and every ten seconds otherwise (another
+/// node's tasks).
 /// The request that commits a task runs it first; this worker is for what failed or was left.
 struct OutboxWorker: Service {
     let outbox: ServerOutbox
@@ -11,7 +12,9 @@ struct OutboxWorker: Service {
 
     func run() async throws {
         var idle = 0
-        outbox.recount()
+        // What waits from before the start runs now, whatever its backoff.
+        let outbox = outbox
+        _ = try? await ControlAPI.blocking { outbox.drain(dueBy: .distantFuture) }
         while true {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
@@ -22,7 +25,6 @@ struct OutboxWorker: Service {
             guard outbox.counts.pending > 0 || idle >= 10 else { continue }
             idle = 0
             // Store work blocks (fsync, sievec, doveadm): off the cooperative pool.
-            let outbox = outbox
             _ = try? await ControlAPI.blocking { outbox.drain() }
         }
     }
