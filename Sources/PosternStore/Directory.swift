@@ -28,10 +28,6 @@ extension StoreTransaction {
         return found
     }
 
-    public func users() throws -> [User] {
-        try StoreRow.fetchAll(self, sql: "SELECT * FROM \"user\" ORDER BY login").map(Self.user(from:))
-    }
-
     public func passwordHash(userID: Int64) throws -> String? {
         try String.fetchOne(self, sql: "SELECT passwordHash FROM \"user\" WHERE id = ?", arguments: [userID])
     }
@@ -190,15 +186,6 @@ extension StoreTransaction {
 }
 
 extension StoreTransaction {
-    /// Every mail service's place, by service id (to filter lists by what the actor sees).
-    public func serviceTargets() throws -> [Int64: ServiceTarget] {
-        var targets: [Int64: ServiceTarget] = [:]
-        for row in try StoreRow.fetchAll(self, sql: "SELECT id, organizationId FROM mailService") {
-            targets[row["id"]] = ServiceTarget(id: row["id"], organizationID: row["organizationId"])
-        }
-        return targets
-    }
-
     /// The LIKE pattern of the addresses in `domain` (its `\`, `%` and `_` taken literally).
     static func inDomain(_ domain: String) -> String {
         "%@" + domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")

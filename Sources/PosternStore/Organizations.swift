@@ -19,7 +19,8 @@ extension StoreTransaction {
         return Organization(id: id, name: name, createdAt: now)
     }
 
-    public func organizations() throws -> [Organization] {
+    /// Every organization (tests; requests read pages).
+    func organizations() throws -> [Organization] {
         try StoreRow.fetchAll(self, sql: "SELECT id, name, createdAt FROM organization ORDER BY name").map {
             Organization(id: $0["id"], name: $0["name"], createdAt: $0["createdAt"])
         }
@@ -32,7 +33,10 @@ extension StoreTransaction {
             throw PosternError(.organizationNotEmpty,
                                "organization \"\(name)\" still has mail services (\(services.joined(separator: ", "))); remove them first")
         }
-        let org = try organizations().first { $0.id == id }!
+        guard let row = try StoreRow.fetchOne(self, sql: "SELECT id, name, createdAt FROM organization WHERE id = ?", arguments: [id]) else {
+            throw PosternError.organizationNotFound(name)
+        }
+        let org = Organization(id: row["id"], name: row["name"], createdAt: row["createdAt"])
         try execute(sql: "DELETE FROM organization WHERE id = ?", arguments: [id])
         return org
     }
@@ -67,7 +71,8 @@ extension StoreTransaction {
         return MailService(id: id, name: name, organization: organization, domains: normalized, createdAt: now)
     }
 
-    public func mailServices() throws -> [MailService] { try mailServices(where: "") }
+    /// Every mail service (tests; requests read pages).
+    func mailServices() throws -> [MailService] { try mailServices(where: "") }
 
     /// One mail service by id, read alone.
     public func mailService(id: Int64) throws -> MailService? { try mailServices(where: "WHERE s.id = ?", [id]).first }

@@ -181,11 +181,11 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
         """Example Ltd, its mail service "example" (example.org, example.net) and the mailboxes
         alice@example.org and bob@example.net, as test_operator_sets_up_a_mailbox_with_the_cli makes
         them with the CLI: made here, each part only if missing, for a test run without it."""
-        if "Example Ltd" not in [o["name"] for o in self.d.ok("org", "list")["organizations"]]:
+        if "Example Ltd" not in [o["name"] for o in self.d.ok("org", "list", "--all")["organizations"]]:
             self.d.ok("org", "add", "Example Ltd")
-        if "example" not in [s["name"] for s in self.d.ok("service", "list")["services"]]:
+        if "example" not in [s["name"] for s in self.d.ok("service", "list", "--all")["services"]]:
             self.d.ok("service", "add", "example", "--organization", "Example Ltd", "--domain", "example.org", "--domain", "Example.NET")
-        have = [m["address"] for m in self.d.ok("mailbox", "list")["mailboxes"]]
+        have = [m["address"] for m in self.d.ok("mailbox", "list", "--all")["mailboxes"]]
         for address in ("alice@example.org", "bob@example.net"):
             if address not in have:
                 self.d.ok("mailbox", "add", address)

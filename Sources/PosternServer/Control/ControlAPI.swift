@@ -71,10 +71,20 @@ public enum ControlAPI {
         return router
     }
 
-    /// Store work blocks on fsync: keep it off the cooperative pool.
+    /// Store work blocks on fsync (SQLite) or waits on the network (PostgreSQL): off the
+    /// cooperative pool, on threads of its own. Not NIO's shared pool (one thread per core): there,
+    /// a page view waited behind every write's fsync (the control benchmark's profile showed
+    /// every operation at the same latency); here reads run beside the one writer.
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
+        try await controlThreads.runIfActive(body)
     }
+
+    /// 4 threads per core, 16 at least: they wait far more than they compute.
+    static let controlThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(16, 4 * System.coreCount))
+        pool.start()
+        return pool
+    }()
 }
 
 extension Parameters {
