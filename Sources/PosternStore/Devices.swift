@@ -137,17 +137,28 @@ extension StoreTransaction {
         }
     }
 
-    /// Every credential, for loading the in-memory index at start.
-    public func forEachCredential(_ body: (StoredCredential) throws -> Void) throws {
-        try StoreRow.forEach(self, sql: """
-            SELECT d.id, m.address, d.digest, d.genericHash, d.scopes, d.expiresAt FROM device d JOIN mailbox m ON m.id = d.mailboxId
-            """) { row in
-            // Columns by position, not by name: this runs once per device at start (1M rows).
-            let digest: [UInt8]? = row[2]
-            let hash: String? = row[3]
-            try body(StoredCredential(deviceID: row[0], address: row[1], digest: digest,
-                                      generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row[4]),
-                                      expiresAt: row[5]))
+    /// Every credential, for loading the in-memory index at start: in id order, `chunk` rows to a
+    /// statement (one snapshot: the caller's read), so that no statement runs for longer than
+    /// PostgreSQL's statement deadline allows, nor holds millions of rows at once, at any size.
+    public func forEachCredential(chunk: Int = 50_000, _ body: (StoredCredential) throws -> Void) throws {
+        var after: Int64 = 0
+        var read = chunk
+        while read == chunk {
+            read = 0
+            try StoreRow.forEach(self, sql: """
+                SELECT d.id, m.address, d.digest, d.genericHash, d.scopes, d.expiresAt FROM device d JOIN mailbox m ON m.id = d.mailboxId
+                WHERE d.id > ? ORDER BY d.id LIMIT ?
+                """, arguments: [after, chunk]) { row in
+                // Columns by position, not by name: this runs once per device at start (2M rows).
+                let digest: [UInt8]? = row[2]
+                let hash: String? = row[3]
+                let id: Int64 = row[0]
+                try body(StoredCredential(deviceID: id, address: row[1], digest: digest,
+                                          generic: hash.flatMap { try? GenericPassword(parsing: $0) }, scope: ServiceScope(stored: row[4]),
+                                          expiresAt: row[5]))
+                after = id
+                read += 1
+            }
         }
     }
 

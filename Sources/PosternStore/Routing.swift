@@ -92,8 +92,18 @@ extension StoreTransaction {
     }
 
     /// Every mailbox address (for the index), without the rest of the row.
-    public func forEachMailboxAddress(_ body: (String) throws -> Void) throws {
-        try StoreRow.forEach(self, sql: "SELECT address FROM mailbox") { try body($0[0]) }
+    /// Every mailbox's address (the routing index at start), 100,000 to a statement by id.
+    public func forEachMailboxAddress(chunk: Int = 100_000, _ body: (String) throws -> Void) throws {
+        var after: Int64 = 0
+        var read = chunk
+        while read == chunk {
+            read = 0
+            try StoreRow.forEach(self, sql: "SELECT id, address FROM mailbox WHERE id > ? ORDER BY id LIMIT ?", arguments: [after, chunk]) {
+                after = $0[0]
+                read += 1
+                try body($0[1])
+            }
+        }
     }
 
     public func redirectionScope(organizationID: Int64) throws -> RedirectionScope {

@@ -26,7 +26,7 @@ public final class Store: Sendable {
 
     /// Opens the database `database.url` names: `sqlite:PATH` or `postgres://…`. On PostgreSQL a
     /// connection attempt or statement unanswered for `timeout` is given up (`database.timeoutSeconds`).
-    public init(url: String, timeout: Duration = .seconds(10)) throws {
+    public init(url: String, timeout: Duration = .seconds(10), poolSize: Int = PostgresSettings.defaultPoolSize) throws {
         switch try DatabaseURL(url) {
         case let .sqlite(path):
             let sqlite = try SQLiteEngine(path: path)
@@ -34,6 +34,7 @@ public final class Store: Sendable {
             isNew = sqlite.isNew
         case var .postgres(settings):
             settings.timeout = timeout
+            settings.poolSize = poolSize
             let postgres = try PostgresEngine(settings)
             engine = .postgres(postgres)
             isNew = postgres.isNew

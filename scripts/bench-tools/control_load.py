@@ -2,12 +2,14 @@
 a web session for the home page), never the operator. Every answer is checked.
 
     control_load.py setup SOCKET PLAN TCP_URL          # passwords, tokens and sessions -> PLAN.auth.json
-    control_load.py run PLAN "URL1 URL2…" WEB "W1 W2…" SECONDS MIX [LABEL]
+    control_load.py run PLAN "URL1 URL2…" WEB "W1 W2…" SECONDS MIX [LABEL] [RATE]
 
 MIX is "mixed" (80% reads: the actor's mailbox list, first page and a later one, one mailbox's
 devices, one mailbox's history, the organization's members, the web manager's home page; 20%
 writes: device add, rotate, disconnect, alias add, a permission given) or "writes" (device add,
-rotate and disconnect only). Client i talks to URL i mod the number of URLs (one node each).
+rotate and disconnect only). RATE (ops/s, all clients together): each client paces its requests to
+its share of it, for latencies at a load below the most posternd answers; 0 or absent: as fast as
+it is answered (the throughput). Client i talks to URL i mod the number of URLs (one node each).
 Prints one key=value line per operation (ops/s, p50 and p99 in ms), then the totals.
 """
 import http.client
@@ -23,6 +25,7 @@ READS = [("mailboxes_first", 16), ("mailboxes_later", 16), ("devices", 12), ("hi
 WRITES = [("device_add", 5), ("device_rotate", 4), ("device_disconnect", 3), ("alias_add", 4), ("permission", 4)]
 WRITE_ONLY = [("device_add", 4), ("device_rotate", 4), ("device_disconnect", 3)]
 PASSWORD = "bench-account-password-1"
+CLIENTS = 64
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -68,15 +71,18 @@ def setup(control_socket, plan_path, tcp_url):
     json.dump(auth, open(plan_path + ".auth.json", "w"))
 
 
-def client_loop(index, client, auth, api_url, web_url, seconds, mix, out):
+def client_loop(index, client, auth, api_url, web_url, seconds, mix, rate, out):
     try:
-        out.put(client_ops(index, client, auth, api_url, web_url, seconds, mix))
+        out.put(client_ops(index, client, auth, api_url, web_url, seconds, mix, rate))
     except Exception as error:  # said to the parent at once: a wrong answer ends the run
         out.put({"error": f"client {index}: {error}"})
 
 
-def client_ops(index, client, auth, api_url, web_url, seconds, mix):
+def client_ops(index, client, auth, api_url, web_url, seconds, mix, rate):
     rng = random.Random(index)
+    interval = CLIENTS / rate if rate > 0 else 0
+    tag = f"{mix[0]}{int(rate)}"  # names made in one run differ from another's
+    next_at = time.monotonic() + rng.random() * interval
     api, web = tcp(api_url), tcp(web_url)
     bearer = {"Authorization": f"Bearer {auth['token']}"}
     cookie = {"Cookie": f"postern_session={auth['session']}"}
@@ -91,6 +97,11 @@ def client_ops(index, client, auth, api_url, web_url, seconds, mix):
     serial = 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if interval:
+            wait = next_at - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            next_at += interval
         op = rng.choices(names, weights)[0]
         box = rng.choice(boxes)
         if op in ("device_rotate", "device_disconnect") and not mine:
@@ -114,7 +125,7 @@ def client_ops(index, client, auth, api_url, web_url, seconds, mix):
         elif op == "home":
             assert b"Your mailboxes" in call(web, "GET", "/", (200,), headers=cookie)
         elif op == "device_add":
-            name = f"bench-{mix}-{index}-{serial}"
+            name = f"bench-{tag}-{index}-{serial}"
             call(api, "POST", f"/v1/mailboxes/{q(box)}/devices", (201,), {"name": name}, headers=bearer)
             mine.append((box, name))
         elif op == "device_rotate":
@@ -124,7 +135,7 @@ def client_ops(index, client, auth, api_url, web_url, seconds, mix):
             where, name = mine.pop(rng.randrange(len(mine)))
             call(api, "DELETE", f"/v1/mailboxes/{q(where)}/devices/{q(name)}", (200,), headers=bearer)
         elif op == "alias_add":
-            call(api, "POST", f"/v1/mailboxes/{q(box)}/aliases", (201,), {"alias": f"a{index}x{serial}"}, headers=bearer)
+            call(api, "POST", f"/v1/mailboxes/{q(box)}/aliases", (201,), {"alias": f"a{tag}x{index}x{serial}"}, headers=bearer)
         elif op == "permission":
             if not grants:
                 continue
@@ -134,11 +145,12 @@ def client_ops(index, client, auth, api_url, web_url, seconds, mix):
     return samples
 
 
-def run(plan_path, urls, web_urls, seconds, mix, label):
+def run(plan_path, urls, web_urls, seconds, mix, label, rate):
     plan = json.load(open(plan_path))
     auth = json.load(open(plan_path + ".auth.json"))
     urls, web_urls = urls.split(), web_urls.split()
-    jobs = [(i, c, auth[i], urls[i % len(urls)], web_urls[i % len(web_urls)], seconds, mix) for i, c in enumerate(plan["clients"])]
+    jobs = [(i, c, auth[i], urls[i % len(urls)], web_urls[i % len(web_urls)], seconds, mix, rate) for i, c in enumerate(plan["clients"])]
+    mix_label = f"{mix}@{rate:.0f}/s" if rate > 0 else mix
     out = multiprocessing.Queue()
     # One process per client: no interpreter lock shared between clients.
     procs = [multiprocessing.Process(target=client_loop, args=job + (out,)) for job in jobs]
@@ -167,9 +179,9 @@ def run(plan_path, urls, web_urls, seconds, mix, label):
             reads += len(times)
         else:
             writes += len(times)
-        print(f"kind=control label={label} mailboxes={plan['mailboxes']} mix={mix} op={op} class={kind} count={len(times)} "
+        print(f"kind=control label={label} mailboxes={plan['mailboxes']} mix={mix_label} op={op} class={kind} count={len(times)} "
               f"ops_per_s={len(times) / seconds:.0f} p50_ms={pct(times, 0.5):.1f} p99_ms={pct(times, 0.99):.1f}", flush=True)
-    print(f"kind=control-total label={label} mailboxes={plan['mailboxes']} mix={mix} reads_per_s={reads / seconds:.0f} "
+    print(f"kind=control-total label={label} mailboxes={plan['mailboxes']} mix={mix_label} reads_per_s={reads / seconds:.0f} "
           f"writes_per_s={writes / seconds:.0f} ops_per_s={(reads + writes) / seconds:.0f}", flush=True)
     if not merged:
         raise SystemExit("no operation completed")
@@ -179,4 +191,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "setup":
         setup(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        run(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6], sys.argv[7] if len(sys.argv) > 7 else "")
+        run(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6], sys.argv[7] if len(sys.argv) > 7 else "",
+            float(sys.argv[8]) if len(sys.argv) > 8 else 0)

@@ -33,6 +33,8 @@ public struct DaemonConfig: Sendable {
     /// How long a connection attempt or a statement waits for PostgreSQL before it is given up and
     /// its connection closed (`database.timeoutSeconds`); also the TCP keepalive and user timeout.
     public var databaseTimeout: Duration = .seconds(5)
+    /// PostgreSQL: reader connections of this node, beside its writer (`database.pool.size`).
+    public var databasePoolSize = PostgresSettings.defaultPoolSize
     /// How often a node reads the change log even when no notification came (`database.pollMilliseconds`).
     public var feedPoll: Duration = .milliseconds(1000)
     public var serverKeyPath = "./var/server.key"
@@ -330,6 +332,7 @@ public struct DaemonConfig: Sendable {
         revocation.retries = try count("revocation.retries", revocation.retries, 0...10)
         expiryCheck = try seconds("devices.expiryCheckSeconds", expiryCheck, 0.1...3600)
         maxDevicesPerMailbox = try count("devices.maxPerMailbox", maxDevicesPerMailbox, 1...100_000)
+        databasePoolSize = try count("database.pool.size", databasePoolSize, 1...256)
         outboxDegradedAfter = try seconds("outbox.degradedAfterSeconds", outboxDegradedAfter, 0...86_400)
         let unused = try count("devices.removeUnusedAfterDays", 0, 0...36_500)
         removeUnusedAfterDays = unused == 0 ? nil : unused

@@ -50,7 +50,8 @@ public enum Daemon {
         // 0640, whatever the umask it was started with; sockets get their configured modes.
         umask(0o027)
         raiseFileLimit(logger: logger)
-        let store = try Store(url: config.databaseURL ?? "sqlite:" + config.databasePath, timeout: config.databaseTimeout)
+        let store = try Store(url: config.databaseURL ?? "sqlite:" + config.databasePath, timeout: config.databaseTimeout,
+                              poolSize: config.databasePoolSize)
         defer { store.shutdown() }
         if !FileManager.default.fileExists(atPath: config.serverKeyPath) {
             let digests = try store.read { try $0.devicePasswordCount() }

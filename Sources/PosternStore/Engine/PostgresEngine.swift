@@ -8,19 +8,20 @@ import Synchronization
 /// The shared engine: a PostgreSQL database that several posternd nodes write to. Writes run one
 /// at a time per node on a writer connection, and one at a time across nodes: each write
 /// transaction takes the same advisory lock first, so that the change log's sequence numbers are
-/// committed in order and without gaps (what every node's catch-up relies on).
+/// committed in order and without gaps (what every node's catch-up relies on). Reads run in
+/// parallel on `database.pool.size` connections.
 final class PostgresEngine: Sendable {
     let settings: PostgresSettings
     let isNew: Bool
     private let writer: PostgresSession
-    private let reader: PostgresSession
+    private let readers: SessionPool
     /// The lock every write transaction takes (an arbitrary constant: "post" in ASCII).
     static let writeLock: Int64 = 0x706f_7374
 
     init(_ settings: PostgresSettings) throws {
         self.settings = settings
         writer = PostgresSession(settings, label: "writer")
-        reader = PostgresSession(settings, label: "reader")
+        readers = SessionPool(settings, size: settings.poolSize)
         do {
             isNew = try writer.run { connection in try PostgresSchema.migrate(connection) }
         } catch let error as StoreError {
@@ -46,7 +47,7 @@ final class PostgresEngine: Sendable {
     }
 
     func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try reader.run { connection in
+        try readers.run { connection in
             // One snapshot for the whole read, as SQLite's readers have.
             try connection.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             defer { try? connection.simple("COMMIT") }
@@ -56,8 +57,35 @@ final class PostgresEngine: Sendable {
 
     func close() {
         writer.close()
-        reader.close()
+        readers.close()
     }
+}
+
+/// Reader connections, each used by one read at a time: a read takes an idle one (opened on first
+/// use), or waits for one to come back. The calling thread is a control thread (never an event loop).
+final class SessionPool: Sendable {
+    private let sessions: [PostgresSession]
+    private let idle: Mutex<[Int]>
+    private let available: DispatchSemaphore
+
+    init(_ settings: PostgresSettings, size: Int) {
+        let size = max(1, size)
+        sessions = (0..<size).map { PostgresSession(settings, label: "reader-\($0)") }
+        idle = Mutex(Array((0..<size).reversed()))
+        available = DispatchSemaphore(value: size)
+    }
+
+    func run<T>(_ body: (PostgresConnectionAdapter) throws -> T) throws -> T {
+        available.wait()
+        let index = idle.withLock { $0.removeLast() }
+        defer {
+            idle.withLock { $0.append(index) }
+            available.signal()
+        }
+        return try sessions[index].run(body)
+    }
+
+    func close() { for session in sessions { session.close() } }
 }
 
 /// One connection used by one caller at a time, reopened when it was lost. Its statements block
@@ -256,6 +284,11 @@ public struct PostgresSettings: Sendable {
     public var database: String
     /// How long a connection attempt or a statement may wait for the server (`database.timeoutSeconds`).
     public var timeout: Duration = .seconds(10)
+    /// Reader connections of this node (`database.pool.size`), beside its one writer.
+    public var poolSize: Int = PostgresSettings.defaultPoolSize
+
+    /// Two per core, four at least.
+    public static var defaultPoolSize: Int { max(4, 2 * ProcessInfo.processInfo.activeProcessorCount) }
 
     /// The URL without its password, for logs and errors.
     public var display: String {
