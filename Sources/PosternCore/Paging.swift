@@ -50,13 +50,6 @@ public struct PageRequest: Sendable, Equatable {
         }
         try self.init(limit: limit, after: query["after"], before: query["before"], search: query["q"])
     }
-
-    /// The cursor's key as an id, for lists keyed by id (devices, tokens, history).
-    public func id(_ cursor: String?) throws(PosternError) -> Int64? {
-        guard let cursor else { return nil }
-        guard let id = Int64(cursor), id > 0 else { throw PosternError(.invalidCursor, "this list's cursor is an id (the `next` of an earlier page)") }
-        return id
-    }
 }
 
 /// A page of a list: its items in the list's order, and the cursors around them.

@@ -28,11 +28,14 @@ public struct ServerTaskCounts: Sendable, Equatable {
     public let pending: Int
     public let failed: Int
     public let oldestFailure: Date?
+    /// When the next task is due (its backoff over); nil when none waits.
+    public let nextDue: Date?
 
-    public init(pending: Int, failed: Int, oldestFailure: Date?) {
+    public init(pending: Int, failed: Int, oldestFailure: Date?, nextDue: Date? = nil) {
         self.pending = pending
         self.failed = failed
         self.oldestFailure = oldestFailure
+        self.nextDue = nextDue
     }
 }
 
@@ -99,7 +102,9 @@ extension StoreTransaction {
     }
 
     public func serverTaskCounts() throws -> ServerTaskCounts {
-        let row = try StoreRow.fetchOne(self, sql: "SELECT count(*) AS pending, count(firstFailedAt) AS failed, min(firstFailedAt) AS oldest FROM serverTask")
-        return ServerTaskCounts(pending: row?["pending"] ?? 0, failed: row?["failed"] ?? 0, oldestFailure: row?["oldest"])
+        let row = try StoreRow.fetchOne(self, sql: """
+            SELECT count(*) AS pending, count(firstFailedAt) AS failed, min(firstFailedAt) AS oldest, min(nextAttemptAt) AS due FROM serverTask
+            """)
+        return ServerTaskCounts(pending: row?["pending"] ?? 0, failed: row?["failed"] ?? 0, oldestFailure: row?["oldest"], nextDue: row?["due"])
     }
 }

@@ -91,6 +91,7 @@ import Testing
         let good = try World()
         _ = try good.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
         let old = try #require(good.script)
+        good.plane.outbox.recount()
         #expect(good.plane.outbox.status().pending == 0)
         // The same store and paths, with a "compiler" that refuses everything.
         let broken = Self.planes(good, sievec: "/bin/false")
@@ -99,6 +100,8 @@ import Testing
         #expect(try good.plane.mailSettings.rules(mailbox: "alice@example.org", actor: .op).map(\.name) == ["New"])
         #expect(good.script == old, "the old script is in place")
         #expect(try FileManager.default.contentsOfDirectory(atPath: good.root + "/example.org/alice/sieve") == ["postern.sieve"])
+        broken.outbox.recount()
+        #expect(!broken.outbox.due, "its retry waits for its backoff")
         let failing = broken.outbox.status()
         #expect(failing.pending == 1 && failing.failed == 1 && !failing.degraded, "\(failing)")
         broken.outbox.degrade(after: 0)

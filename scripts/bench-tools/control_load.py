@@ -25,7 +25,6 @@ READS = [("mailboxes_first", 16), ("mailboxes_later", 16), ("devices", 12), ("hi
 WRITES = [("device_add", 5), ("device_rotate", 4), ("device_disconnect", 3), ("alias_add", 4), ("permission", 4)]
 WRITE_ONLY = [("device_add", 4), ("device_rotate", 4), ("device_disconnect", 3)]
 PASSWORD = "bench-account-password-1"
-CLIENTS = 64
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -80,8 +79,8 @@ def client_loop(index, client, auth, api_url, web_url, seconds, mix, rate, out):
 
 def client_ops(index, client, auth, api_url, web_url, seconds, mix, rate):
     rng = random.Random(index)
-    interval = CLIENTS / rate if rate > 0 else 0
-    tag = f"{mix[0]}{int(rate)}"  # names made in one run differ from another's
+    interval = rate[1] / rate[0] if rate[0] > 0 else 0  # (ops/s of all, clients): this one's share
+    tag = f"{mix[0]}{int(rate[0])}"  # names made in one run differ from another's
     next_at = time.monotonic() + rng.random() * interval
     api, web = tcp(api_url), tcp(web_url)
     bearer = {"Authorization": f"Bearer {auth['token']}"}
@@ -149,7 +148,9 @@ def run(plan_path, urls, web_urls, seconds, mix, label, rate):
     plan = json.load(open(plan_path))
     auth = json.load(open(plan_path + ".auth.json"))
     urls, web_urls = urls.split(), web_urls.split()
-    jobs = [(i, c, auth[i], urls[i % len(urls)], web_urls[i % len(web_urls)], seconds, mix, rate) for i, c in enumerate(plan["clients"])]
+    clients = len(plan["clients"])
+    jobs = [(i, c, auth[i], urls[i % len(urls)], web_urls[i % len(web_urls)], seconds, mix, (rate, clients))
+            for i, c in enumerate(plan["clients"])]
     mix_label = f"{mix}@{rate:.0f}/s" if rate > 0 else mix
     out = multiprocessing.Queue()
     # One process per client: no interpreter lock shared between clients.

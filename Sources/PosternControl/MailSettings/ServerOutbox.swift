@@ -36,24 +36,33 @@ public struct ServerOutbox: Sendable {
                             degraded: age.map { $0 >= state.degradedAfter.withLock { $0 } } ?? false)
     }
 
-    /// Runs the tasks a request just committed (nil ids: none were).
+    /// Runs the tasks a request just committed (nil ids: none were). The table is not counted
+    /// here (a count on every change would read every waiting task): the worker counts it.
     func run(_ ids: [Int64?]) {
         let ids = ids.compactMap { $0 }
         guard !ids.isEmpty else { return }
-        _ = drain(ids: ids)
+        _ = attempt(ids: ids, dueBy: Date())
     }
 
-    /// Runs the tasks due by `dueBy` (every one, or these); returns how many were done. A start
-    /// runs every waiting task at once, whatever its backoff (the setting that failed may be fixed).
+    /// Runs the tasks due by `dueBy` and counts the outbox again; returns how many were done. A
+    /// start runs every waiting task at once, whatever its backoff (the setting that failed may be fixed).
     @discardableResult
-    public func drain(ids: [Int64]? = nil, dueBy: Date = Date()) -> Int {
+    public func drain(dueBy: Date = Date()) -> Int {
+        let done = attempt(ids: nil, dueBy: dueBy)
+        recount()
+        return done
+    }
+
+    /// Whether the worker has something to run now (from the last count).
+    public var due: Bool { counts.nextDue.map { $0 <= Date() } ?? false }
+
+    private func attempt(ids: [Int64]?, dueBy: Date) -> Int {
         var done = 0
         do {
             let now = Date()
             let kinds = (scripts.writer == nil ? [] : [ServerTask.Kind.sieve]) + (folders == nil ? [] : [.folderCreate, .folderRename])
             let tasks = try store.write { db in try db.claimServerTasks(at: max(now, dueBy), lease: Self.lease, kinds: kinds, ids: ids, now: now) }
             for task in tasks where attempt(task, now: now) { done += 1 }
-            recount()
         } catch {
             logger.error("the outbox could not be read; will retry: \(error)")
         }

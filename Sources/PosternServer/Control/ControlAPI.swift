@@ -72,9 +72,8 @@ public enum ControlAPI {
     }
 
     /// Store work blocks on fsync (SQLite) or waits on the network (PostgreSQL): off the
-    /// cooperative pool, on threads of its own. Not NIO's shared pool (one thread per core): there,
-    /// a page view waited behind every write's fsync (the control benchmark's profile showed
-    /// every operation at the same latency); here reads run beside the one writer.
+    /// cooperative pool, on threads of its own. Not NIO's shared pool, one thread per core: with
+    /// its threads all waiting for the one writer, no read could run (a wait, not CPU work).
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await controlThreads.runIfActive(body)
     }

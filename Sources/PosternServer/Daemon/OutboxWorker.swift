@@ -2,9 +2,9 @@ import Logging
 import PosternControl
 import ServiceLifecycle
 
-/// Drains the mail-server outbox: everything waiting at the start, then every second while tasks
-/// wait (their backoff decides when each runs again), and every ten seconds otherwise (another
-/// node's tasks).
+/// Drains the mail-server outbox: everything waiting at the start, then each task once its
+/// backoff is over (checked every second from the last count), and counts it every ten seconds
+/// (another node's tasks, the figures of /metrics and /v1/health).
 /// The request that commits a task runs it first; this worker is for what failed or was left.
 struct OutboxWorker: Service {
     let outbox: ServerOutbox
@@ -22,7 +22,7 @@ struct OutboxWorker: Service {
                 return
             }
             idle += 1
-            guard outbox.counts.pending > 0 || idle >= 10 else { continue }
+            guard outbox.due || idle >= 10 else { continue }
             idle = 0
             // Store work blocks (fsync, sievec, doveadm): off the cooperative pool.
             _ = try? await ControlAPI.blocking { outbox.drain() }

@@ -14,9 +14,7 @@ struct APICall: Sendable {
     init(_ request: Request, _ context: ControlContext) throws {
         actor = try context.who()
         parameters = context.parameters
-        var query: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
-        self.query = query
+        query = request.queryValues
     }
 
     /// `?limit=&after=&before=&q=`: which page of a list (limit 1 to 500, default 50).
@@ -27,6 +25,15 @@ struct APICall: Sendable {
     /// A path parameter: `:address`, `:device`.
     subscript(_ name: String) -> String {
         get throws { try parameters.decoded(name) }
+    }
+}
+
+extension Request {
+    /// The query parameters, percent-decoded (the last of a repeated one).
+    var queryValues: [String: String] {
+        var query: [String: String] = [:]
+        for (name, value) in uri.queryParameters { query[String(name)] = String(value) }
+        return query
     }
 }
 

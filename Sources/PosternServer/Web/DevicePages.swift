@@ -36,7 +36,7 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let wanted = Pager.request(Self.query(request))
+            let wanted = Pager.request(request.queryValues)
             let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, page: wanted, actor: actor) }
             var view = DevicesView(title: "Devices", address: address, path: Self.segment(address), devices: list.items.map { Self.row($0, address) },
                                    services: ServiceScope.Service.allCases.map(\.rawValue),
@@ -64,7 +64,7 @@ extension Pages {
                 return (text, try? Date(text + "T00:00:00Z", strategy: .iso8601))
             }
             let (since, until) = (day("since"), day("until"))
-            let wanted = Pager.request(Self.query(request))
+            let wanted = Pager.request(request.queryValues)
             let entries = try await ControlAPI.blocking { [plane] in
                 try plane.directory.history(address, page: wanted, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
             }

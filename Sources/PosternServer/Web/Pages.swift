@@ -153,12 +153,6 @@ struct Pages: Sendable {
         }
     }
 
-    /// A request's query parameters (the last of a repeated one).
-    static func query(_ request: Request) -> [String: String] {
-        var query: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
-        return query
-    }
 
     static func segment(_ text: String) -> String {
         var allowed = CharacterSet.urlPathAllowed

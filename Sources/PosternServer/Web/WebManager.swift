@@ -73,7 +73,7 @@ extension WebManager {
         WebRoute(.get, "/signin") { web, request, context in web.signInPage(request, context) },
         WebRoute(.post, "/signin") { web, request, context in try await web.signIn(request, context) },
         WebRoute(.post, "/signout") { web, request, context in try await web.signOut(request, context) },
-        WebRoute(.get, "/") { web, request, context in try await web.home(context, query: Pages.query(request)) },
+        WebRoute(.get, "/") { web, request, context in try await web.home(context, query: request.queryValues) },
     ]
     /// The devices plane: a mailbox's devices and its history.
     static let devicePages: [WebRoute] = [
@@ -87,7 +87,7 @@ extension WebManager {
     ]
     /// The routing plane: aliases and redirection.
     static let routingPages: [WebRoute] = [
-        WebRoute(.get, "/mailboxes/:address/aliases") { web, request, context in try await web.aliases(context, query: Pages.query(request)) },
+        WebRoute(.get, "/mailboxes/:address/aliases") { web, request, context in try await web.aliases(context, query: request.queryValues) },
         WebRoute(.post, "/mailboxes/:address/aliases") { web, request, context in try await web.addAlias(request, context) },
         WebRoute(.post, "/mailboxes/:address/aliases/remove") { web, request, context in try await web.removeAlias(request, context) },
         WebRoute(.get, "/mailboxes/:address/redirection") { web, _, context in try await web.redirection(context) },
@@ -111,12 +111,12 @@ extension WebManager {
     ]
     /// The people plane: mailbox permissions, a service's defaults, members and roles.
     static let peoplePages: [WebRoute] = [
-        WebRoute(.get, "/mailboxes/:address/access") { web, request, context in try await web.access(context, query: Pages.query(request)) },
+        WebRoute(.get, "/mailboxes/:address/access") { web, request, context in try await web.access(context, query: request.queryValues) },
         WebRoute(.post, "/mailboxes/:address/access") { web, request, context in try await web.changeAccess(request, context) },
         WebRoute(.post, "/mailboxes/:address/access/defaults") { web, request, context in try await web.applyDefaultsToMailbox(request, context) },
-        WebRoute(.get, "/services/:service/defaults") { web, request, context in try await web.defaults(context, query: Pages.query(request)) },
+        WebRoute(.get, "/services/:service/defaults") { web, request, context in try await web.defaults(context, query: request.queryValues) },
         WebRoute(.post, "/services/:service/defaults") { web, request, context in try await web.changeDefaults(request, context) },
-        WebRoute(.get, "/organizations/:organization/members") { web, request, context in try await web.members(context, query: Pages.query(request)) },
+        WebRoute(.get, "/organizations/:organization/members") { web, request, context in try await web.members(context, query: request.queryValues) },
         WebRoute(.post, "/organizations/:organization/members/:login/role") { web, request, context in try await web.changeRole(request, context) },
         WebRoute(.get, "/organizations/:organization/members/:login/remove") { web, _, context in try await web.confirmRemoval(context) },
         WebRoute(.post, "/organizations/:organization/members/:login/remove") { web, request, context in try await web.removeMember(request, context) },
