@@ -87,6 +87,11 @@ public struct Page<Item: Sendable>: Sendable {
     public func mapItems<T: Sendable>(_ transform: (Item) throws -> T) rethrows -> Page<T> {
         Page<T>(items: try items.map(transform), next: next, previous: previous)
     }
+
+    /// The same, for a transform that reads the store.
+    public func mapItems<T: Sendable>(_ transform: (Item) async throws -> T) async rethrows -> Page<T> {
+        Page<T>(items: try await items.mapInOrder(transform), next: next, previous: previous)
+    }
 }
 
 /// A page is the collection of its items.

@@ -13,11 +13,11 @@ extension Store {
             throw PosternError(.backupPostgres,
                                "posternd backs up SQLite only: back PostgreSQL up with pg_dump or a base backup, and the server key with it")
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
             throw StoreFileError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
         }
-        close(fd)
+        Glibc.close(fd)
         let destination = try DatabaseQueue(path: path)
         try sqlite.pool.backup(to: destination)
         let devices = try destination.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM device") ?? 0 }

@@ -38,38 +38,38 @@ public struct LoggedChange: Sendable, Equatable {
 /// writer, PostgreSQL's advisory lock), so numbers are committed in order and without gaps.
 extension StoreTransaction {
     /// Appends a change; returns its sequence number. On PostgreSQL the nodes are told at commit.
-    public func appendChange(_ change: String, node: String) throws -> Int64 {
-        let seq = (try Int64.fetchOne(self, sql: "SELECT max(seq) FROM changeLog") ?? 0) + 1
-        try execute(sql: "INSERT INTO changeLog (seq, at, node, change) VALUES (?, ?, ?, ?)", arguments: [seq, Date(), node, change])
+    public func appendChange(_ change: String, node: String) async throws -> Int64 {
+        let seq = (try await Int64.fetchOne(self, sql: "SELECT max(seq) FROM changeLog") ?? 0) + 1
+        try await execute(sql: "INSERT INTO changeLog (seq, at, node, change) VALUES (?, ?, ?, ?)", arguments: [seq, Date(), node, change])
         if engine == .postgres {
             // Delivered when the transaction commits, not before (and not at all if it rolls back).
             // The change rides along when it fits a notification, so that the other nodes apply it
             // as it arrives, without a read of the log first; a larger one is read from the log.
-            try execute(sql: "SELECT pg_notify('postern_changes', ?)", arguments: [LoggedChange.notification(seq: seq, change: change)])
+            try await execute(sql: "SELECT pg_notify('postern_changes', ?)", arguments: [LoggedChange.notification(seq: seq, change: change)])
         }
         return seq
     }
 
     /// Changes after `seq`, in order.
-    public func changes(after seq: Int64, limit: Int = 1000) throws -> [LoggedChange] {
-        try StoreRow.fetchAll(self, sql: "SELECT seq, node, change FROM changeLog WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
+    public func changes(after seq: Int64, limit: Int = 1000) async throws -> [LoggedChange] {
+        try await StoreRow.fetchAll(self, sql: "SELECT seq, node, change FROM changeLog WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
             .map { LoggedChange(seq: $0[0], node: $0[1], change: $0[2]) }
     }
 
     /// The newest sequence number (0: none yet).
-    public func latestChange() throws -> Int64 {
-        try Int64.fetchOne(self, sql: "SELECT max(seq) FROM changeLog") ?? 0
+    public func latestChange() async throws -> Int64 {
+        try await Int64.fetchOne(self, sql: "SELECT max(seq) FROM changeLog") ?? 0
     }
 
     /// The oldest sequence number still kept (nil: the log is empty).
-    public func oldestChange() throws -> Int64? {
-        try Int64.fetchOne(self, sql: "SELECT min(seq) FROM changeLog")
+    public func oldestChange() async throws -> Int64? {
+        try await Int64.fetchOne(self, sql: "SELECT min(seq) FROM changeLog")
     }
 
     /// Forgets changes older than `cutoff`, always keeping the newest (the next number follows it).
     @discardableResult
-    public func pruneChanges(before cutoff: Date) throws -> Int {
-        try execute(sql: "DELETE FROM changeLog WHERE at < ? AND seq < (SELECT max(seq) FROM changeLog)", arguments: [cutoff])
+    public func pruneChanges(before cutoff: Date) async throws -> Int {
+        try await execute(sql: "DELETE FROM changeLog WHERE at < ? AND seq < (SELECT max(seq) FROM changeLog)", arguments: [cutoff])
     }
 }
 

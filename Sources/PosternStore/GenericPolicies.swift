@@ -12,29 +12,29 @@ public struct GenericPasswordRow: Sendable {
 
 extension StoreTransaction {
     /// The row id a policy level names: an organization or mail service by name, a mailbox by address.
-    public func policyTarget(_ level: PolicyLevel, _ name: String) throws -> Int64 {
+    public func policyTarget(_ level: PolicyLevel, _ name: String) async throws -> Int64 {
         switch level {
-        case .organization: return try organizationID(name)
+        case .organization: return try await organizationID(name)
         case .service:
-            guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM mailService WHERE lower(name) = lower(?)", arguments: [name]) else {
+            guard let id = try await Int64.fetchOne(self, sql: "SELECT id FROM mailService WHERE lower(name) = lower(?)", arguments: [name]) else {
                 throw PosternError.serviceNotFound(name)
             }
             return id
-        case .mailbox: return try mailbox(try MailAddress(name)).id!
+        case .mailbox: return try await mailbox(try MailAddress(name)).id!
         }
     }
 
-    public func genericPolicy(_ level: PolicyLevel, target: Int64) throws -> GenericPolicy? {
-        try StoreRow.fetchOne(self, sql: "SELECT refused, fromDate FROM genericPolicy WHERE level = ? AND targetId = ?",
+    public func genericPolicy(_ level: PolicyLevel, target: Int64) async throws -> GenericPolicy? {
+        try await StoreRow.fetchOne(self, sql: "SELECT refused, fromDate FROM genericPolicy WHERE level = ? AND targetId = ?",
                          arguments: [level.rawValue, target]).map(Self.policy(from:))
     }
 
-    public func setGenericPolicy(_ level: PolicyLevel, target: Int64, _ policy: GenericPolicy?) throws {
+    public func setGenericPolicy(_ level: PolicyLevel, target: Int64, _ policy: GenericPolicy?) async throws {
         guard let policy else {
-            try execute(sql: "DELETE FROM genericPolicy WHERE level = ? AND targetId = ?", arguments: [level.rawValue, target])
+            try await execute(sql: "DELETE FROM genericPolicy WHERE level = ? AND targetId = ?", arguments: [level.rawValue, target])
             return
         }
-        try execute(sql: """
+        try await execute(sql: """
             INSERT INTO genericPolicy (level, targetId, refused, fromDate, updatedAt) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (level, targetId) DO UPDATE SET refused = excluded.refused, fromDate = excluded.fromDate, updatedAt = excluded.updatedAt
             """, arguments: [level.rawValue, target, policy.refused.map(\.rawValue).sorted().joined(separator: ","), policy.from, Date()])
@@ -48,7 +48,7 @@ extension StoreTransaction {
 
     /// Every generic password with the policy that applies to it; `level`/`target` narrow it to
     /// the mailboxes under one organization, mail service or mailbox; `withPolicy` to those a policy applies to.
-    public func genericPasswords(under level: PolicyLevel? = nil, target: Int64? = nil, withPolicy: Bool = false) throws -> [GenericPasswordRow] {
+    public func genericPasswords(under level: PolicyLevel? = nil, target: Int64? = nil, withPolicy: Bool = false) async throws -> [GenericPasswordRow] {
         var sql = """
             SELECT d.id, m.address, d.createdAt, d.lastUsedAt, d.lastIP, d.lastService,
                    pm.refused AS mRefused, pm.fromDate AS mFrom, ps.refused AS sRefused, ps.fromDate AS sFrom,
@@ -70,7 +70,7 @@ extension StoreTransaction {
             arguments += [target]
         }
         if withPolicy { sql += " AND (pm.refused IS NOT NULL OR ps.refused IS NOT NULL OR po.refused IS NOT NULL)" }
-        return try StoreRow.fetchAll(self, sql: sql + " ORDER BY m.address", arguments: arguments).map { row in
+        return try await StoreRow.fetchAll(self, sql: sql + " ORDER BY m.address", arguments: arguments).map { row in
             func policy(_ prefix: String) -> GenericPolicy? { Self.policy(row, prefix) }
             let lastAt: Date? = row["lastUsedAt"]
             return GenericPasswordRow(deviceID: row["id"], address: row["address"], createdAt: row["createdAt"],

@@ -2,32 +2,32 @@ import Foundation
 import PosternCore
 
 extension StoreTransaction {
-    public func createMailbox(_ address: MailAddress) throws -> Mailbox {
-        guard let service = try mailService(forDomain: address.domain) else {
+    public func createMailbox(_ address: MailAddress) async throws -> Mailbox {
+        guard let service = try await mailService(forDomain: address.domain) else {
             throw PosternError(.domainNotServed,
                                "no mail service holds domain \(address.domain); add one with `postern service add NAME --organization ORG --domain \(address.domain)`")
         }
-        if let existing = try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE lower(address) = lower(?)", arguments: [address.description]) {
+        if let existing = try await String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE lower(address) = lower(?)", arguments: [address.description]) {
             throw PosternError(.mailboxExists, existing == address.description
                 ? "mailbox \(address) already exists" : "mailbox \(existing) already exists (mail addresses match whatever their case)")
         }
-        if let owner = try String.fetchOne(self, sql: "SELECT m.address FROM alias a JOIN mailbox m ON m.id = a.mailboxId WHERE a.address = ?",
+        if let owner = try await String.fetchOne(self, sql: "SELECT m.address FROM alias a JOIN mailbox m ON m.id = a.mailboxId WHERE a.address = ?",
                                            arguments: [address.description.lowercased()]) {
             throw PosternError(.addressTaken, "\(address) is an alias of \(owner); remove the alias first")
         }
         let now = Date()
-        let id = try insert(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)",
+        let id = try await insert(sql: "INSERT INTO mailbox (mailServiceId, address, createdAt) VALUES (?, ?, ?)",
                             arguments: [service.id, address.description, now])
         return Mailbox(id: id, address: address, mailService: service.name, createdAt: now)
     }
 
     /// A mailbox's address by id; nil when it is gone.
-    public func mailboxAddress(id: Int64) throws -> String? {
-        try String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE id = ?", arguments: [id])
+    public func mailboxAddress(id: Int64) async throws -> String? {
+        try await String.fetchOne(self, sql: "SELECT address FROM mailbox WHERE id = ?", arguments: [id])
     }
 
-    public func mailbox(_ address: MailAddress) throws -> Mailbox {
-        guard let row = try StoreRow.fetchOne(self, sql: """
+    public func mailbox(_ address: MailAddress) async throws -> Mailbox {
+        guard let row = try await StoreRow.fetchOne(self, sql: """
             SELECT m.id, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?
             """, arguments: [address.description]) else {
             throw PosternError.mailboxNotFound(address.description)
@@ -37,18 +37,18 @@ extension StoreTransaction {
 
     /// Deletes a mailbox and its devices; returns the ids of the devices removed.
     /// Removes the mailbox and its devices; returns them (with their digests) for the password index.
-    public func removeMailbox(_ address: MailAddress) throws -> (Mailbox, [(id: Int64, digest: [UInt8]?)]) {
-        let box = try mailbox(address)
-        let devices = try deviceDigests(mailboxID: box.id!)
-        try execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [box.id])
+    public func removeMailbox(_ address: MailAddress) async throws -> (Mailbox, [(id: Int64, digest: [UInt8]?)]) {
+        let box = try await mailbox(address)
+        let devices = try await deviceDigests(mailboxID: box.id!)
+        try await execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [box.id])
         return (box, devices)
     }
 
     // MARK: history
 
     /// Appends an entry; one about a mailbox belongs to the mailbox's organization, others to `organizationID`.
-    public func appendHistory(_ entry: HistoryEntry, organizationID: Int64? = nil) throws {
-        try cachedStatement(sql: """
+    public func appendHistory(_ entry: HistoryEntry, organizationID: Int64? = nil) async throws {
+        try await cachedStatement(sql: """
             INSERT INTO history (at, mailbox, actor, action, detail, actorKind, origin, "before", "after", organizationId)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
                     COALESCE(?, (SELECT s.organizationId FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId WHERE m.address = ?)))
@@ -58,9 +58,9 @@ extension StoreTransaction {
 
     /// Appends entries with their organizations, known to the caller, in as few statements as
     /// there are hundreds of them (no lookup per row: planning one would be most of the cost).
-    public func appendHistory(_ entries: [(entry: HistoryEntry, organizationID: Int64)]) throws {
+    public func appendHistory(_ entries: [(entry: HistoryEntry, organizationID: Int64)]) async throws {
         for chunk in Self.chunks(entries, 500) {
-            try execute(sql: "INSERT INTO history (at, mailbox, actor, action, detail, actorKind, origin, \"before\", \"after\", organizationId) VALUES "
+            try await execute(sql: "INSERT INTO history (at, mailbox, actor, action, detail, actorKind, origin, \"before\", \"after\", organizationId) VALUES "
                         + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "),
                         arguments: SQLArguments(chunk.flatMap { entry, organizationID -> [SQLValue] in
                             [entry.at.sqlValue, entry.mailbox.sqlValue, entry.actor.sqlValue, entry.action.sqlValue, entry.detail.sqlValue,
@@ -69,16 +69,16 @@ extension StoreTransaction {
         }
     }
 
-    public func history(mailbox: String, limit: Int = 100) throws -> [HistoryEntry] {
-        try history(HistoryQuery(mailbox: mailbox, limit: limit))
+    public func history(mailbox: String, limit: Int = 100) async throws -> [HistoryEntry] {
+        try await history(HistoryQuery(mailbox: mailbox, limit: limit))
     }
 
     /// Entries newest first, of one mailbox or one organization, in a time range, of one kind
     /// ("device" for every device action, or "device.add").
-    public func history(_ query: HistoryQuery) throws -> [HistoryEntry] {
+    public func history(_ query: HistoryQuery) async throws -> [HistoryEntry] {
         let (conditions, arguments) = Self.historyConditions(query)
         let sql = "SELECT * FROM history" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) + " ORDER BY id DESC LIMIT ?"
-        return try StoreRow.fetchAll(self, sql: sql, arguments: arguments + [query.limit]).map(Self.historyEntry(from:))
+        return try await StoreRow.fetchAll(self, sql: sql, arguments: arguments + [query.limit]).map(Self.historyEntry(from:))
     }
 
     static func historyConditions(_ query: HistoryQuery) -> ([String], SQLArguments) {

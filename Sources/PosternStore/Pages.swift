@@ -22,7 +22,7 @@ extension StoreTransaction {
     /// One page of `select` (a SELECT … FROM … without WHERE) under `conditions`, read by `keyset`:
     /// `limit + 1` rows from the cursor on, by the index the key has. No OFFSET, no count.
     func keysetPage<Item>(_ select: String, conditions: [String] = [], arguments: SQLArguments = [], keyset: Keyset,
-                          request: PageRequest, row: (StoreRow) throws -> Item, key: (Item) -> String) throws -> Page<Item> {
+                          request: PageRequest, row: (StoreRow) throws -> Item, key: (Item) -> String) async throws -> Page<Item> {
         var conditions = conditions
         var arguments = arguments
         let backwards = request.before != nil
@@ -34,7 +34,7 @@ extension StoreTransaction {
         }
         let sql = select + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             + " ORDER BY \(keyset.key) \(ascending ? "ASC" : "DESC") LIMIT ?"
-        let rows = try StoreRow.fetchAll(self, sql: sql, arguments: arguments + [request.limit + 1]).map(row)
+        let rows = try await StoreRow.fetchAll(self, sql: sql, arguments: arguments + [request.limit + 1]).map(row)
         return Page(rows: rows, request: request, key: key)
     }
 
@@ -55,7 +55,7 @@ extension StoreTransaction {
     // MARK: the lists
 
     /// Organizations by name: every one (the operator, `userID` nil) or the user's.
-    public func organizations(userID: Int64?, page request: PageRequest) throws -> Page<Organization> {
+    public func organizations(userID: Int64?, page request: PageRequest) async throws -> Page<Organization> {
         var conditions: [String] = []
         var arguments: SQLArguments = []
         var select = "SELECT o.id, o.name, o.createdAt FROM organization o"
@@ -65,13 +65,13 @@ extension StoreTransaction {
             arguments += [userID]
         }
         search(["o.name"], request, into: &conditions, &arguments)
-        return try keysetPage(select, conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(o.name)"), request: request,
+        return try await keysetPage(select, conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(o.name)"), request: request,
                               row: { Organization(id: $0["id"], name: $0["name"], createdAt: $0["createdAt"]) }, key: \.name)
     }
 
     /// Mail services by name: every one (the operator) or those the user sees, as the rule set
     /// decides it: every service of an organization they manage, and, as a collaborator, those given to them.
-    public func mailServices(userID: Int64?, page request: PageRequest) throws -> Page<MailService> {
+    public func mailServices(userID: Int64?, page request: PageRequest) async throws -> Page<MailService> {
         var conditions: [String] = []
         var arguments: SQLArguments = []
         if let userID {
@@ -84,25 +84,25 @@ extension StoreTransaction {
             arguments += [userID, userID]
         }
         search(["s.name"], request, into: &conditions, &arguments)
-        return try keysetPage(Self.serviceSelect, conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(s.name)"),
+        return try await keysetPage(Self.serviceSelect, conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(s.name)"),
                               request: request, row: Self.mailService(from:), key: \.name)
     }
 
     /// Users by login (the operator's list).
-    public func users(page request: PageRequest) throws -> Page<User> {
+    public func users(page request: PageRequest) async throws -> Page<User> {
         var conditions: [String] = []
         var arguments: SQLArguments = []
         search(["login", "displayName"], request, into: &conditions, &arguments)
-        return try keysetPage("SELECT * FROM \"user\"", conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(login)"),
+        return try await keysetPage("SELECT * FROM \"user\"", conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(login)"),
                               request: request, row: Self.user(from:), key: \.login)
     }
 
     /// An organization's members by login, optionally those whose login or name begins with the search.
-    public func members(organizationID: Int64, page request: PageRequest) throws -> Page<Member> {
+    public func members(organizationID: Int64, page request: PageRequest) async throws -> Page<Member> {
         var conditions = ["ms.organizationId = ?"]
         var arguments: SQLArguments = [organizationID]
         search(["u.login", "u.displayName"], request, into: &conditions, &arguments)
-        return try keysetPage("""
+        return try await keysetPage("""
             SELECT u.login, u.displayName, o.name AS organization, ms.role FROM membership ms
             JOIN \"user\" u ON u.id = ms.userId JOIN organization o ON o.id = ms.organizationId
             """, conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(u.login)"), request: request,
@@ -111,24 +111,24 @@ extension StoreTransaction {
     }
 
     /// One mail service's mailboxes, by address (its (service, address) index).
-    public func mailboxes(serviceID: Int64, page request: PageRequest) throws -> Page<Mailbox> {
+    public func mailboxes(serviceID: Int64, page request: PageRequest) async throws -> Page<Mailbox> {
         var conditions = ["m.mailServiceId = ?"]
         var arguments: SQLArguments = [serviceID]
         search(["m.address"], request, into: &conditions, &arguments)
-        return try keysetPage("SELECT m.id, m.address, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId",
+        return try await keysetPage("SELECT m.id, m.address, m.createdAt, s.name AS service FROM mailbox m JOIN mailService s ON s.id = m.mailServiceId",
                               conditions: conditions, arguments: arguments,
                               keyset: Keyset(key: engine == .postgres ? "m.address COLLATE \"C\"" : "m.address"), request: request,
                               row: { Mailbox(id: $0["id"], address: try MailAddress($0["address"] as String), mailService: $0["service"], createdAt: $0["createdAt"]) },
                               key: \.address.description)
     }
 
-    public func mailboxCount(serviceID: Int64) throws -> Int {
-        try Int.fetchOne(self, sql: "SELECT count(*) FROM mailbox WHERE mailServiceId = ?", arguments: [serviceID]) ?? 0
+    public func mailboxCount(serviceID: Int64) async throws -> Int {
+        try await Int.fetchOne(self, sql: "SELECT count(*) FROM mailbox WHERE mailServiceId = ?", arguments: [serviceID]) ?? 0
     }
 
     /// The first `limit` members of an organization (by login) without access to a mailbox: whom it can be given to.
-    public func members(organizationID: Int64, withoutAccessTo mailboxID: Int64, limit: Int) throws -> [Member] {
-        try StoreRow.fetchAll(self, sql: """
+    public func members(organizationID: Int64, withoutAccessTo mailboxID: Int64, limit: Int) async throws -> [Member] {
+        try await StoreRow.fetchAll(self, sql: """
             SELECT u.login, u.displayName, o.name AS organization, ms.role FROM membership ms
             JOIN \"user\" u ON u.id = ms.userId JOIN organization o ON o.id = ms.organizationId
             WHERE ms.organizationId = ? AND NOT EXISTS (SELECT 1 FROM mailboxAccess a WHERE a.mailboxId = ? AND a.userId = ms.userId)
@@ -139,11 +139,11 @@ extension StoreTransaction {
     }
 
     /// Who was given access to a mailbox (with their display names), by login.
-    public func access(mailboxID: Int64, page request: PageRequest) throws -> Page<(access: MailboxAccess, displayName: String)> {
+    public func access(mailboxID: Int64, page request: PageRequest) async throws -> Page<(access: MailboxAccess, displayName: String)> {
         var conditions = ["a.mailboxId = ?"]
         var arguments: SQLArguments = [mailboxID]
         search(["u.login"], request, into: &conditions, &arguments)
-        return try keysetPage("""
+        return try await keysetPage("""
             SELECT u.login, u.displayName, m.address, a.permissions FROM mailboxAccess a JOIN \"user\" u ON u.id = a.userId
             JOIN mailbox m ON m.id = a.mailboxId
             """, conditions: conditions, arguments: arguments, keyset: Keyset(key: "lower(u.login)"), request: request,
@@ -153,32 +153,32 @@ extension StoreTransaction {
     }
 
     /// A mailbox's devices (its generic password among them), oldest first.
-    public func devices(mailboxID: Int64, page request: PageRequest) throws -> Page<Device> {
-        try keysetPage("SELECT * FROM device", conditions: ["mailboxId = ?"], arguments: [mailboxID], keyset: .byID("id"), request: request,
+    public func devices(mailboxID: Int64, page request: PageRequest) async throws -> Page<Device> {
+        try await keysetPage("SELECT * FROM device", conditions: ["mailboxId = ?"], arguments: [mailboxID], keyset: .byID("id"), request: request,
                        row: Self.device(from:), key: { String($0.id) })
     }
 
     /// A mailbox's aliases, by address.
-    public func aliases(mailboxID: Int64, page request: PageRequest) throws -> Page<Alias> {
+    public func aliases(mailboxID: Int64, page request: PageRequest) async throws -> Page<Alias> {
         var conditions = ["a.mailboxId = ?"]
         var arguments: SQLArguments = [mailboxID]
         search(["a.address"], request, into: &conditions, &arguments)
-        return try keysetPage("SELECT a.address, a.createdAt, m.address AS mailbox FROM alias a JOIN mailbox m ON m.id = a.mailboxId",
+        return try await keysetPage("SELECT a.address, a.createdAt, m.address AS mailbox FROM alias a JOIN mailbox m ON m.id = a.mailboxId",
                               conditions: conditions, arguments: arguments, keyset: Keyset(key: "a.address"), request: request,
                               row: { Alias(address: $0["address"], mailbox: $0["mailbox"], createdAt: $0["createdAt"]) }, key: \.address)
     }
 
     /// API tokens and sessions, by id: one user's, or everyone's (the operator's list).
-    public func tokens(userID: Int64?, page request: PageRequest) throws -> Page<APIToken> {
-        try keysetPage("SELECT t.*, u.login FROM apiToken t JOIN \"user\" u ON u.id = t.userId",
+    public func tokens(userID: Int64?, page request: PageRequest) async throws -> Page<APIToken> {
+        try await keysetPage("SELECT t.*, u.login FROM apiToken t JOIN \"user\" u ON u.id = t.userId",
                        conditions: userID == nil ? [] : ["t.userId = ?"], arguments: userID.map { [$0] } ?? [], keyset: .byID("t.id"),
                        request: request, row: Self.token(from:), key: { String($0.id) })
     }
 
     /// History entries newest first (keyed by id), of one mailbox or one organization, in a time range, of one kind.
-    public func history(_ query: HistoryQuery, page request: PageRequest) throws -> Page<HistoryEntry> {
+    public func history(_ query: HistoryQuery, page request: PageRequest) async throws -> Page<HistoryEntry> {
         let (conditions, arguments) = Self.historyConditions(query)
-        return try keysetPage("SELECT * FROM history", conditions: conditions, arguments: arguments, keyset: .byID("id", descending: true),
+        return try await keysetPage("SELECT * FROM history", conditions: conditions, arguments: arguments, keyset: .byID("id", descending: true),
                               request: request, row: Self.historyEntry(from:), key: { String($0.id ?? 0) })
     }
 }

@@ -30,13 +30,13 @@ public struct ImportService: Sendable {
 /// PostgreSQL every statement is a round trip, and a statement per line would be the import's rate.
 extension StoreTransaction {
     /// The mailboxes among `addresses` that exist, by address.
-    public func importTargets(_ addresses: [MailAddress]) throws -> [String: ImportTarget] {
+    public func importTargets(_ addresses: [MailAddress]) async throws -> [String: ImportTarget] {
         var targets: [String: ImportTarget] = [:]
         var start = 0
         while start < addresses.count {
             let chunk = addresses[start..<min(start + 1000, addresses.count)]
             start += chunk.count
-            for row in try StoreRow.fetchAll(self, sql: Self.importTargetSQL + "IN (" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")",
+            for row in try await StoreRow.fetchAll(self, sql: Self.importTargetSQL + "IN (" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")",
                                               arguments: SQLArguments(chunk.map { .text($0.description) })) {
                 targets[row["address"]] = Self.importTarget(row)
             }
@@ -45,15 +45,15 @@ extension StoreTransaction {
     }
 
     /// Adds mailboxes the caller knows are absent; returns their ids by address.
-    public func insertImportedMailboxes(_ mailboxes: [(address: String, serviceID: Int64)], at date: Date) throws -> [String: Int64] {
-        try insertReturningKeys(into: "mailbox (mailServiceId, address, createdAt)", row: "(?, ?, ?)", key: "address", mailboxes) {
+    public func insertImportedMailboxes(_ mailboxes: [(address: String, serviceID: Int64)], at date: Date) async throws -> [String: Int64] {
+        try await insertReturningKeys(into: "mailbox (mailServiceId, address, createdAt)", row: "(?, ?, ?)", key: "address", mailboxes) {
             [.integer($0.serviceID), .text($0.address), .date(date)]
         }
     }
 
     /// Gives mailboxes that have none their generic passwords; returns the device ids by mailbox id.
-    public func insertImportedGenericPasswords(_ passwords: [(mailboxID: Int64, password: GenericPassword)], at date: Date) throws -> [Int64: Int64] {
-        try insertReturningKeys(into: "device (mailboxId, name, kind, genericHash, createdAt)", row: "(?, ?, 'generic', ?, ?)", key: "mailboxId", passwords) {
+    public func insertImportedGenericPasswords(_ passwords: [(mailboxID: Int64, password: GenericPassword)], at date: Date) async throws -> [Int64: Int64] {
+        try await insertReturningKeys(into: "device (mailboxId, name, kind, genericHash, createdAt)", row: "(?, ?, 'generic', ?, ?)", key: "mailboxId", passwords) {
             [.integer($0.mailboxID), .text(DeviceRules.genericName), .text($0.password.stored), .date(date)]
         }
     }
@@ -61,10 +61,10 @@ extension StoreTransaction {
     /// Multi-row INSERTs of 1000 rows each; returns each new row's id by `key` (RETURNING's order
     /// is not the VALUES' order, so rows are matched by a column the caller knows unique).
     func insertReturningKeys<Item, Key: SQLDecodable & Hashable>(into table: String, row: String, key: String, _ items: [Item],
-                                                                _ values: (Item) -> [SQLValue]) throws -> [Key: Int64] {
+                                                                _ values: (Item) -> [SQLValue]) async throws -> [Key: Int64] {
         var ids: [Key: Int64] = [:]
         for chunk in Self.chunks(items, 1000) {
-            try StoreRow.forEach(self, sql: "INSERT INTO \(table) VALUES " + Array(repeating: row, count: chunk.count).joined(separator: ", ")
+            try await StoreRow.forEach(self, sql: "INSERT INTO \(table) VALUES " + Array(repeating: row, count: chunk.count).joined(separator: ", ")
                                  + " RETURNING id, \(key)", arguments: SQLArguments(chunk.flatMap(values))) { ids[$0[1]] = $0[0] }
         }
         return ids
@@ -91,8 +91,8 @@ extension StoreTransaction {
     }
 
     /// The mail service holding `domain`, or nil.
-    public func importService(domain: String) throws -> ImportService? {
-        guard let row = try StoreRow.fetchOne(self, sql: """
+    public func importService(domain: String) async throws -> ImportService? {
+        guard let row = try await StoreRow.fetchOne(self, sql: """
             SELECT s.id, s.name, s.organizationId, ps.refused AS sRefused, ps.fromDate AS sFrom, po.refused AS oRefused, po.fromDate AS oFrom
             FROM domain d JOIN mailService s ON s.id = d.mailServiceId
             LEFT JOIN genericPolicy ps ON ps.level = 'service' AND ps.targetId = s.id

@@ -43,15 +43,15 @@ extension StoreTransaction {
     /// Adds a task, due now; returns its id. A mailbox has one script task at most: a second
     /// write before it ran makes it due now again (it writes the script as it is then).
     @discardableResult
-    public func enqueueServerTask(_ kind: ServerTask.Kind, mailboxID: Int64, argument: String = "", at date: Date = Date()) throws -> Int64 {
+    public func enqueueServerTask(_ kind: ServerTask.Kind, mailboxID: Int64, argument: String = "", at date: Date = Date()) async throws -> Int64 {
         if kind == .sieve {
-            return try Int64.fetchOne(self, sql: """
+            return try await Int64.fetchOne(self, sql: """
                 INSERT INTO serverTask (kind, mailboxId, argument, createdAt, nextAttemptAt) VALUES ('sieve', ?, '', ?, ?)
                 ON CONFLICT (mailboxId) WHERE kind = 'sieve'
                 DO UPDATE SET nextAttemptAt = excluded.nextAttemptAt, generation = serverTask.generation + 1 RETURNING id
                 """, arguments: [mailboxID, date, date]) ?? 0
         }
-        return try insert(sql: "INSERT INTO serverTask (kind, mailboxId, argument, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?, ?)",
+        return try await insert(sql: "INSERT INTO serverTask (kind, mailboxId, argument, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?, ?)",
                           arguments: [kind.rawValue, mailboxID, argument, date, date])
     }
 
@@ -59,7 +59,7 @@ extension StoreTransaction {
     /// node that stops before it is done leaves it to the others after the lease.
     /// Only the `kinds` this node does (one that writes no scripts leaves them to one that does).
     public func claimServerTasks(at date: Date, lease: TimeInterval, kinds: [ServerTask.Kind], ids: [Int64]? = nil, limit: Int = 50,
-                                 now: Date? = nil) throws -> [ServerTask] {
+                                 now: Date? = nil) async throws -> [ServerTask] {
         guard !kinds.isEmpty else { return [] }
         var sql = "SELECT * FROM serverTask WHERE nextAttemptAt <= ? AND kind IN (" + Array(repeating: "?", count: kinds.count).joined(separator: ", ") + ")"
         var arguments: SQLArguments = [date] + SQLArguments(kinds.map { .text($0.rawValue) })
@@ -68,41 +68,41 @@ extension StoreTransaction {
             sql += " AND id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")"
             arguments += SQLArguments(ids.map { .integer($0) })
         }
-        let due = try StoreRow.fetchAll(self, sql: sql + " ORDER BY id LIMIT ?", arguments: arguments + [limit]).compactMap { row -> ServerTask? in
+        let due = try await StoreRow.fetchAll(self, sql: sql + " ORDER BY id LIMIT ?", arguments: arguments + [limit]).compactMap { row -> ServerTask? in
             guard let kind = ServerTask.Kind(rawValue: row["kind"]) else { return nil }
             return ServerTask(id: row["id"], kind: kind, mailboxID: row["mailboxId"], argument: row["argument"], attempts: row["attempts"],
                               firstFailedAt: row["firstFailedAt"], generation: row["generation"])
         }
-        for task in due { try execute(sql: "UPDATE serverTask SET nextAttemptAt = ? WHERE id = ?", arguments: [(now ?? date) + lease, task.id]) }
+        for task in due { try await execute(sql: "UPDATE serverTask SET nextAttemptAt = ? WHERE id = ?", arguments: [(now ?? date) + lease, task.id]) }
         return due
     }
 
     /// Done: the task goes, unless a later write made it due again meanwhile (then it runs again).
-    public func serverTaskDone(_ task: ServerTask) throws {
-        try execute(sql: "DELETE FROM serverTask WHERE id = ? AND generation = ?", arguments: [task.id, task.generation])
-        try execute(sql: "UPDATE serverTask SET attempts = 0, lastError = NULL, firstFailedAt = NULL WHERE id = ?", arguments: [task.id])
+    public func serverTaskDone(_ task: ServerTask) async throws {
+        try await execute(sql: "DELETE FROM serverTask WHERE id = ? AND generation = ?", arguments: [task.id, task.generation])
+        try await execute(sql: "UPDATE serverTask SET attempts = 0, lastError = NULL, firstFailedAt = NULL WHERE id = ?", arguments: [task.id])
     }
 
-    public func serverTaskFailed(_ task: ServerTask, error: String, at date: Date, retryAt: Date) throws {
-        try execute(sql: """
+    public func serverTaskFailed(_ task: ServerTask, error: String, at date: Date, retryAt: Date) async throws {
+        try await execute(sql: """
             UPDATE serverTask SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, firstFailedAt = COALESCE(firstFailedAt, ?) WHERE id = ?
             """, arguments: [String(error.prefix(500)), retryAt, date, task.id])
     }
 
     /// Those of these tasks still waiting.
-    public func pendingServerTasks(ids: [Int64]) throws -> [Int64] {
+    public func pendingServerTasks(ids: [Int64]) async throws -> [Int64] {
         guard !ids.isEmpty else { return [] }
-        return try Int64.fetchAll(self, sql: "SELECT id FROM serverTask WHERE id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")",
+        return try await Int64.fetchAll(self, sql: "SELECT id FROM serverTask WHERE id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")",
                                   arguments: SQLArguments(ids.map { .integer($0) }))
     }
 
     /// The task's generation now; nil when it is gone.
-    public func serverTaskGeneration(id: Int64) throws -> Int64? {
-        try Int64.fetchOne(self, sql: "SELECT generation FROM serverTask WHERE id = ?", arguments: [id])
+    public func serverTaskGeneration(id: Int64) async throws -> Int64? {
+        try await Int64.fetchOne(self, sql: "SELECT generation FROM serverTask WHERE id = ?", arguments: [id])
     }
 
-    public func serverTaskCounts() throws -> ServerTaskCounts {
-        let row = try StoreRow.fetchOne(self, sql: """
+    public func serverTaskCounts() async throws -> ServerTaskCounts {
+        let row = try await StoreRow.fetchOne(self, sql: """
             SELECT count(*) AS pending, count(firstFailedAt) AS failed, min(firstFailedAt) AS oldest, min(nextAttemptAt) AS due FROM serverTask
             """)
         return ServerTaskCounts(pending: row?["pending"] ?? 0, failed: row?["failed"] ?? 0, oldestFailure: row?["oldest"], nextDue: row?["due"])

@@ -25,20 +25,23 @@ public final class Store: Sendable {
     }
 
     /// Opens the database `database.url` names: `sqlite:PATH` or `postgres://…`. On PostgreSQL a
-    /// connection attempt or statement unanswered for `timeout` is given up (`database.timeoutSeconds`).
-    public init(url: String, timeout: Duration = .seconds(10), poolSize: Int = PostgresSettings.defaultPoolSize) throws {
+    /// connection attempt or statement unanswered for `timeout` is given up (`database.timeoutSeconds`),
+    /// and the node keeps a pool of `poolSize` connections (`database.pool.size`).
+    public static func open(url: String, timeout: Duration = .seconds(10), poolSize: Int = PostgresSettings.defaultPoolSize) async throws -> Store {
         switch try DatabaseURL(url) {
         case let .sqlite(path):
-            let sqlite = try SQLiteEngine(path: path)
-            engine = .sqlite(sqlite)
-            isNew = sqlite.isNew
+            return try Store(path: path)
         case var .postgres(settings):
             settings.timeout = timeout
             settings.poolSize = poolSize
-            let postgres = try PostgresEngine(settings)
-            engine = .postgres(postgres)
-            isNew = postgres.isNew
+            let postgres = try await PostgresEngine.open(settings)
+            return Store(engine: .postgres(postgres), isNew: postgres.isNew)
         }
+    }
+
+    private init(engine: Engine, isNew: Bool) {
+        self.engine = engine
+        self.isNew = isNew
     }
 
     public var kind: StoreEngineKind {
@@ -53,13 +56,14 @@ public final class Store: Sendable {
 
     /// Runs `body` in one write transaction, then `afterCommit` with its result while still holding the
     /// writer, so that the in-memory index sees changes in the order the store committed them.
-    public func write<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> T,
-                                   afterCommit: @Sendable (T) -> Void = { _ in }) throws -> T {
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T,
+                                   afterCommit: @escaping @Sendable (T) -> Void = { _ in }) async throws -> T {
         do {
             let result: T
             switch engine {
-            case let .sqlite(e): result = try e.write(body, afterCommit: afterCommit)
-            case let .postgres(e): result = try e.write(body, afterCommit: afterCommit)
+            case let .sqlite(e): result = try await e.write(body, afterCommit: afterCommit)
+            case let .postgres(e): result = try await e.write(body, afterCommit: afterCommit)
             }
             lastWriteFailure.withLock { $0 = nil }
             return result
@@ -70,18 +74,18 @@ public final class Store: Sendable {
         }
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> T) throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
         do {
             switch engine {
-            case let .sqlite(e): return try e.read(body)
-            case let .postgres(e): return try e.read(body)
+            case let .sqlite(e): return try await e.read(body)
+            case let .postgres(e): return try await e.read(body)
             }
         } catch let StoreError.unavailable(detail) {
             throw PosternError(.storeUnavailable, "the database cannot be read (\(detail)); nothing was changed")
         }
     }
 
-    /// Closes the engine's connections (PostgreSQL); SQLite closes with the last reference.
+    /// Closes the engine's pool (PostgreSQL); SQLite closes with the last reference.
     public func shutdown() {
         if case let .postgres(e) = engine { e.close() }
     }

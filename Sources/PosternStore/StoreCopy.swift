@@ -18,35 +18,34 @@ public enum StoreCopy {
         public var seconds = 0.0
     }
 
-    public static func copy(from source: Store, to target: Store) throws -> Report {
+    public static func copy(from source: Store, to target: Store) async throws -> Report {
         let started = Date()
-        let nonEmpty = try target.read { db in try tables.filter { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(quoted($0))") ?? 0 > 0 } }
+        if source.kind == .sqlite, target.kind == .sqlite { throw StoreCopyError.sqliteToSQLite }
+        let nonEmpty = try await target.read { db in
+            var nonEmpty: [String] = []
+            for table in tables where try await Int.fetchOne(db, sql: "SELECT count(*) FROM \(quoted(table))") ?? 0 > 0 { nonEmpty.append(table) }
+            return nonEmpty
+        }
         guard nonEmpty.isEmpty else {
             throw StoreCopyError.targetNotEmpty(nonEmpty)
         }
-        var report = try target.write { transaction in
-            // The read runs while this write waits for it, on another connection (GRDB wants its
-            // snapshot used on its own queue): the write is only used from inside it, one statement at a time.
+        var report = try await target.write { transaction in
+            // The read runs while this write waits for it, on another connection: the write is only
+            // used from inside it, one statement at a time. (Between two SQLite files, that would use
+            // the target's connection off its GRDB queue: refused above; `postern backup` copies one.)
             nonisolated(unsafe) let dst = transaction
-            return try source.read { src in
+            return try await source.read { src in
                 var report = Report()
-                let timestamps = try dst.engine == .postgres ? postgresTimestampColumns(dst) : [:]
+                let timestamps = dst.engine == .postgres ? try await postgresTimestampColumns(dst) : [:]
                 for table in tables {
-                    var batch: [StoreRow] = []
                     var count = 0
-                    try StoreRow.forEach(src, sql: "SELECT * FROM \(quoted(table))") { row in
-                        batch.append(row)
-                        if batch.count * row.names.count >= 20_000 {
-                            try insert(batch, into: table, dst, timestamps: timestamps[table.lowercased()] ?? [])
-                            count += batch.count
-                            batch.removeAll(keepingCapacity: true)
-                        }
+                    try await StoreRow.forEachBatch(src, sql: "SELECT * FROM \(quoted(table))", cells: 20_000) { batch in
+                        try await insert(batch, into: table, dst, timestamps: timestamps[table.lowercased()] ?? [])
+                        count += batch.count
                     }
-                    if !batch.isEmpty { try insert(batch, into: table, dst, timestamps: timestamps[table.lowercased()] ?? []) }
-                    count += batch.count
                     report.rows[table] = count
                     if dst.engine == .postgres, withIDs.contains(table) {
-                        try dst.execute(sql: """
+                        try await dst.execute(sql: """
                             SELECT setval(pg_get_serial_sequence('\(quoted(table))', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM \(quoted(table))
                             """)
                     }
@@ -56,7 +55,7 @@ public enum StoreCopy {
         }
         // Read back: the target holds what was read.
         for table in tables {
-            let there = try target.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(quoted(table))") ?? 0 }
+            let there = try await target.read { try await Int.fetchOne($0, sql: "SELECT count(*) FROM \(quoted(table))") ?? 0 }
             guard there == report.rows[table] else { throw StoreCopyError.mismatch(table: table, copied: report.rows[table] ?? 0, found: there) }
         }
         report.seconds = Date().timeIntervalSince(started)
@@ -66,7 +65,7 @@ public enum StoreCopy {
     static func quoted(_ table: String) -> String { table == "user" ? "\"user\"" : table }
 
     /// One multi-row INSERT; text dates (SQLite's) become dates for PostgreSQL's timestamptz columns.
-    static func insert(_ rows: [StoreRow], into table: String, _ db: StoreTransaction, timestamps: Set<String>) throws {
+    static func insert(_ rows: [StoreRow], into table: String, _ db: StoreTransaction, timestamps: Set<String>) async throws {
         let names = rows[0].names
         let columns = names.map { ["before", "after", "user"].contains($0) ? "\"\($0)\"" : $0 }.joined(separator: ", ")
         let placeholders = "(" + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
@@ -81,14 +80,14 @@ public enum StoreCopy {
                 }
             }
         }
-        try db.execute(sql: "INSERT INTO \(quoted(table)) (\(columns)) VALUES " + Array(repeating: placeholders, count: rows.count).joined(separator: ", "),
+        try await db.execute(sql: "INSERT INTO \(quoted(table)) (\(columns)) VALUES " + Array(repeating: placeholders, count: rows.count).joined(separator: ", "),
                        arguments: SQLArguments(values))
     }
 
     /// Table → its timestamptz columns, lowercased.
-    static func postgresTimestampColumns(_ db: StoreTransaction) throws -> [String: Set<String>] {
+    static func postgresTimestampColumns(_ db: StoreTransaction) async throws -> [String: Set<String>] {
         var columns: [String: Set<String>] = [:]
-        for row in try StoreRow.fetchAll(db, sql: """
+        for row in try await StoreRow.fetchAll(db, sql: """
             SELECT table_name, column_name FROM information_schema.columns
             WHERE table_schema = current_schema() AND data_type = 'timestamp with time zone'
             """) {
@@ -101,11 +100,14 @@ public enum StoreCopy {
 public enum StoreCopyError: Error, CustomStringConvertible {
     case targetNotEmpty([String])
     case mismatch(table: String, copied: Int, found: Int)
+    case sqliteToSQLite
 
     public var description: String {
         switch self {
         case let .targetNotEmpty(tables):
             "the target database already holds rows (\(tables.joined(separator: ", "))): copy into a new, empty database only"
+        case .sqliteToSQLite:
+            "both databases are SQLite: copy an SQLite database with postern backup (or cp while posternd is stopped)"
         case let .mismatch(table, copied, found):
             "table \(table): \(copied) row(s) copied but \(found) found afterwards; the target is not usable"
         }

@@ -19,13 +19,13 @@ public struct VisibleMailbox: Sendable {
 /// index and the user's access rows, from the cursor on. A page costs the same in a
 /// 100-mailbox organization as in a 100,000-mailbox one.
 extension StoreTransaction {
-    public func visibleMailboxes(of actor: Actor, domain: String? = nil, page request: PageRequest) throws -> Page<VisibleMailbox> {
-        let within = try domain.map { try domainService($0) }
+    public func visibleMailboxes(of actor: Actor, domain: String? = nil, page request: PageRequest) async throws -> Page<VisibleMailbox> {
+        let within: Int64?? = if let domain { .some(try await domainService(domain)) } else { nil }
         if case .some(nil) = within { return Page(items: []) }
         guard let user = actor.user else {
-            return try mailboxPage(sources: [.everything(service: within ?? nil)], userID: nil, domain: domain, request: request)
+            return try await mailboxPage(sources: [.everything(service: within ?? nil)], userID: nil, domain: domain, request: request)
         }
-        var sources: [MailboxSource] = try StoreRow.fetchAll(self, sql: """
+        var sources: [MailboxSource] = try await StoreRow.fetchAll(self, sql: """
             SELECT s.id, ms.role FROM membership ms JOIN mailService s ON s.organizationId = ms.organizationId
             LEFT JOIN serviceGrant g ON g.mailServiceId = s.id AND g.userId = ms.userId
             WHERE ms.userId = ? AND (ms.role IN ('legal-representative', 'administrator') OR (ms.role = 'collaborator' AND g.userId IS NOT NULL))
@@ -35,12 +35,12 @@ extension StoreTransaction {
             return .service(service, manages: Role(rawValue: row["role"] as String)?.manages == true)
         }
         sources.append(.access(service: within ?? nil))
-        return try mailboxPage(sources: sources, userID: user.id, domain: domain, request: request)
+        return try await mailboxPage(sources: sources, userID: user.id, domain: domain, request: request)
     }
 
     /// The mail service holding `domain` (nil: none does, so nothing is in it).
-    private func domainService(_ domain: String) throws -> Int64? {
-        try Int64.fetchOne(self, sql: "SELECT mailServiceId FROM domain WHERE name = ?", arguments: [domain.lowercased()])
+    private func domainService(_ domain: String) async throws -> Int64? {
+        try await Int64.fetchOne(self, sql: "SELECT mailServiceId FROM domain WHERE name = ?", arguments: [domain.lowercased()])
     }
 
     enum MailboxSource {
@@ -52,7 +52,7 @@ extension StoreTransaction {
         case access(service: Int64?)
     }
 
-    private func mailboxPage(sources: [MailboxSource], userID: Int64?, domain: String?, request: PageRequest) throws -> Page<VisibleMailbox> {
+    private func mailboxPage(sources: [MailboxSource], userID: Int64?, domain: String?, request: PageRequest) async throws -> Page<VisibleMailbox> {
         let backwards = request.before != nil
         // Addresses compare as bytes in both engines (PostgreSQL's "C" collation, SQLite's BINARY),
         // so the pages of several sources merge here in the same order.
@@ -107,7 +107,7 @@ extension StoreTransaction {
                 parts.append("SELECT * FROM (\(select) \(filter) \(order)) AS source\(n)")
                 arguments += these
             }
-            try StoreRow.forEach(self, sql: parts.joined(separator: " UNION ALL "), arguments: SQLArguments(arguments)) { row in
+            try await StoreRow.forEach(self, sql: parts.joined(separator: " UNION ALL "), arguments: SQLArguments(arguments)) { row in
                 let text: String = row["address"]
                 let address = try MailAddress(text)
                 let manages = (row["manages"] as Int) == 1

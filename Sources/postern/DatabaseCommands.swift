@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import PosternStore
 
-struct DatabaseCommand: ParsableCommand {
+struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "database", abstract: "Move posternd's record between databases.",
                                                     subcommands: [Copy.self])
 
-    struct Copy: ParsableCommand {
+    struct Copy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "copy",
             abstract: "Copy every row of one database into a new, empty one: SQLite to PostgreSQL, to run several nodes.",
@@ -22,15 +22,15 @@ struct DatabaseCommand: ParsableCommand {
         var to: String
         @Flag(name: .long, help: "Print exactly one JSON object instead of text.") var json = false
 
-        func run() throws {
+        func run() async throws {
             do {
                 if case let .sqlite(path) = try DatabaseURL(from), !FileManager.default.fileExists(atPath: path) {
                     throw CLIError(code: "no_database", message: "there is no SQLite database at \(path)")
                 }
-                let source = try Store(url: from, timeout: .seconds(600))
-                let target = try Store(url: to, timeout: .seconds(600))
+                let source = try await Store.open(url: from, timeout: .seconds(600))
+                let target = try await Store.open(url: to, timeout: .seconds(600))
                 defer { source.shutdown(); target.shutdown() }
-                let report = try StoreCopy.copy(from: source, to: target)
+                let report = try await StoreCopy.copy(from: source, to: target)
                 if json {
                     Output.printJSON(report)
                 } else {

@@ -13,8 +13,8 @@ import Testing
     let plane: Planes
     let path: String
 
-    init() throws {
-        plane = try makePlane()
+    init() async throws {
+        plane = try await makePlane()
         path = NSTemporaryDirectory() + "pa-\(UUID().uuidString.prefix(8)).sock"
     }
 
@@ -37,8 +37,8 @@ import Testing
     }
 
     @Test func greetsAtOnceAndAnswersPostfixStylePlain() async throws {
-        let secret = try plane.directory.addMailbox("alice@example.org", actor: .op).address.description
-        let device = try plane.devices.addDevice(secret, name: "iPhone", actor: .op)
+        let secret = try await plane.directory.addMailbox("alice@example.org", actor: .op).address.description
+        let device = try await plane.devices.addDevice(secret, name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             let greeting = hello(s)
@@ -53,7 +53,7 @@ import Testing
     }
 
     @Test func internalTroubleAnswersTempFail() async throws {
-        _ = try plane.imports.importPasswdFile("carol@example.org:{SHA512-CRYPT}$6$a$b\n", actor: .op)
+        _ = try await plane.imports.importPasswdFile("carol@example.org:{SHA512-CRYPT}$6$a$b\n", actor: .op)
         // A hash pool that is not running: the generic password cannot be verified.
         let stopped = PasswordCheck(key: plane.serverKey, index: plane.index, lastUse: plane.lastUse,
                                     threadPool: NIOThreadPool(numberOfThreads: 1))
@@ -65,8 +65,8 @@ import Testing
     }
 
     @Test func theOptionalLoopbackTCPListenerAnswersToo() async throws {
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try await plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         let port = freeTCPPort()
         try await withListener(tcpPort: port) {
             let s = try RawSocket(tcpPort: port)
@@ -76,8 +76,8 @@ import Testing
     }
 
     @Test func pipelinedRequestsSentByteByByteAreAllAnswered() async throws {
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try await plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             _ = s.greeting()
@@ -95,8 +95,8 @@ import Testing
     }
 
     @Test func manyConcurrentConnectionsEachGetTheirAnswers() async throws {
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try await plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let oks = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: 64) { i in
@@ -112,7 +112,7 @@ import Testing
 
     @Test func theGenericPasswordIsCheckedOffTheEventLoop() async throws {
         let hash = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
-        let report = try plane.imports.importPasswdFile("carol@example.org:\(hash)\n", actor: .op)
+        let report = try await plane.imports.importPasswdFile("carol@example.org:\(hash)\n", actor: .op)
         #expect(report.imported == 1)
         try await withListener {
             let s = try RawSocket(path: path)
@@ -149,26 +149,26 @@ import Testing
     }
 
     @Test func aRotatedSecretFailsOnTheVeryNextRequestOnTheSameConnection() async throws {
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        let old = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        let old = try await plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             _ = hello(s)
             #expect(s.plain(1, "alice@example.org", old.password)?.hasPrefix("OK\t1") == true)
-            let new = try plane.devices.rotateDevice("alice@example.org", device: "iPhone", actor: .op)
+            let new = try await plane.devices.rotateDevice("alice@example.org", device: "iPhone", actor: .op)
             #expect(s.plain(2, "alice@example.org", old.password) == "FAIL\t2\tuser=alice@example.org")
             #expect(s.plain(3, "alice@example.org", new.password)?.hasPrefix("OK\t3") == true)
-            _ = try plane.devices.disconnectDevice("alice@example.org", device: "iPhone", actor: .op)
+            _ = try await plane.devices.disconnectDevice("alice@example.org", device: "iPhone", actor: .op)
             #expect(s.plain(4, "alice@example.org", new.password) == "FAIL\t4\tuser=alice@example.org")
         }
     }
 
     @Test func disconnectAllAndMailboxRemovalTakeEveryPasswordOutAtOnce() async throws {
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        _ = try plane.directory.addMailbox("bob@example.org", actor: .op)
-        let a1 = try plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
-        let a2 = try plane.devices.addDevice("alice@example.org", name: "laptop", actor: .op)
-        let b1 = try plane.devices.addDevice("bob@example.org", name: "iPhone", actor: .op)
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        _ = try await plane.directory.addMailbox("bob@example.org", actor: .op)
+        let a1 = try await plane.devices.addDevice("alice@example.org", name: "iPhone", actor: .op)
+        let a2 = try await plane.devices.addDevice("alice@example.org", name: "laptop", actor: .op)
+        let b1 = try await plane.devices.addDevice("bob@example.org", name: "iPhone", actor: .op)
         try await withListener {
             let s = try RawSocket(path: path)
             _ = hello(s)
@@ -178,11 +178,11 @@ import Testing
                 return s.plain(id, login, password)
             }
             #expect(answer("alice@example.org", a2.password)?.hasPrefix("OK") == true)
-            _ = try plane.devices.disconnectAll("alice@example.org", confirmed: true, actor: .op)
+            _ = try await plane.devices.disconnectAll("alice@example.org", confirmed: true, actor: .op)
             #expect(answer("alice@example.org", a1.password)?.hasPrefix("FAIL") == true)
             #expect(answer("alice@example.org", a2.password)?.hasPrefix("FAIL") == true)
             #expect(answer("bob@example.org", b1.password)?.hasPrefix("OK") == true, "another mailbox is untouched")
-            _ = try plane.directory.removeMailbox("bob@example.org", actor: .op)
+            _ = try await plane.directory.removeMailbox("bob@example.org", actor: .op)
             #expect(answer("bob@example.org", b1.password)?.hasPrefix("FAIL") == true)
         }
     }

@@ -41,7 +41,7 @@ import Testing
         LoggedChange(seq: seq, node: "n", change: String(decoding: try ChangeFeed.encoder.encode(change), as: UTF8.self))
     }
 
-    @Test func theLogIsDecodedOnlyForWhatThisNodeHasNotApplied() throws {
+    @Test func theLogIsDecodedOnlyForWhatThisNodeHasNotApplied() async throws {
         let feed = ChangeFeed()
         feed.start(at: 2)
         var applied: [NodeChange] = []
@@ -52,8 +52,8 @@ import Testing
         #expect(applied == [Self.change("c@example.org"), Self.change("d@example.org")])
         #expect(feed.status.lastApplied == 4)
         // A row this node needs and cannot read is an error, and nothing past it is applied.
-        #expect(throws: DecodingError.self) {
-            try feed.takeFromLog([LoggedChange(seq: 5, node: "m", change: "{}"), try Self.logged(6, Self.change("f@example.org"))], after: 4) { applied.append($0) }
+        await #expect(throws: DecodingError.self) {
+            try await feed.takeFromLog([LoggedChange(seq: 5, node: "m", change: "{}"), try await Self.logged(6, Self.change("f@example.org"))], after: 4) { applied.append($0) }
         }
         #expect(feed.status.lastApplied == 4 && applied.count == 2)
     }
@@ -100,9 +100,9 @@ import Testing
     }
 
     @Test func aStaleNodeAnswersEveryCheckWithATemporaryFailure() async throws {
-        let plane = try makePlane()
-        _ = try plane.directory.addMailbox("a@example.org", actor: .op)
-        let secret = try plane.devices.addDevice("a@example.org", name: "phone", actor: .op)
+        let plane = try await makePlane()
+        _ = try await plane.directory.addMailbox("a@example.org", actor: .op)
+        let secret = try await plane.devices.addDevice("a@example.org", name: "phone", actor: .op)
         let freshness = Freshness()
         let check = PasswordCheck(key: plane.serverKey, index: plane.index, lastUse: plane.lastUse, threadPool: NIOThreadPool.singleton, freshness: freshness)
         let request = CheckRequest(login: "a@example.org", password: Array(secret.password.utf8), service: "imap", remoteIP: nil)

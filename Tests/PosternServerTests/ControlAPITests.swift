@@ -93,8 +93,8 @@ import Yams
 
     /// A throttled sign-in is 429 through the API, as the web manager answers it.
     @Test func aThrottledSignInIs429() async throws {
-        let plane = try makePlane()
-        _ = try plane.people.addUser(login: "tess@example.org", displayName: "", password: "the right password", actor: .op)
+        let plane = try await makePlane()
+        _ = try await plane.people.addUser(login: "tess@example.org", displayName: "", password: "the right password", actor: .op)
         var policy = ThrottlePolicy()
         policy.freeFailures = 1
         policy.firstDelay = .milliseconds(1)
@@ -115,8 +115,8 @@ import Yams
         }
     }
 
-    @Test func theRoutesAreExactlyThoseInOpenAPI() throws {
-        let router = ControlAPI.router(try makePlane(), authenticator: FixedActor.op)
+    @Test func theRoutesAreExactlyThoseInOpenAPI() async throws {
+        let router = await ControlAPI.router(try makePlane(), authenticator: FixedActor.op)
         let served = Set(router.routes.map { "\($0.method) \($0.path)" }
             .map { $0.replacingOccurrences(of: #":([a-z]+)"#, with: "{$1}", options: .regularExpression) })
         #expect(served == Self.documentedRoutes)
@@ -149,10 +149,10 @@ import Yams
     }
 
     @Test func listsComeInKeysetPagesWithNext() async throws {
-        let plane = try makePlane(seeded: false)
-        _ = try plane.directory.addOrganization("Example Ltd", actor: .op)
-        _ = try plane.directory.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: .op)
-        for n in 0..<120 { _ = try plane.directory.addMailbox(String(format: "box%03d@example.org", n), actor: .op) }
+        let plane = try await makePlane(seeded: false)
+        _ = try await plane.directory.addOrganization("Example Ltd", actor: .op)
+        _ = try await plane.directory.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: .op)
+        for n in 0..<120 { _ = try await plane.directory.addMailbox(String(format: "box%03d@example.org", n), actor: .op) }
         let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         try await app.test(.router) { client in
             let c = Call(client: client)
@@ -182,7 +182,7 @@ import Yams
     }
 
     @Test func theDeviceLifecycleOverTheAPI() async throws {
-        let plane = try makePlane(seeded: false)
+        let plane = try await makePlane(seeded: false)
         let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         try await app.test(.router) { client in
             let c = Call(client: client)
@@ -226,7 +226,7 @@ import Yams
 
             let all = "/v1/mailboxes/{address}/disconnect-all"
             _ = try await c.send(.post, "/v1/mailboxes/alice@example.org/disconnect-all", spec: all, json: "{}", expect: 400)
-            #expect(try plane.devices.devices("alice@example.org", actor: .op).count == 1, "an unconfirmed disconnect-all changes nothing")
+            #expect(try await plane.devices.devices("alice@example.org", actor: .op).count == 1, "an unconfirmed disconnect-all changes nothing")
             let gone = try await c.send(.post, "/v1/mailboxes/alice@example.org/disconnect-all", spec: all, json: #"{"confirm":true}"#, expect: 200)
             #expect((gone["disconnected"] as? [Any])?.count == 1)
 
@@ -237,7 +237,7 @@ import Yams
     }
 
     @Test func importingAPasswdFileAndTheGenericPasswordRules() async throws {
-        let plane = try makePlane()
+        let plane = try await makePlane()
         let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         let hash = "{SHA512-CRYPT}$6$vCkbG2Zx/tXVGp23$f04PVOhiZ6/HzxEelyVEG9yc6fNB4B6gji7iMBA3Qr0qHkwPC.oP.GTUpWBO5YMF4k6ZHqDEGPXC1zRqaMXUX0"
         try await app.test(.router) { client in
@@ -264,7 +264,7 @@ import Yams
     }
 
     @Test func genericPasswordsAreRetiredByTheClosestPolicy() async throws {
-        let plane = try makePlane()
+        let plane = try await makePlane()
         let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         try await app.test(.router) { client in
             let c = Call(client: client)
@@ -274,7 +274,7 @@ import Yams
                 await plane.check.check(CheckRequest(login: user, password: Array("correct horse".utf8), service: service, remoteIP: nil))
             }
             let spec = "/v1/policies/generic/{level}/{name}"
-            let orgName = try #require(try plane.directory.organizations(actor: .op).first?.name)
+            let orgName = try #require(try await plane.directory.organizations(actor: .op).first?.name)
             let org = "/v1/policies/generic/organization/\(orgName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!)"
             let set = try await c.send(.put, org, spec: spec, json: #"{"refuse":["all"]}"#, expect: 200)
             #expect(set["genericPasswords"] as? Int == 2)
@@ -301,7 +301,7 @@ import Yams
     }
 
     @Test func unknownRoutesAndBadJSONGetTheErrorEnvelope() async throws {
-        let app = Application(router: ControlAPI.router(try makePlane(), authenticator: FixedActor.op))
+        let app = await Application(router: ControlAPI.router(try makePlane(), authenticator: FixedActor.op))
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
                 #expect(response.status == .notFound)

@@ -12,15 +12,15 @@ import PosternStore
 import Testing
 
 /// A control plane on a fresh database under a temp dir, with one organization and mail service.
-func makePlane(seeded: Bool = true, folderCommand: [String]? = nil, sieve: SieveWriter? = nil) throws -> Planes {
+func makePlane(seeded: Bool = true, folderCommand: [String]? = nil, sieve: SieveWriter? = nil) async throws -> Planes {
     let dir = NSTemporaryDirectory() + "postern-server-\(UUID().uuidString)"
     let store = try Store(path: dir + "/postern.sqlite")
     let key = ServerKey(key: SymmetricKey(size: .bits256))
     let plane = Planes(store: store, key: key, index: CredentialIndex(), lastUse: LastUseRecorder(), sieve: sieve, folderCommand: folderCommand,
                              logger: Logger(label: "test"))
     if seeded {
-        _ = try plane.directory.addOrganization("Example Ltd", actor: .op)
-        _ = try plane.directory.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: .op)
+        _ = try await plane.directory.addOrganization("Example Ltd", actor: .op)
+        _ = try await plane.directory.addMailService(name: "example", organization: "Example Ltd", domains: ["example.org"], actor: .op)
     }
     return plane
 }

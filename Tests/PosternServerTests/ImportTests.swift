@@ -15,33 +15,33 @@ import Testing
     }
 
     @Test func aStopEndsTheImportBetweenBatchesAndTheRunAgainFinishesIt() async throws {
-        let plane = try makePlane()
+        let plane = try await makePlane()
         let gate = ImportGate()
         let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
         let batch = ImportPlane.importBatchLines
         let running = Task { try await plane.imports.importPasswdFile(streaming: body, actor: .op, gate: gate) }
         feed.yield(ByteBuffer(string: Self.lines(1...(2 * batch + 10))))
         try await eventually("two batches in the index") { plane.index.count.generic == 2 * batch }
-        #expect(throws: PosternError.self) { _ = try gate.begin() }  // one import at a time
+        await #expect(throws: PosternError.self) { _ = try await gate.begin() }  // one import at a time
         gate.stop()
         feed.yield(ByteBuffer(string: Self.lines((2 * batch + 11)...(3 * batch))))
         let outcome = await running.result
-        #expect(throws: PosternError.self) { try outcome.get() }
+        await #expect(throws: PosternError.self) { try await outcome.get() }
         if case let .failure(error as PosternError) = outcome {
             #expect(error.code == "import_stopped")
             #expect(error.message.contains("lines 1 to \(2 * batch) done"))
         }
         #expect(plane.index.count.generic == 2 * batch, "whole batches only")
-        #expect(try Self.mailboxCount(plane) == 2 * batch)
+        #expect(try await Self.mailboxCount(plane) == 2 * batch)
         feed.finish()
 
-        let again = try plane.imports.importPasswdFile(Self.lines(1...(3 * batch)), actor: .op)
+        let again = try await plane.imports.importPasswdFile(Self.lines(1...(3 * batch)), actor: .op)
         #expect(again.unchanged == 2 * batch && again.imported == batch && again.errorCount == 0)
         #expect(plane.index.count.generic == 3 * batch)
     }
 
     @Test func aBodyThatBreaksOffWritesNoHalfLine() async throws {
-        let plane = try makePlane()
+        let plane = try await makePlane()
         let (body, feed) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
         feed.yield(ByteBuffer(string: "a@example.org:{PLAIN}whole\nb@example.org:{PLAIN}cut sh"))
         struct Gone: Error {}
@@ -51,14 +51,14 @@ import Testing
         #expect(plane.index.generic(for: "a@example.org") == nil, "a batch not yet written is dropped with its connection")
     }
 
-    @Test func duplicatesAcrossBatchesAndTheErrorCap() throws {
-        let plane = try makePlane()
+    @Test func duplicatesAcrossBatchesAndTheErrorCap() async throws {
+        let plane = try await makePlane()
         let batch = ImportPlane.importBatchLines
         var text = Self.lines(1...batch)
         text += "u1@example.org:{PLAIN}pw1\n"  // the same line again, in the next batch
         text += (1...250).map { "garbage \($0)\n" }.joined()
         text += "u7@EXAMPLE.org:{PLAIN}other\n"
-        let report = try plane.imports.importPasswdFile(text, actor: .op)
+        let report = try await plane.imports.importPasswdFile(text, actor: .op)
         #expect(report.imported == batch)
         #expect(report.errorCount == 252)
         #expect(report.errors.count == ImportReport.maxListed)
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func theProgressStreamEndsWithTheReport() async throws {
-        let plane = try makePlane()
+        let plane = try await makePlane()
         let app = Application(router: ControlAPI.router(plane, authenticator: FixedActor.op))
         try await app.test(.live) { client in
             let text = Self.lines(1...10) + "nonsense\n"
@@ -95,11 +95,11 @@ import Testing
     }
 
     /// The mailboxes of example.org, every page of 500 walked.
-    static func mailboxCount(_ plane: Planes) throws -> Int {
+    static func mailboxCount(_ plane: Planes) async throws -> Int {
         var count = 0
         var after: String?
         repeat {
-            let page = try plane.directory.mailboxes(domain: "example.org", page: try PageRequest(limit: 500, after: after), actor: .op)
+            let page = try await plane.directory.mailboxes(domain: "example.org", page: try PageRequest(limit: 500, after: after), actor: .op)
             count += page.count
             after = page.next
         } while after != nil

@@ -15,8 +15,8 @@ import Testing
         let root: String
         let settings: SieveSettings
 
-        init(sievec: String = "/usr/bin/sievec") throws {
-            people = try PeopleTests.World()
+        init(sievec: String = "/usr/bin/sievec") async throws {
+            people = try await PeopleTests.World()
             root = NSTemporaryDirectory() + "postern-sieve-\(UUID().uuidString.prefix(8))"
             var settings = SieveSettings(scriptPath: root + "/%d/%n/sieve/postern.sieve", activePath: root + "/%d/%n/.dovecot.sieve")
             settings.sievec = sievec
@@ -24,7 +24,7 @@ import Testing
             let base = people.plane
             plane = Planes(store: base.store, key: base.serverKey, index: base.index, lastUse: base.lastUse, routing: base.routingIndex,
                                  sieve: SieveWriter(settings: settings), logger: .init(label: "test"))
-            _ = try plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .rules, .responders],
+            _ = try await plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .rules, .responders],
                                     password: nil, actor: .op)
         }
 
@@ -35,45 +35,45 @@ import Testing
     static let invoices = SortingRule(name: "Invoices", conditions: [Condition(field: .subject, test: .contains, value: "invoice \"2026\"")],
                                       actions: [.fileInto("Finance"), .markRead, .stop])
 
-    @Test func aRuleIsStoredCompiledAndInstalledAndTheActiveLinkPointsAtIt() throws {
-        let world = try World()
+    @Test func aRuleIsStoredCompiledAndInstalledAndTheActiveLinkPointsAtIt() async throws {
+        let world = try await World()
         let cole = world.people["cole@corp.test"]
-        let stored = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: cole)
+        let stored = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: cole)
         #expect(stored.count == 1 && stored[0].id != nil)
         let script = try #require(world.script)
         #expect(script.contains("# Rule: Invoices") && script.contains(#""invoice \"2026\"""#))
         #expect(world.active == world.root + "/example.org/alice/sieve/postern.sieve")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: world.root + "/example.org/alice/sieve") == ["postern.sieve"], "no temporary file left")
+        #expect(try await FileManager.default.contentsOfDirectory(atPath: world.root + "/example.org/alice/sieve") == ["postern.sieve"], "no temporary file left")
 
         var renamed = stored
         renamed[0].name = "Bills"
         renamed.append(SortingRule(name: "Big", enabled: false, conditions: [Condition(field: .size, test: .over, value: "5M")], actions: [.discard]))
-        let again = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: renamed, actor: cole)
+        let again = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: renamed, actor: cole)
         #expect(again[0].id == stored[0].id, "a rule keeps its id")
         #expect(world.script?.contains("# Rule: Bills") == true && world.script?.contains("Big") == false, "a disabled rule is not in the script")
-        _ = try world.plane.mailSettings.setResponder(mailbox: "alice@example.org", Responder(enabled: true, subject: "Away", text: "Back soon"), actor: cole)
+        _ = try await world.plane.mailSettings.setResponder(mailbox: "alice@example.org", Responder(enabled: true, subject: "Away", text: "Back soon"), actor: cole)
         #expect(world.script?.contains("vacation :days 7 :subject \"Away\" :addresses [\"alice@example.org\"]") == true)
-        let history = try world.plane.directory.history("alice@example.org", page: .first(10), actor: .op).map(\.action)
+        let history = try await world.plane.directory.history("alice@example.org", page: .first(10), actor: .op).map(\.action)
         #expect(Array(history.prefix(3)) == ["responder.set", "rules.set", "rules.set"])
-        _ = try world.plane.routing.addAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
+        _ = try await world.plane.routing.addAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
         #expect(world.script?.contains(":addresses [\"alice@example.org\", \"desk@example.org\"]") == true, "the responder answers for a new alias")
-        _ = try world.plane.routing.removeAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
+        _ = try await world.plane.routing.removeAlias(mailbox: "alice@example.org", alias: "desk", actor: .op)
         #expect(world.script?.contains(":addresses [\"alice@example.org\"]") == true)
     }
 
-    @Test func eachSettingNeedsItsPermission() throws {
-        let world = try World()
+    @Test func eachSettingNeedsItsPermission() async throws {
+        let world = try await World()
         let (cole, ezra) = (world.people["cole@corp.test"], world.people["ezra@corp.test"])
-        let before = try world.people.snapshot()
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true), actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["x.test"]), actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: ezra) } == "forbidden")
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "bob@example.org", rules: [Self.invoices], actor: cole) } == "mailbox_not_found")
-        #expect(try world.people.snapshot() == before && world.script == nil, "nothing stored, no script written")
+        let before = try await world.people.snapshot()
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true), actor: cole) } == "forbidden")
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["x.test"]), actor: cole) } == "forbidden")
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: ezra) } == "forbidden")
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.setRules(mailbox: "bob@example.org", rules: [Self.invoices], actor: cole) } == "mailbox_not_found")
+        #expect(try await world.people.snapshot() == before && world.script == nil, "nothing stored, no script written")
         let adam = world.people["adam@corp.test"]
-        _ = try world.plane.mailSettings.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true, threshold: 7), actor: adam)
-        _ = try world.plane.mailSettings.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["@Spam.TEST"], approved: ["boss@partner.test"]), actor: adam)
-        #expect(try world.plane.mailSettings.senderLists(mailbox: "alice@example.org", actor: adam).blocked == ["spam.test"])
+        _ = try await world.plane.mailSettings.setSpamFilter(mailbox: "alice@example.org", SpamFilter(enabled: true, threshold: 7), actor: adam)
+        _ = try await world.plane.mailSettings.setSenderLists(mailbox: "alice@example.org", SenderLists(blocked: ["@Spam.TEST"], approved: ["boss@partner.test"]), actor: adam)
+        #expect(try await world.plane.mailSettings.senderLists(mailbox: "alice@example.org", actor: adam).blocked == ["spam.test"])
         #expect(world.script?.contains("\"ge\" :comparator \"i;ascii-numeric\" \"X-Spam-Score\" \"7\"") == true)
     }
 
@@ -87,41 +87,40 @@ import Testing
 
     static let discard = SortingRule(name: "New", conditions: [Condition(field: .from, test: .is, value: "a@b.test")], actions: [.discard])
 
-    @Test func aScriptThatDoesNotCompileLeavesTheOldOneInPlaceSaysSoAndIsRetried() throws {
-        let good = try World()
-        _ = try good.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+    @Test func aScriptThatDoesNotCompileLeavesTheOldOneInPlaceSaysSoAndIsRetried() async throws {
+        let good = try await World()
+        _ = try await good.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
         let old = try #require(good.script)
-        good.plane.outbox.recount()
+        await good.plane.outbox.recount()
         #expect(good.plane.outbox.status().pending == 0)
         // The same store and paths, with a "compiler" that refuses everything.
         let broken = Self.planes(good, sievec: "/bin/false")
-        let stored = try broken.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.discard], actor: .op)
+        let stored = try await broken.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.discard], actor: .op)
         #expect(stored.map(\.name) == ["New"], "the change is stored")
-        #expect(try good.plane.mailSettings.rules(mailbox: "alice@example.org", actor: .op).map(\.name) == ["New"])
+        #expect(try await good.plane.mailSettings.rules(mailbox: "alice@example.org", actor: .op).map(\.name) == ["New"])
         #expect(good.script == old, "the old script is in place")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: good.root + "/example.org/alice/sieve") == ["postern.sieve"])
-        broken.outbox.recount()
+        #expect(try await FileManager.default.contentsOfDirectory(atPath: good.root + "/example.org/alice/sieve") == ["postern.sieve"])
+        await broken.outbox.recount()
         #expect(!broken.outbox.due, "its retry waits for its backoff")
         let failing = broken.outbox.status()
         #expect(failing.pending == 1 && failing.failed == 1 && !failing.degraded, "\(failing)")
         broken.outbox.degrade(after: 0)
         #expect(broken.outbox.status().degraded)
-        let said = try good.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
+        let said = try await good.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
         #expect(said?.action == "script.not_installed" && said?.detail.contains("does not compile") == true, "\(String(describing: said))")
-        // Not due before its backoff; then the real compiler writes the stored rules.
-        #expect(good.plane.outbox.drain() == 0)
-        #expect(good.plane.outbox.drain(dueBy: Date() + 3) == 1)
+        // Once its backoff is over (as if 3 s had passed), the real compiler writes the stored rules.
+        await #expect(good.plane.outbox.drain(dueBy: Date() + 3) == 1)
         #expect(good.script?.contains("\"a@b.test\"") == true && good.script?.contains("discard") == true)
         #expect(good.plane.outbox.status() == OutboxStatus(pending: 0, failed: 0, oldestFailureSeconds: nil, degraded: false))
-        let installed = try good.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
+        let installed = try await good.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
         #expect(installed?.detail == "script installed after 1 failed attempt(s)")
     }
 
     /// The fault case: sievec killed in the middle of its run. The change is stored, the old
     /// script stays, and the retry installs the new one.
-    @Test func aSievecKilledMidRunLeavesTheChangeStoredAndTheRetryInstallsIt() throws {
-        let world = try World()
-        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+    @Test func aSievecKilledMidRunLeavesTheChangeStoredAndTheRetryInstallsIt() async throws {
+        let world = try await World()
+        _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
         let old = try #require(world.script)
         let dir = NSTemporaryDirectory() + "postern-sievec-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -135,70 +134,70 @@ import Testing
             """.write(toFile: wrapper, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
         let flaky = Self.planes(world, sievec: wrapper)
-        _ = try flaky.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.discard], actor: .op)
+        _ = try await flaky.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.discard], actor: .op)
         #expect(FileManager.default.fileExists(atPath: dir + "/killed"), "sievec ran and was killed")
-        #expect(try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: .op).map(\.name) == ["New"], "the change is stored")
+        #expect(try await world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: .op).map(\.name) == ["New"], "the change is stored")
         #expect(world.script == old)
-        let said = try world.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
+        let said = try await world.plane.directory.history("alice@example.org", page: .first(1), kind: "script", actor: .op).first
         #expect(said?.detail.contains("killed by signal 9") == true, "\(String(describing: said))")
-        #expect(flaky.outbox.drain(dueBy: Date() + 3) == 1, "the retry")
+        await #expect(flaky.outbox.drain(dueBy: Date() + 3) == 1, "the retry")
         #expect(world.script?.contains("discard") == true && world.script != old)
         #expect(flaky.outbox.status().pending == 0)
     }
 
-    @Test func aForwardIsCheckedAsARedirectionIs() throws {
-        let world = try World()
+    @Test func aForwardIsCheckedAsARedirectionIs() async throws {
+        let world = try await World()
         let rule = { (address: String) in
             [SortingRule(name: "Fwd", conditions: [Condition(field: .subject, test: .contains, value: "x")], actions: [.forward(address)])]
         }
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("ghost@example.org"), actor: .op) } == "unknown_target")
-        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("bob@example.org"), actor: .op)
-        _ = try world.plane.routing.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: .op)
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("out@elsewhere.test"), actor: .op) }
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("ghost@example.org"), actor: .op) } == "unknown_target")
+        _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("bob@example.org"), actor: .op)
+        _ = try await world.plane.routing.setRedirectionScope(organization: "Example Ltd", .ownDomains, actor: .op)
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("out@elsewhere.test"), actor: .op) }
                 == "redirection_outside")
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("not an address"), actor: .op) }
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("not an address"), actor: .op) }
                 == "invalid_address")
         // cole holds "rules" but not "redirections": he may keep the forward the rules have, not add one.
         let cole = world.people["cole@corp.test"]
-        let kept = try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: cole)
+        let kept = try await world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: cole)
         #expect(kept.first?.actions.first?.address == "bob@example.org")
-        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: kept + [Self.invoices], actor: cole)
-        _ = try world.plane.directory.addMailbox("carl@example.org", actor: .op)
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("carl@example.org"), actor: cole) }
+        _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: kept + [Self.invoices], actor: cole)
+        _ = try await world.plane.directory.addMailbox("carl@example.org", actor: .op)
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: rule("carl@example.org"), actor: cole) }
                 == "forbidden", "a new forward sends mail out: it needs the redirections permission")
-        #expect(try world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: cole).count == 2, "nothing changed")
+        #expect(try await world.plane.mailSettings.rules(mailbox: "alice@example.org", actor: cole).count == 2, "nothing changed")
     }
 
-    @Test func theOperatorWritesEveryScriptAgain() throws {
-        let world = try World()
-        _ = try world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
+    @Test func theOperatorWritesEveryScriptAgain() async throws {
+        let world = try await World()
+        _ = try await world.plane.mailSettings.setRules(mailbox: "alice@example.org", rules: [Self.invoices], actor: .op)
         let path = world.root + "/example.org/alice/sieve/postern.sieve"
         try FileManager.default.removeItem(atPath: path)
-        #expect(PeopleTests.code { _ = try world.plane.mailSettings.rewriteScripts(mailboxes: [], actor: world.people["adam@corp.test"]) } == "forbidden")
+        await #expect(PeopleTests.code { _ = try await world.plane.mailSettings.rewriteScripts(mailboxes: [], actor: world.people["adam@corp.test"]) } == "forbidden")
         #expect(world.script == nil)
-        let all = try world.plane.mailSettings.rewriteScripts(mailboxes: [], actor: .op)
+        let all = try await world.plane.mailSettings.rewriteScripts(mailboxes: [], actor: .op)
         #expect(all.written == ["alice@example.org"] && world.script?.contains("# Rule: Invoices") == true, "bob has no settings: no script")
-        #expect(try world.plane.mailSettings.rewriteScripts(mailboxes: ["bob@example.org"], actor: .op).written.isEmpty)
-        let off = try makePlane()
-        #expect(PeopleTests.code { _ = try off.mailSettings.rewriteScripts(mailboxes: [], actor: .op) } == "sieve_off")
+        #expect(try await world.plane.mailSettings.rewriteScripts(mailboxes: ["bob@example.org"], actor: .op).written.isEmpty)
+        let off = try await makePlane()
+        await #expect(PeopleTests.code { _ = try await off.mailSettings.rewriteScripts(mailboxes: [], actor: .op) } == "sieve_off")
         // Who asks comes first: without the right, the setup (no Sieve) and bad input are not told.
         let noSieve = world.people.plane, cole = world.people["cole@corp.test"]
-        #expect(PeopleTests.code { _ = try noSieve.mailSettings.rewriteScripts(mailboxes: [], actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try noSieve.mailSettings.rewriteScripts(mailboxes: ["not an address"], actor: cole) } == "forbidden")
-        #expect(PeopleTests.code { _ = try noSieve.mailSettings.rewriteScripts(mailboxes: ["not an address"], actor: .op) } == "sieve_off")
+        await #expect(PeopleTests.code { _ = try await noSieve.mailSettings.rewriteScripts(mailboxes: [], actor: cole) } == "forbidden")
+        await #expect(PeopleTests.code { _ = try await noSieve.mailSettings.rewriteScripts(mailboxes: ["not an address"], actor: cole) } == "forbidden")
+        await #expect(PeopleTests.code { _ = try await noSieve.mailSettings.rewriteScripts(mailboxes: ["not an address"], actor: .op) } == "sieve_off")
     }
 
     /// An administrator who may create mailboxes must not reach files outside the script directory.
-    @Test func anAddressThatWouldClimbOutOfTheScriptDirectoryGetsNoScript() throws {
-        let world = try World()
-        _ = try world.plane.directory.addMailbox("../../escape@example.org", actor: .op)
-        let error = PosternErrorCatcher.catching {
-            _ = try world.plane.mailSettings.setRules(mailbox: "../../escape@example.org", rules: [Self.invoices], actor: .op)
+    @Test func anAddressThatWouldClimbOutOfTheScriptDirectoryGetsNoScript() async throws {
+        let world = try await World()
+        _ = try await world.plane.directory.addMailbox("../../escape@example.org", actor: .op)
+        let error = await PosternErrorCatcher.catching {
+            _ = try await world.plane.mailSettings.setRules(mailbox: "../../escape@example.org", rules: [Self.invoices], actor: .op)
         }
         #expect(error?.code == "unsafe_path", "refused up front, in the write that would have stored it")
         #expect(!FileManager.default.fileExists(atPath: (world.root as NSString).deletingLastPathComponent + "/escape"))
-        #expect(try world.plane.mailSettings.rules(mailbox: "../../escape@example.org", actor: .op).isEmpty, "nothing stored")
-        #expect(throws: PosternError.self) { try MailFilterRules.folder("-u") }
-        #expect(throws: PosternError.self) { try MailFilterRules.folder("--help") }
+        #expect(try await world.plane.mailSettings.rules(mailbox: "../../escape@example.org", actor: .op).isEmpty, "nothing stored")
+        await #expect(throws: PosternError.self) { try await MailFilterRules.folder("-u") }
+        await #expect(throws: PosternError.self) { try await MailFilterRules.folder("--help") }
     }
 }

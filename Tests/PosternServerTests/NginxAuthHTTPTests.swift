@@ -11,9 +11,9 @@ import Testing
 
 @Suite struct NginxAuthHTTPTests {
     @Test func okGivesTheBackendWrongGivesStatusAndAThrottledClientGetsAuthWait() async throws {
-        let plane = try makePlane()
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.devices.addDevice("alice@example.org", name: "phone", actor: .op)
+        let plane = try await makePlane()
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try await plane.devices.addDevice("alice@example.org", name: "phone", actor: .op)
         var policy = Throttle.Policy()
         policy.freeFailures = 2
         policy.firstDelay = .seconds(1)

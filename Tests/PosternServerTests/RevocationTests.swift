@@ -55,8 +55,8 @@ import Testing
         settings.retries = 2
         let hooks = RevocationHooks(settings: settings, store: store, logger: Logger(label: "t"))
         await hooks.handle(.mailbox(address: "alice@example.org"))
-        #expect(try String(contentsOfFile: marker, encoding: .utf8).split(separator: "\n").count == 3)
-        let history = try store.read { try $0.history(mailbox: "alice@example.org") }
+        #expect(try await String(contentsOfFile: marker, encoding: .utf8).split(separator: "\n").count == 3)
+        let history = try await store.read { try await $0.history(mailbox: "alice@example.org") }
         #expect(history.map(\.action) == ["revocation.hook_failed"])
         #expect(history.first?.detail.contains("exited 75 after 3 attempt(s)") == true)
     }
@@ -102,7 +102,7 @@ import Testing
         #expect(hooks.steps(.device(address: "a@example.org", ips: ["192.0.2.1"])).map(\.what) ==
                 ["doveadm HTTP auth cache flush a@example.org", "doveadm HTTP kick a@example.org 192.0.2.1/32"])
         await hooks.handle(.mailbox(address: "a@example.org"))
-        let history = try store.read { try $0.history(mailbox: "a@example.org") }
+        let history = try await store.read { try await $0.history(mailbox: "a@example.org") }
         #expect(history.map(\.detail).sorted() == ["doveadm HTTP auth cache flush a@example.org timed out after 2 attempt(s)",
                                                     "doveadm HTTP kick a@example.org timed out after 2 attempt(s)"])
         try await server.close()

@@ -27,41 +27,41 @@ import Testing
         let keyPath: String
         var actors: [String: Actor] = ["operator": .op]
 
-        init() throws {
+        init() async throws {
             // doveadm itself, and Dovecot running the scripts: scripts/e2e/sieve_tests.py
             let scripts = NSTemporaryDirectory() + "postern-rights-\(UUID().uuidString.prefix(8))/%d/%n/postern.sieve"
             // A doveadm that succeeds and lists INBOX and Work.
-            plane = try makePlane(folderCommand: ["/bin/sh", "-c", #"test "$2" = list && printf 'INBOX\nWork\n'; exit 0"#, "doveadm"], sieve: SieveWriter(settings: SieveSettings(scriptPath: scripts)))
+            plane = try await makePlane(folderCommand: ["/bin/sh", "-c", #"test "$2" = list && printf 'INBOX\nWork\n'; exit 0"#, "doveadm"], sieve: SieveWriter(settings: SieveSettings(scriptPath: scripts)))
             keyPath = NSTemporaryDirectory() + "postern-key-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: keyPath, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o600])
-            _ = try plane.directory.addOrganization("Other Ltd", actor: .op)
-            _ = try plane.directory.addOrganization("Empty Ltd", actor: .op)
-            _ = try plane.directory.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
-            _ = try plane.directory.addMailService(name: "spare", organization: "Example Ltd", domains: ["spare.test"], actor: .op)
-            for address in ["alice@example.org", "bob@example.org", "zed@other.test"] { _ = try plane.directory.addMailbox(address, actor: .op) }
-            _ = try plane.devices.addDevice("alice@example.org", name: "Phone", actor: .op)
-            _ = try plane.imports.importPasswdFile("alice@example.org:{PLAIN}generic password\n", actor: .op)
+            _ = try await plane.directory.addOrganization("Other Ltd", actor: .op)
+            _ = try await plane.directory.addOrganization("Empty Ltd", actor: .op)
+            _ = try await plane.directory.addMailService(name: "other", organization: "Other Ltd", domains: ["other.test"], actor: .op)
+            _ = try await plane.directory.addMailService(name: "spare", organization: "Example Ltd", domains: ["spare.test"], actor: .op)
+            for address in ["alice@example.org", "bob@example.org", "zed@other.test"] { _ = try await plane.directory.addMailbox(address, actor: .op) }
+            _ = try await plane.devices.addDevice("alice@example.org", name: "Phone", actor: .op)
+            _ = try await plane.imports.importPasswdFile("alice@example.org:{PLAIN}generic password\n", actor: .op)
             let roles: [(String, String, Role)] = [("lena@corp.test", "Example Ltd", .legalRepresentative), ("adam@corp.test", "Example Ltd", .administrator),
                                                   ("cole@corp.test", "Example Ltd", .collaborator), ("carl@corp.test", "Example Ltd", .collaborator),
                                                   ("ezra@corp.test", "Example Ltd", .external), ("olga@other.test", "Other Ltd", .administrator)]
             for (login, org, role) in roles {
-                let user = try plane.store.write { db in try db.createUser(login: login, displayName: "", passwordHash: RouteRightsTests.hashes[login]) }
-                _ = try plane.people.setMember(organization: org, login: login, role: role, displayName: nil, password: nil, actor: .op)
+                let user = try await plane.store.write { db in try await db.createUser(login: login, displayName: "", passwordHash: RouteRightsTests.hashes[login]) }
+                _ = try await plane.people.setMember(organization: org, login: login, role: role, displayName: nil, password: nil, actor: .op)
                 actors[login] = .user(Actor.UserRef(id: user.id, login: login), via: .socket(uid: 2000 + UInt32(user.id)))
             }
             for (login, permissions) in [("cole@corp.test", MailboxPermission.devices), ("carl@corp.test", []), ("ezra@corp.test", .history)] {
-                _ = try plane.people.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
+                _ = try await plane.people.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
             }
-            _ = try plane.people.createToken(name: "cole's script", days: 30, login: "cole@corp.test", actor: .op)  // token 1
-            _ = try plane.people.grantService("spare", login: "cole@corp.test", actor: .op)
-            _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "sales", actor: .op)
-            _ = try plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
+            _ = try await plane.people.createToken(name: "cole's script", days: 30, login: "cole@corp.test", actor: .op)  // token 1
+            _ = try await plane.people.grantService("spare", login: "cole@corp.test", actor: .op)
+            _ = try await plane.routing.addAlias(mailbox: "alice@example.org", alias: "sales", actor: .op)
+            _ = try await plane.routing.setRedirection(mailbox: "alice@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
         }
 
-        func snapshot() throws -> [String] {
-            try plane.store.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
-                    .flatMap { table in try StoreRow.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\(table): \($0)" } }
+        func snapshot() async throws -> [String] {
+            try await plane.store.read { db in
+                try await String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
+                    .mapInOrder { table in try await StoreRow.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map { "\(table): \($0)" } }.flatMap { $0 }
             }
         }
     }
@@ -226,19 +226,19 @@ import Testing
     func eachActorGetsWhatTheRuleSetSays(row index: Int) async throws {
         let row = Self.rows[index]
         #expect(row.expected.count == Self.actors.count)
-        let shared = try World()
-        let before = try shared.snapshot()
+        let shared = try await World()
+        let before = try await shared.snapshot()
         // The refused first, on one database that must not change; each allowed one on a fresh one.
         for (actor, letter) in zip(Self.actors, row.expected) where letter != "A" {
             let (status, body) = try await Self.call(shared, row, as: actor)
             #expect(status == ["F": 403, "H": 404, "B": 400][letter], "\(row.method) \(row.path) as \(actor): \(status) \(body)")
             #expect(ControlAPITests.documentedStatuses(row.method.rawValue, row.spec).contains(status), "\(row.spec) does not document \(status)")
-            #expect(try shared.snapshot() == before, "\(row.method) \(row.path) as \(actor) was refused but changed the database")
+            #expect(try await shared.snapshot() == before, "\(row.method) \(row.path) as \(actor) was refused but changed the database")
         }
         if row.anonymous == "U" {
             let (status, _) = try await Self.call(shared, row, as: nil)
             #expect(status == 401, "\(row.method) \(row.path) with no identity: \(status)")
-            #expect(try shared.snapshot() == before)
+            #expect(try await shared.snapshot() == before)
         } else {
             let (status, body) = try await Self.call(try World(), row, as: nil)
             #expect((200..<300).contains(status), "\(row.method) \(row.path) with no identity: \(status) \(body)")

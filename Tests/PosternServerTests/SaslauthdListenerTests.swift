@@ -10,7 +10,7 @@ import Testing
     let plane: Planes
     let path = NSTemporaryDirectory() + "ps-\(UUID().uuidString.prefix(8)).sock"
 
-    init() throws { plane = try makePlane() }
+    init() async throws { plane = try await makePlane() }
 
     func withListener(_ body: () async throws -> Void) async throws {
         let ready = Mutex(false)
@@ -29,8 +29,8 @@ import Testing
     }
 
     @Test func answersOKAndNOThenCloses() async throws {
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.devices.addDevice("alice@example.org", name: "Outlook", actor: .op)
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try await plane.devices.addDevice("alice@example.org", name: "Outlook", actor: .op)
         try await withListener {
             let r1 = try ask(.init(login: "alice", password: Array(device.password.utf8), service: "smtp", realm: "example.org"))
             #expect(r1 == SaslauthdReply.ok.encoded)
@@ -44,15 +44,15 @@ import Testing
     }
 
     @Test func theServiceFromTheRequestReachesTheScopeCheck() async throws {
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        let device = try plane.devices.addDevice("alice@example.org", name: "Old phone", scope: try .init(names: ["pop3"]), actor: .op)
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        let device = try await plane.devices.addDevice("alice@example.org", name: "Old phone", scope: try .init(names: ["pop3"]), actor: .op)
         try await withListener {
             let r5 = try ask(.init(login: "alice", password: Array(device.password.utf8), service: "pop3", realm: "example.org"))
             #expect(r5 == SaslauthdReply.ok.encoded)
             let r6 = try ask(.init(login: "alice", password: Array(device.password.utf8), service: "smtp", realm: "example.org"))
             #expect(r6 == SaslauthdReply.no.encoded)
         }
-        #expect(try plane.devices.devices("alice@example.org", actor: .op).first?.lastUse?.service == "pop3")
+        #expect(try await plane.devices.devices("alice@example.org", actor: .op).first?.lastUse?.service == "pop3")
     }
 
     @Test func garbageAndOversizedRequestsAreClosedWithoutAnAnswer() async throws {

@@ -36,10 +36,10 @@ extension RawSocket {
     let plane: Planes
     let path = NSTemporaryDirectory() + "psm-\(UUID().uuidString.prefix(8)).sock"
 
-    init() throws {
-        plane = try makePlane()
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
-        _ = try plane.directory.addMailbox("bob@example.org", actor: .op)
+    init() async throws {
+        plane = try await makePlane()
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
+        _ = try await plane.directory.addMailbox("bob@example.org", actor: .op)
     }
 
     func withListener(_ body: () async throws -> Void) async throws {
@@ -58,14 +58,14 @@ extension RawSocket {
             #expect(s.ask("mailboxes", "alice@example.org") == .ok("example.org/alice/"))
             #expect(s.ask("mailboxes", "Alice@EXAMPLE.org") == .ok("example.org/alice/"))
             #expect(s.ask("virtual", "info@example.org") == .notFound)
-            _ = try plane.routing.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
+            _ = try await plane.routing.addAlias(mailbox: "alice@example.org", alias: "info", actor: .op)
             #expect(s.ask("virtual", "info@example.org") == .ok("alice@example.org"), "the same connection sees the change")
             #expect(s.ask("senders", "info@example.org") == .ok("alice@example.org"))
-            _ = try plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
+            _ = try await plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["ext@elsewhere.test"], keepCopy: true, actor: .op)
             #expect(s.ask("virtual", "bob@example.org") == .ok("bob@example.org,ext@elsewhere.test"))
-            _ = try plane.routing.removeAlias(mailbox: "alice@example.org", alias: "info@example.org", actor: .op)
+            _ = try await plane.routing.removeAlias(mailbox: "alice@example.org", alias: "info@example.org", actor: .op)
             #expect(s.ask("virtual", "info@example.org") == .notFound)
-            _ = try plane.directory.removeMailbox("bob@example.org", actor: .op)
+            _ = try await plane.directory.removeMailbox("bob@example.org", actor: .op)
             #expect(s.ask("virtual", "bob@example.org") == .notFound && s.ask("mailboxes", "bob@example.org") == .notFound)
         }
     }

@@ -15,14 +15,14 @@ import Testing
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../web").standardized.path
 
     /// alice@example.org with cole (collaborator, devices) and ezra (external, history only).
-    static func world() throws -> Planes {
-        let plane = try makePlane()
-        _ = try plane.directory.addMailbox("alice@example.org", actor: .op)
+    static func world() async throws -> Planes {
+        let plane = try await makePlane()
+        _ = try await plane.directory.addMailbox("alice@example.org", actor: .op)
         for (login, role, permissions) in [("cole@corp.test", Role.collaborator, MailboxPermission.devices), ("ezra@corp.test", .external, .history),
                                            ("adam@corp.test", .administrator, [])] {
-            _ = try plane.people.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
-            _ = try plane.people.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
-            _ = try plane.people.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
+            _ = try await plane.people.addUser(login: login, displayName: "", password: "password of \(login)", actor: .op)
+            _ = try await plane.people.setMember(organization: "Example Ltd", login: login, role: role, displayName: nil, password: nil, actor: .op)
+            _ = try await plane.people.setAccess(mailbox: "alice@example.org", login: login, permissions: permissions, password: nil, actor: .op)
         }
         return plane
     }
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func aCollaboratorSignsInAddsAndRotatesADeviceAndTheFormsNeedTheirToken() async throws {
-        let plane = try Self.world()
+        let plane = try await Self.world()
         try await Self.app(plane).test(.router) { client in
             let browser = Browser(client: client)
             let first = try await browser.get("/")
@@ -109,10 +109,10 @@ import Testing
             let token = browser.csrf(page.body)
             #expect(token.count == 36)
 
-            let before = try plane.devices.devices("alice@example.org", actor: .op).count
+            let before = try await plane.devices.devices("alice@example.org", actor: .op).count
             #expect(try await browser.post("/mailboxes/alice@example.org/devices", [("name", "Phone")]).status == 403, "no token")
             #expect(try await browser.post("/mailboxes/alice@example.org/devices", [("csrf", String(repeating: "0", count: 36)), ("name", "Phone")]).status == 403)
-            #expect(try plane.devices.devices("alice@example.org", actor: .op).count == before, "refused forms change nothing")
+            #expect(try await plane.devices.devices("alice@example.org", actor: .op).count == before, "refused forms change nothing")
 
             let added = try await browser.post("/mailboxes/alice@example.org/devices", [("csrf", token), ("name", "Phone"), ("scopes[]", "imap")])
             #expect(added.status == 200 && added.headers[.cacheControl] == "no-store")
@@ -121,7 +121,7 @@ import Testing
             #expect(added.body.contains("imap.example.org"))
             let check = plane.check
             #expect(await check.check(.init(login: "alice@example.org", password: Array(password.utf8), service: "imap", remoteIP: nil)) != .fail)
-            let device = try #require(try plane.devices.devices("alice@example.org", actor: .op).first { $0.name == "Phone" })
+            let device = try #require(try await plane.devices.devices("alice@example.org", actor: .op).first { $0.name == "Phone" })
 
             let rotated = try await browser.post("/mailboxes/alice@example.org/devices/\(device.id)/rotate", [("csrf", token)])
             #expect(rotated.status == 200)
@@ -133,7 +133,7 @@ import Testing
             #expect(confirm.body.contains("Phone") && confirm.body.contains("Disconnect all"))
             let done = try await browser.post("/mailboxes/alice@example.org/disconnect-all", [("csrf", token)])
             #expect(done.status == 303)
-            #expect(try plane.devices.devices("alice@example.org", actor: .op).isEmpty)
+            #expect(try await plane.devices.devices("alice@example.org", actor: .op).isEmpty)
 
             #expect(try await browser.post("/signout", [("csrf", token)]).status == 303)
             #expect(try await browser.get("/").status == 303, "signed out")
@@ -141,7 +141,7 @@ import Testing
     }
 
     @Test func whatAUserLacksThePageDoesNotOfferAndTheServerRefuses() async throws {
-        let plane = try Self.world()
+        let plane = try await Self.world()
         try await Self.app(plane).test(.router) { client in
             let ezra = Browser(client: client)
             try await ezra.signIn("ezra@corp.test")
@@ -152,7 +152,7 @@ import Testing
             let token = ezra.csrf(home.body)
             let post = try await ezra.post("/mailboxes/alice@example.org/devices", [("csrf", token), ("name", "Sneaky")])
             #expect(post.status == 403)
-            #expect(try plane.devices.devices("alice@example.org", actor: .op).isEmpty)
+            #expect(try await plane.devices.devices("alice@example.org", actor: .op).isEmpty)
             #expect(try await ezra.get("/mailboxes/bob@example.org/devices").status == 404)
             #expect(home.body.contains("/mailboxes/alice@example.org/history"), "ezra holds history")
             let history = try await ezra.get("/mailboxes/alice@example.org/history?kind=access")
@@ -170,7 +170,7 @@ import Testing
     }
 
     @Test func anAdministratorChangesARoleWithTheirPasswordAndRemovesAMemberAfterThePreview() async throws {
-        let plane = try Self.world()
+        let plane = try await Self.world()
         try await Self.app(plane).test(.router) { client in
             let adam = Browser(client: client)
             try await adam.signIn("adam@corp.test")
@@ -182,7 +182,7 @@ import Testing
             let wrong = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/role",
                                            [("csrf", token), ("role", "collaborator"), ("password", "not mine")])
             #expect(wrong.status == 403 && wrong.body.contains("not your account password"))
-            #expect(try plane.people.members(organization: "Example Ltd", actor: .op).first { $0.login == "ezra@corp.test" }?.role == .external)
+            #expect(try await plane.people.members(organization: "Example Ltd", actor: .op).first { $0.login == "ezra@corp.test" }?.role == .external)
             let changed = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/role",
                                              [("csrf", token), ("role", "collaborator"), ("password", "password of adam@corp.test")])
             #expect(changed.status == 200 && changed.body.contains("ezra@corp.test is now collaborator"))
@@ -195,7 +195,7 @@ import Testing
             let removed = try await adam.post("/organizations/Example%20Ltd/members/ezra@corp.test/remove",
                                              [("csrf", token), ("confirm", "ezra@corp.test"), ("password", "password of adam@corp.test")])
             #expect(removed.status == 200 && removed.body.contains("ezra@corp.test was removed"))
-            #expect(try plane.people.members(organization: "Example Ltd", actor: .op).allSatisfy { $0.login != "ezra@corp.test" })
+            #expect(try await plane.people.members(organization: "Example Ltd", actor: .op).allSatisfy { $0.login != "ezra@corp.test" })
 
             let cole = Browser(client: client)
             try await cole.signIn("cole@corp.test")
@@ -207,7 +207,7 @@ import Testing
     }
 
     @Test func aSignInFormPostedFromElsewhereSignsNoOneIn() async throws {
-        let plane = try Self.world()
+        let plane = try await Self.world()
         try await Self.app(plane).test(.router) { client in
             let attacker = Browser(client: client)
             let theirs = try await attacker.get("/signin")
@@ -222,7 +222,7 @@ import Testing
             let mixed = try await victim.post("/signin", [("csrf", attacker.csrf(theirs.body)), ("login", "cole@corp.test"),
                                                           ("password", "password of cole@corp.test")])
             #expect(mixed.status == 403 && victim.cookies[WebManager.cookie] == nil)
-            let sessions = try plane.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM apiToken WHERE kind = 'session'") }
+            let sessions = try await plane.store.read { db in try await Int.fetchOne(db, sql: "SELECT count(*) FROM apiToken WHERE kind = 'session'") }
             #expect(sessions == 0)
             let cookie = try #require(theirs.headers[values: .setCookie].first)
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/signin"))
@@ -230,11 +230,11 @@ import Testing
     }
 
     @Test func anAdministratorSetsAMailboxsPermissionsAndAppliesTheGlobalConfiguration() async throws {
-        let plane = try Self.world()
-        _ = try plane.people.addUser(login: "nina@corp.test", displayName: "Nina", password: "password of nina@corp.test", actor: .op)
-        _ = try plane.people.setMember(organization: "Example Ltd", login: "nina@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
-        @Sendable func held(_ login: String) throws -> MailboxPermission? {
-            try plane.people.access(mailbox: "alice@example.org", actor: .op).first { $0.login == login }?.permissions
+        let plane = try await Self.world()
+        _ = try await plane.people.addUser(login: "nina@corp.test", displayName: "Nina", password: "password of nina@corp.test", actor: .op)
+        _ = try await plane.people.setMember(organization: "Example Ltd", login: "nina@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
+        @Sendable func held(_ login: String) async throws -> MailboxPermission? {
+            try await plane.people.access(mailbox: "alice@example.org", actor: .op).first { $0.login == login }?.permissions
         }
         try await Self.app(plane).test(.router) { client in
             let adam = Browser(client: client)
@@ -250,12 +250,12 @@ import Testing
             let unconfirmed = try await adam.post("/mailboxes/alice@example.org/access",
                                                   [("csrf", token), ("login", "cole@corp.test"), ("permissions[]", "history"), ("do", "save")])
             #expect(unconfirmed.status == 403 && unconfirmed.body.contains("your own account password") && unconfirmed.body.contains("cole@corp.test"))
-            #expect(try held("cole@corp.test") == .devices, "unchanged")
+            #expect(try await held("cole@corp.test") == .devices, "unchanged")
             let saved = try await adam.post("/mailboxes/alice@example.org/access",
                 [("csrf", token), ("login", "cole@corp.test"), ("permissions[]", "devices"), ("permissions[]", "history"), ("do", "save"),
                  ("password", "password of adam@corp.test")])
             #expect(saved.status == 200 && saved.body.contains("cole@corp.test: devices, history."))
-            #expect(try held("cole@corp.test") == [.devices, .history])
+            #expect(try await held("cole@corp.test") == [.devices, .history])
             let unknown = try await adam.post("/mailboxes/alice@example.org/access",
                 [("csrf", token), ("login", "cole@corp.test"), ("permissions[]", "root"), ("do", "save"), ("password", "password of adam@corp.test")])
             #expect(unknown.status == 400 && unknown.body.contains("unknown permission"))
@@ -263,27 +263,27 @@ import Testing
             let given = try await adam.post("/mailboxes/alice@example.org/access",
                                             [("csrf", token), ("login", "nina@corp.test"), ("do", "defaults")])
             #expect(given.status == 200 && given.body.contains("(the global configuration)"))
-            #expect(try held("nina@corp.test") == .devices, "the service's defaults (devices) without a password: a grant, not a change")
+            #expect(try await held("nina@corp.test") == .devices, "the service's defaults (devices) without a password: a grant, not a change")
 
             let defaults = try await adam.get("/services/example/defaults")
             #expect(defaults.status == 200 && defaults.body.contains("alice@example.org"))
             let set = try await adam.post("/services/example/defaults",
                                           [("csrf", token), ("permissions[]", "history"), ("permissions[]", "folders"), ("do", "save")])
             #expect(set.status == 200 && set.body.contains("is now: history, folders"))
-            #expect(try plane.people.defaults(service: "example", actor: .op).permissions == [.history, .folders])
-            #expect(try held("cole@corp.test") == [.devices, .history], "saving the defaults changes no one's access")
+            #expect(try await plane.people.defaults(service: "example", actor: .op).permissions == [.history, .folders])
+            #expect(try await held("cole@corp.test") == [.devices, .history], "saving the defaults changes no one's access")
 
             let applied = try await adam.post("/mailboxes/alice@example.org/access/defaults",
                                               [("csrf", token), ("password", "password of adam@corp.test")])
             #expect(applied.status == 200 && applied.body.contains("applied to 4 user(s)"))
             for login in ["cole@corp.test", "ezra@corp.test", "adam@corp.test", "nina@corp.test"] {
-                #expect(try held(login) == [.history, .folders], "\(login) has the global configuration")
+                #expect(try await held(login) == [.history, .folders], "\(login) has the global configuration")
             }
             let removed = try await adam.post("/mailboxes/alice@example.org/access",
                 [("csrf", token), ("login", "nina@corp.test"), ("do", "remove"), ("password", "password of adam@corp.test")])
             #expect(removed.status == 200 && removed.body.contains("nina@corp.test no longer has access"))
-            #expect(try held("nina@corp.test") == nil)
-            let history = try plane.directory.history("alice@example.org", page: .first(50), since: nil, until: nil, kind: "access", actor: .op)
+            #expect(try await held("nina@corp.test") == nil)
+            let history = try await plane.directory.history("alice@example.org", page: .first(50), since: nil, until: nil, kind: "access", actor: .op)
             #expect(history.contains { $0.action == "access.revoke" } && history.contains { $0.detail.contains("(defaults of example)") })
 
             let cole = Browser(client: client)
@@ -294,14 +294,14 @@ import Testing
             #expect(try await cole.get("/services/example/defaults").status == 404)
             let sneaky = try await cole.post("/services/example/defaults", [("csrf", cole.csrf(coleHome.body)), ("permissions[]", "devices"), ("do", "save")])
             #expect(sneaky.status == 404)
-            #expect(try plane.people.defaults(service: "example", actor: .op).permissions == [.history, .folders])
+            #expect(try await plane.people.defaults(service: "example", actor: .op).permissions == [.history, .folders])
         }
     }
 
     @Test func aliasesAndARedirectionAreManagedOnTheirPagesAndALoopIsShownNotMade() async throws {
-        let plane = try Self.world()
-        _ = try plane.directory.addMailbox("bob@example.org", actor: .op)
-        _ = try plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
+        let plane = try await Self.world()
+        _ = try await plane.directory.addMailbox("bob@example.org", actor: .op)
+        _ = try await plane.people.setAccess(mailbox: "alice@example.org", login: "cole@corp.test", permissions: [.devices, .aliases, .redirections],
                                 password: nil, actor: .op)
         try await Self.app(plane).test(.router) { client in
             let cole = Browser(client: client)
@@ -324,8 +324,8 @@ import Testing
                                           [("csrf", token), ("targets", "bob@example.org\r\nout@elsewhere.test"), ("keepCopy", "on")])
             #expect(set.status == 200 && set.body.contains("now goes to bob@example.org, out@elsewhere.test, with a copy kept"))
             #expect(plane.routingIndex.lookup(.virtual, "alice@example.org") == "alice@example.org,bob@example.org,out@elsewhere.test")
-            _ = try plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["out@elsewhere.test"], keepCopy: false, actor: .op)
-            _ = try plane.people.setAccess(mailbox: "bob@example.org", login: "cole@corp.test", permissions: [.redirections], password: nil, actor: .op)
+            _ = try await plane.routing.setRedirection(mailbox: "bob@example.org", targets: ["out@elsewhere.test"], keepCopy: false, actor: .op)
+            _ = try await plane.people.setAccess(mailbox: "bob@example.org", login: "cole@corp.test", permissions: [.redirections], password: nil, actor: .op)
             let loop = try await cole.post("/mailboxes/bob@example.org/redirection", [("csrf", token), ("targets", "info@example.org")])
             #expect(loop.status == 409 && loop.body.contains("bob@example.org → info@example.org → alice@example.org → bob@example.org"))
             #expect(plane.routingIndex.lookup(.virtual, "bob@example.org") == "out@elsewhere.test", "nothing was changed")
@@ -336,7 +336,7 @@ import Testing
             #expect(plane.routingIndex.lookup(.virtual, "info@example.org") == nil && plane.routingIndex.lookup(.virtual, "alice@example.org") == nil)
             let history = try await cole.get("/mailboxes/alice@example.org/history?kind=alias")
             #expect(history.status == 403, "cole has no history permission")
-            let kinds = try plane.directory.history("alice@example.org", page: .first(10), kind: "alias", actor: .op).map(\.action)
+            let kinds = try await plane.directory.history("alice@example.org", page: .first(10), kind: "alias", actor: .op).map(\.action)
             #expect(kinds == ["alias.remove", "alias.add"])
 
             let ezra = Browser(client: client)

@@ -102,17 +102,17 @@ import Testing
         let phone: Int64
 
         init() async throws {
-            world = try RouteRightsTests.World()
+            world = try await RouteRightsTests.World()
             for user in WebRightsTests.users {
                 let secret = APIToken.secret(.session)
                 let digest = world.plane.people.tokenDigest(secret)
-                try world.plane.store.write { db in
-                    _ = try db.insertToken(userID: try db.requireUser(login: user).id, kind: .session, name: "session", digest: digest,
+                try await world.plane.store.write { db in
+                    _ = try await db.insertToken(userID: try db.requireUser(login: user).id, kind: .session, name: "session", digest: digest,
                                            expiresAt: Date() + 3600)
                 }
                 sessions[user] = secret
             }
-            phone = try #require(try world.plane.devices.devices("alice@example.org", actor: .op).first { $0.name == "Phone" }).id
+            phone = try #require(try await world.plane.devices.devices("alice@example.org", actor: .op).first { $0.name == "Phone" }).id
             for user in WebRightsTests.users { _ = try await call(.get, "/", as: user, form: []) }
         }
 
@@ -171,16 +171,16 @@ import Testing
         let row = Self.rows[index]
         #expect(row.expected.count == Self.users.count)
         let shared = try await Signed()
-        let before = try shared.world.snapshot()
+        let before = try await shared.world.snapshot()
         for (user, letter) in zip(Self.users, row.expected) where letter != "A" {
             let answer = try await Self.check(row, shared, as: user)
             #expect(answer.status == ["F": 403, "H": 404][letter], "\(row.method) \(row.path) as \(user): \(answer.status) \(answer.body.prefix(300))")
-            #expect(try shared.world.snapshot() == before, "\(row.method) \(row.path) as \(user) was refused but changed the database")
+            #expect(try await shared.world.snapshot() == before, "\(row.method) \(row.path) as \(user) was refused but changed the database")
         }
         if row.signedOut == "S" {
             let answer = try await Self.check(row, shared, as: nil)
             #expect(answer.status == 303 && answer.location == "/signin", "\(row.method) \(row.path) signed out: \(answer.status)")
-            #expect(try shared.world.snapshot() == before, "\(row.method) \(row.path) signed out changed the database")
+            #expect(try await shared.world.snapshot() == before, "\(row.method) \(row.path) signed out changed the database")
         } else {
             let answer = try await Self.check(row, try await Signed(), as: nil)
             #expect(answer.status == 200 || answer.status == 303 && answer.location != "/signin", "\(row.method) \(row.path) signed out: \(answer.status)")

@@ -43,10 +43,10 @@ import Testing
         #expect(try channel.getOption(.socket(tcp, SocketOptionName(TCP_USER_TIMEOUT))).wait() == 5000)
     }
 
-    @Test func aServerThatAcceptsAndSaysNothingIsGivenUpAtTheDeadline() throws {
+    @Test func aServerThatAcceptsAndSaysNothingIsGivenUpAtTheDeadline() async throws {
         let server = try SilentServer()
         let started = ContinuousClock.now
-        #expect(throws: StoreError.self) { try PostgresConnector.connectBlocking(settings(port: server.port, timeout: .seconds(1))) }
+        await #expect(throws: StoreError.self) { try await PostgresConnector.connect(settings(port: server.port, timeout: .seconds(1))) }
         let took = ContinuousClock.now - started
         #expect(took >= .milliseconds(900) && took < .seconds(10), "gave up after \(took)")
     }

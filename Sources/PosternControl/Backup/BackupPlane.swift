@@ -8,15 +8,18 @@ import PosternStore
 /// manifest that `postern restore` checks. Operator only.
 public struct BackupPlane: Sendable {
     let store: Store
+    /// Where SQLite's backup runs (it copies the file in one call).
+    let blocking: any BlockingRunner
     let logger: Logger
 
-    init(store: Store, logger: Logger) {
+    init(store: Store, blocking: any BlockingRunner, logger: Logger) {
         self.store = store
+        self.blocking = blocking
         self.logger = logger
     }
 
-    public func backup(to directory: String, serverKeyPath: String, actor: Actor) throws -> BackupManifest {
-        try store.read { try Access.authorize(actor, .backUp, in: $0) }
+    public func backup(to directory: String, serverKeyPath: String, actor: Actor) async throws -> BackupManifest {
+        try await store.read { try await Access.authorize(actor, .backUp, in: $0) }
         let fm = FileManager.default
         guard directory.hasPrefix("/") else {
             throw PosternError(.relativePath, "give the backup directory as an absolute path")
@@ -33,7 +36,8 @@ public struct BackupPlane: Sendable {
         chmod(directory, 0o700)
         let database = directory + "/" + BackupManifest.databaseFile
         let key = directory + "/" + BackupManifest.keyFile
-        let devices = try store.backup(to: database)
+        let store = store
+        let devices = try await blocking.run { try store.backup(to: database) }
         guard let keyBytes = fm.contents(atPath: serverKeyPath) else {
             throw PosternError(.noServerKey, "cannot read the server key \(serverKeyPath)")
         }
@@ -45,8 +49,8 @@ public struct BackupPlane: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try BackupRules.writePrivate(try encoder.encode(manifest), to: directory + "/" + BackupManifest.manifestFile)
-        try store.write { db in
-            try ActionLog.record(.backedUp(devices: devices, directory: directory), mailbox: nil, by: actor, in: db)
+        try await store.write { db in
+            try await ActionLog.record(.backedUp(devices: devices, directory: directory), mailbox: nil, by: actor, in: db)
         }
         logger.info("backup written", metadata: ["directory": "\(directory)", "devices": "\(devices)"])
         return manifest

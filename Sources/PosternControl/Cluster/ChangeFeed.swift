@@ -48,13 +48,13 @@ public final class ChangeFeed: Sendable {
     }
 
     /// In the write transaction: appends `change` to the log. Nil when there is nothing to tell.
-    public func record(_ change: NodeChange, in db: StoreTransaction) throws -> Pending? {
+    public func record(_ change: NodeChange, in db: StoreTransaction) async throws -> Pending? {
         guard !change.isEmpty else { return nil }
         let from = state.withLock { $0.lastApplied }
         // Under the write lock: nothing can commit between these reads and this append. SQLite has
         // one writer, this node: nothing of another can be waiting.
-        let earlier = db.engine == .sqlite ? [] : try Self.decoded(db.changes(after: from, limit: 100_000))
-        let seq = try db.appendChange(String(decoding: try Self.encoder.encode(change), as: UTF8.self), node: node)
+        let earlier = db.engine == .sqlite ? [] : try Self.decoded(await db.changes(after: from, limit: 100_000))
+        let seq = try await db.appendChange(String(decoding: try Self.encoder.encode(change), as: UTF8.self), node: node)
         return Pending(entries: earlier + [(seq, change)])
     }
 

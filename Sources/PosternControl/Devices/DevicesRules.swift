@@ -7,9 +7,9 @@ import PosternStore
 /// seen. The rules a change must satisfy are `DeviceRules` (PosternCore), shared with the CLI.
 enum DevicesRules {
     /// One device of a mailbox by reference (`#ID`, `ID` or name), read by index, not by listing.
-    static func find(_ reference: String, mailboxID: Int64, in db: StoreTransaction, mailbox: String) throws -> Device {
+    static func find(_ reference: String, mailboxID: Int64, in db: StoreTransaction, mailbox: String) async throws -> Device {
         let (id, name) = DeviceRules.parse(reference)
-        guard let device = try db.device(mailboxID: mailboxID, id: id, name: name) else { throw PosternError.deviceNotFound(reference, mailbox: mailbox) }
+        guard let device = try await db.device(mailboxID: mailboxID, id: id, name: name) else { throw PosternError.deviceNotFound(reference, mailbox: mailbox) }
         return device
     }
 

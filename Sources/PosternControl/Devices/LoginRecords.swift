@@ -11,13 +11,13 @@ extension DevicesPlane {
     /// Handles the device passwords that expired by `now`: one history line each, and the
     /// revocation hooks for their live sessions. Returns how many.
     @discardableResult
-    public func expireDevices(at now: Date = Date()) throws -> Int {
+    public func expireDevices(at now: Date = Date()) async throws -> Int {
         let lastUse = self.lastUse
-        let expired = try node.commit { db in
-            let expired = try db.expiredDevices(at: now)
+        let expired = try await node.commit { db in
+            let expired = try await db.expiredDevices(at: now)
             for (address, device) in expired {
-                try db.markExpiryHandled(deviceID: device.id)
-                try ActionLog.recordByPostern(.deviceExpired(DevicesRules.named(device), at: device.expiresAt ?? now), mailbox: address, in: db)
+                try await db.markExpiryHandled(deviceID: device.id)
+                try await ActionLog.recordByPostern(.deviceExpired(DevicesRules.named(device), at: device.expiresAt ?? now), mailbox: address, in: db)
             }
             // Every node refuses them already (the index knows their expiry): each tells its Dovecot.
             return (expired, NodeChange(revocations: expired.map {
@@ -33,21 +33,21 @@ extension DevicesPlane {
     /// Removes the device passwords not used for `days` days (never used: since their creation),
     /// each with a history line. The generic password is left to its policy. Returns how many.
     @discardableResult
-    public func removeUnusedDevices(olderThanDays days: Int, now: Date = Date()) throws -> Int {
+    public func removeUnusedDevices(olderThanDays days: Int, now: Date = Date()) async throws -> Int {
         let cutoff = now - Double(days) * 86_400
-        let candidates = try store.read { try $0.devicesUnused(since: cutoff) }
+        let candidates = try await store.read { try await $0.devicesUnused(since: cutoff) }
         guard !candidates.isEmpty else { return 0 }
         // A use seen in memory but not flushed yet counts.
         let fresh = lastUse.peek(candidates.map(\.device.id))
         let stale = candidates.filter { (fresh[$0.device.id]?.at ?? .distantPast) < cutoff }
         let lastUse = self.lastUse
-        let removed = try node.commit { db in
+        let removed = try await node.commit { db in
             var removed: [(address: String, device: Device, digest: [UInt8]?)] = []
             for (address, device) in stale {
                 // Another node's housekeeping may have removed it since it was read.
-                guard let digest = try db.deviceDigest(id: device.id) else { continue }
-                try db.deleteDevices(ids: [device.id])
-                try ActionLog.recordByPostern(.unusedDeviceRemoved(DevicesRules.named(device), unusedSince: device.unusedSince, days: days),
+                guard let digest = try await db.deviceDigest(id: device.id) else { continue }
+                try await db.deleteDevices(ids: [device.id])
+                try await ActionLog.recordByPostern(.unusedDeviceRemoved(DevicesRules.named(device), unusedSince: device.unusedSince, days: days),
                                               mailbox: address, in: db)
                 removed.append((address, device, digest))
             }
@@ -65,11 +65,11 @@ extension DevicesPlane {
     // MARK: last use
 
     /// Writes the coalesced last uses; on failure they are kept for the next try.
-    public func flushLastUse(everything: Bool = false) {
+    public func flushLastUse(everything: Bool = false) async {
         let batch = lastUse.drain(everything: everything)
         guard !batch.isEmpty else { return }
         do {
-            try store.write { db in try db.recordLastUse(batch) }
+            try await store.write { db in try await db.recordLastUse(batch) }
         } catch {
             lastUse.restore(batch)
             logger.error("could not write last use of \(batch.count) device(s); will retry: \(error)")
@@ -83,12 +83,12 @@ extension DevicesPlane {
     /// Rows (IP × service × mechanism) kept per mailbox at most, the most recent.
     public static let failedLoginRowsPerMailbox = 1000
 
-    public func flushFailedLogins(_ log: FailedLogins) {
+    public func flushFailedLogins(_ log: FailedLogins) async {
         let batch = log.drain()
         guard !batch.isEmpty else { return }
         do {
-            try store.write { db in
-                try db.recordFailedLogins(batch.map { key, a in
+            try await store.write { db in
+                try await db.recordFailedLogins(batch.map { key, a in
                     FailedLogin(address: key.login, ip: key.ip, service: key.service, mechanism: key.mechanism,
                                 first: a.first, last: a.last, count: a.count, throttled: a.throttled)
                 })
@@ -100,25 +100,25 @@ extension DevicesPlane {
     }
 
     /// A mailbox's failed logins (after writing what the check holds in memory), most recent first.
-    public func failedLogins(_ address: String, log: FailedLogins?, actor: Actor) throws -> [FailedLogin] {
+    public func failedLogins(_ address: String, log: FailedLogins?, actor: Actor) async throws -> [FailedLogin] {
         let address = try MailAddress(address)
-        try store.read { db in _ = try Access.mailbox(address, .security, actor: actor, in: db) }
-        if let log { flushFailedLogins(log) }
-        return try store.read { db in try db.failedLogins(mailboxID: try db.mailbox(address).id!) }
+        try await store.read { db in _ = try await Access.mailbox(address, .security, actor: actor, in: db) }
+        if let log { await flushFailedLogins(log) }
+        return try await store.read { db in try await db.failedLogins(mailboxID: try db.mailbox(address).id!) }
     }
 
-    public func pruneFailedLogins(now: Date = Date(), perMailbox: Int = failedLoginRowsPerMailbox) throws {
-        try store.write { try $0.pruneFailedLogins(before: now - Self.failedLoginsKept, perMailbox: perMailbox) }
+    public func pruneFailedLogins(now: Date = Date(), perMailbox: Int = failedLoginRowsPerMailbox) async throws {
+        try await store.write { try await $0.pruneFailedLogins(before: now - Self.failedLoginsKept, perMailbox: perMailbox) }
     }
 
     /// One action-history line per mailbox whose failed logins crossed the report threshold.
-    public func recordAttacks(_ reports: [Throttle.AttackReport], window: Duration) {
+    public func recordAttacks(_ reports: [Throttle.AttackReport], window: Duration) async {
         for report in reports {
             guard let address = try? MailAddress(report.login) else { continue }
             do {
-                try store.write { db in
-                    guard (try? db.mailbox(address)) != nil else { return }
-                    try ActionLog.recordByPostern(.loginsThrottled(failures: report.failures, minutes: window.components.seconds / 60, ips: report.ips),
+                try await store.write { db in
+                    guard await (try? db.mailbox(address)) != nil else { return }
+                    try await ActionLog.recordByPostern(.loginsThrottled(failures: report.failures, minutes: window.components.seconds / 60, ips: report.ips),
                                                   mailbox: address.description, in: db)
                 }
                 logger.warning("failed logins throttled", metadata: ["mailbox": "\(address)", "failures": "\(report.failures)"])
@@ -135,7 +135,7 @@ public struct RevocationFailures: Sendable {
     let store: Store
     public init(store: Store) { self.store = store }
 
-    public func record(mailbox address: String, _ what: String) {
-        try? store.write { db in try ActionLog.recordByPostern(.revocationHookFailed(what), mailbox: address, in: db) }
+    public func record(mailbox address: String, _ what: String) async {
+        try? await store.write { db in try await ActionLog.recordByPostern(.revocationHookFailed(what), mailbox: address, in: db) }
     }
 }

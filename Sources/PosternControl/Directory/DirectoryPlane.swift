@@ -12,87 +12,87 @@ public struct DirectoryPlane: Sendable {
 
     // MARK: organizations
 
-    public func addOrganization(_ name: String, actor: Actor) throws -> Organization {
-        try store.write { db in
-            try Access.authorize(actor, .addOrganization, in: db, orHide: PosternError.organizationNotFound(name))
-            let org = try db.createOrganization(name)
-            try ActionLog.record(.organizationAdded(org.name), mailbox: nil, by: actor, in: db)
+    public func addOrganization(_ name: String, actor: Actor) async throws -> Organization {
+        try await store.write { db in
+            try await Access.authorize(actor, .addOrganization, in: db, orHide: PosternError.organizationNotFound(name))
+            let org = try await db.createOrganization(name)
+            try await ActionLog.record(.organizationAdded(org.name), mailbox: nil, by: actor, in: db)
             return org
         }
     }
 
     /// The organizations the actor belongs to (every one for the operator), a page at a time.
-    public func organizations(page: PageRequest = .first(), actor: Actor) throws -> Page<Organization> {
-        try store.read { db in try db.organizations(userID: actor.user?.id, page: page) }
+    public func organizations(page: PageRequest = .first(), actor: Actor) async throws -> Page<Organization> {
+        try await store.read { db in try await db.organizations(userID: actor.user?.id, page: page) }
     }
 
-    public func removeOrganization(_ name: String, actor: Actor) throws -> Organization {
-        try store.write { db in
-            try Access.authorize(actor, .removeOrganization, in: db, orHide: PosternError.organizationNotFound(name))
-            let org = try db.removeOrganization(name)
-            try ActionLog.record(.organizationRemoved(org.name), mailbox: nil, by: actor, in: db)
+    public func removeOrganization(_ name: String, actor: Actor) async throws -> Organization {
+        try await store.write { db in
+            try await Access.authorize(actor, .removeOrganization, in: db, orHide: PosternError.organizationNotFound(name))
+            let org = try await db.removeOrganization(name)
+            try await ActionLog.record(.organizationRemoved(org.name), mailbox: nil, by: actor, in: db)
             return org
         }
     }
 
     // MARK: mail services
 
-    public func addMailService(name: String, organization: String, domains: [String], actor: Actor) throws -> MailService {
-        try node.commit { db in
-            let org = try Access.organization(organization, Action.manageOrganization, actor: actor, in: db)
-            let service = try db.createMailService(name: name, organization: organization, domains: domains)
-            try ActionLog.record(.serviceAdded(name: service.name, domains: service.domains, organization: organization), mailbox: nil,
+    public func addMailService(name: String, organization: String, domains: [String], actor: Actor) async throws -> MailService {
+        try await node.commit { db in
+            let org = try await Access.organization(organization, Action.manageOrganization, actor: actor, in: db)
+            let service = try await db.createMailService(name: name, organization: organization, domains: domains)
+            try await ActionLog.record(.serviceAdded(name: service.name, domains: service.domains, organization: organization), mailbox: nil,
                                  organizationID: org, by: actor, in: db)
             return (service, .routing(service.domains.map { .addDomain($0) }))
         }
     }
 
     /// The mail services the actor sees, a page at a time (the store's query says what the rule set says).
-    public func mailServices(page: PageRequest = .first(), actor: Actor) throws -> Page<MailService> {
-        try store.read { db in try db.mailServices(userID: actor.user?.id, page: page) }
+    public func mailServices(page: PageRequest = .first(), actor: Actor) async throws -> Page<MailService> {
+        try await store.read { db in try await db.mailServices(userID: actor.user?.id, page: page) }
     }
 
-    public func removeMailService(_ name: String, actor: Actor) throws -> MailService {
-        try node.commit { db in
-            let target = try Access.service(name, .manage, actor: actor, in: db)
-            let service = try db.removeMailService(name)
-            try ActionLog.record(.serviceRemoved(service.name), mailbox: nil, organizationID: target.organizationID, by: actor, in: db)
+    public func removeMailService(_ name: String, actor: Actor) async throws -> MailService {
+        try await node.commit { db in
+            let target = try await Access.service(name, .manage, actor: actor, in: db)
+            let service = try await db.removeMailService(name)
+            try await ActionLog.record(.serviceRemoved(service.name), mailbox: nil, organizationID: target.organizationID, by: actor, in: db)
             return (service, .routing(service.domains.map { .removeDomain($0) }))
         }
     }
 
     // MARK: mailboxes
 
-    public func addMailbox(_ address: String, actor: Actor) throws -> Mailbox {
+    public func addMailbox(_ address: String, actor: Actor) async throws -> Mailbox {
         let address = try MailAddress(address)
-        return try node.commit { db in
-            if let service = try db.importService(domain: address.domain) {
-                try Access.service(service.name, .manage, actor: actor, in: db)
+        return try await node.commit { db in
+            if let service = try await db.importService(domain: address.domain) {
+                try await Access.service(service.name, .manage, actor: actor, in: db)
             }
-            let box = try db.createMailbox(address)
-            try ActionLog.record(.mailboxAdded, mailbox: box.address.description, by: actor, in: db)
+            let box = try await db.createMailbox(address)
+            try await ActionLog.record(.mailboxAdded, mailbox: box.address.description, by: actor, in: db)
             return (box, .routing([.addMailbox(box.address.description)]))
         }
     }
 
     /// The mailboxes the actor sees, optionally of one domain, a page at a time in address order.
-    public func mailboxes(domain: String?, page: PageRequest = .first(), actor: Actor) throws -> Page<Mailbox> {
-        try store.read { db in try db.visibleMailboxes(of: actor, domain: domain, page: page).mapItems(\.mailbox) }
+    public func mailboxes(domain: String?, page: PageRequest = .first(), actor: Actor) async throws -> Page<Mailbox> {
+        try await store.read { db in try await db.visibleMailboxes(of: actor, domain: domain, page: page).mapItems(\.mailbox) }
     }
 
     /// Whether a mail service of ours holds this domain (public: autoconfig answers for it).
-    public func servesDomain(_ domain: String) throws -> Bool {
-        try store.read { try $0.importService(domain: domain.lowercased()) != nil }
+    public func servesDomain(_ domain: String) async throws -> Bool {
+        try await store.read { try await $0.importService(domain: domain.lowercased()) != nil }
     }
 
     /// The organizations the actor belongs to (a page of them), with their role there, what they
     /// may do with the members, and the mail services whose global configuration they manage.
-    public func organizationsWithRights(page: PageRequest = .first(), actor: Actor) throws -> Page<OrganizationView> {
-        try store.read { db in
-            let rights = try db.rights(of: actor)
-            return try db.organizations(userID: actor.user?.id, page: page).mapItems { org in
+    public func organizationsWithRights(page: PageRequest = .first(), actor: Actor) async throws -> Page<OrganizationView> {
+        try await store.read { db in
+            let rights = try await db.rights(of: actor)
+            return try await db.organizations(userID: actor.user?.id, page: page).mapItems { org in
                 let managed = Access.allows(rights, .manageOrganization(org.id!))
-                    ? try db.serviceNames(organizationID: org.id!, limit: PageRequest.maxLimit) : []
+                    ? try await db.serviceNames(organizationID: org.id!, limit: PageRequest.maxLimit) : []
                 return OrganizationView(organization: org, role: rights.roles[org.id!],
                                         seesMembers: Access.allows(rights, .viewMembers(org.id!)),
                                         managesMembers: Access.allows(rights, .manageMembers(org.id!)), managedServices: managed)
@@ -101,50 +101,50 @@ public struct DirectoryPlane: Sendable {
     }
 
     /// The mailboxes the actor sees, a page at a time, each with what the actor may do there.
-    public func mailboxesWithPermissions(page: PageRequest = .first(), actor: Actor) throws -> Page<MailboxView> {
+    public func mailboxesWithPermissions(page: PageRequest = .first(), actor: Actor) async throws -> Page<MailboxView> {
         // Read in SQL from the actor's memberships and grants; Policy agrees with it (VisibilityTests).
-        try store.read { db in
-            try db.visibleMailboxes(of: actor, page: page).mapItems { MailboxView(mailbox: $0.mailbox, permissions: $0.permissions, managesAccess: $0.managesAccess) }
+        try await store.read { db in
+            try await db.visibleMailboxes(of: actor, page: page).mapItems { MailboxView(mailbox: $0.mailbox, permissions: $0.permissions, managesAccess: $0.managesAccess) }
         }
     }
 
-    public func mailbox(_ address: String, actor: Actor) throws -> Mailbox {
+    public func mailbox(_ address: String, actor: Actor) async throws -> Mailbox {
         let address = try MailAddress(address)
-        return try store.read { db in try Access.mailbox(address, nil, actor: actor, in: db) }
+        return try await store.read { db in try await Access.mailbox(address, nil, actor: actor, in: db) }
     }
 
     /// What removing a mailbox takes with it: its devices and aliases, and the targets it (or an
     /// alias of it) is in other mailboxes' redirections.
-    public func mailboxRemoval(_ address: String, actor: Actor) throws -> MailboxRemoval {
+    public func mailboxRemoval(_ address: String, actor: Actor) async throws -> MailboxRemoval {
         let address = try MailAddress(address)
-        return try store.read { db in
-            let (box, _) = try Self.removable(address, actor: actor, in: db)
-            return try DirectoryRules.removal(of: box, in: db).preview
+        return try await store.read { db in
+            let (box, _) = try await Self.removable(address, actor: actor, in: db)
+            return try await DirectoryRules.removal(of: box, in: db).preview
         }
     }
 
     /// Removes a mailbox with its devices and aliases. Other mailboxes' redirections lose it (and
     /// its aliases) as a target, each change in that mailbox's history; one left with no target
     /// is cleared, so its mail is delivered to it again.
-    public func removeMailbox(_ address: String, actor: Actor) throws -> MailboxRemoval {
+    public func removeMailbox(_ address: String, actor: Actor) async throws -> MailboxRemoval {
         let address = try MailAddress(address)
-        return try node.commit { db in
-            let (box, target) = try Self.removable(address, actor: actor, in: db)
-            let plan = try DirectoryRules.removal(of: box, in: db)
+        return try await node.commit { db in
+            let (box, target) = try await Self.removable(address, actor: actor, in: db)
+            let plan = try await DirectoryRules.removal(of: box, in: db)
             var routing: [RoutingTable.Change] = []
             for (mailboxID, before, after) in plan.redirections {
                 if let after {
-                    try db.setRedirection(mailboxID: mailboxID, after)
+                    try await db.setRedirection(mailboxID: mailboxID, after)
                     routing.append(.setRedirect(mailbox: after.mailbox, .init(targets: after.targets, keepCopy: after.keepCopy)))
-                    try ActionLog.record(.redirectionSet(from: before, to: after, because: box.address.description), mailbox: before.mailbox, by: actor, in: db)
+                    try await ActionLog.record(.redirectionSet(from: before, to: after, because: box.address.description), mailbox: before.mailbox, by: actor, in: db)
                 } else {
-                    try db.deleteRedirection(mailboxID: mailboxID)
+                    try await db.deleteRedirection(mailboxID: mailboxID)
                     routing.append(.clearRedirect(mailbox: before.mailbox))
-                    try ActionLog.record(.redirectionCleared(from: before, because: box.address.description), mailbox: before.mailbox, by: actor, in: db)
+                    try await ActionLog.record(.redirectionCleared(from: before, because: box.address.description), mailbox: before.mailbox, by: actor, in: db)
                 }
             }
-            let (removed, devices) = try db.removeMailbox(address)
-            try ActionLog.record(.mailboxRemoved(devices: devices.count, aliases: plan.preview.aliases, redirectedBy: plan.preview.redirectedBy),
+            let (removed, devices) = try await db.removeMailbox(address)
+            try await ActionLog.record(.mailboxRemoved(devices: devices.count, aliases: plan.preview.aliases, redirectedBy: plan.preview.redirectedBy),
                                  mailbox: removed.address.description, organizationID: target.service.organizationID, by: actor, in: db)
             routing.append(.removeMailbox(removed.address.description))
             return (plan.preview, NodeChange(credentials: devices.map(DevicesRules.removal), routing: routing,
@@ -152,9 +152,9 @@ public struct DirectoryPlane: Sendable {
         }
     }
 
-    private static func removable(_ address: MailAddress, actor: Actor, in db: StoreTransaction) throws -> (Mailbox, MailboxTarget) {
-        let target = try Access.mailboxTarget(address, Action.removeMailbox, actor: actor, in: db)
-        return (try db.mailbox(address), target)
+    private static func removable(_ address: MailAddress, actor: Actor, in db: StoreTransaction) async throws -> (Mailbox, MailboxTarget) {
+        let target = try await Access.mailboxTarget(address, Action.removeMailbox, actor: actor, in: db)
+        return await (try db.mailbox(address), target)
     }
 
     // MARK: history
@@ -162,20 +162,20 @@ public struct DirectoryPlane: Sendable {
     /// A mailbox's history (the "history" permission), newest first, a page at a time, optionally
     /// in a time range and of one kind.
     public func history(_ address: String, page: PageRequest = .first(), since: Date? = nil, until: Date? = nil, kind: String? = nil,
-                        actor: Actor) throws -> Page<HistoryEntry> {
+                        actor: Actor) async throws -> Page<HistoryEntry> {
         let address = try MailAddress(address)
-        return try store.read { db in
-            _ = try Access.mailbox(address, .history, actor: actor, in: db)
-            return try db.history(HistoryQuery(mailbox: address.description, since: since, until: until, kind: kind), page: page)
+        return try await store.read { db in
+            _ = try await Access.mailbox(address, .history, actor: actor, in: db)
+            return try await db.history(HistoryQuery(mailbox: address.description, since: since, until: until, kind: kind), page: page)
         }
     }
 
     /// The organization-wide history (its administrators): its mailboxes, members, services and defaults.
     public func organizationHistory(_ organization: String, page: PageRequest = .first(), since: Date? = nil, until: Date? = nil,
-                                    kind: String? = nil, actor: Actor) throws -> Page<HistoryEntry> {
-        try store.read { db in
-            let org = try Access.organization(organization, Action.manageOrganization, actor: actor, in: db)
-            return try db.history(HistoryQuery(organizationID: org, since: since, until: until, kind: kind), page: page)
+                                    kind: String? = nil, actor: Actor) async throws -> Page<HistoryEntry> {
+        try await store.read { db in
+            let org = try await Access.organization(organization, Action.manageOrganization, actor: actor, in: db)
+            return try await db.history(HistoryQuery(organizationID: org, since: since, until: until, kind: kind), page: page)
         }
     }
 }

@@ -5,12 +5,12 @@ import PosternStore
 /// What the directory plane works out before it changes anything.
 enum DirectoryRules {
     /// A mailbox removal's preview, and each redirection it changes: before, and after (nil: cleared).
-    static func removal(of box: Mailbox, in db: StoreTransaction) throws
+    static func removal(of box: Mailbox, in db: StoreTransaction) async throws
         -> (preview: MailboxRemoval, redirections: [(Int64, Redirection, Redirection?)]) {
-        let aliases = try db.aliases(mailboxID: box.id!).map(\.address)
+        let aliases = try await db.aliases(mailboxID: box.id!).map(\.address)
         let gone = Set(([box.address.description] + aliases).map { $0.lowercased() })
-        let changed = withoutRemoved(box, aliases: aliases, from: try db.redirections(to: Array(gone)))
-        let devices = try db.deviceCount(mailboxID: box.id!)
+        let changed = await withoutRemoved(box, aliases: aliases, from: try db.redirections(to: Array(gone)))
+        let devices = try await db.deviceCount(mailboxID: box.id!)
         return (MailboxRemoval(mailbox: box, devices: devices, aliases: aliases, redirectedBy: changed.map(\.1.mailbox)), changed)
     }
 

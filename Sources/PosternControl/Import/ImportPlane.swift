@@ -31,7 +31,7 @@ public struct ImportPlane: Sendable {
     public func importPasswdFile<Body: AsyncSequence>(chunks body: Body, actor: Actor, gate: ImportGate? = nil,
                                                       progress: (ImportEvent.Progress) async throws -> Void = { _ in })
         async throws -> ImportReport where Body.Element: Collection<UInt8> {
-        try store.read { try Access.authorize(actor, .importPasswdFile, in: $0) }
+        try await store.read { try await Access.authorize(actor, .importPasswdFile, in: $0) }
         let ticket = try gate?.begin()
         defer { ticket.map { gate?.end($0) } }
         var reader = PasswdImportReader()
@@ -44,7 +44,7 @@ public struct ImportPlane: Sendable {
                 """)
         }
         func write(_ batch: [ImportLine]) async throws {
-            let part = try await blocking.run { [self] in try importBatch(batch, actor: actor) }
+            let part = try await importBatch(batch, actor: actor)
             reader.report.merge(part)
             reader.doneThrough = batch.last?.entry.line ?? reader.doneThrough
         }
@@ -86,12 +86,12 @@ public struct ImportPlane: Sendable {
     }
 
     /// The same import over a text held whole (seeds, tests).
-    public func importPasswdFile(_ text: String, actor: Actor) throws -> ImportReport {
+    public func importPasswdFile(_ text: String, actor: Actor) async throws -> ImportReport {
         var reader = PasswdImportReader()
         reader.push(text.utf8)
         reader.finish()
         while !reader.pending.isEmpty {
-            reader.report.merge(try importBatch(reader.takeBatch(Self.importBatchLines), actor: actor))
+            await reader.report.merge(try importBatch(reader.takeBatch(Self.importBatchLines), actor: actor))
         }
         reader.report.finish()
         return reader.report
@@ -100,13 +100,13 @@ public struct ImportPlane: Sendable {
     /// Writes one batch in one transaction, then puts its generic passwords in the index. The batch
     /// is read, decided line by line, then written in a few multi-row statements (one round trip
     /// each on PostgreSQL, whatever the batch's size).
-    func importBatch(_ batch: [ImportLine], actor: Actor) throws -> ImportReport {
-        try node.commit({ db in
-            try Access.authorize(actor, .importPasswdFile, in: db)
+    func importBatch(_ batch: [ImportLine], actor: Actor) async throws -> ImportReport {
+        try await node.commit({ db in
+            try await Access.authorize(actor, .importPasswdFile, in: db)
             var report = ImportReport()
             var services: [String: ImportService?] = [:]
             let now = Date()
-            var targets = try db.importTargets(batch.map(\.entry.address))
+            var targets = try await db.importTargets(batch.map(\.entry.address))
             // What this batch writes: lines that get a generic password, and the mailboxes to create for them.
             var accepted: [(entry: PasswdFile.Entry, mailboxID: Int64?, policy: GenericPolicy?, organizationID: Int64)] = []
             var newMailboxes: [(address: String, serviceID: Int64)] = []
@@ -131,7 +131,7 @@ public struct ImportPlane: Sendable {
                     accepted.append((entry, target.mailboxID, target.policy, target.organizationID))
                 } else {
                     let domain = entry.address.domain
-                    if services[domain] == nil { services[domain] = .some(try db.importService(domain: domain)) }
+                    if services[domain] == nil { services[domain] = await .some(try db.importService(domain: domain)) }
                     guard let service = services[domain] ?? nil else {
                         report.add(error: .init(line: entry.line, code: .domainNotServed, message: """
                             line \(entry.line): no mail service holds domain \(domain); add one with \
@@ -152,10 +152,10 @@ public struct ImportPlane: Sendable {
                 // A later line of this batch for the same user finds it as if already written.
                 targets[address] = ImportTarget(mailboxID: 0, genericHash: entry.password.stored, policy: nil, organizationID: 0)
             }
-            let created = try db.insertImportedMailboxes(newMailboxes, at: now)
+            let created = try await db.insertImportedMailboxes(newMailboxes, at: now)
             let passwords = accepted.map { ($0.mailboxID ?? created[$0.entry.address.description]!, $0.entry.password) }
-            let devices = try db.insertImportedGenericPasswords(passwords, at: now)
-            try ActionLog.record(accepted.map { line in
+            let devices = try await db.insertImportedGenericPasswords(passwords, at: now)
+            try await ActionLog.record(accepted.map { line in
                 (HistoryAction.genericImported(scheme: line.entry.password.scheme.rawValue, mailboxCreated: line.mailboxID == nil),
                  line.entry.address.description, line.organizationID)
             }, by: actor, in: db)

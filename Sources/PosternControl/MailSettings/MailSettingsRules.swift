@@ -17,16 +17,16 @@ public enum MailSettingsRules {
     /// elsewhere, as a redirection does: a new one also needs the "redirections" permission, so
     /// "rules" alone cannot send mail out.
     static func checkForwards(_ rules: [SortingRule], replacing old: [SortingRule], of box: Mailbox, actor: Actor,
-                              routing: RoutingIndex, in db: StoreTransaction) throws {
+                              routing: RoutingIndex, in db: StoreTransaction) async throws {
         func forwards(_ rules: [SortingRule]) -> Set<String> {
             Set(rules.flatMap(\.actions).compactMap { $0.kind == .forward ? $0.address.map(RoutingTable.fold) : nil })
         }
         let targets = Array(forwards(rules))
         guard !targets.isEmpty else { return }
-        if !forwards(rules).isSubset(of: forwards(old)), let target = try db.mailboxTarget(box.address) {
-            try Access.authorize(actor, .mailbox(target, .redirections), in: db)
+        if !forwards(rules).isSubset(of: forwards(old)), let target = try await db.mailboxTarget(box.address) {
+            try await Access.authorize(actor, .mailbox(target, .redirections), in: db)
         }
-        _ = try RoutingRules.checkedTargets(targets, of: box.address, routing: routing, in: db)
+        _ = try await RoutingRules.checkedTargets(targets, of: box.address, routing: routing, in: db)
     }
 
     /// One change to a mailbox's rules as the web manager makes them, one at a time.

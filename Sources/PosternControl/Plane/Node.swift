@@ -33,12 +33,12 @@ public final class Node: Sendable {
     /// goes into the change log in the same transaction, and once committed this node applies it
     /// (after any earlier change of another node it had not applied yet), then `afterCommit` runs,
     /// then the caller answers. The other nodes apply it from the log.
-    public func commit<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> (T, NodeChange),
-                                    afterCommit: @Sendable (T) -> Void = { _ in }) throws -> T {
+    public func commit<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> (T, NodeChange),
+                                    afterCommit: @escaping @Sendable (T) -> Void = { _ in }) async throws -> T {
         let feed = self.feed
-        return try store.write({ db in
-            let (result, change) = try body(db)
-            return (result, try feed.record(change, in: db))
+        return try await store.write({ db in
+            let (result, change) = try await body(db)
+            return (result, try await feed.record(change, in: db))
         }, afterCommit: { (result, pending) in
             if let pending { feed.take(pending.entries, self.apply) }
             afterCommit(result)
@@ -72,11 +72,11 @@ public final class Node: Sendable {
     }
 
     /// Applies the other nodes' changes this node has not applied yet, from the log.
-    public func catchUp() throws {
+    public func catchUp() async throws {
         let started = ContinuousClock.now
         while true {
             let from = feed.state.withLock { $0.lastApplied }
-            let batch = try store.read { db in try db.changes(after: from, limit: 1000) }
+            let batch = try await store.read { db in try await db.changes(after: from, limit: 1000) }
             try feed.takeFromLog(batch, after: from, apply)
             if batch.count < 1000 || feed.state.withLock({ $0.lastApplied }) == from { break }
         }
@@ -84,15 +84,15 @@ public final class Node: Sendable {
     }
 
     /// Loads every credential from the store into the index.
-    public func loadIndex() throws -> (devices: Int, generic: Int) {
+    public func loadIndex() async throws -> (devices: Int, generic: Int) {
         let index = self.index, feed = self.feed
-        try store.read { db in
+        try await store.read { db in
             // Changes after this one are not in the snapshot the index is loaded from: the feed applies them.
-            feed.start(at: try db.latestChange())
-            let (passwords, generic) = try db.credentialCounts()
+            await feed.start(at: try db.latestChange())
+            let (passwords, generic) = try await db.credentialCounts()
             index.reserve(devices: passwords, generic: generic)
             var batch: [CredentialIndex.Change] = []
-            try db.forEachCredential { credential in
+            try await db.forEachCredential { credential in
                 if let bytes = credential.digest, let digest = PasswordDigest(bytes: bytes) {
                     batch.append(.addDevice(digest, DeviceCredential(deviceID: credential.deviceID, address: credential.address,
                                                                      scope: credential.scope, expiresAt: credential.expiresAt)))
@@ -103,20 +103,20 @@ public final class Node: Sendable {
             }
             index.apply(batch)
             // The policies that may retire generic passwords (a minority of rows: read apart).
-            index.apply(try db.genericPasswords(withPolicy: true).compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
+            await index.apply(try db.genericPasswords(withPolicy: true).compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
         }
         return index.count
     }
 
     /// Loads every domain, mailbox, alias and redirection into the routing index.
-    public func loadRouting() throws -> (mailboxes: Int, aliases: Int, redirects: Int) {
+    public func loadRouting() async throws -> (mailboxes: Int, aliases: Int, redirects: Int) {
         let empty = routing.emptied
-        let table = try store.read { db -> RoutingTable in
+        let table = try await store.read { db -> RoutingTable in
             var table = empty
-            for domain in try db.servedDomains() { table.apply(.addDomain(domain)) }
-            try db.forEachMailboxAddress { table.apply(.addMailbox($0)) }
-            for alias in try db.aliases() { table.apply(.addAlias(alias.address, mailbox: alias.mailbox)) }
-            for redirection in try db.redirections() {
+            for domain in try await db.servedDomains() { table.apply(.addDomain(domain)) }
+            try await db.forEachMailboxAddress { table.apply(.addMailbox($0)) }
+            for alias in try await db.aliases() { table.apply(.addAlias(alias.address, mailbox: alias.mailbox)) }
+            for redirection in try await db.redirections() {
                 table.apply(.setRedirect(mailbox: redirection.mailbox, .init(targets: redirection.targets, keepCopy: redirection.keepCopy)))
             }
             return table
@@ -129,7 +129,7 @@ public final class Node: Sendable {
     /// from the log (it says so and refuses logins) and is restarted, loading afresh.
     public static let changesKept: TimeInterval = 7 * 86_400
 
-    public func pruneChanges(now: Date = Date()) throws {
-        try store.write { try $0.pruneChanges(before: now - Self.changesKept) }
+    public func pruneChanges(now: Date = Date()) async throws {
+        try await store.write { try await $0.pruneChanges(before: now - Self.changesKept) }
     }
 }

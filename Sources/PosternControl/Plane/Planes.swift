@@ -25,7 +25,7 @@ public struct Planes: Sendable {
                 blocking: any BlockingRunner = InlineRunner(), logger: Logger) {
         let node = Node(store: store, index: index, routing: routing, lastUse: lastUse, feed: feed, revocations: mailServers.revocations)
         let scripts = MailboxScripts(writer: mailServers.sieve)
-        let outbox = ServerOutbox(node: node, scripts: scripts, folders: mailServers.folders, logger: logger, state: OutboxState())
+        let outbox = ServerOutbox(node: node, scripts: scripts, folders: mailServers.folders, blocking: blocking, logger: logger, state: OutboxState())
         self.outbox = outbox
         self.node = node
         self.serverKey = key
@@ -33,14 +33,14 @@ public struct Planes: Sendable {
         people = PeoplePlane(store: store, key: key, mailFrom: mailFrom, blocking: blocking)
         directory = DirectoryPlane(node: node)
         self.routing = RoutingPlane(node: node, outbox: outbox)
-        mailSettings = MailSettingsPlane(node: node, outbox: outbox, folderCommand: mailServers.folders, logger: logger)
+        mailSettings = MailSettingsPlane(node: node, outbox: outbox, folderCommand: mailServers.folders, blocking: blocking, logger: logger)
         imports = ImportPlane(node: node, blocking: blocking, logger: logger)
-        backups = BackupPlane(store: store, logger: logger)
+        backups = BackupPlane(store: store, blocking: blocking, logger: logger)
     }
 
     /// The rule set's answer for an action with no plane behind it (reading the metrics), as a refusal or nothing.
-    public func authorize(_ actor: Actor, _ action: Action) throws {
-        try Access.enforce(Policy.decide(try store.rights(of: actor), action), actor, PosternError(.notFound, "not found"))
+    public func authorize(_ actor: Actor, _ action: Action) async throws {
+        try await Access.enforce(Policy.decide(try store.rights(of: actor), action), actor, PosternError(.notFound, "not found"))
     }
 
     // This node's state, for the daemon's wiring and its health answers.

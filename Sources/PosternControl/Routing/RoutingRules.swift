@@ -23,12 +23,12 @@ public enum RoutingRules {
 
     /// Redirection (or forward) targets as stored, checked against our addresses and against
     /// the organization's own-domains rule: the one check for both.
-    static func checkedTargets(_ targets: [String], of address: MailAddress, routing: RoutingIndex, in db: StoreTransaction) throws -> [String] {
-        let target = try Access.mailboxTarget(address, in: db)
-        let cleaned = try redirectionTargets(targets, of: address, isOurs: routing.isOurs,
-                                             ourDomains: { domain in try db.importService(domain: domain) != nil })
-        if try db.redirectionScope(organizationID: target.service.organizationID) == .ownDomains {
-            let own = try db.domains(organizationID: target.service.organizationID)
+    static func checkedTargets(_ targets: [String], of address: MailAddress, routing: RoutingIndex, in db: StoreTransaction) async throws -> [String] {
+        let target = try await Access.mailboxTarget(address, in: db)
+        let cleaned = try await redirectionTargets(targets, of: address, isOurs: routing.isOurs,
+                                                   ourDomains: { domain in try await db.importService(domain: domain) != nil })
+        if try await db.redirectionScope(organizationID: target.service.organizationID) == .ownDomains {
+            let own = try await db.domains(organizationID: target.service.organizationID)
             if let outside = cleaned.first(where: { !own.contains(String($0[$0.index(after: $0.lastIndex(of: "@")!)...])) }) {
                 throw PosternError(.redirectionOutside, """
                     \(outside) is outside the organization's domains (\(own.sorted().joined(separator: ", "))): its redirections and forwards stay inside them; nothing was changed
@@ -41,7 +41,7 @@ public enum RoutingRules {
     /// The targets as stored: valid addresses, domain in lowercase, each once, not the mailbox
     /// itself; one in a domain we serve must be a mailbox or an alias.
     public static func redirectionTargets(_ targets: [String], of mailbox: MailAddress, isOurs: (String) -> Bool,
-                                          ourDomains: (String) throws -> Bool) throws -> [String] {
+                                          ourDomains: (String) async throws -> Bool) async throws -> [String] {
         var cleaned: [String] = []
         for text in targets.flatMap({ $0.split(separator: ",") }).map({ $0.trimmingCharacters(in: .whitespaces) }) where !text.isEmpty {
             let target = try MailAddress(text)
@@ -49,7 +49,7 @@ public enum RoutingRules {
             if key == RoutingTable.fold(mailbox.description) {
                 throw PosternError(.redirectionToItself, "\(mailbox) cannot redirect to itself; keep a copy instead (keepCopy)")
             }
-            if try ourDomains(target.domain), !isOurs(target.description) {
+            if try await ourDomains(target.domain), !isOurs(target.description) {
                 throw PosternError(.unknownTarget, """
                     \(target) is in a domain Postern serves but is neither a mailbox nor an alias; nothing was changed
                     """)

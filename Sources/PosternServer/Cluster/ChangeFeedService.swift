@@ -22,12 +22,8 @@ struct ChangeFeedService: Service {
 
     func run() async throws {
         let (signals, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        // The catch-up blocks a thread while PostgreSQL answers (or until database.timeoutSeconds):
-        // a thread of its own, never the cooperative pool nor a pool the control API shares.
+        // The catch-up suspends while PostgreSQL answers (or until database.timeoutSeconds).
         plane.feed.arm()
-        let reader = NIOThreadPool(numberOfThreads: 1)
-        reader.start()
-        defer { reader.shutdownGracefully { _ in } }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -65,7 +61,7 @@ struct ChangeFeedService: Service {
                     var failing = false
                     for await _ in signals {
                         do {
-                            try await reader.runIfActive { try plane.node.catchUp() }
+                            try await plane.node.catchUp()
                             if failing { logger.notice("change feed: in step with the database again") }
                             failing = false
                         } catch {

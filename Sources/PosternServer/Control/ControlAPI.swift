@@ -70,20 +70,6 @@ public enum ControlAPI {
         router.addRoutes(BackupRoutes.collection(plane.backups, serverKeyPath: serverKeyPath))
         return router
     }
-
-    /// Store work blocks on fsync (SQLite) or waits on the network (PostgreSQL): off the
-    /// cooperative pool, on threads of its own. Not NIO's shared pool, one thread per core: with
-    /// its threads all waiting for the one writer, no read could run (a wait, not CPU work).
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await controlThreads.runIfActive(body)
-    }
-
-    /// 4 threads per core, 16 at least: they wait far more than they compute.
-    static let controlThreads: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: max(16, 4 * System.coreCount))
-        pool.start()
-        return pool
-    }()
 }
 
 extension Parameters {

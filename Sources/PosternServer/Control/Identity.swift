@@ -21,10 +21,10 @@ public struct ControlIdentity: Sendable {
     }
 
     /// The actor of a connection from `uid`, asking to act `as` someone (or not).
-    public func actor(uid: UInt32, as login: String?, in store: Store) throws -> Actor {
+    public func actor(uid: UInt32, as login: String?, in store: Store) async throws -> Actor {
         if operatorUIDs.contains(uid) {
             guard let login else { return .operator(uid: uid) }
-            let user = try store.read { try $0.requireUser(login: login) }
+            let user = try await store.read { try await $0.requireUser(login: login) }
             return .operatorAs(uid: uid, Actor.UserRef(id: user.id, login: user.login))
         }
         guard let mapped = users[uid] else {
@@ -36,7 +36,7 @@ public struct ControlIdentity: Sendable {
         if login != nil {
             throw PosternError(.forbidden, "only the operator may act as another user (--as)")
         }
-        guard let user = try store.read({ try $0.user(login: try User.login(mapped)) }) else {
+        guard let user = try await store.read({ try await $0.user(login: try User.login(mapped)) }) else {
             throw PosternError(.unknownCaller, "uid \(uid) is mapped to \(mapped) in control.users, but no such user exists")
         }
         return .user(Actor.UserRef(id: user.id, login: user.login), via: .socket(uid: uid))
@@ -79,7 +79,7 @@ public struct PeerAuthenticator: ControlAuthenticator {
         }
         let login = request.headers[HTTPField.Name("X-Postern-As")!]
         let identity = identity, store = store
-        return try await ControlAPI.blocking { try identity.actor(uid: peer.uid, as: login, in: store) }
+        return try await identity.actor(uid: peer.uid, as: login, in: store)
     }
 }
 
@@ -96,7 +96,7 @@ public struct BearerAuthenticator: ControlAuthenticator {
         let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let ip = channel.remoteAddress?.ipAddress
         let plane = plane
-        return try await ControlAPI.blocking { try plane.people.actor(bearer: secret, ip: ip) }
+        return try await plane.people.actor(bearer: secret, ip: ip)
     }
 }
 

@@ -50,11 +50,11 @@ public enum Daemon {
         // 0640, whatever the umask it was started with; sockets get their configured modes.
         umask(0o027)
         raiseFileLimit(logger: logger)
-        let store = try Store(url: config.databaseURL ?? "sqlite:" + config.databasePath, timeout: config.databaseTimeout,
+        let store = try await Store.open(url: config.databaseURL ?? "sqlite:" + config.databasePath, timeout: config.databaseTimeout,
                               poolSize: config.databasePoolSize)
         defer { store.shutdown() }
         if !FileManager.default.fileExists(atPath: config.serverKeyPath) {
-            let digests = try store.read { try $0.devicePasswordCount() }
+            let digests = try await store.read { try await $0.devicePasswordCount() }
             // A new key would make every stored device password fail while health says ok.
             guard digests == 0 else { throw StartupError.missingServerKey(path: config.serverKeyPath, devicePasswords: digests) }
         }
@@ -71,12 +71,12 @@ public enum Daemon {
                                  sieve: try sieveWriter(config.sieve), folderCommand: config.folderCommand,
                                  feed: feed, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
-            try Seeds.load(directory: seeds, into: plane, logger: logger)
+            try await Seeds.load(directory: seeds, into: plane, logger: logger)
         }
-        let loaded = try plane.node.loadIndex()
-        let routes = try plane.node.loadRouting()
+        let loaded = try await plane.node.loadIndex()
+        let routes = try await plane.node.loadRouting()
         // What other nodes changed while the indexes loaded, before any login is answered.
-        if store.kind == .postgres { try plane.node.catchUp() }
+        if store.kind == .postgres { try await plane.node.catchUp() }
         logger.info("index loaded", metadata: [
             "devicePasswords": "\(loaded.devices)", "genericPasswords": "\(loaded.generic)",
             "mailboxes": "\(routes.mailboxes)", "aliases": "\(routes.aliases)", "redirections": "\(routes.redirects)",

@@ -27,12 +27,12 @@ struct Housekeeper: Service {
             // to the system: glibc keeps freed pages in its arenas otherwise.
             Self.returnFreedMemory()
             do {
-                try plane.devices.expireDevices()
+                try await plane.devices.expireDevices()
                 if clock.now >= nextUnusedSweep {
                     nextUnusedSweep = clock.now + .seconds(3600)
-                    try plane.devices.pruneFailedLogins()
-                    try plane.node.pruneChanges()
-                    if let days = removeUnusedAfterDays { try plane.devices.removeUnusedDevices(olderThanDays: days) }
+                    try await plane.devices.pruneFailedLogins()
+                    try await plane.node.pruneChanges()
+                    if let days = removeUnusedAfterDays { try await plane.devices.removeUnusedDevices(olderThanDays: days) }
                 }
             } catch {
                 logger.error("device housekeeping failed; will retry: \(error)")

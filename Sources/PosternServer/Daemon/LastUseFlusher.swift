@@ -16,16 +16,16 @@ struct LastUseFlusher: Service {
             } catch {
                 break
             }
-            flush()
+            await flush()
         }
-        flush(everything: true)
+        await flush(everything: true)
     }
 
-    func flush(everything: Bool = false) {
-        plane.devices.flushLastUse(everything: everything)
-        plane.devices.recordAttacks(check.throttle.drainReports(), window: check.throttle.policy.window)
-        plane.devices.recordGenericRefusals(check.genericRefusals.drain())
-        plane.devices.flushFailedLogins(check.failedLogins)
+    func flush(everything: Bool = false) async {
+        await plane.devices.flushLastUse(everything: everything)
+        await plane.devices.recordAttacks(check.throttle.drainReports(), window: check.throttle.policy.window)
+        await plane.devices.recordGenericRefusals(check.genericRefusals.drain())
+        await plane.devices.flushFailedLogins(check.failedLogins)
         check.throttle.expire()
     }
 }

@@ -51,7 +51,7 @@ public struct Notifier: Service {
 
     func sendDue() async {
         let due: [OutboxMessage]
-        do { due = try store.write { try $0.claimDueMail(at: Date(), lease: 300) } } catch {
+        do { due = try await store.write { try await $0.claimDueMail(at: Date(), lease: 300) } } catch {
             logger.error("cannot read the outbox: \(error)")
             return
         }
@@ -59,14 +59,14 @@ public struct Notifier: Service {
             let outcome = await send(message)
             do {
                 if outcome == nil {
-                    try store.write { try $0.mailSent(id: message.id) }
+                    try await store.write { try await $0.mailSent(id: message.id) }
                     logger.info("mail sent", metadata: ["to": "\(message.recipient)"])
                 } else if message.attempts + 1 >= Self.maxAttempts {
-                    try store.write { try $0.mailSent(id: message.id) }
+                    try await store.write { try await $0.mailSent(id: message.id) }
                     logger.error("mail given up after \(Self.maxAttempts) tries", metadata: ["to": "\(message.recipient)", "last": "\(outcome ?? "")"])
                 } else {
                     let delay = Self.retryDelay(after: message.attempts)
-                    try store.write { try $0.mailFailed(id: message.id, error: outcome ?? "", retryAt: Date() + delay) }
+                    try await store.write { try await $0.mailFailed(id: message.id, error: outcome ?? "", retryAt: Date() + delay) }
                     logger.warning("mail not sent; will retry", metadata: [
                         "to": "\(message.recipient)", "via": "\(via)", "outcome": "\(outcome ?? "")",
                         "retryInSeconds": "\(Int(delay))",

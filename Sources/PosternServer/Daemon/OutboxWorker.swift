@@ -14,7 +14,7 @@ struct OutboxWorker: Service {
         var idle = 0
         // What waits from before the start runs now, whatever its backoff.
         let outbox = outbox
-        _ = try? await ControlAPI.blocking { outbox.drain(dueBy: .distantFuture) }
+        _ = await outbox.drain(dueBy: .distantFuture)
         while true {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
@@ -25,7 +25,7 @@ struct OutboxWorker: Service {
             guard outbox.due || idle >= 10 else { continue }
             idle = 0
             // Store work blocks (fsync, sievec, doveadm): off the cooperative pool.
-            _ = try? await ControlAPI.blocking { outbox.drain() }
+            _ = await outbox.drain()
         }
     }
 }

@@ -24,7 +24,7 @@ enum Seeds {
         let members: [Member]?
     }
 
-    static func load(directory: String, into plane: Planes, logger: Logger) throws {
+    static func load(directory: String, into plane: Planes, logger: Logger) async throws {
         let seeds = Actor.system("seeds")
         let fm = FileManager.default
         guard fm.fileExists(atPath: directory) else {
@@ -35,28 +35,28 @@ enum Seeds {
         if fm.fileExists(atPath: jsonPath) {
             let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
             for org in file.organizations {
-                _ = try plane.directory.addOrganization(org.name, actor: seeds)
+                _ = try await plane.directory.addOrganization(org.name, actor: seeds)
                 for service in org.services {
-                    _ = try plane.directory.addMailService(name: service.name, organization: org.name, domains: service.domains, actor: seeds)
+                    _ = try await plane.directory.addMailService(name: service.name, organization: org.name, domains: service.domains, actor: seeds)
                 }
             }
-            for address in file.mailboxes { _ = try plane.directory.addMailbox(address, actor: seeds) }
+            for address in file.mailboxes { _ = try await plane.directory.addMailbox(address, actor: seeds) }
             for (address, aliases) in (file.aliases ?? [:]).sorted(by: { $0.key < $1.key }) {
-                for alias in aliases { _ = try plane.routing.addAlias(mailbox: address, alias: alias, actor: seeds) }
+                for alias in aliases { _ = try await plane.routing.addAlias(mailbox: address, alias: alias, actor: seeds) }
             }
             for member in file.members ?? [] {
-                _ = try plane.people.addUser(login: member.login, displayName: member.name ?? "", password: member.password, actor: seeds)
-                _ = try plane.people.setMember(organization: member.organization, login: member.login, role: try Role(parsing: member.role),
+                _ = try await plane.people.addUser(login: member.login, displayName: member.name ?? "", password: member.password, actor: seeds)
+                _ = try await plane.people.setMember(organization: member.organization, login: member.login, role: try Role(parsing: member.role),
                                         displayName: nil, password: nil, actor: seeds)
                 for (address, names) in (member.access ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    _ = try plane.people.setAccess(mailbox: address, login: member.login, permissions: try MailboxPermission(names: names),
+                    _ = try await plane.people.setAccess(mailbox: address, login: member.login, permissions: try MailboxPermission(names: names),
                                             password: nil, actor: seeds)
                 }
             }
         }
         for name in try fm.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".passwd") {
             let text = try String(contentsOfFile: (directory as NSString).appendingPathComponent(name), encoding: .utf8)
-            let report = try plane.imports.importPasswdFile(text, actor: seeds)
+            let report = try await plane.imports.importPasswdFile(text, actor: seeds)
             for error in report.errors { logger.warning("seeds \(name): \(error.message)") }
             logger.info("seeds \(name): \(report.imported) generic password(s) imported")
         }

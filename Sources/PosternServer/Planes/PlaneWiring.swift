@@ -21,12 +21,20 @@ extension Planes {
     }
 }
 
-/// Store work blocks on fsync, account passwords hash with Argon2id: NIO's thread pool, never
-/// the cooperative pool or an event loop.
+/// What blocks a thread: sievec and doveadm waited for, Argon2id account passwords, SQLite's
+/// backup. On threads of their own, never the cooperative pool or an event loop (the store needs
+/// none: its statements suspend).
 struct ThreadPoolRunner: BlockingRunner {
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
+        try await Self.threads.runIfActive(body)
     }
+
+    /// 4 threads per core, 16 at least: most of their time is a wait for a process.
+    static let threads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(16, 4 * System.coreCount))
+        pool.start()
+        return pool
+    }()
 }
 
 /// `doveadm mailbox …` as configured (`folders.doveadm`), with a 30 s deadline.

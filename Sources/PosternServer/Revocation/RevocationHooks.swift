@@ -92,7 +92,7 @@ public final class RevocationHooks: Service, RevocationSink, Sendable {
                     failures.increment()
                     let what = "\(step.what) \(outcome) after \(attempt) attempt(s)"
                     logger.error("revocation hook failed: \(what)")
-                    failuresLog?.record(mailbox: event.address, what)
+                    await failuresLog?.record(mailbox: event.address, what)
                     break
                 }
                 try? await Task.sleep(for: .milliseconds(200 * attempt))

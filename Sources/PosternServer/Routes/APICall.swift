@@ -38,16 +38,16 @@ extension Request {
 }
 
 /// The one decode–call–encode step of every control-API route: the body (if the route takes one)
-/// is decoded, the plane is called on the thread pool (store work blocks on fsync), and its
+/// is decoded, the plane is called (it suspends on the store, never blocks a thread), and its
 /// answer is encoded with `status`. A route holds no logic of its own.
 extension RouteCollection where Context == ControlContext {
     /// A route without a body.
     @discardableResult
     func on<Output: ResponseGenerator & Sendable>(_ method: HTTPRequest.Method, _ path: RouterPath, status: HTTPResponse.Status = .ok,
-                                                 _ call: @escaping @Sendable (APICall) throws -> Output) -> Self {
+                                                 _ call: @escaping @Sendable (APICall) async throws -> Output) -> Self {
         on(path, method: method) { request, context -> EditedResponse<Output> in
             let input = try APICall(request, context)
-            return EditedResponse(status: status, response: try await ControlAPI.blocking { try call(input) })
+            return EditedResponse(status: status, response: try await call(input))
         }
     }
 
@@ -55,11 +55,11 @@ extension RouteCollection where Context == ControlContext {
     @discardableResult
     func on<Body: Decodable & Sendable, Output: ResponseGenerator & Sendable>(
         _ method: HTTPRequest.Method, _ path: RouterPath, body: Body.Type, status: HTTPResponse.Status = .ok,
-        _ call: @escaping @Sendable (APICall, Body) throws -> Output) -> Self {
+        _ call: @escaping @Sendable (APICall, Body) async throws -> Output) -> Self {
         on(path, method: method) { request, context -> EditedResponse<Output> in
             let input = try APICall(request, context)
             let body = try await request.decode(as: Body.self, context: context)
-            return EditedResponse(status: status, response: try await ControlAPI.blocking { try call(input, body) })
+            return EditedResponse(status: status, response: try await call(input, body))
         }
     }
 
@@ -67,11 +67,11 @@ extension RouteCollection where Context == ControlContext {
     @discardableResult
     func on<Body: Decodable & Sendable, Output: ResponseGenerator & Sendable>(
         _ method: HTTPRequest.Method, _ path: RouterPath, optionalBody: Body.Type, status: HTTPResponse.Status = .ok,
-        _ call: @escaping @Sendable (APICall, Body?) throws -> Output) -> Self {
+        _ call: @escaping @Sendable (APICall, Body?) async throws -> Output) -> Self {
         on(path, method: method) { request, context -> EditedResponse<Output> in
             let input = try APICall(request, context)
             let body = try? await request.decode(as: Body.self, context: context)
-            return EditedResponse(status: status, response: try await ControlAPI.blocking { try call(input, body) })
+            return EditedResponse(status: status, response: try await call(input, body))
         }
     }
 }

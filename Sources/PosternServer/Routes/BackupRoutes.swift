@@ -9,7 +9,7 @@ enum BackupRoutes {
         let routes = RouteCollection(context: ControlContext.self)
         routes.on(.post, "/v1/backup", body: BackupInput.self) { call, input in
             guard let serverKeyPath else { throw PosternError(.noBackup, "this control API has no server key to back up") }
-            return try backups.backup(to: input.directory, serverKeyPath: serverKeyPath, actor: call.actor)
+            return try await backups.backup(to: input.directory, serverKeyPath: serverKeyPath, actor: call.actor)
         }
         return routes
     }

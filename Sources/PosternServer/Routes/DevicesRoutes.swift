@@ -9,41 +9,41 @@ enum DevicesRoutes {
     /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
     static func collection(_ devices: DevicesPlane, failedLogins: FailedLogins?) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/mailboxes/:address/devices") { call in DeviceList(try devices.devices(try call["address"], page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address/devices") { call in await DeviceList(try devices.devices(try call["address"], page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/mailboxes/:address/devices", body: DeviceInput.self, status: .created) { call, input in
-            try devices.addDevice(try call["address"], name: input.name, scope: try ServiceScope(names: input.scopes ?? []), expiresAt: input.expiresAt,
+            try await devices.addDevice(try call["address"], name: input.name, scope: try ServiceScope(names: input.scopes ?? []), expiresAt: input.expiresAt,
                                   actor: call.actor)
         }
         routes.on(.post, "/v1/mailboxes/:address/devices/:device/rotate") { call in
-            try devices.rotateDevice(try call["address"], device: try call["device"], actor: call.actor)
+            try await devices.rotateDevice(try call["address"], device: try call["device"], actor: call.actor)
         }
         routes.on(.put, "/v1/mailboxes/:address/devices/:device/scopes", body: ScopeInput.self) { call, input in
-            DeviceBody(device: try devices.setScope(try call["address"], device: try call["device"], scope: try ServiceScope(names: input.scopes ?? []),
+            await DeviceBody(device: try devices.setScope(try call["address"], device: try call["device"], scope: try ServiceScope(names: input.scopes ?? []),
                                                     actor: call.actor))
         }
         routes.on(.put, "/v1/mailboxes/:address/devices/:device/expiry", body: ExpiryInput.self) { call, input in
-            DeviceBody(device: try devices.setExpiry(try call["address"], device: try call["device"], expiresAt: input.expiresAt, actor: call.actor))
+            await DeviceBody(device: try devices.setExpiry(try call["address"], device: try call["device"], expiresAt: input.expiresAt, actor: call.actor))
         }
         routes.on(.delete, "/v1/mailboxes/:address/devices/:device") { call in
-            Disconnected(disconnected: [try devices.disconnectDevice(try call["address"], device: try call["device"], actor: call.actor)])
+            await Disconnected(disconnected: [try devices.disconnectDevice(try call["address"], device: try call["device"], actor: call.actor)])
         }
         routes.on(.post, "/v1/mailboxes/:address/disconnect-all", optionalBody: ConfirmInput.self) { call, input in
-            Disconnected(disconnected: try devices.disconnectAll(try call["address"], confirmed: input?.confirm == true, actor: call.actor))
+            await Disconnected(disconnected: try devices.disconnectAll(try call["address"], confirmed: input?.confirm == true, actor: call.actor))
         }
         routes.on(.get, "/v1/mailboxes/:address/failures") { call in
-            FailedLoginList(failures: try devices.failedLogins(try call["address"], log: failedLogins, actor: call.actor))
+            await FailedLoginList(failures: try devices.failedLogins(try call["address"], log: failedLogins, actor: call.actor))
         }
         routes.on(.get, "/v1/policies/generic/:level/:name") { call in
-            try devices.genericPolicy(try policyLevel(call), try call["name"], actor: call.actor)
+            try await devices.genericPolicy(try policyLevel(call), try call["name"], actor: call.actor)
         }
         routes.on(.put, "/v1/policies/generic/:level/:name", body: GenericPolicyInput.self) { call, input in
             let policy = GenericPolicy(refused: try GenericPolicy.services(input.refuse), from: input.from)
-            return try devices.setGenericPolicy(try policyLevel(call), try call["name"], policy, actor: call.actor)
+            return try await devices.setGenericPolicy(try policyLevel(call), try call["name"], policy, actor: call.actor)
         }
         routes.on(.delete, "/v1/policies/generic/:level/:name") { call in
-            try devices.setGenericPolicy(try policyLevel(call), try call["name"], nil, actor: call.actor)
+            try await devices.setGenericPolicy(try policyLevel(call), try call["name"], nil, actor: call.actor)
         }
-        routes.on(.get, "/v1/reports/generic") { call in try devices.genericReport(actor: call.actor) }
+        routes.on(.get, "/v1/reports/generic") { call in try await devices.genericReport(actor: call.actor) }
         return routes
     }
 

@@ -7,33 +7,33 @@ import PosternCore
 enum DirectoryRoutes {
     static func collection(_ directory: DirectoryPlane) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/organizations") { call in OrganizationList(try directory.organizations(page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/organizations") { call in await OrganizationList(try directory.organizations(page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/organizations", body: NameInput.self, status: .created) { call, input in
-            OrganizationBody(organization: try directory.addOrganization(input.name, actor: call.actor))
+            await OrganizationBody(organization: try directory.addOrganization(input.name, actor: call.actor))
         }
         routes.on(.delete, "/v1/organizations/:organization") { call in
-            OrganizationRemoved(removed: try directory.removeOrganization(try call["organization"], actor: call.actor))
+            await OrganizationRemoved(removed: try directory.removeOrganization(try call["organization"], actor: call.actor))
         }
-        routes.on(.get, "/v1/services") { call in ServiceList(try directory.mailServices(page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/services") { call in await ServiceList(try directory.mailServices(page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/services", body: ServiceInput.self, status: .created) { call, input in
-            ServiceBody(service: try directory.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: call.actor))
+            await ServiceBody(service: try directory.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: call.actor))
         }
-        routes.on(.delete, "/v1/services/:service") { call in ServiceRemoved(removed: try directory.removeMailService(try call["service"], actor: call.actor)) }
-        routes.on(.get, "/v1/mailboxes") { call in MailboxList(try directory.mailboxes(domain: call.query["domain"], page: try call.page, actor: call.actor)) }
+        routes.on(.delete, "/v1/services/:service") { call in await ServiceRemoved(removed: try directory.removeMailService(try call["service"], actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes") { call in await MailboxList(try directory.mailboxes(domain: call.query["domain"], page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/mailboxes", body: AddressInput.self, status: .created) { call, input in
-            MailboxBody(mailbox: try directory.addMailbox(input.address, actor: call.actor))
+            await MailboxBody(mailbox: try directory.addMailbox(input.address, actor: call.actor))
         }
-        routes.on(.get, "/v1/mailboxes/:address") { call in MailboxBody(mailbox: try directory.mailbox(try call["address"], actor: call.actor)) }
-        routes.on(.delete, "/v1/mailboxes/:address") { call in MailboxRemoved(try directory.removeMailbox(try call["address"], actor: call.actor)) }
-        routes.on(.get, "/v1/mailboxes/:address/removal") { call in try directory.mailboxRemoval(try call["address"], actor: call.actor) }
+        routes.on(.get, "/v1/mailboxes/:address") { call in await MailboxBody(mailbox: try directory.mailbox(try call["address"], actor: call.actor)) }
+        routes.on(.delete, "/v1/mailboxes/:address") { call in await MailboxRemoved(try directory.removeMailbox(try call["address"], actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address/removal") { call in try await directory.mailboxRemoval(try call["address"], actor: call.actor) }
         routes.on(.get, "/v1/mailboxes/:address/history") { call in
             let filter = try HistoryFilter(call.query)
-            return HistoryList(try directory.history(try call["address"], page: try call.page, since: filter.since, until: filter.until,
+            return await HistoryList(try directory.history(try call["address"], page: try call.page, since: filter.since, until: filter.until,
                                                      kind: filter.kind, actor: call.actor))
         }
         routes.on(.get, "/v1/organizations/:organization/history") { call in
             let filter = try HistoryFilter(call.query)
-            return HistoryList(try directory.organizationHistory(try call["organization"], page: try call.page, since: filter.since,
+            return await HistoryList(try directory.organizationHistory(try call["organization"], page: try call.page, since: filter.since,
                                                                  until: filter.until, kind: filter.kind, actor: call.actor))
         }
         return routes

@@ -8,48 +8,48 @@ enum MailSettingsRoutes {
     static func collection(_ settings: MailSettingsPlane) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
         routes.on(.get, "/v1/mailboxes/:address/rules") { call in
-            RulesBody(mailbox: try call["address"], rules: try settings.rules(mailbox: try call["address"], actor: call.actor))
+            await RulesBody(mailbox: try call["address"], rules: try settings.rules(mailbox: try call["address"], actor: call.actor))
         }
         routes.on(.put, "/v1/mailboxes/:address/rules", body: RulesInput.self) { call, input in
-            RulesBody(mailbox: try call["address"], rules: try settings.setRules(mailbox: try call["address"], rules: input.rules, actor: call.actor))
+            await RulesBody(mailbox: try call["address"], rules: try settings.setRules(mailbox: try call["address"], rules: input.rules, actor: call.actor))
         }
         routes.on(.get, "/v1/mailboxes/:address/spam-filter") { call in
-            SpamFilterBody(mailbox: try call["address"], spam: try settings.spamFilter(mailbox: try call["address"], actor: call.actor))
+            await SpamFilterBody(mailbox: try call["address"], spam: try settings.spamFilter(mailbox: try call["address"], actor: call.actor))
         }
         routes.on(.put, "/v1/mailboxes/:address/spam-filter", body: SpamFilter.self) { call, input in
-            SpamFilterBody(mailbox: try call["address"], spam: try settings.setSpamFilter(mailbox: try call["address"], input, actor: call.actor))
+            await SpamFilterBody(mailbox: try call["address"], spam: try settings.setSpamFilter(mailbox: try call["address"], input, actor: call.actor))
         }
         routes.on(.get, "/v1/mailboxes/:address/responder") { call in
-            ResponderBody(mailbox: try call["address"], responder: try settings.responder(mailbox: try call["address"], actor: call.actor))
+            await ResponderBody(mailbox: try call["address"], responder: try settings.responder(mailbox: try call["address"], actor: call.actor))
         }
         routes.on(.put, "/v1/mailboxes/:address/responder", body: Responder.self) { call, input in
-            ResponderBody(mailbox: try call["address"], responder: try settings.setResponder(mailbox: try call["address"], input, actor: call.actor))
+            await ResponderBody(mailbox: try call["address"], responder: try settings.setResponder(mailbox: try call["address"], input, actor: call.actor))
         }
         routes.on(.get, "/v1/mailboxes/:address/senders") { call in
-            SenderListsBody(mailbox: try call["address"], senders: try settings.senderLists(mailbox: try call["address"], actor: call.actor))
+            await SenderListsBody(mailbox: try call["address"], senders: try settings.senderLists(mailbox: try call["address"], actor: call.actor))
         }
         routes.on(.put, "/v1/mailboxes/:address/senders", body: SenderLists.self) { call, input in
-            SenderListsBody(mailbox: try call["address"], senders: try settings.setSenderLists(mailbox: try call["address"], input, actor: call.actor))
+            await SenderListsBody(mailbox: try call["address"], senders: try settings.setSenderLists(mailbox: try call["address"], input, actor: call.actor))
         }
         routes.on(.get, "/v1/mailboxes/:address/folders") { call in
-            FolderList(mailbox: try call["address"], folders: try settings.folders(mailbox: try call["address"], actor: call.actor))
+            await FolderList(mailbox: try call["address"], folders: try settings.folders(mailbox: try call["address"], actor: call.actor))
         }
         routes.on(.post, "/v1/mailboxes/:address/folders", body: FolderInput.self, status: .created) { call, input in
-            FolderBody(mailbox: try call["address"], folder: try settings.createFolder(mailbox: try call["address"], name: input.name, actor: call.actor))
+            await FolderBody(mailbox: try call["address"], folder: try settings.createFolder(mailbox: try call["address"], name: input.name, actor: call.actor))
         }
         routes.on(.put, "/v1/mailboxes/:address/folders/:folder", body: FolderInput.self) { call, input in
-            FolderBody(mailbox: try call["address"], folder: try settings.renameFolder(mailbox: try call["address"], from: try call["folder"],
+            await FolderBody(mailbox: try call["address"], folder: try settings.renameFolder(mailbox: try call["address"], from: try call["folder"],
                                                                                        to: input.name, actor: call.actor))
         }
         routes.on(.delete, "/v1/mailboxes/:address/folders/:folder") { call in
-            FolderBody(mailbox: try call["address"], folder: try settings.deleteFolder(mailbox: try call["address"], name: try call["folder"], actor: call.actor))
+            await FolderBody(mailbox: try call["address"], folder: try settings.deleteFolder(mailbox: try call["address"], name: try call["folder"], actor: call.actor))
         }
-        routes.on(.get, "/v1/mailboxes/:address/signature") { call in try settings.signature(mailbox: try call["address"], actor: call.actor) }
+        routes.on(.get, "/v1/mailboxes/:address/signature") { call in try await settings.signature(mailbox: try call["address"], actor: call.actor) }
         routes.on(.put, "/v1/mailboxes/:address/signature", body: SignatureInput.self) { call, input in
-            try settings.setSignature(mailbox: try call["address"], text: input.text, replyTo: input.replyTo, actor: call.actor)
+            try await settings.setSignature(mailbox: try call["address"], text: input.text, replyTo: input.replyTo, actor: call.actor)
         }
         routes.on(.post, "/v1/sieve/rewrite", optionalBody: SieveRewriteInput.self) { call, input in
-            try settings.rewriteScripts(mailboxes: input?.mailboxes ?? [], actor: call.actor)
+            try await settings.rewriteScripts(mailboxes: input?.mailboxes ?? [], actor: call.actor)
         }
         return routes
     }

@@ -10,7 +10,7 @@ enum NodeRoutes {
         let routes = RouteCollection(context: ControlContext.self)
         routes.get("/metrics") { _, context in
             let actor = try context.who()
-            try await ControlAPI.blocking { try planes.authorize(actor, .readMetrics) }
+            try await planes.authorize(actor, .readMetrics)
             if planes.store.kind == .postgres { planes.feed.recordGauges() }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"

@@ -8,61 +8,61 @@ import PosternCore
 enum PeopleRoutes {
     static func collection(_ people: PeoplePlane, signIns: Throttle) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/users") { call in UserList(try people.users(page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/users") { call in await UserList(try people.users(page: try call.page, actor: call.actor)) }
         routes.on(.post, "/v1/users", body: UserInput.self, status: .created) { call, input in
-            UserBody(user: try people.addUser(login: input.login, displayName: input.displayName ?? "", password: input.password, actor: call.actor))
+            await UserBody(user: try people.addUser(login: input.login, displayName: input.displayName ?? "", password: input.password, actor: call.actor))
         }
         routes.on(.put, "/v1/users/:login/password", body: PasswordInput.self) { call, input in
-            UserBody(user: try people.setPassword(login: try call["login"], password: input.password, current: input.current, actor: call.actor))
+            await UserBody(user: try people.setPassword(login: try call["login"], password: input.password, current: input.current, actor: call.actor))
         }
 
         routes.on(.get, "/v1/organizations/:organization/members") { call in
-            MemberList(try people.members(organization: try call["organization"], page: try call.page, actor: call.actor))
+            await MemberList(try people.members(organization: try call["organization"], page: try call.page, actor: call.actor))
         }
         routes.on(.put, "/v1/organizations/:organization/members/:login", body: MemberInput.self) { call, input in
-            try people.setMember(organization: try call["organization"], login: try call["login"], role: try Role(parsing: input.role),
+            try await people.setMember(organization: try call["organization"], login: try call["login"], role: try Role(parsing: input.role),
                                  displayName: input.displayName, password: input.password, actor: call.actor)
         }
         routes.on(.get, "/v1/organizations/:organization/members/:login/removal") { call in
-            try people.memberRemovalPreview(organization: try call["organization"], login: try call["login"], actor: call.actor)
+            try await people.memberRemovalPreview(organization: try call["organization"], login: try call["login"], actor: call.actor)
         }
         routes.on(.delete, "/v1/organizations/:organization/members/:login", optionalBody: RemovalInput.self) { call, input in
-            try people.removeMember(organization: try call["organization"], login: try call["login"], confirm: input?.confirm, password: input?.password,
+            try await people.removeMember(organization: try call["organization"], login: try call["login"], confirm: input?.confirm, password: input?.password,
                                     actor: call.actor)
         }
 
-        routes.on(.get, "/v1/mailboxes/:address/access") { call in AccessList(try people.access(mailbox: try call["address"], page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address/access") { call in await AccessList(try people.access(mailbox: try call["address"], page: try call.page, actor: call.actor)) }
         routes.on(.put, "/v1/mailboxes/:address/access/:login", body: AccessInput.self) { call, input in
-            try people.setAccess(mailbox: try call["address"], login: try call["login"], permissions: input.permissions, password: input.password,
+            try await people.setAccess(mailbox: try call["address"], login: try call["login"], permissions: input.permissions, password: input.password,
                                  actor: call.actor)
         }
         routes.on(.delete, "/v1/mailboxes/:address/access/:login", optionalBody: RemovalInput.self) { call, input in
-            try people.revokeAccess(mailbox: try call["address"], login: try call["login"], password: input?.password, actor: call.actor)
+            try await people.revokeAccess(mailbox: try call["address"], login: try call["login"], password: input?.password, actor: call.actor)
         }
 
-        routes.on(.get, "/v1/services/:service/grants") { call in try people.serviceGrants(service: try call["service"], actor: call.actor) }
+        routes.on(.get, "/v1/services/:service/grants") { call in try await people.serviceGrants(service: try call["service"], actor: call.actor) }
         routes.on(.put, "/v1/services/:service/grants/:login") { call in
-            try people.grantService(try call["service"], login: try call["login"], actor: call.actor)
+            try await people.grantService(try call["service"], login: try call["login"], actor: call.actor)
         }
         routes.on(.delete, "/v1/services/:service/grants/:login") { call in
-            try people.revokeService(try call["service"], login: try call["login"], actor: call.actor)
+            try await people.revokeService(try call["service"], login: try call["login"], actor: call.actor)
         }
-        routes.on(.get, "/v1/services/:service/defaults") { call in try people.defaults(service: try call["service"], actor: call.actor) }
+        routes.on(.get, "/v1/services/:service/defaults") { call in try await people.defaults(service: try call["service"], actor: call.actor) }
         routes.on(.put, "/v1/services/:service/defaults", body: DefaultsInput.self) { call, input in
-            try people.setDefaults(service: try call["service"], permissions: input.permissions, actor: call.actor)
+            try await people.setDefaults(service: try call["service"], permissions: input.permissions, actor: call.actor)
         }
         routes.on(.post, "/v1/services/:service/defaults/apply", body: ApplyDefaultsInput.self) { call, input in
-            AccessChanges(changed: try people.applyDefaults(service: try call["service"], mailboxes: input.mailboxes, login: input.login,
+            await AccessChanges(changed: try people.applyDefaults(service: try call["service"], mailboxes: input.mailboxes, login: input.login,
                                                             password: input.password, actor: call.actor))
         }
 
         routes.on(.post, "/v1/tokens", body: TokenInput.self, status: .created) { call, input in
-            try people.createToken(name: input.name, days: input.days, login: input.login, actor: call.actor)
+            try await people.createToken(name: input.name, days: input.days, login: input.login, actor: call.actor)
         }
-        routes.on(.get, "/v1/tokens") { call in TokenList(try people.tokens(login: call.query["login"], page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/tokens") { call in await TokenList(try people.tokens(login: call.query["login"], page: try call.page, actor: call.actor)) }
         routes.on(.delete, "/v1/tokens/:id") { call in
             guard let id = Int64(try call["id"]) else { throw PosternError(.invalidId, "a token is named by its number (`postern token list`)") }
-            return TokenBody(token: try people.revokeToken(id: id, actor: call.actor))
+            return await TokenBody(token: try people.revokeToken(id: id, actor: call.actor))
         }
         // Signing in needs no identity: the one route the authenticator lets through.
         routes.post("/v1/session") { request, context -> EditedResponse<NewToken> in
@@ -71,7 +71,7 @@ enum PeopleRoutes {
                                                   throttle: signIns)
             return EditedResponse(status: .created, response: session)
         }
-        routes.on(.delete, "/v1/session") { call in TokenBody(token: try people.signOut(actor: call.actor)) }
+        routes.on(.delete, "/v1/session") { call in await TokenBody(token: try people.signOut(actor: call.actor)) }
         return routes
     }
 }

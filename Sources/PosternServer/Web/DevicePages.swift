@@ -14,10 +14,8 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let request = Pager.request(query)
-            let boxes = try await ControlAPI.blocking { [plane] in try plane.directory.mailboxesWithPermissions(page: request, actor: actor) }
-            let orgs = try await ControlAPI.blocking { [plane] in
-                try plane.directory.organizationsWithRights(page: .first(PageRequest.maxLimit), actor: actor).items
-            }
+            let boxes = try await plane.directory.mailboxesWithPermissions(page: request, actor: actor)
+            let orgs = try await plane.directory.organizationsWithRights(page: .first(PageRequest.maxLimit), actor: actor).items
             return page("home", HomeView(title: "Your mailboxes", organizations: orgs.map { org in
                 HomeView.Organization(name: org.organization.name, path: Self.segment(org.organization.name), role: org.role?.label ?? "operator",
                                       members: org.seesMembers, services: org.managedServices.map { Link(name: $0, path: Self.segment($0)) })
@@ -37,7 +35,7 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             let wanted = Pager.request(request.queryValues)
-            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, page: wanted, actor: actor) }
+            let list = try await plane.devices.devices(address, page: wanted, actor: actor)
             var view = DevicesView(title: "Devices", address: address, path: Self.segment(address), devices: list.items.map { Self.row($0, address) },
                                    services: ServiceScope.Service.allCases.map(\.rawValue),
                                    pager: Pager(list, path: "/mailboxes/\(Self.segment(address))/devices"))
@@ -65,9 +63,7 @@ extension Pages {
             }
             let (since, until) = (day("since"), day("until"))
             let wanted = Pager.request(request.queryValues)
-            let entries = try await ControlAPI.blocking { [plane] in
-                try plane.directory.history(address, page: wanted, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
-            }
+            let entries = try await plane.directory.history(address, page: wanted, since: since.date, until: until.date.map { $0 + 86_400 }, kind: kind, actor: actor)
             return page("history", HistoryView(title: "History", address: address, path: Self.segment(address), since: since.text, until: until.text,
                                                kinds: Self.historyKinds.map { Choice(value: $0.0, label: $0.1, selected: $0.0 == kind) },
                                                entries: entries.items.map { .init(at: Output.date($0.at), actor: $0.actor, origin: $0.origin ?? "",
@@ -97,7 +93,7 @@ extension Pages {
             let address = try context.parameters.decoded("address")
             let input = try await form(Form.self, request, context)
             let scope = try ServiceScope(names: input.scopes ?? [])
-            let made = try await ControlAPI.blocking { [plane] in try plane.devices.addDevice(address, name: input.name, scope: scope, actor: actor) }
+            let made = try await plane.devices.addDevice(address, name: input.name, scope: scope, actor: actor)
             return password(made, address, heading: "New device: \(made.device.name)", context)
         }
     }
@@ -108,7 +104,7 @@ extension Pages {
             let actor = try signedIn(context)
             let (address, id) = (try context.parameters.decoded("address"), try context.parameters.decoded("id"))
             _ = try await form(Form.self, request, context)
-            let made = try await ControlAPI.blocking { [plane] in try plane.devices.rotateDevice(address, device: "#" + id, actor: actor) }
+            let made = try await plane.devices.rotateDevice(address, device: "#" + id, actor: actor)
             return password(made, address, heading: "New password for \(made.device.name)", context)
         }
     }
@@ -138,7 +134,7 @@ extension Pages {
             let actor = try signedIn(context)
             let (address, id) = (try context.parameters.decoded("address"), try context.parameters.decoded("id"))
             _ = try await form(Form.self, request, context)
-            _ = try await ControlAPI.blocking { [plane] in try plane.devices.disconnectDevice(address, device: "#" + id, actor: actor) }
+            _ = try await plane.devices.disconnectDevice(address, device: "#" + id, actor: actor)
             return Self.redirect("/mailboxes/\(Self.segment(address))/devices?done=disconnected")
         }
     }
@@ -148,7 +144,7 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             // What the confirmation lists: the first 500 (a mailbox holds fewer; the count says how many go).
-            let list = try await ControlAPI.blocking { [plane] in try plane.devices.devices(address, page: .first(PageRequest.maxLimit), actor: actor) }
+            let list = try await plane.devices.devices(address, page: .first(PageRequest.maxLimit), actor: actor)
             return page("disconnect-all", DisconnectAllView(title: "Disconnect all devices", address: address, path: Self.segment(address),
                                                             devices: list.items.map { Self.row($0, address) }, count: list.items.count), context)
         }
@@ -160,7 +156,7 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             _ = try await form(Form.self, request, context)
-            _ = try await ControlAPI.blocking { [plane] in try plane.devices.disconnectAll(address, confirmed: true, actor: actor) }
+            _ = try await plane.devices.disconnectAll(address, confirmed: true, actor: actor)
             return Self.redirect("/mailboxes/\(Self.segment(address))/devices?done=all")
         }
     }
@@ -171,7 +167,7 @@ extension Pages {
         let host = request.head.authority.map { String($0.split(separator: ":")[0]).lowercased() }
         let candidates = [fromAddress, host, host.map { $0.hasPrefix("autoconfig.") ? String($0.dropFirst(11)) : $0 }].compactMap { $0 }
         let plane = plane
-        for domain in candidates where try await ControlAPI.blocking({ try plane.directory.servesDomain(domain) }) {
+        for domain in candidates where try await plane.directory.servesDomain(domain) {
             return Response(status: .ok, headers: [.contentType: "application/xml; charset=utf-8", .cacheControl: "public, max-age=3600"],
                             body: .init(byteBuffer: ByteBuffer(string: clientSettings.autoconfig(domain: domain))))
         }

@@ -12,11 +12,11 @@ extension Pages {
 
     /// One settings page: `load` reads what it shows (throwing what the user may not see).
     func settingsPage<Content: Sendable>(_ template: String, _ title: String, _ context: WebContext, notice: String?, problem: String?,
-                                         status: HTTPResponse.Status, _ load: @escaping @Sendable (Actor, String) throws -> Content) async -> Response {
+                                         status: HTTPResponse.Status, _ load: @escaping @Sendable (Actor, String) async throws -> Content) async -> Response {
         await run(context) {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
-            let content = try await ControlAPI.blocking { try load(actor, address) }
+            let content = try await load(actor, address)
             return page(template, MailboxPage(title: title, address: address, path: Self.segment(address), notice: notice, problem: problem,
                                               content: content), context, status: status)
         }
@@ -24,7 +24,7 @@ extension Pages {
 
     func rulesPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("rules", "Rules", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let rules = try plane.mailSettings.rules(mailbox: address, actor: actor)
+            let rules = try await plane.mailSettings.rules(mailbox: address, actor: actor)
             return RulesContent(rules: rules.enumerated().map { index, rule in
                 RulesContent.Row(id: "\(rule.id ?? 0)", name: rule.name, enabled: rule.enabled, first: index == 0, last: index == rules.count - 1,
                                  when: rule.conditions.map(Self.describe).joined(separator: rule.match == .all ? " and " : " or "),
@@ -64,7 +64,7 @@ extension Pages {
                                    conditions: [Condition(field: field, header: input.header, test: test, value: input.value ?? "")],
                                    actions: [RuleAction(kind: kind, folder: kind == .fileinto ? target : nil, address: kind == .forward ? target : nil)])
             }
-            _ = try await ControlAPI.blocking { [plane] in try plane.mailSettings.editRules(mailbox: address, edit, actor: actor) }
+            _ = try await plane.mailSettings.editRules(mailbox: address, edit, actor: actor)
             return input.do == "add" ? "Rule “\(input.name ?? "")” added." : "Rules saved."
         }
     }
@@ -84,7 +84,7 @@ extension Pages {
 
     func spamPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("spam", "Spam filter", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let spam = try plane.mailSettings.spamFilter(mailbox: address, actor: actor)
+            let spam = try await plane.mailSettings.spamFilter(mailbox: address, actor: actor)
             return SpamContent(enabled: spam.enabled, threshold: "\(spam.threshold)", folder: spam.folder)
         }
     }
@@ -96,16 +96,14 @@ extension Pages {
             guard let threshold = Int(input.threshold.trimmingCharacters(in: .whitespaces)) else {
                 throw PosternError(.invalidThreshold, "the threshold is a whole number, such as 5")
             }
-            let saved = try await ControlAPI.blocking { [plane] in
-                try plane.mailSettings.setSpamFilter(mailbox: address, SpamFilter(enabled: input.enabled == "on", threshold: threshold, folder: input.folder), actor: actor)
-            }
+            let saved = try await plane.mailSettings.setSpamFilter(mailbox: address, SpamFilter(enabled: input.enabled == "on", threshold: threshold, folder: input.folder), actor: actor)
             return saved.enabled ? "Spam filter on: a score of \(saved.threshold) or more goes to \(saved.folder)." : "Spam filter off."
         }
     }
 
     func responderPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("responder", "Automatic reply", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let r = try plane.mailSettings.responder(mailbox: address, actor: actor)
+            let r = try await plane.mailSettings.responder(mailbox: address, actor: actor)
             return ResponderContent(enabled: r.enabled, subject: r.subject, text: r.text, start: r.start ?? "", end: r.end ?? "",
                                     onlyOwnDomains: r.onlyOwnDomains, days: "\(r.days)")
         }
@@ -119,14 +117,14 @@ extension Pages {
             let responder = Responder(enabled: input.enabled == "on", subject: input.subject, text: input.text,
                                       start: input.start.flatMap { $0.isEmpty ? nil : $0 }, end: input.end.flatMap { $0.isEmpty ? nil : $0 },
                                       onlyOwnDomains: input.onlyOwnDomains == "on", days: Int(input.days) ?? 0)
-            let saved = try await ControlAPI.blocking { [plane] in try plane.mailSettings.setResponder(mailbox: address, responder, actor: actor) }
+            let saved = try await plane.mailSettings.setResponder(mailbox: address, responder, actor: actor)
             return saved.enabled ? "The automatic reply is on." : "The automatic reply is off."
         }
     }
 
     func sendersPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("senders", "Blocked and approved senders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let lists = try plane.mailSettings.senderLists(mailbox: address, actor: actor)
+            let lists = try await plane.mailSettings.senderLists(mailbox: address, actor: actor)
             return SendersContent(blocked: lists.blocked.joined(separator: "\n"), approved: lists.approved.joined(separator: "\n"),
                                   junk: lists.blockedAction == .junk, discard: lists.blockedAction == .discard)
         }
@@ -141,7 +139,7 @@ extension Pages {
             }
             let lists = SenderLists(blocked: entries(input.blocked), approved: entries(input.approved),
                                     blockedAction: SenderLists.BlockedAction(rawValue: input.blockedAction) ?? .junk)
-            let saved = try await ControlAPI.blocking { [plane] in try plane.mailSettings.setSenderLists(mailbox: address, lists, actor: actor) }
+            let saved = try await plane.mailSettings.setSenderLists(mailbox: address, lists, actor: actor)
             return "\(saved.blocked.count) blocked, \(saved.approved.count) approved."
         }
     }
@@ -149,7 +147,7 @@ extension Pages {
     func foldersPage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok,
                      confirmDelete: String? = nil) async throws -> Response {
         await settingsPage("folders", "Folders", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let folders = try plane.mailSettings.folders(mailbox: address, actor: actor)
+            let folders = try await plane.mailSettings.folders(mailbox: address, actor: actor)
             return FoldersContent(folders: folders.map { .init(name: $0, inbox: $0.uppercased() == "INBOX") }, confirmDelete: confirmDelete)
         }
     }
@@ -164,21 +162,19 @@ extension Pages {
         let request = Request(head: request.head, body: .init(buffer: body))
         return await submit(Form.self, request, context, redisplay: { try await foldersPage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
-            return try await ControlAPI.blocking { [plane] in
-                switch input.do {
-                case "create": return "Folder \(try plane.mailSettings.createFolder(mailbox: address, name: input.name, actor: actor)) created."
-                case "rename": return "Folder \(input.name) is now \(try plane.mailSettings.renameFolder(mailbox: address, from: input.name, to: input.new ?? "", actor: actor))."
-                case "delete": return "Folder \(try plane.mailSettings.deleteFolder(mailbox: address, name: input.name, actor: actor)) deleted, with its mail."
-                default: throw PosternError(.unknownAction, "unknown action; nothing was changed")
-                }
+            switch input.do {
+            case "create": return "Folder \(try await plane.mailSettings.createFolder(mailbox: address, name: input.name, actor: actor)) created."
+            case "rename": return "Folder \(input.name) is now \(try await plane.mailSettings.renameFolder(mailbox: address, from: input.name, to: input.new ?? "", actor: actor))."
+            case "delete": return "Folder \(try await plane.mailSettings.deleteFolder(mailbox: address, name: input.name, actor: actor)) deleted, with its mail."
+            default: throw PosternError(.unknownAction, "unknown action; nothing was changed")
             }
         }
     }
 
     func signaturePage(_ context: WebContext, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         await settingsPage("signature", "Signature", context, notice: notice, problem: problem, status: status) { [plane] actor, address in
-            let signature = try plane.mailSettings.signature(mailbox: address, actor: actor)
-            let own = [address] + (try plane.mailSettings.aliasesForReplyTo(mailbox: address, actor: actor))
+            let signature = try await plane.mailSettings.signature(mailbox: address, actor: actor)
+            let own = [address] + (try await plane.mailSettings.aliasesForReplyTo(mailbox: address, actor: actor))
             return SignatureContent(text: signature.text,
                                     replyTos: own.map { .init(value: $0, selected: RoutingTable.fold($0) == RoutingTable.fold(signature.replyTo ?? "")) },
                                     none: signature.replyTo == nil)
@@ -189,9 +185,7 @@ extension Pages {
         struct Form: Decodable { let text: String; let replyTo: String? }
         return await submit(Form.self, request, context, redisplay: { try await signaturePage(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
-            let saved = try await ControlAPI.blocking { [plane] in
-                try plane.mailSettings.setSignature(mailbox: address, text: input.text, replyTo: input.replyTo, actor: actor)
-            }
+            let saved = try await plane.mailSettings.setSignature(mailbox: address, text: input.text, replyTo: input.replyTo, actor: actor)
             return "Signature saved" + (saved.replyTo.map { "; replies go to \($0)." } ?? ".")
         }
     }

@@ -148,7 +148,7 @@ struct Pages: Sendable {
             struct Form: Decodable { let csrf: String? }
             let actor = try signedIn(context)
             _ = try await form(Form.self, request, context)
-            _ = try await ControlAPI.blocking { [plane] in try plane.people.signOut(actor: actor) }
+            _ = try await plane.people.signOut(actor: actor)
             return Self.redirect("/signin", cookie: "\(WebManager.cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
         }
     }

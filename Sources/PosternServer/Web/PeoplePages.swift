@@ -16,9 +16,7 @@ extension Pages {
             let actor = try signedIn(context)
             let organization = try context.parameters.decoded("organization")
             let request = Pager.request(query)
-            let (list, manages) = try await ControlAPI.blocking { [plane] in
-                try plane.people.membersOverview(organization: organization, page: request, actor: actor)
-            }
+            let (list, manages) = try await plane.people.membersOverview(organization: organization, page: request, actor: actor)
             let rows = list.items.map { member in
                 MembersView.Row(login: member.login, displayName: member.displayName, roleLabel: member.role.label, orgPath: Self.segment(organization),
                                 loginPath: Self.segment(member.login), csrf: context.csrf ?? "",
@@ -37,9 +35,7 @@ extension Pages {
             let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
             let input = try await form(Form.self, request, context)
             let role = try Role(parsing: input.role)
-            let change = try await ControlAPI.blocking { [plane] in
-                try plane.people.setMember(organization: organization, login: login, role: role, displayName: nil, password: input.password, actor: actor)
-            }
+            let change = try await plane.people.setMember(organization: organization, login: login, role: role, displayName: nil, password: input.password, actor: actor)
             return try await members(context, notice: "\(change.member.login) is now \(change.member.role.label).")
         }
     }
@@ -48,7 +44,7 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
-            let preview = try await ControlAPI.blocking { [plane] in try plane.people.memberRemovalPreview(organization: organization, login: login, actor: actor) }
+            let preview = try await plane.people.memberRemovalPreview(organization: organization, login: login, actor: actor)
             return page("remove-member", RemoveMemberView(
                 title: "Remove a member", organization: organization, login: preview.member.login, orgPath: Self.segment(organization),
                 loginPath: Self.segment(preview.member.login), roleLabel: preview.member.role.label,
@@ -65,9 +61,7 @@ extension Pages {
             let actor = try signedIn(context)
             let (organization, login) = (try context.parameters.decoded("organization"), try context.parameters.decoded("login"))
             let input = try await form(Form.self, request, context)
-            let removed = try await ControlAPI.blocking { [plane] in
-                try plane.people.removeMember(organization: organization, login: login, confirm: input.confirm, password: input.password, actor: actor)
-            }
+            let removed = try await plane.people.removeMember(organization: organization, login: login, confirm: input.confirm, password: input.password, actor: actor)
             return try await members(context, notice: "\(removed.member.login) was removed, with \(removed.mailboxAccess.count) mailbox access(es).")
         }
     }
@@ -88,7 +82,7 @@ extension Pages {
             let actor = try signedIn(context)
             let address = try context.parameters.decoded("address")
             let request = Pager.request(query)
-            let overview = try await ControlAPI.blocking { [plane] in try plane.people.accessOverview(mailbox: address, page: request, actor: actor) }
+            let overview = try await plane.people.accessOverview(mailbox: address, page: request, actor: actor)
             let content = AccessContent(
                 service: overview.service, servicePath: Self.segment(overview.service),
                 defaults: overview.defaults.isEmpty ? "no permission" : overview.defaults.names.joined(separator: ", "),
@@ -113,15 +107,11 @@ extension Pages {
             let address = try context.parameters.decoded("address")
             switch input.do {
             case "remove":
-                let change = try await ControlAPI.blocking { [plane] in
-                    try plane.people.revokeAccess(mailbox: address, login: input.login, password: input.password, actor: actor)
-                }
+                let change = try await plane.people.revokeAccess(mailbox: address, login: input.login, password: input.password, actor: actor)
                 return "\(change.access.login) no longer has access to \(address)."
             case "save", "defaults":
                 let permissions = input.do == "defaults" ? nil : try MailboxPermission(names: input.permissions ?? [])
-                let change = try await ControlAPI.blocking { [plane] in
-                    try plane.people.setAccess(mailbox: address, login: input.login, permissions: permissions, password: input.password, actor: actor)
-                }
+                let change = try await plane.people.setAccess(mailbox: address, login: input.login, permissions: permissions, password: input.password, actor: actor)
                 let now = change.access.permissions.isEmpty ? "no permission" : change.access.permissions.names.joined(separator: ", ")
                 return "\(change.access.login): \(now)" + (permissions == nil ? " (the global configuration)." : ".")
             default:
@@ -135,9 +125,7 @@ extension Pages {
         struct Form: Decodable { let password: String? }
         return await submit(Form.self, request, context, redisplay: { try await access(context, notice: $0, problem: $1, status: $2) }) { actor, input in
             let address = try context.parameters.decoded("address")
-            let changes = try await ControlAPI.blocking { [plane] in
-                try plane.people.applyDefaults(toMailbox: address, password: input.password, actor: actor)
-            }
+            let changes = try await plane.people.applyDefaults(toMailbox: address, password: input.password, actor: actor)
             return "The global configuration was applied to \(changes.count) user(s) of \(address)."
         }
     }
@@ -148,8 +136,8 @@ extension Pages {
             let actor = try signedIn(context)
             let service = try context.parameters.decoded("service")
             let request = Pager.request(query)
-            let current = try await ControlAPI.blocking { [plane] in try plane.people.defaults(service: service, actor: actor) }
-            let (mailboxes, count) = try await ControlAPI.blocking { [plane] in try plane.people.mailboxes(service: service, page: request, actor: actor) }
+            let current = try await plane.people.defaults(service: service, actor: actor)
+            let (mailboxes, count) = try await plane.people.mailboxes(service: service, page: request, actor: actor)
             let view = DefaultsView(title: "Global configuration", service: service, servicePath: Self.segment(service),
                                     permissions: Self.permissionBoxes(current.permissions),
                                     mailboxes: mailboxes.items.map { .init(address: $0.address.description, path: Self.segment($0.address.description)) },
@@ -167,13 +155,11 @@ extension Pages {
             switch input.do {
             case "save":
                 let permissions = try MailboxPermission(names: input.permissions ?? [])
-                let saved = try await ControlAPI.blocking { [plane] in try plane.people.setDefaults(service: service, permissions: permissions, actor: actor) }
+                let saved = try await plane.people.setDefaults(service: service, permissions: permissions, actor: actor)
                 let names = saved.permissions.isEmpty ? "no permission" : saved.permissions.names.joined(separator: ", ")
                 return "The global configuration of \(service) is now: \(names). Apply it to give it to existing users."
             case "apply":
-                let changes = try await ControlAPI.blocking { [plane] in
-                    try plane.people.applyDefaultsToEveryMailbox(service: service, password: input.password, actor: actor)
-                }
+                let changes = try await plane.people.applyDefaultsToEveryMailbox(service: service, password: input.password, actor: actor)
                 return "The global configuration was applied to \(changes.count) access(es) in \(service)."
             default:
                 throw PosternError(.unknownAction, "unknown action '\(input.do.prefix(32))'; nothing was changed")

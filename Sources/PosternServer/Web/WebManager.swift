@@ -148,7 +148,7 @@ struct WebSession: RouterMiddleware {
         var context = context
         if let secret = request.cookies[WebManager.cookie]?.value, secret.hasPrefix("ps_") {
             let (plane, idle, ip) = (plane, settings.idle, Pages.clientIP(request, context, settings))
-            if let actor = try? await ControlAPI.blocking({ try plane.people.actor(bearer: secret, ip: ip, idle: idle) }) {
+            if let actor = try? await plane.people.actor(bearer: secret, ip: ip, idle: idle) {
                 context.actor = actor
                 context.session = secret
                 context.csrf = CSRF.token(session: secret, key: plane.serverKey.key)

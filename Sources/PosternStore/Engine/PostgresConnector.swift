@@ -21,15 +21,6 @@ enum PostgresConnector {
         }
     }
 
-    /// The same, for callers that block a thread of their own (never an event loop).
-    static func connectBlocking(_ settings: PostgresSettings) throws -> PostgresConnection {
-        do {
-            return try connection(settings).wait()
-        } catch {
-            throw StoreError.unavailable("cannot connect to \(settings.display): \(PostgresConnectionAdapter.describe(error))")
-        }
-    }
-
     private static func connection(_ settings: PostgresSettings) -> EventLoopFuture<PostgresConnection> {
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         let id = Int.random(in: 1...Int(Int32.max))

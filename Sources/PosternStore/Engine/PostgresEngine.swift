@@ -5,40 +5,67 @@ import NIOPosix
 import PostgresNIO
 import Synchronization
 
-/// The shared engine: a PostgreSQL database that several posternd nodes write to. Writes run one
-/// at a time per node on a writer connection, and one at a time across nodes: each write
+/// The shared engine: a PostgreSQL database that several posternd nodes write to, through
+/// postgres-nio's `PostgresClient` (a pool of `database.pool.size` connections per node, opened
+/// on demand). Reads run in parallel, each in one snapshot. Writes run one at a time per node
+/// (`WriteTurn`: a caller waits by suspending), and one at a time across nodes: each write
 /// transaction takes the same advisory lock first, so that the change log's sequence numbers are
-/// committed in order and without gaps (what every node's catch-up relies on). Reads run in
-/// parallel on `database.pool.size` connections.
+/// committed in order and without gaps (what every node's catch-up relies on), and this node
+/// applies its own changes in commit order. No statement blocks a thread: each suspends its caller.
 final class PostgresEngine: Sendable {
     let settings: PostgresSettings
     let isNew: Bool
-    private let writer: PostgresSession
-    private let readers: SessionPool
+    private let client: PostgresClient
+    /// Runs the client's pool (`PostgresClient.run`) until `close`.
+    private let running: Task<Void, Never>
+    private let turn = WriteTurn()
     /// The lock every write transaction takes (an arbitrary constant: "post" in ASCII).
     static let writeLock: Int64 = 0x706f_7374
 
-    init(_ settings: PostgresSettings) throws {
+    private init(settings: PostgresSettings, isNew: Bool) {
         self.settings = settings
-        writer = PostgresSession(settings, label: "writer")
-        readers = SessionPool(settings, size: settings.poolSize)
+        self.isNew = isNew
+        var configuration = settings.clientConfiguration
+        configuration.options.maximumConnections = max(1, settings.poolSize)
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = settings.timeout
+        let client = PostgresClient(configuration: configuration, backgroundLogger: PostgresSettings.quiet)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    /// Connects once to bring the schema up to date (every node runs the same migrations under the
+    /// write lock), then opens the pool.
+    static func open(_ settings: PostgresSettings) async throws -> PostgresEngine {
+        let isNew: Bool
         do {
-            isNew = try writer.run { connection in try PostgresSchema.migrate(connection) }
+            let connection = try await PostgresConnector.connect(settings)
+            do {
+                isNew = try await PostgresSchema.migrate(PostgresConnectionAdapter(connection: connection, timeout: settings.timeout))
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try? await connection.close()
         } catch let error as StoreError {
             throw StoreOpenError.cannotConnect("\(settings.display): \(error)")
         }
+        return PostgresEngine(settings: settings, isNew: isNew)
     }
 
-    func write<T>(_ body: (StoreTransaction) throws -> T, afterCommit: (T) -> Void) throws -> T {
-        try writer.run { connection in
-            try connection.simple("BEGIN")
+    func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T,
+                            afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
+        await turn.take()
+        defer { turn.pass() }
+        return try await leased { connection in
+            try await connection.simple("BEGIN")
             let result: T
             do {
-                _ = try connection.execute("SELECT pg_advisory_xact_lock(\(Self.writeLock))", [])
-                result = try body(StoreTransaction(connection))
-                try connection.simple("COMMIT")
+                _ = try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.writeLock))", [])
+                result = try await body(StoreTransaction(connection))
+                try await connection.simple("COMMIT")
             } catch {
-                try? connection.simple("ROLLBACK")
+                try? await connection.simple("ROLLBACK")
                 throw error
             }
             afterCommit(result)
@@ -46,96 +73,98 @@ final class PostgresEngine: Sendable {
         }
     }
 
-    func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try readers.run { connection in
+    func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
+        try await leased { connection in
             // One snapshot for the whole read, as SQLite's readers have.
-            try connection.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            defer { try? connection.simple("COMMIT") }
-            return try body(StoreTransaction(connection))
-        }
-    }
-
-    func close() {
-        writer.close()
-        readers.close()
-    }
-}
-
-/// Reader connections, each used by one read at a time: a read takes an idle one (opened on first
-/// use), or waits for one to come back. The calling thread is a control thread (never an event loop).
-final class SessionPool: Sendable {
-    private let sessions: [PostgresSession]
-    private let idle: Mutex<[Int]>
-    private let available: DispatchSemaphore
-
-    init(_ settings: PostgresSettings, size: Int) {
-        let size = max(1, size)
-        sessions = (0..<size).map { PostgresSession(settings, label: "reader-\($0)") }
-        idle = Mutex(Array((0..<size).reversed()))
-        available = DispatchSemaphore(value: size)
-    }
-
-    func run<T>(_ body: (PostgresConnectionAdapter) throws -> T) throws -> T {
-        available.wait()
-        let index = idle.withLock { $0.removeLast() }
-        defer {
-            idle.withLock { $0.append(index) }
-            available.signal()
-        }
-        return try sessions[index].run(body)
-    }
-
-    func close() { for session in sessions { session.close() } }
-}
-
-/// One connection used by one caller at a time, reopened when it was lost. Its statements block
-/// the calling thread (as GRDB's do), never an event loop: callers are tasks and threads of posternd.
-final class PostgresSession: Sendable {
-    let settings: PostgresSettings
-    let label: String
-    private let state = Mutex<PostgresConnection?>(nil)
-    /// Serializes this session's users (a PostgreSQL connection runs one transaction at a time).
-    private let queue: DispatchQueue
-
-    init(_ settings: PostgresSettings, label: String) {
-        self.settings = settings
-        self.label = label
-        queue = DispatchQueue(label: "postern.store.\(label)")
-    }
-
-    /// Runs `body` on the session's connection, opening it first if need be. A lost connection
-    /// is dropped, so that the next call opens a new one.
-    func run<T>(_ body: (PostgresConnectionAdapter) throws -> T) throws -> T {
-        try queue.sync {
-            let connection = try open()
+            try await connection.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let result: T
             do {
-                return try body(PostgresConnectionAdapter(connection: connection, timeout: settings.timeout))
-            } catch let error as StoreError {
-                if case .unavailable = error { drop() }
+                result = try await body(StoreTransaction(connection))
+            } catch {
+                try? await connection.simple("ROLLBACK")
                 throw error
             }
+            try await connection.simple("COMMIT")
+            return result
         }
     }
 
-    private func open() throws -> PostgresConnection {
-        if let connection = state.withLock({ $0 }), !connection.isClosed { return connection }
-        let connection = try PostgresConnector.connectBlocking(settings)
-        state.withLock { $0 = connection }
-        return connection
+    /// Runs `body` on a connection of the pool. Waiting for one is given up after
+    /// `database.timeoutSeconds` (a server down or silent, every connection busy for that long);
+    /// once it has one, each statement has its own deadline (`PostgresConnectionAdapter`).
+    private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnectionAdapter) async throws -> T) async throws -> T {
+        let client = client, timeout = settings.timeout
+        let leased = Leased()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    leased.flag.store(true, ordering: .sequentiallyConsistent)
+                    return try await body(PostgresConnectionAdapter(connection: connection, timeout: timeout))
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if !leased.flag.load(ordering: .sequentiallyConsistent) {
+                    throw StoreError.unavailable("no connection to PostgreSQL within \(timeout.components.seconds) s (database.timeoutSeconds)")
+                }
+                return nil
+            }
+            do {
+                while let next = try await group.next() {
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+            } catch {
+                group.cancelAll()
+                // postgres-nio's errors as the store's; the planes' own (a refusal) pass through.
+                throw error is PSQLError ? PostgresConnectionAdapter.mapped(error) : error
+            }
+            throw StoreError.failed("a PostgreSQL transaction ended without a result")
+        }
     }
 
-    private func drop() {
-        let connection = state.withLock { c -> PostgresConnection? in defer { c = nil }; return c }
-        guard let connection else { return }
-        let closed: EventLoopFuture<Void> = connection.close()
-        // Waited for (off the event loop): postgres-nio insists a connection is closed before it goes.
-        if !connection.eventLoop.inEventLoop { try? closed.wait() }
+    private final class Leased: Sendable {
+        let flag = Atomic<Bool>(false)
     }
-
-    deinit { drop() }
 
     func close() {
-        queue.sync { drop() }
+        running.cancel()
+    }
+}
+
+/// This node's writes, one at a time, in the order they asked: a write waits by suspending.
+final class WriteTurn: Sendable {
+    private struct State {
+        var taken = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func take() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if !state.taken {
+                    state.taken = true
+                    return true
+                }
+                state.waiting.append(waiter)
+                return false
+            }
+            if now { waiter.resume() }
+        }
+    }
+
+    func pass() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.taken = false
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }
 
@@ -147,16 +176,34 @@ struct PostgresConnectionAdapter: SQLConnection {
     let timeout: Duration
     var kind: StoreEngineKind { .postgres }
 
-    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
-        let result = try wait(connection.query(PostgresQuery(unsafeSQL: PostgresDialect.translate(sql), binds: try Self.binds(arguments)),
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws -> Int {
+        let result = try await answer(connection.query(PostgresQuery(unsafeSQL: PostgresDialect.translate(sql), binds: try Self.binds(arguments)),
                                                logger: PostgresSettings.quiet))
         return result.metadata.rows ?? 0
     }
 
-    func query(_ sql: String, _ arguments: [SQLValue], _ body: (StoreRow) throws -> Void) throws {
-        let result = try wait(connection.query(PostgresQuery(unsafeSQL: PostgresDialect.translate(sql), binds: try Self.binds(arguments)),
-                                               logger: PostgresSettings.quiet))
+    func query(_ sql: String, _ arguments: [SQLValue], _ body: (StoreRow) throws -> Void) async throws {
+        for row in try await rows(sql, arguments) { try body(row) }
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue], cells: Int, _ body: ([StoreRow]) async throws -> Void) async throws {
+        var batch: [StoreRow] = []
+        for row in try await rows(sql, arguments) {
+            batch.append(row)
+            if batch.count * row.names.count >= cells {
+                try await body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try await body(batch) }
+    }
+
+    private func rows(_ sql: String, _ arguments: [SQLValue]) async throws -> [StoreRow] {
+        let result = try await answer(connection.query(PostgresQuery(unsafeSQL: PostgresDialect.translate(sql), binds: try Self.binds(arguments)),
+                                                       logger: PostgresSettings.quiet))
         var names: [String]?
+        var rows: [StoreRow] = []
+        rows.reserveCapacity(result.rows.count)
         for row in result.rows {
             var values: [SQLValue] = []
             values.reserveCapacity(names?.count ?? 8)
@@ -166,8 +213,9 @@ struct PostgresConnectionAdapter: SQLConnection {
                 if names == nil { columns.append(cell.columnName.lowercased()) }
             }
             if names == nil { names = columns }
-            try body(StoreRow(names: names!, values: values))
+            rows.append(StoreRow(names: names!, values: values))
         }
+        return rows
     }
 
     /// A round trip that proves the server still answers, within the deadline (for a task, not a thread).
@@ -186,15 +234,15 @@ struct PostgresConnectionAdapter: SQLConnection {
     }
 
     /// A statement without arguments, in the simple protocol (BEGIN, COMMIT, DDL).
-    func simple(_ sql: String) throws {
-        _ = try wait(connection.query(PostgresQuery(unsafeSQL: sql), logger: PostgresSettings.quiet))
+    func simple(_ sql: String) async throws {
+        _ = try await answer(connection.query(PostgresQuery(unsafeSQL: sql), logger: PostgresSettings.quiet))
     }
 
-    private func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+    private func answer<T: Sendable>(_ future: EventLoopFuture<T>) async throws -> T {
         let deadline = Deadline(connection, timeout)
         defer { deadline.cancel() }
         do {
-            return try future.wait()
+            return try await future.get()
         } catch {
             throw deadline.expired ? Self.silent(timeout) : Self.mapped(error)
         }
@@ -284,7 +332,7 @@ public struct PostgresSettings: Sendable {
     public var database: String
     /// How long a connection attempt or a statement may wait for the server (`database.timeoutSeconds`).
     public var timeout: Duration = .seconds(10)
-    /// Reader connections of this node (`database.pool.size`), beside its one writer.
+    /// Connections of this node's pool (`database.pool.size`), shared by its reads and its writes.
     public var poolSize: Int = PostgresSettings.defaultPoolSize
 
     /// Two per core, four at least.
@@ -296,6 +344,13 @@ public struct PostgresSettings: Sendable {
     }
 
     var configuration: PostgresConnection.Configuration {
+        if let socketDirectory {
+            return .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        }
+        return .init(host: host ?? "localhost", port: port, username: user, password: password, database: database, tls: .disable)
+    }
+
+    var clientConfiguration: PostgresClient.Configuration {
         if let socketDirectory {
             return .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
         }

@@ -12,21 +12,21 @@ enum PostgresSchema {
 
     /// Applies what is missing, under the write lock (two nodes starting at once do not race);
     /// returns true when the database was empty.
-    static func migrate(_ connection: PostgresConnectionAdapter) throws -> Bool {
-        try connection.simple("BEGIN")
+    static func migrate(_ connection: PostgresConnectionAdapter) async throws -> Bool {
+        try await connection.simple("BEGIN")
         do {
-            _ = try connection.execute("SELECT pg_advisory_xact_lock(\(PostgresEngine.writeLock))", [])
-            try connection.simple("CREATE TABLE IF NOT EXISTS posternMigration (name TEXT PRIMARY KEY, appliedAt TIMESTAMPTZ NOT NULL)")
+            _ = try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresEngine.writeLock))", [])
+            try await connection.simple("CREATE TABLE IF NOT EXISTS posternMigration (name TEXT PRIMARY KEY, appliedAt TIMESTAMPTZ NOT NULL)")
             var applied: Set<String> = []
-            try connection.query("SELECT name FROM posternMigration", []) { applied.insert($0[0]) }
+            try await connection.query("SELECT name FROM posternMigration", []) { applied.insert($0[0]) }
             for migration in migrations where !applied.contains(migration.name) {
-                for statement in migration.statements { try connection.simple(statement) }
-                _ = try connection.execute("INSERT INTO posternMigration (name, appliedAt) VALUES (?, ?)", [.text(migration.name), .date(Date())])
+                for statement in migration.statements { try await connection.simple(statement) }
+                _ = try await connection.execute("INSERT INTO posternMigration (name, appliedAt) VALUES (?, ?)", [.text(migration.name), .date(Date())])
             }
-            try connection.simple("COMMIT")
+            try await connection.simple("COMMIT")
             return applied.isEmpty
         } catch {
-            try? connection.simple("ROLLBACK")
+            try? await connection.simple("ROLLBACK")
             throw error
         }
     }

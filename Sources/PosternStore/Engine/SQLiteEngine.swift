@@ -35,12 +35,16 @@ final class SQLiteEngine: Sendable {
         try Schema.migrator.migrate(pool)
     }
 
-    func write<T>(_ body: (StoreTransaction) throws -> T, afterCommit: (T) -> Void) throws -> T {
-        try Self.mapped {
-            try pool.writeWithoutTransaction { db in
+    /// One write transaction: GRDB's writer runs it on its queue while the caller suspends; the
+    /// body runs there to its end (`TransactionThread`), then `afterCommit`, still on the writer.
+    func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T,
+                            afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
+        try await Self.mapped {
+            try await pool.writeWithoutTransaction { db in
+                let connection = OneThread(value: SQLiteConnection(db: db))
                 var result: T?
                 try db.inTransaction {
-                    result = try body(StoreTransaction(SQLiteConnection(db: db)))
+                    result = try TransactionThread.run { try await body(StoreTransaction(connection.value)) }
                     return .commit
                 }
                 afterCommit(result!)
@@ -49,14 +53,20 @@ final class SQLiteEngine: Sendable {
         }
     }
 
-    func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try Self.mapped { try pool.read { db in try body(StoreTransaction(SQLiteConnection(db: db))) } }
+    /// One read, in one snapshot, on one of GRDB's reader connections.
+    func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
+        try await Self.mapped {
+            try await pool.read { db in
+                let connection = OneThread(value: SQLiteConnection(db: db))
+                return try TransactionThread.run { try await body(StoreTransaction(connection.value)) }
+            }
+        }
     }
 
     /// GRDB's errors as the store's; the planes' own errors pass through.
-    static func mapped<T>(_ body: () throws -> T) throws -> T {
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await body()
         } catch let error as DatabaseError {
             let message = "\(error.resultCode): \(error.message ?? "")"
             if error.resultCode == .SQLITE_CONSTRAINT { throw StoreError.constraint(message) }
@@ -82,21 +92,39 @@ struct SQLiteConnection: SQLConnection {
         let statement = try db.cachedStatement(sql: sql)
         let names = statement.columnNames.map { $0.lowercased() }
         let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
+        while let row = try cursor.next() { try body(StoreRow(names: names, values: Self.values(row, names.count))) }
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue], cells: Int, _ body: ([StoreRow]) async throws -> Void) async throws {
+        // A statement of its own (not the cache's): another statement may run while this one is read.
+        let statement = try db.makeStatement(sql: sql)
+        let names = statement.columnNames.map { $0.lowercased() }
+        let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
+        var batch: [StoreRow] = []
         while let row = try cursor.next() {
-            var values: [SQLValue] = []
-            values.reserveCapacity(names.count)
-            for i in 0..<names.count {
-                let value: DatabaseValue = row[i]
-                switch value.storage {
-                case .null: values.append(.null)
-                case let .int64(v): values.append(.integer(v))
-                case let .double(v): values.append(.real(v))
-                case let .string(v): values.append(.text(v))
-                case let .blob(v): values.append(.blob(Array(v)))
-                }
+            batch.append(StoreRow(names: names, values: Self.values(row, names.count)))
+            if batch.count * names.count >= cells {
+                try await body(batch)
+                batch.removeAll(keepingCapacity: true)
             }
-            try body(StoreRow(names: names, values: values))
         }
+        if !batch.isEmpty { try await body(batch) }
+    }
+
+    static func values(_ row: Row, _ count: Int) -> [SQLValue] {
+        var values: [SQLValue] = []
+        values.reserveCapacity(count)
+        for i in 0..<count {
+            let value: DatabaseValue = row[i]
+            switch value.storage {
+            case .null: values.append(.null)
+            case let .int64(v): values.append(.integer(v))
+            case let .double(v): values.append(.real(v))
+            case let .string(v): values.append(.text(v))
+            case let .blob(v): values.append(.blob(Array(v)))
+            }
+        }
+        return values
     }
 
     static func arguments(_ values: [SQLValue]) -> StatementArguments {

@@ -8,11 +8,15 @@ public enum StoreEngineKind: String, Sendable {
 
 /// What an engine does for a transaction: run a statement, stream a query's rows. Statements are
 /// written once, with `?` placeholders, in the SQL both engines speak (see `PostgresDialect`).
+/// Asynchronous, so that PostgreSQL's round trips suspend the caller instead of blocking a thread;
+/// SQLite's statements answer at once (`SQLiteEngine` runs the whole transaction on GRDB's thread).
 protocol SQLConnection {
     var kind: StoreEngineKind { get }
     /// Runs a statement; returns the rows it changed.
-    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
-    func query(_ sql: String, _ arguments: [SQLValue], _ row: (StoreRow) throws -> Void) throws
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws -> Int
+    func query(_ sql: String, _ arguments: [SQLValue], _ row: (StoreRow) throws -> Void) async throws
+    /// The rows in batches of about `cells` values, each handed to `body` before the next is read.
+    func query(_ sql: String, _ arguments: [SQLValue], cells: Int, _ body: ([StoreRow]) async throws -> Void) async throws
 }
 
 /// The store as a plane sees it inside a transaction: the statements of `PosternStore`'s
@@ -26,14 +30,14 @@ public struct StoreTransaction {
 
     /// Runs one statement; returns how many rows it changed.
     @discardableResult
-    func execute(sql: String, arguments: SQLArguments = []) throws -> Int {
-        try connection.execute(sql, arguments.values)
+    func execute(sql: String, arguments: SQLArguments = []) async throws -> Int {
+        try await connection.execute(sql, arguments.values)
     }
 
     /// Runs an INSERT into a table with an `id` column; returns the new row's id.
     @discardableResult
-    func insert(sql: String, arguments: SQLArguments = []) throws -> Int64 {
-        guard let id = try Int64.fetchOne(self, sql: sql + " RETURNING id", arguments: arguments) else {
+    func insert(sql: String, arguments: SQLArguments = []) async throws -> Int64 {
+        guard let id = try await Int64.fetchOne(self, sql: sql + " RETURNING id", arguments: arguments) else {
             throw StoreError.failed("an insert returned no id")
         }
         return id
@@ -47,7 +51,7 @@ public struct StoreTransaction {
         let sql: String
 
         @discardableResult
-        func execute(arguments: SQLArguments = []) throws -> Int { try transaction.execute(sql: sql, arguments: arguments) }
+        func execute(arguments: SQLArguments = []) async throws -> Int { try await transaction.execute(sql: sql, arguments: arguments) }
     }
 }
 
@@ -82,35 +86,42 @@ public struct StoreRow {
         return decoded
     }
 
-    static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> [StoreRow] {
+    static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) async throws -> [StoreRow] {
         var rows: [StoreRow] = []
-        try tx.connection.query(sql, arguments.values) { rows.append($0) }
+        try await tx.connection.query(sql, arguments.values) { rows.append($0) }
         return rows
     }
 
-    static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> StoreRow? {
+    static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) async throws -> StoreRow? {
         var first: StoreRow?
-        try tx.connection.query(sql, arguments.values) { if first == nil { first = $0 } }
+        try await tx.connection.query(sql, arguments.values) { if first == nil { first = $0 } }
         return first
     }
 
     /// Streams the rows to `body` without collecting them (the index loader's million rows).
-    static func forEach(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = [], _ body: (StoreRow) throws -> Void) throws {
-        try tx.connection.query(sql, arguments.values, body)
+    static func forEach(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = [], _ body: (StoreRow) throws -> Void) async throws {
+        try await tx.connection.query(sql, arguments.values, body)
+    }
+
+    /// Streams the rows in batches of about `cells` values (rows × columns) to an asynchronous
+    /// `body` (`postern database copy` writes each batch to another store before reading on).
+    static func forEachBatch(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = [], cells: Int,
+                             _ body: ([StoreRow]) async throws -> Void) async throws {
+        try await tx.connection.query(sql, arguments.values, cells: cells, body)
     }
 }
 
 extension SQLDecodable {
     /// The first column of the first row; nil when there is no row or it holds NULL.
-    static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> Self? {
-        guard let row = try StoreRow.fetchOne(tx, sql: sql, arguments: arguments), let value = row.values.first, value != .null else { return nil }
+    static func fetchOne(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) async throws -> Self? {
+        guard let row = try await StoreRow.fetchOne(tx, sql: sql, arguments: arguments), let value = row.values.first, value != .null else { return nil }
         return StoreRow.decode(value, column: row.names[0]) as Self
     }
 
     /// The first column of every row.
-    static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) throws -> [Self] {
+    static func fetchAll(_ tx: StoreTransaction, sql: String, arguments: SQLArguments = []) async throws -> [Self] {
         var all: [Self] = []
-        try tx.connection.query(sql, arguments.values) { all.append(StoreRow.decode($0.values[0], column: $0.names[0])) }
+        try await tx.connection.query(sql, arguments.values) { all.append(StoreRow.decode($0.values[0], column: $0.names[0])) }
         return all
     }
 }
