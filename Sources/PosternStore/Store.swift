@@ -85,6 +85,17 @@ public final class Store: Sendable {
         }
     }
 
+    /// A read for the change feed's catch-up: on PostgreSQL on a connection of its own, outside
+    /// the pool (`PostgresEngine.readOnFeedConnection`); on SQLite an ordinary read.
+    public func readChangeLog<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
+        guard case let .postgres(e) = engine else { return try await read(body) }
+        do {
+            return try await e.readOnFeedConnection(body)
+        } catch let StoreError.unavailable(detail) {
+            throw PosternError(.storeUnavailable, "the database cannot be read (\(detail)); nothing was changed")
+        }
+    }
+
     /// Closes the engine's pool (PostgreSQL); SQLite closes with the last reference.
     public func shutdown() {
         if case let .postgres(e) = engine { e.close() }

@@ -38,7 +38,7 @@ import Testing
         let off = try await DaemonConfig.load(file: nil, environment: ["POSTERN_SOCKETMAP_SOCKET": "", "POSTERN_ROUTING_RECIPIENT_DELIMITER": ""])
         #expect(off.socketmapSocket == nil && off.recipientDelimiter == nil)
         for bad in ["routing:\n  recipientDelimiter: \"++\"\n", "routing:\n  recipientDelimiter: \"@\"\n", "routing:\n  mailboxPath: \"a,b\"\n"] {
-            await #expect(throws: ConfigError.self, "\(bad)") { _ = try await DaemonConfig.load(file: try await file(bad), environment: [:]) }
+            await #expect(throws: ConfigError.self, "\(bad)") { _ = try await DaemonConfig.load(file: try file(bad), environment: [:]) }
         }
     }
 
@@ -56,13 +56,13 @@ import Testing
         #expect(c.notify.command == ["/usr/sbin/sendmail", "-C", "/etc/postfix-out"] && c.notify.from == "postern@mail.example")
         for bad in ["[\"0=root@example.org\"]", "[\"alice\"]", "[\"x=alice@example.org\"]"] {
             await #expect(throws: ConfigError.self) {
-                _ = try await DaemonConfig.load(file: try await file("control:\n  users: \(bad)\n"), environment: [:])
+                _ = try await DaemonConfig.load(file: try file("control:\n  users: \(bad)\n"), environment: [:])
             }
         }
         let mapped = try await DaemonConfig.load(file: file("control:\n  users: {1001: alice@example.org, 1003: \"eve@example.org\"}\n"), environment: [:])
         #expect(mapped.controlUsers == [1001: "alice@example.org", 1003: "eve@example.org"], "the {uid: login} form of the issue")
         await #expect(throws: ConfigError.self) {
-            _ = try await DaemonConfig.load(file: try await file("control:\n  users: {root: alice@example.org}\n"), environment: [:])
+            _ = try await DaemonConfig.load(file: try file("control:\n  users: {root: alice@example.org}\n"), environment: [:])
         }
         let env = try await DaemonConfig.load(file: nil, environment: ["POSTERN_CONTROL_USERS": "1001=a@example.org,1002=b@example.org",
                                                                          "POSTERN_NOTIFY_SENDMAIL": ""])

@@ -62,7 +62,7 @@ import Testing
         try await eventually("the flush command's marker file", within: 60) {
             (try? String(contentsOfFile: marker, encoding: .utf8))?.isEmpty == false
         }
-        #expect(try await String(contentsOfFile: marker, encoding: .utf8) == "flush\n", "the revocation hooks ran for the expired device")
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "flush\n", "the revocation hooks ran for the expired device")
     }
 }
 

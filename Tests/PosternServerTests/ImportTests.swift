@@ -22,11 +22,11 @@ import Testing
         let running = Task { try await plane.imports.importPasswdFile(streaming: body, actor: .op, gate: gate) }
         feed.yield(ByteBuffer(string: Self.lines(1...(2 * batch + 10))))
         try await eventually("two batches in the index") { plane.index.count.generic == 2 * batch }
-        await #expect(throws: PosternError.self) { _ = try await gate.begin() }  // one import at a time
+        #expect(throws: PosternError.self) { _ = try gate.begin() }  // one import at a time
         gate.stop()
         feed.yield(ByteBuffer(string: Self.lines((2 * batch + 11)...(3 * batch))))
         let outcome = await running.result
-        await #expect(throws: PosternError.self) { try await outcome.get() }
+        #expect(throws: PosternError.self) { try outcome.get() }
         if case let .failure(error as PosternError) = outcome {
             #expect(error.code == "import_stopped")
             #expect(error.message.contains("lines 1 to \(2 * batch) done"))

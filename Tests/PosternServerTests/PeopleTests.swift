@@ -265,6 +265,6 @@ import Testing
         #expect(try await plane.store.read { try await $0.outboxCount() } == 0)
         let sent = try String(contentsOfFile: dir + "/sent", encoding: .utf8)
         #expect(sent.contains("To: cole@corp.test") && sent.contains("before: collaborator") && sent.contains("now:    administrator"))
-        #expect(try await String(contentsOfFile: dir + "/args", encoding: .utf8).contains("-i -f postern@mail.test -- cole@corp.test"))
+        #expect(try String(contentsOfFile: dir + "/args", encoding: .utf8).contains("-i -f postern@mail.test -- cole@corp.test"))
     }
 }

@@ -55,7 +55,7 @@ import Testing
         settings.retries = 2
         let hooks = RevocationHooks(settings: settings, store: store, logger: Logger(label: "t"))
         await hooks.handle(.mailbox(address: "alice@example.org"))
-        #expect(try await String(contentsOfFile: marker, encoding: .utf8).split(separator: "\n").count == 3)
+        #expect(try String(contentsOfFile: marker, encoding: .utf8).split(separator: "\n").count == 3)
         let history = try await store.read { try await $0.history(mailbox: "alice@example.org") }
         #expect(history.map(\.action) == ["revocation.hook_failed"])
         #expect(history.first?.detail.contains("exited 75 after 3 attempt(s)") == true)

@@ -96,7 +96,7 @@ import Testing
 
     @Test func aPageRequestRefusesWhatIsOutOfRange() async throws {
         for limit in [0, -1, 501] {
-            await #expect(throws: PosternError.self) { try await PageRequest(limit: limit) }
+            #expect(throws: PosternError.self) { try PageRequest(limit: limit) }
         }
         #expect(try PageRequest(query: [:]).limit == 50)
         #expect((try? PageRequest(query: ["limit": "ten"])) == nil)

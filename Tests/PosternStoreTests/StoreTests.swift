@@ -32,10 +32,10 @@ import Testing
         let box = try await store.write { try await $0.createMailbox(try MailAddress("alice@EXAMPLE.net")) }
         #expect(box.mailService == "example")
         #expect(box.address.description == "alice@example.net")
-        let again = await #expect(throws: PosternError.self) { try await store.write { try await $0.createMailbox(try await MailAddress("alice@example.net")) } }
+        let again = await #expect(throws: PosternError.self) { try await store.write { try await $0.createMailbox(try MailAddress("alice@example.net")) } }
         #expect(again?.code == "mailbox_exists")
         // A domain no service holds is refused: no mailbox appears, and the error says why.
-        let outside = await #expect(throws: PosternError.self) { try await store.write { try await $0.createMailbox(try await MailAddress("x@other.org")) } }
+        let outside = await #expect(throws: PosternError.self) { try await store.write { try await $0.createMailbox(try MailAddress("x@other.org")) } }
         #expect(outside?.code == "domain_not_served")
         #expect(try await store.read { try await $0.visibleMailboxes(of: .operator(uid: 0), domain: "other.org", page: .first()).items }.isEmpty)
         #expect(try await store.read { try await $0.visibleMailboxes(of: .operator(uid: 0), domain: "example.net", page: .first()).items }.count == 1)
@@ -129,7 +129,7 @@ import Testing
         let ran = LockedFlag()
         await #expect(throws: PosternError.self) {
             try await store.write({ db in
-                _ = try await db.createMailbox(try await MailAddress("half@example.org"))
+                _ = try await db.createMailbox(try MailAddress("half@example.org"))
                 throw PosternError(.badRequest, "stop")
             }, afterCommit: { _ in ran.set() })
         }
@@ -167,7 +167,7 @@ final class LockedFlag: @unchecked Sendable {
         #expect(path == "./var/postern.sqlite")
         for bad in ["postgresql:/postern:hunter2@db/mail", "postgres://postern:hunter2@db/", "postgres://:hunter2@db/mail", "mysql://u:hunter2@h/d",
                     "postgres://u:hunter2@/mail?host=relative"] {
-            await #expect { try await DatabaseURL(bad) } throws: { !"\($0)".contains("hunter2") && "\($0)".contains("database.url") }
+            #expect { try DatabaseURL(bad) } throws: { !"\($0)".contains("hunter2") && "\($0)".contains("database.url") }
         }
     }
 }
@@ -189,7 +189,7 @@ final class LockedFlag: @unchecked Sendable {
     @Test func anEmptyDatabaseFileIsRefusedNotTakenForANewOne() async throws {
         let path = try await populated()
         try Data().write(to: URL(fileURLWithPath: path))
-        await #expect { try await Store(path: path) } throws: { ($0 as? StoreOpenError).map { "\($0)".contains("empty file") } ?? false }
+        #expect { try Store(path: path) } throws: { ($0 as? StoreOpenError).map { "\($0)".contains("empty file") } ?? false }
     }
 
     @Test func aSmashedPageIsRefusedAtStart() async throws {
@@ -201,7 +201,7 @@ final class LockedFlag: @unchecked Sendable {
         try handle.seek(toOffset: 4096)
         try handle.write(contentsOf: Data(repeating: 0x5A, count: 4096))
         try handle.close()
-        await #expect { try await Store(path: path) } throws: { ($0 as? StoreOpenError).map { "\($0)".contains("damaged") } ?? false }
+        #expect { try Store(path: path) } throws: { ($0 as? StoreOpenError).map { "\($0)".contains("damaged") } ?? false }
     }
 
     @Test func aFullDiskIsA503ThatChangesNothingAndHealthSaysSo() async throws {

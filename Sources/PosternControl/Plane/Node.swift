@@ -76,7 +76,7 @@ public final class Node: Sendable {
         let started = ContinuousClock.now
         while true {
             let from = feed.state.withLock { $0.lastApplied }
-            let batch = try await store.read { db in try await db.changes(after: from, limit: 1000) }
+            let batch = try await store.readChangeLog { db in try await db.changes(after: from, limit: 1000) }
             try feed.takeFromLog(batch, after: from, apply)
             if batch.count < 1000 || feed.state.withLock({ $0.lastApplied }) == from { break }
         }

@@ -19,6 +19,9 @@ final class PostgresEngine: Sendable {
     /// Runs the client's pool (`PostgresClient.run`) until `close`.
     private let running: Task<Void, Never>
     private let turn = WriteTurn()
+    private let probe = ReachabilityProbe()
+    /// The change feed's own connection (`readOnFeedConnection`).
+    private let feedConnection = Mutex<PostgresConnection?>(nil)
     /// The lock every write transaction takes (an arbitrary constant: "post" in ASCII).
     static let writeLock: Int64 = 0x706f_7374
 
@@ -89,11 +92,44 @@ final class PostgresEngine: Sendable {
         }
     }
 
+    /// A read on the change feed's own connection, outside the pool: the feed's catch-up is what
+    /// proves the node in step (else it refuses logins past `database.maxLagSeconds`), so it does
+    /// not wait out the pool's reconnection backoff after PostgreSQL restarts: each attempt
+    /// connects at once if need be. One caller at a time (the feed's loop).
+    func readOnFeedConnection<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
+        let connection: PostgresConnection
+        if let open = feedConnection.withLock({ $0 }), !open.isClosed {
+            connection = open
+        } else {
+            connection = try await PostgresConnector.connect(settings)
+            feedConnection.withLock { $0 = connection }
+        }
+        let adapter = PostgresConnectionAdapter(connection: connection, timeout: settings.timeout)
+        do {
+            try await adapter.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let result: T
+            do {
+                result = try await body(StoreTransaction(adapter))
+            } catch {
+                try? await adapter.simple("ROLLBACK")
+                throw error
+            }
+            try await adapter.simple("COMMIT")
+            return result
+        } catch let error as StoreError {
+            if case .unavailable = error {
+                feedConnection.withLock { $0 = nil }
+                try? await connection.close()
+            }
+            throw error
+        }
+    }
+
     /// Runs `body` on a connection of the pool. Waiting for one is given up after
     /// `database.timeoutSeconds` (a server down or silent, every connection busy for that long);
     /// once it has one, each statement has its own deadline (`PostgresConnectionAdapter`).
     private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnectionAdapter) async throws -> T) async throws -> T {
-        let client = client, timeout = settings.timeout
+        let client = client, timeout = settings.timeout, settings = settings, probe = probe
         let leased = Leased()
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
@@ -101,6 +137,16 @@ final class PostgresEngine: Sendable {
                     leased.flag.store(true, ordering: .sequentiallyConsistent)
                     return try await body(PostgresConnectionAdapter(connection: connection, timeout: timeout))
                 }
+            }
+            group.addTask {
+                // A lease slow to come: the pool may be retrying a server that is down (it waits
+                // out a backoff rather than failing the lease). One probe a second per node says
+                // which: down fails at once, with why; up (the pool is busy) waits on.
+                try await Task.sleep(for: .milliseconds(200))
+                if !leased.flag.load(ordering: .sequentiallyConsistent), let down = await probe.unreachable(settings) {
+                    throw StoreError.unavailable(down)
+                }
+                return nil
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
@@ -131,6 +177,40 @@ final class PostgresEngine: Sendable {
 
     func close() {
         running.cancel()
+        if let connection = feedConnection.withLock({ c -> PostgresConnection? in defer { c = nil }; return c }) {
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+    }
+}
+
+/// Whether PostgreSQL takes connections now, asked at most once a second (a new connection,
+/// closed at once); nil: it does, or nobody knows yet.
+final class ReachabilityProbe: Sendable {
+    private struct State {
+        var checkedAt: ContinuousClock.Instant?
+        var down: String?
+    }
+    private let state = Mutex(State())
+
+    func unreachable(_ settings: PostgresSettings) async -> String? {
+        let now = ContinuousClock.now
+        let cached = state.withLock { s -> String?? in
+            if let at = s.checkedAt, now - at < .seconds(1) { return .some(s.down) }
+            s.checkedAt = now
+            return nil
+        }
+        if let cached { return cached }
+        var down: String?
+        do {
+            let connection = try await PostgresConnector.connect(settings)
+            try? await connection.close()
+        } catch let StoreError.unavailable(why) {
+            down = why
+        } catch {
+            down = "\(error)"
+        }
+        state.withLock { $0.down = down }
+        return down
     }
 }
 
