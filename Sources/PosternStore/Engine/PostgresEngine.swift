@@ -77,19 +77,22 @@ final class PostgresEngine: Sendable {
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
-        try await leased { connection in
-            // One snapshot for the whole read, as SQLite's readers have.
-            try await connection.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            let result: T
-            do {
-                result = try await body(StoreTransaction(connection))
-            } catch {
-                try? await connection.simple("ROLLBACK")
-                throw error
-            }
-            try await connection.simple("COMMIT")
-            return result
+        try await leased { connection in try await Self.snapshot(connection, body) }
+    }
+
+    /// One snapshot for the whole read, as SQLite's readers have.
+    private static func snapshot<T: Sendable>(_ connection: PostgresConnectionAdapter,
+                                              _ body: @Sendable (StoreTransaction) async throws -> T) async throws -> T {
+        try await connection.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        let result: T
+        do {
+            result = try await body(StoreTransaction(connection))
+        } catch {
+            try? await connection.simple("ROLLBACK")
+            throw error
         }
+        try await connection.simple("COMMIT")
+        return result
     }
 
     /// A read on the change feed's own connection, outside the pool: the feed's catch-up is what
@@ -106,16 +109,7 @@ final class PostgresEngine: Sendable {
         }
         let adapter = PostgresConnectionAdapter(connection: connection, timeout: settings.timeout)
         do {
-            try await adapter.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            let result: T
-            do {
-                result = try await body(StoreTransaction(adapter))
-            } catch {
-                try? await adapter.simple("ROLLBACK")
-                throw error
-            }
-            try await adapter.simple("COMMIT")
-            return result
+            return try await Self.snapshot(adapter, body)
         } catch let error as StoreError {
             if case .unavailable = error {
                 feedConnection.withLock { $0 = nil }

@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Synchronization
 
 /// Runs an asynchronous transaction body to its end on the thread that holds an SQLite connection.
