@@ -116,7 +116,7 @@ import Yams
     }
 
     @Test func theRoutesAreExactlyThoseInOpenAPI() async throws {
-        let router = await ControlAPI.router(try makePlane(), authenticator: FixedActor.op)
+        let router = try await ControlAPI.router(makePlane(), authenticator: FixedActor.op)
         let served = Set(router.routes.map { "\($0.method) \($0.path)" }
             .map { $0.replacingOccurrences(of: #":([a-z]+)"#, with: "{$1}", options: .regularExpression) })
         #expect(served == Self.documentedRoutes)
@@ -301,7 +301,7 @@ import Yams
     }
 
     @Test func unknownRoutesAndBadJSONGetTheErrorEnvelope() async throws {
-        let app = await Application(router: ControlAPI.router(try makePlane(), authenticator: FixedActor.op))
+        let app = try await Application(router: ControlAPI.router(makePlane(), authenticator: FixedActor.op))
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
                 #expect(response.status == .notFound)

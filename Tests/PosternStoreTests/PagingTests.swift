@@ -32,7 +32,7 @@ import Testing
 
     @Test(arguments: StoreEngineKind.allCases) func walkingNextReturnsEachMailboxOnceWhileTheListChanges(_ kind: StoreEngineKind) async throws {
         let (store, admin, _) = try await Self.directory(kind)
-        let before = await Set(try store.read { db in try await Self.walk(db, .operator(uid: 0), limit: 500) })
+        let before = try await Set(store.read { db in try await Self.walk(db, .operator(uid: 0), limit: 500) })
         #expect(before.count == 1234)
         var seen: [String] = []
         var added: Set<String> = [], removed: Set<String> = []

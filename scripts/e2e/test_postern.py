@@ -1289,6 +1289,9 @@ class Suite(ImportTests, PeopleTests, RoutingTests, SieveTests, WebTests, Cluste
                 logins, acked, refused = self.restart_load
                 print(f"    PostgreSQL restarted under load: {logins} logins all answered OK, {acked} writes acknowledged and none lost, "
                       f"{refused} refused with store_unavailable while it was down")
+            if getattr(self, "down_answers", None):
+                print(f"    a write while PostgreSQL was down: 503 in {max(self.down_answers) * 1000:.0f} ms at most "
+                      f"({len(self.down_answers)} writes)")
             if hasattr(self, "silent_figures"):
                 refused, asked = self.silent_figures
                 print(f"    a node cut off silently (maxLag 3 s): temp_fail {refused:.2f} s after the cut, the revoked password "

@@ -78,7 +78,7 @@ public struct DevicesPlane: Sendable {
     public func setScope(_ address: String, device reference: String, scope: ServiceScope, actor: Actor) async throws -> Device {
         try await changeDevice(try MailAddress(address), reference, actor: actor) { db, device in
             try DeviceRules.checkScope(device)
-            return await (try db.setScope(deviceID: device.id, scope), .deviceScoped(DevicesRules.named(device), scope))
+            return try await (db.setScope(deviceID: device.id, scope), .deviceScoped(DevicesRules.named(device), scope))
         }
     }
 
@@ -87,7 +87,7 @@ public struct DevicesPlane: Sendable {
         try DeviceRules.checkExpiry(expiresAt, now: Date())
         return try await changeDevice(try MailAddress(address), reference, actor: actor) { db, device in
             try DeviceRules.checkExpiryTarget(device)
-            return await (try db.setExpiry(deviceID: device.id, expiresAt), .deviceExpirySet(DevicesRules.named(device), expiresAt: expiresAt))
+            return try await (db.setExpiry(deviceID: device.id, expiresAt), .deviceExpirySet(DevicesRules.named(device), expiresAt: expiresAt))
         }
     }
 

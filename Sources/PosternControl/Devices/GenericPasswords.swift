@@ -9,7 +9,7 @@ extension DevicesPlane {
     public func genericPolicy(_ level: PolicyLevel, _ name: String, actor: Actor) async throws -> GenericPolicyBody {
         try await store.read { db in
             let target = try await Self.policyTarget(level, name, actor: actor, in: db)
-            return await GenericPolicyBody(level: level, name: name, policy: try db.genericPolicy(level, target: target),
+            return try await GenericPolicyBody(level: level, name: name, policy: db.genericPolicy(level, target: target),
                                      genericPasswords: try db.genericPasswords(under: level, target: target).count)
         }
     }

@@ -154,7 +154,7 @@ public struct DirectoryPlane: Sendable {
 
     private static func removable(_ address: MailAddress, actor: Actor, in db: StoreTransaction) async throws -> (Mailbox, MailboxTarget) {
         let target = try await Access.mailboxTarget(address, Action.removeMailbox, actor: actor, in: db)
-        return await (try db.mailbox(address), target)
+        return try await (db.mailbox(address), target)
     }
 
     // MARK: history

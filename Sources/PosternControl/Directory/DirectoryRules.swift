@@ -9,7 +9,7 @@ enum DirectoryRules {
         -> (preview: MailboxRemoval, redirections: [(Int64, Redirection, Redirection?)]) {
         let aliases = try await db.aliases(mailboxID: box.id!).map(\.address)
         let gone = Set(([box.address.description] + aliases).map { $0.lowercased() })
-        let changed = await withoutRemoved(box, aliases: aliases, from: try db.redirections(to: Array(gone)))
+        let changed = try await withoutRemoved(box, aliases: aliases, from: db.redirections(to: Array(gone)))
         let devices = try await db.deviceCount(mailboxID: box.id!)
         return (MailboxRemoval(mailbox: box, devices: devices, aliases: aliases, redirectedBy: changed.map(\.1.mailbox)), changed)
     }

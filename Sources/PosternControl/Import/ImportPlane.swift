@@ -91,7 +91,7 @@ public struct ImportPlane: Sendable {
         reader.push(text.utf8)
         reader.finish()
         while !reader.pending.isEmpty {
-            await reader.report.merge(try importBatch(reader.takeBatch(Self.importBatchLines), actor: actor))
+            try await reader.report.merge(importBatch(reader.takeBatch(Self.importBatchLines), actor: actor))
         }
         reader.report.finish()
         return reader.report

@@ -115,7 +115,7 @@ public struct MailSettingsPlane: Sendable {
         for batch in stride(from: 0, to: boxes.count, by: 100).map({ Array(boxes[$0..<min($0 + 100, boxes.count)]) }) {
             let tasks = try await store.write { db in try await batch.mapInOrder { try await db.enqueueServerTask(.sieve, mailboxID: $0.id!) } }
             await outbox.run(tasks)
-            let left = await Set(try store.read { db in try await db.pendingServerTasks(ids: tasks) })
+            let left = try await Set(store.read { db in try await db.pendingServerTasks(ids: tasks) })
             written += zip(batch, tasks).filter { !left.contains($0.1) }.map(\.0.address.description)
         }
         return SieveRewrite(written: written)

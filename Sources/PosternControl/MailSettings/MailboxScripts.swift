@@ -30,7 +30,7 @@ struct MailboxScripts: Sendable {
     func render(_ box: Mailbox, in db: StoreTransaction) async throws -> String {
         let filters = try await db.mailboxFilters(mailboxID: box.id!)
         let target = try await Access.mailboxTarget(box.address, in: db)
-        let context = await SieveScript.Context(addresses: [box.address.description] + (try db.aliases(mailboxID: box.id!).map(\.address)),
+        let context = try await SieveScript.Context(addresses: [box.address.description] + (db.aliases(mailboxID: box.id!).map(\.address)),
                                           ownDomains: try await db.domains(organizationID: target.service.organizationID).sorted(),
                                           spamHeader: writer?.spamHeader ?? .score("X-Spam-Score"))
         return SieveScript.render(filters, context)

@@ -25,7 +25,7 @@ extension MailSettingsPlane {
         return try await store.write { db in
             let box = try await Access.mailbox(address, .signatures, actor: actor, in: db)
             if let replyTo {
-                let own = await [box.address.description] + (try db.aliases(mailboxID: box.id!).map(\.address))
+                let own = try await [box.address.description] + (db.aliases(mailboxID: box.id!).map(\.address))
                 guard own.contains(where: { RoutingTable.fold($0) == RoutingTable.fold(replyTo.description) }) else {
                     let others = own.dropFirst().joined(separator: ", ")
                     throw PosternError(.replyToNotOwn, """

@@ -35,6 +35,7 @@ extension PeoplePlane {
     public func setAccess(mailbox address: String, login: String, permissions: MailboxPermission?, password: String?,
                           actor: Actor) async throws -> AccessChange {
         let address = try MailAddress(address)
+        let proof = try await ownPassword(actor, password)
         return try await store.write { db in
             let target = try await Access.mailboxTarget(address, Action.manageAccess, actor: actor, in: db)
             let user = try await db.requireUser(login: login)
@@ -45,7 +46,7 @@ extension PeoplePlane {
             }
             let before = try await db.access(userID: user.id, mailboxID: target.id)
             let after = if let permissions { permissions } else { try await db.defaultPermissions(serviceID: target.service.id) }
-            if before != nil, before != after { try await self.reconfirm(actor, password, in: db) }
+            if before != nil, before != after { try await self.reconfirm(actor, proof, in: db) }
             try await db.setAccess(userID: user.id, mailboxID: target.id, after)
             try await ActionLog.record(before.map { .accessChanged(login: user.login, from: $0, to: after, defaultsOf: nil) }
                                      ?? .accessGranted(login: user.login, after),
@@ -56,13 +57,14 @@ extension PeoplePlane {
 
     public func revokeAccess(mailbox address: String, login: String, password: String?, actor: Actor) async throws -> AccessChange {
         let address = try MailAddress(address)
+        let proof = try await ownPassword(actor, password)
         return try await store.write { db in
             let target = try await Access.mailboxTarget(address, Action.manageAccess, actor: actor, in: db)
             let user = try await db.requireUser(login: login)
             guard let before = try await db.access(userID: user.id, mailboxID: target.id) else {
                 throw PosternError(.accessNotFound, "\(user.login) has no access to \(address)")
             }
-            try await self.reconfirm(actor, password, in: db)
+            try await self.reconfirm(actor, proof, in: db)
             try await db.removeAccess(userID: user.id, mailboxID: target.id)
             try await ActionLog.record(.accessRevoked(login: user.login, before), mailbox: address.description, by: actor, in: db)
             return AccessChange(access: MailboxAccess(login: user.login, mailbox: address.description, permissions: []), previous: before)
@@ -74,7 +76,7 @@ extension PeoplePlane {
     public func serviceGrants(service name: String, actor: Actor) async throws -> ServiceGrants {
         try await store.read { db in
             let target = try await Access.service(name, .manage, actor: actor, in: db)
-            return await ServiceGrants(service: name, logins: try db.serviceGrants(serviceID: target.id))
+            return try await ServiceGrants(service: name, logins: db.serviceGrants(serviceID: target.id))
         }
     }
 
@@ -92,7 +94,7 @@ extension PeoplePlane {
             try await db.grantService(userID: user.id, serviceID: target.id)
             try await ActionLog.record(.serviceGrant(login: user.login, service: name, given: true), mailbox: nil, organizationID: target.organizationID,
                                  by: actor, in: db)
-            return await ServiceGrants(service: name, logins: try db.serviceGrants(serviceID: target.id))
+            return try await ServiceGrants(service: name, logins: db.serviceGrants(serviceID: target.id))
         }
     }
 
@@ -105,7 +107,7 @@ extension PeoplePlane {
             }
             try await ActionLog.record(.serviceGrant(login: user.login, service: name, given: false), mailbox: nil, organizationID: target.organizationID,
                                  by: actor, in: db)
-            return await ServiceGrants(service: name, logins: try db.serviceGrants(serviceID: target.id))
+            return try await ServiceGrants(service: name, logins: db.serviceGrants(serviceID: target.id))
         }
     }
 
@@ -115,14 +117,14 @@ extension PeoplePlane {
     public func mailboxes(service name: String, page: PageRequest = .first(), actor: Actor) async throws -> (mailboxes: Page<Mailbox>, count: Int) {
         try await store.read { db in
             let target = try await Access.service(name, .manage, actor: actor, in: db)
-            return await (try db.mailboxes(serviceID: target.id, page: page), try db.mailboxCount(serviceID: target.id))
+            return try await (db.mailboxes(serviceID: target.id, page: page), db.mailboxCount(serviceID: target.id))
         }
     }
 
     public func defaults(service name: String, actor: Actor) async throws -> ServiceDefaults {
         try await store.read { db in
             let target = try await Access.service(name, .manage, actor: actor, in: db)
-            return await ServiceDefaults(service: name, permissions: try db.defaultPermissions(serviceID: target.id))
+            return try await ServiceDefaults(service: name, permissions: db.defaultPermissions(serviceID: target.id))
         }
     }
 
@@ -155,11 +157,12 @@ extension PeoplePlane {
     /// Gives every user of each mailbox (or only `login`'s access) exactly the service's defaults.
     public func applyDefaults(service name: String, mailboxes: [String], login: String?, password: String?, actor: Actor) async throws -> [AccessChange] {
         let addresses = try mailboxes.map { try MailAddress($0) }
+        let proof = try await ownPassword(actor, password)
         return try await store.write { db in
             let target = try await Access.service(name, .manage, actor: actor, in: db)
             let defaults = try await db.defaultPermissions(serviceID: target.id)
             let only = if let login { try await db.requireUser(login: login) } else { nil as User? }
-            try await self.reconfirm(actor, password, in: db)
+            try await self.reconfirm(actor, proof, in: db)
             var changes: [AccessChange] = []
             for address in addresses {
                 guard let box = try await db.mailboxTarget(address), box.service.id == target.id else {

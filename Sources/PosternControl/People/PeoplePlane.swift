@@ -47,10 +47,11 @@ public struct PeoplePlane: Sendable {
     /// Sets a user's account password: the operator for anyone, a user for themselves with their current one.
     public func setPassword(login: String, password: String, current: String?, actor: Actor) async throws -> User {
         let hash = try await blocking.run { try AccountPassword.hash(password) }
+        let proof = try await ownPassword(actor, current)
         return try await store.write { db in
             let user = try await db.requireUser(login: login)
             try await Access.authorize(actor, .setAccountPassword(of: user.id), in: db)
-            try await self.reconfirm(actor, current, in: db)
+            try await self.reconfirm(actor, proof, in: db)
             try await db.setPasswordHash(userID: user.id, hash)
             try await ActionLog.record(.accountPasswordSet(login: user.login), mailbox: nil, by: actor, in: db)
             var changed = user
@@ -72,14 +73,15 @@ public struct PeoplePlane: Sendable {
     public func membersOverview(organization: String, page: PageRequest = .first(), actor: Actor) async throws -> (members: Page<Member>, manages: Bool) {
         try await store.read { db in
             let org = try await Access.organization(organization, Action.viewMembers, actor: actor, in: db)
-            return await (try db.members(organizationID: org, page: page), try Access.decide(actor, .manageMembers(org), in: db) == .allowed)
+            return try await (db.members(organizationID: org, page: page), Access.decide(actor, .manageMembers(org), in: db) == .allowed)
         }
     }
 
     /// Adds a member (creating the user when the login is new) or changes their role.
     public func setMember(organization: String, login: String, role: Role, displayName: String?, password: String?,
                           actor: Actor) async throws -> MemberChange {
-        try await store.write { db in
+        let proof = try await ownPassword(actor, password)
+        return try await store.write { db in
             let org = try await Access.organization(organization, Action.manageMembers, actor: actor, in: db)
             let user = if let known = try await db.user(login: try User.login(login)) { known } else {
                 try await db.createUser(login: login, displayName: displayName ?? "", passwordHash: nil)
@@ -91,7 +93,7 @@ public struct PeoplePlane: Sendable {
                 try await Access.authorize(actor, .appointLegalRepresentative(org), in: db, orHide: PosternError.organizationNotFound(organization))
             }
             if old == .legalRepresentative { try await PeopleRules.checkNotLast(user.login, of: organization, count: try db.legalRepresentativeCount(organizationID: org)) }
-            if old != nil { try await self.reconfirm(actor, password, in: db) }
+            if old != nil { try await self.reconfirm(actor, proof, in: db) }
             try await db.setRole(userID: user.id, organizationID: org, role)
             if let from = self.mailFrom, !PeopleRules.isPosternItself(actor) {
                 // In the same transaction: the mail goes out if and only if the change happened.
@@ -113,7 +115,8 @@ public struct PeoplePlane: Sendable {
 
     /// Removes a member, once their login is typed back as `confirm`.
     public func removeMember(organization: String, login: String, confirm: String?, password: String?, actor: Actor) async throws -> MemberRemoval {
-        try await store.write { db in
+        let proof = try await ownPassword(actor, password)
+        return try await store.write { db in
             let removal = try await Self.removal(organization, login, actor: actor, in: db)
             try PeopleRules.checkTypedBack(confirm, removal)
             let org = try await db.organizationID(organization)
@@ -122,7 +125,7 @@ public struct PeoplePlane: Sendable {
                 try await PeopleRules.checkNotLast(removal.member.login, of: organization, count: try db.legalRepresentativeCount(organizationID: org),
                                              removing: true)
             }
-            try await self.reconfirm(actor, password, in: db)
+            try await self.reconfirm(actor, proof, in: db)
             let user = try await db.requireUser(login: removal.member.login)
             try await db.removeMembership(userID: user.id, organizationID: org)
             for token in removal.tokens { try await db.deleteToken(id: token.id) }
@@ -150,18 +153,36 @@ public struct PeoplePlane: Sendable {
     // MARK: re-confirmation
 
     /// A user making a sensitive change gives their own account password; the operator needs none.
-    func reconfirm(_ actor: Actor, _ password: String?, in db: StoreTransaction) async throws {
+    /// Verifies the actor's own account password before a change's transaction, so that Argon2id
+    /// never runs while the change holds the writer. Throws nothing: whether the change needs the
+    /// password, and what a wrong one costs, is decided inside the transaction (`reconfirm`).
+    func ownPassword(_ actor: Actor, _ password: String?) async throws -> Reconfirmation {
+        guard let user = actor.user, let password, !password.isEmpty else { return .missing }
+        let hash = try await store.read { db in try await db.passwordHash(userID: user.id) }
+        guard let hash, (try? confirmations.check(user.id)) != nil else { return .wrong }
+        return try await blocking.run { AccountPassword.verify(password, against: hash) } ? .verified(hash: hash) : .wrong
+    }
+
+    /// Refuses the change unless the actor may skip re-confirmation or `proof` verified their
+    /// current account password (the hash it was verified against is still theirs).
+    func reconfirm(_ actor: Actor, _ proof: Reconfirmation, in db: StoreTransaction) async throws {
         guard try await Access.decide(actor, .skipReconfirmation, in: db) != .allowed, let user = actor.user else { return }
         try confirmations.check(user.id)
-        guard let password, !password.isEmpty else {
+        switch proof {
+        case .missing:
             throw PosternError(.passwordRequired, "this change needs your own account password (password) to confirm it; nothing was changed")
-        }
-        let hash = try await db.passwordHash(userID: user.id)
-        let verified = try await blocking.run { hash.map { AccountPassword.verify(password, against: $0) } ?? false }
-        guard verified else {
+        case let .verified(hash) where try await db.passwordHash(userID: user.id) == hash:
+            confirmations.succeeded(user.id)
+        case .verified, .wrong:
             confirmations.failed(user.id)
             throw PosternError(.wrongPassword, "that is not your account password; nothing was changed")
         }
-        confirmations.succeeded(user.id)
     }
+}
+
+/// What `PeoplePlane.ownPassword` found of a re-confirmation password.
+enum Reconfirmation: Sendable {
+    case missing
+    case wrong
+    case verified(hash: String)
 }

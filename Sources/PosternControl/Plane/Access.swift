@@ -13,7 +13,7 @@ public enum Access {
 
     /// The rule set's answer, for a plane that shows or leaves out rather than refuses.
     public static func decide(_ actor: Actor, _ action: Action, in db: StoreTransaction) async throws -> Decision {
-        await Policy.decide(try db.rights(of: actor), action)
+        try await Policy.decide(db.rights(of: actor), action)
     }
 
     /// Whether `rights` (read once for a whole list) allow `action`.

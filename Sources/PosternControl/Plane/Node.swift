@@ -88,7 +88,7 @@ public final class Node: Sendable {
         let index = self.index, feed = self.feed
         try await store.read { db in
             // Changes after this one are not in the snapshot the index is loaded from: the feed applies them.
-            await feed.start(at: try db.latestChange())
+            try await feed.start(at: db.latestChange())
             let (passwords, generic) = try await db.credentialCounts()
             index.reserve(devices: passwords, generic: generic)
             var batch: [CredentialIndex.Change] = []
@@ -103,7 +103,7 @@ public final class Node: Sendable {
             }
             index.apply(batch)
             // The policies that may retire generic passwords (a minority of rows: read apart).
-            await index.apply(try db.genericPasswords(withPolicy: true).compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
+            try await index.apply(db.genericPasswords(withPolicy: true).compactMap { row in row.policy.map { .setGenericPolicy(address: row.address, $0.policy) } })
         }
         return index.count
     }

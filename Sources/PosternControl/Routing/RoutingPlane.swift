@@ -64,7 +64,7 @@ public struct RoutingPlane: Sendable {
             let made = try await db.insertAlias(alias, mailboxID: box.id!, mailbox: address.description)
             try await ActionLog.record(.aliasAdded(alias), mailbox: address.description, by: actor, in: db)
             // The responder answers for the new alias too.
-            return await ((made, try scripts.askIfScripted(box, in: db)), .routing([.addAlias(made.address, mailbox: made.mailbox)]))
+            return try await ((made, scripts.askIfScripted(box, in: db)), .routing([.addAlias(made.address, mailbox: made.mailbox)]))
         }
         await outbox.run([task])
         return made
@@ -81,7 +81,7 @@ public struct RoutingPlane: Sendable {
             }
             try await db.deleteAlias(alias.address)
             try await ActionLog.record(.aliasRemoved(alias.address), mailbox: address.description, by: actor, in: db)
-            return await ((alias, try scripts.askIfScripted(box, in: db)), .routing([.removeAlias(alias.address)]))
+            return try await ((alias, scripts.askIfScripted(box, in: db)), .routing([.removeAlias(alias.address)]))
         }
         await outbox.run([task])
         return alias

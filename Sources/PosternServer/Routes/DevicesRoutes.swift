@@ -9,7 +9,7 @@ enum DevicesRoutes {
     /// `failedLogins`: the check's failed-login log, written out before a mailbox's failures are read.
     static func collection(_ devices: DevicesPlane, failedLogins: FailedLogins?) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/mailboxes/:address/devices") { call in await DeviceList(try devices.devices(try call["address"], page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address/devices") { call in try await DeviceList(devices.devices(call["address"], page: call.page, actor: call.actor)) }
         routes.on(.post, "/v1/mailboxes/:address/devices", body: DeviceInput.self, status: .created) { call, input in
             try await devices.addDevice(try call["address"], name: input.name, scope: try ServiceScope(names: input.scopes ?? []), expiresAt: input.expiresAt,
                                   actor: call.actor)
@@ -18,20 +18,20 @@ enum DevicesRoutes {
             try await devices.rotateDevice(try call["address"], device: try call["device"], actor: call.actor)
         }
         routes.on(.put, "/v1/mailboxes/:address/devices/:device/scopes", body: ScopeInput.self) { call, input in
-            await DeviceBody(device: try devices.setScope(try call["address"], device: try call["device"], scope: try ServiceScope(names: input.scopes ?? []),
+            try await DeviceBody(device: devices.setScope(call["address"], device: call["device"], scope: ServiceScope(names: input.scopes ?? []),
                                                     actor: call.actor))
         }
         routes.on(.put, "/v1/mailboxes/:address/devices/:device/expiry", body: ExpiryInput.self) { call, input in
-            await DeviceBody(device: try devices.setExpiry(try call["address"], device: try call["device"], expiresAt: input.expiresAt, actor: call.actor))
+            try await DeviceBody(device: devices.setExpiry(call["address"], device: call["device"], expiresAt: input.expiresAt, actor: call.actor))
         }
         routes.on(.delete, "/v1/mailboxes/:address/devices/:device") { call in
-            await Disconnected(disconnected: [try devices.disconnectDevice(try call["address"], device: try call["device"], actor: call.actor)])
+            try await Disconnected(disconnected: [devices.disconnectDevice(call["address"], device: call["device"], actor: call.actor)])
         }
         routes.on(.post, "/v1/mailboxes/:address/disconnect-all", optionalBody: ConfirmInput.self) { call, input in
-            await Disconnected(disconnected: try devices.disconnectAll(try call["address"], confirmed: input?.confirm == true, actor: call.actor))
+            try await Disconnected(disconnected: devices.disconnectAll(call["address"], confirmed: input?.confirm == true, actor: call.actor))
         }
         routes.on(.get, "/v1/mailboxes/:address/failures") { call in
-            await FailedLoginList(failures: try devices.failedLogins(try call["address"], log: failedLogins, actor: call.actor))
+            try await FailedLoginList(failures: devices.failedLogins(call["address"], log: failedLogins, actor: call.actor))
         }
         routes.on(.get, "/v1/policies/generic/:level/:name") { call in
             try await devices.genericPolicy(try policyLevel(call), try call["name"], actor: call.actor)

@@ -7,33 +7,33 @@ import PosternCore
 enum DirectoryRoutes {
     static func collection(_ directory: DirectoryPlane) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/organizations") { call in await OrganizationList(try directory.organizations(page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/organizations") { call in try await OrganizationList(directory.organizations(page: call.page, actor: call.actor)) }
         routes.on(.post, "/v1/organizations", body: NameInput.self, status: .created) { call, input in
-            await OrganizationBody(organization: try directory.addOrganization(input.name, actor: call.actor))
+            try await OrganizationBody(organization: directory.addOrganization(input.name, actor: call.actor))
         }
         routes.on(.delete, "/v1/organizations/:organization") { call in
-            await OrganizationRemoved(removed: try directory.removeOrganization(try call["organization"], actor: call.actor))
+            try await OrganizationRemoved(removed: directory.removeOrganization(call["organization"], actor: call.actor))
         }
-        routes.on(.get, "/v1/services") { call in await ServiceList(try directory.mailServices(page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/services") { call in try await ServiceList(directory.mailServices(page: call.page, actor: call.actor)) }
         routes.on(.post, "/v1/services", body: ServiceInput.self, status: .created) { call, input in
-            await ServiceBody(service: try directory.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: call.actor))
+            try await ServiceBody(service: directory.addMailService(name: input.name, organization: input.organization, domains: input.domains, actor: call.actor))
         }
-        routes.on(.delete, "/v1/services/:service") { call in await ServiceRemoved(removed: try directory.removeMailService(try call["service"], actor: call.actor)) }
-        routes.on(.get, "/v1/mailboxes") { call in await MailboxList(try directory.mailboxes(domain: call.query["domain"], page: try call.page, actor: call.actor)) }
+        routes.on(.delete, "/v1/services/:service") { call in try await ServiceRemoved(removed: directory.removeMailService(call["service"], actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes") { call in try await MailboxList(directory.mailboxes(domain: call.query["domain"], page: call.page, actor: call.actor)) }
         routes.on(.post, "/v1/mailboxes", body: AddressInput.self, status: .created) { call, input in
-            await MailboxBody(mailbox: try directory.addMailbox(input.address, actor: call.actor))
+            try await MailboxBody(mailbox: directory.addMailbox(input.address, actor: call.actor))
         }
-        routes.on(.get, "/v1/mailboxes/:address") { call in await MailboxBody(mailbox: try directory.mailbox(try call["address"], actor: call.actor)) }
-        routes.on(.delete, "/v1/mailboxes/:address") { call in await MailboxRemoved(try directory.removeMailbox(try call["address"], actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address") { call in try await MailboxBody(mailbox: directory.mailbox(call["address"], actor: call.actor)) }
+        routes.on(.delete, "/v1/mailboxes/:address") { call in try await MailboxRemoved(directory.removeMailbox(call["address"], actor: call.actor)) }
         routes.on(.get, "/v1/mailboxes/:address/removal") { call in try await directory.mailboxRemoval(try call["address"], actor: call.actor) }
         routes.on(.get, "/v1/mailboxes/:address/history") { call in
             let filter = try HistoryFilter(call.query)
-            return await HistoryList(try directory.history(try call["address"], page: try call.page, since: filter.since, until: filter.until,
+            return try await HistoryList(directory.history(call["address"], page: call.page, since: filter.since, until: filter.until,
                                                      kind: filter.kind, actor: call.actor))
         }
         routes.on(.get, "/v1/organizations/:organization/history") { call in
             let filter = try HistoryFilter(call.query)
-            return await HistoryList(try directory.organizationHistory(try call["organization"], page: try call.page, since: filter.since,
+            return try await HistoryList(directory.organizationHistory(call["organization"], page: call.page, since: filter.since,
                                                                  until: filter.until, kind: filter.kind, actor: call.actor))
         }
         return routes

@@ -8,16 +8,16 @@ import PosternCore
 enum PeopleRoutes {
     static func collection(_ people: PeoplePlane, signIns: Throttle) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
-        routes.on(.get, "/v1/users") { call in await UserList(try people.users(page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/users") { call in try await UserList(people.users(page: call.page, actor: call.actor)) }
         routes.on(.post, "/v1/users", body: UserInput.self, status: .created) { call, input in
-            await UserBody(user: try people.addUser(login: input.login, displayName: input.displayName ?? "", password: input.password, actor: call.actor))
+            try await UserBody(user: people.addUser(login: input.login, displayName: input.displayName ?? "", password: input.password, actor: call.actor))
         }
         routes.on(.put, "/v1/users/:login/password", body: PasswordInput.self) { call, input in
-            await UserBody(user: try people.setPassword(login: try call["login"], password: input.password, current: input.current, actor: call.actor))
+            try await UserBody(user: people.setPassword(login: call["login"], password: input.password, current: input.current, actor: call.actor))
         }
 
         routes.on(.get, "/v1/organizations/:organization/members") { call in
-            await MemberList(try people.members(organization: try call["organization"], page: try call.page, actor: call.actor))
+            try await MemberList(people.members(organization: call["organization"], page: call.page, actor: call.actor))
         }
         routes.on(.put, "/v1/organizations/:organization/members/:login", body: MemberInput.self) { call, input in
             try await people.setMember(organization: try call["organization"], login: try call["login"], role: try Role(parsing: input.role),
@@ -31,7 +31,7 @@ enum PeopleRoutes {
                                     actor: call.actor)
         }
 
-        routes.on(.get, "/v1/mailboxes/:address/access") { call in await AccessList(try people.access(mailbox: try call["address"], page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/mailboxes/:address/access") { call in try await AccessList(people.access(mailbox: call["address"], page: call.page, actor: call.actor)) }
         routes.on(.put, "/v1/mailboxes/:address/access/:login", body: AccessInput.self) { call, input in
             try await people.setAccess(mailbox: try call["address"], login: try call["login"], permissions: input.permissions, password: input.password,
                                  actor: call.actor)
@@ -52,17 +52,17 @@ enum PeopleRoutes {
             try await people.setDefaults(service: try call["service"], permissions: input.permissions, actor: call.actor)
         }
         routes.on(.post, "/v1/services/:service/defaults/apply", body: ApplyDefaultsInput.self) { call, input in
-            await AccessChanges(changed: try people.applyDefaults(service: try call["service"], mailboxes: input.mailboxes, login: input.login,
+            try await AccessChanges(changed: people.applyDefaults(service: call["service"], mailboxes: input.mailboxes, login: input.login,
                                                             password: input.password, actor: call.actor))
         }
 
         routes.on(.post, "/v1/tokens", body: TokenInput.self, status: .created) { call, input in
             try await people.createToken(name: input.name, days: input.days, login: input.login, actor: call.actor)
         }
-        routes.on(.get, "/v1/tokens") { call in await TokenList(try people.tokens(login: call.query["login"], page: try call.page, actor: call.actor)) }
+        routes.on(.get, "/v1/tokens") { call in try await TokenList(people.tokens(login: call.query["login"], page: call.page, actor: call.actor)) }
         routes.on(.delete, "/v1/tokens/:id") { call in
             guard let id = Int64(try call["id"]) else { throw PosternError(.invalidId, "a token is named by its number (`postern token list`)") }
-            return await TokenBody(token: try people.revokeToken(id: id, actor: call.actor))
+            return try await TokenBody(token: people.revokeToken(id: id, actor: call.actor))
         }
         // Signing in needs no identity: the one route the authenticator lets through.
         routes.post("/v1/session") { request, context -> EditedResponse<NewToken> in
@@ -71,7 +71,7 @@ enum PeopleRoutes {
                                                   throttle: signIns)
             return EditedResponse(status: .created, response: session)
         }
-        routes.on(.delete, "/v1/session") { call in await TokenBody(token: try people.signOut(actor: call.actor)) }
+        routes.on(.delete, "/v1/session") { call in try await TokenBody(token: people.signOut(actor: call.actor)) }
         return routes
     }
 }

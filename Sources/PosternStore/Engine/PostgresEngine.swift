@@ -216,6 +216,9 @@ final class WriteTurn: Sendable {
     }
     private let state = Mutex(State())
 
+    /// The callers waiting for the turn.
+    var waiting: Int { state.withLock { $0.waiting.count } }
+
     func take() async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
             let now = state.withLock { state -> Bool in
