@@ -39,6 +39,14 @@ public enum LegacyHash {
     }
 
     static func cryptVerify(_ password: [UInt8], _ hash: String) -> Bool {
+        guard let result = crypt(password, setting: hash) else { return false }
+        return constantTimeEqual(Array(result.utf8), Array(hash.utf8))
+    }
+
+    /// crypt_r(3) of `password` with `setting` (a whole hash, or its `$id$salt` prefix); nil when
+    /// libxcrypt refuses the setting.
+    static func crypt(_ password: [UInt8], setting: String) -> String? {
+        guard !password.contains(0) else { return nil }
         let data = UnsafeMutablePointer<crypt_data>.allocate(capacity: 1)
         let size = MemoryLayout<crypt_data>.size
         UnsafeMutableRawPointer(data).initializeMemory(as: UInt8.self, repeating: 0, count: size)
@@ -51,15 +59,15 @@ public enum LegacyHash {
         phrase.append(0)
         defer { for i in phrase.indices { phrase[i] = 0 } }
         let result: [UInt8]? = phrase.withUnsafeBufferPointer { phrasePtr -> [UInt8]? in
-            hash.withCString { settingPtr -> [UInt8]? in
+            setting.withCString { settingPtr -> [UInt8]? in
                 phrasePtr.baseAddress!.withMemoryRebound(to: CChar.self, capacity: phrasePtr.count) { p -> [UInt8]? in
                     guard let out = crypt_r(p, settingPtr, data) else { return nil }
                     return Array(UnsafeBufferPointer(start: UnsafeRawPointer(out).assumingMemoryBound(to: UInt8.self), count: strlen(out)))
                 }
             }
         }
-        guard let result, result.first != UInt8(ascii: "*") else { return false }
-        return constantTimeEqual(result, Array(hash.utf8))
+        guard let result, result.first != UInt8(ascii: "*") else { return nil }
+        return String(decoding: result, as: UTF8.self)
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -69,11 +69,6 @@ public struct GenericPassword: Sendable, Equatable, Codable {
         "{\(scheme.rawValue)\(scheme.digestLength != nil && encoding == .hex ? ".HEX" : "")}\(hash)"
     }
 
-    /// A warning for the import report, or nil.
-    public var warning: String? {
-        scheme == .plain ? "{PLAIN} keeps the password in clear text; it was imported, but move this mailbox to device passwords" : nil
-    }
-
     /// A value checked before (by `init(scheme:encoding:hash:)`), as the index keeps it.
     public init(trusted scheme: Scheme, encoding: Encoding, hash: String) {
         self.scheme = scheme

@@ -66,6 +66,29 @@ extension StoreTransaction {
         try await Int64.fetchOne(self, sql: "SELECT min(seq) FROM changeLog")
     }
 
+    /// The logged changes whose text holds `marker`, in order (a one-time upgrade: a scan of the log).
+    public func changes(containing marker: String) async throws -> [LoggedChange] {
+        let pattern = "%" + marker.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+        return try await StoreRow.fetchAll(self, sql: "SELECT seq, node, change FROM changeLog WHERE change LIKE ? ESCAPE '\\' ORDER BY seq",
+                                           arguments: [pattern])
+            .map { LoggedChange(seq: $0[0], node: $0[1], change: $0[2]) }
+    }
+
+    /// Rewrites the logged changes whose text holds `marker`; returns how many changed. Their
+    /// numbers, nodes and order stay.
+    @discardableResult
+    public func rewriteChanges(containing marker: String, _ rewrite: (String) -> String) async throws -> Int {
+        var changed = 0
+        for logged in try await changes(containing: marker) {
+            let new = rewrite(logged.change)
+            guard new != logged.change else { continue }
+            try await execute(sql: "UPDATE changeLog SET change = ? WHERE seq = ?", arguments: [new, logged.seq])
+            changed += 1
+        }
+        return changed
+    }
+
     /// Forgets changes older than `cutoff`, always keeping the newest (the next number follows it).
     @discardableResult
     public func pruneChanges(before cutoff: Date) async throws -> Int {

@@ -123,6 +123,25 @@ extension StoreTransaction {
                    arguments: [mailboxID, DeviceRules.genericName, password.stored, Date()])
     }
 
+    /// Generic passwords stored in clear text (imported before they were hashed on the way in),
+    /// by the partial index `device_clear_text`: nothing read when there are none.
+    public func clearTextGenericPasswords() async throws -> [(deviceID: Int64, address: String, password: GenericPassword)] {
+        try await StoreRow.fetchAll(self, sql: """
+            SELECT d.id, m.address, d.genericHash FROM device d JOIN mailbox m ON m.id = d.mailboxId
+            WHERE d.kind = 'generic' AND d.genericHash LIKE '{PLAIN}%'
+            """).compactMap { row in
+            let hash: String = row[2]
+            return (try? GenericPassword(parsing: hash)).map { (row[0], row[1], $0) }
+        }
+    }
+
+    /// Replaces a generic password's stored value if it is still `old`; false when it changed meanwhile.
+    @discardableResult
+    public func replaceGenericPassword(deviceID: Int64, _ old: GenericPassword, with new: GenericPassword) async throws -> Bool {
+        try await execute(sql: "UPDATE device SET genericHash = ? WHERE id = ? AND kind = 'generic' AND genericHash = ?",
+                          arguments: [new.stored, deviceID, old.stored]) == 1
+    }
+
     public func genericPassword(mailboxID: Int64) async throws -> GenericPassword? {
         try await String.fetchOne(self, sql: "SELECT genericHash FROM device WHERE mailboxId = ? AND kind = 'generic'", arguments: [mailboxID])
             .flatMap { try? GenericPassword(parsing: $0) }

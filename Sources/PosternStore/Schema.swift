@@ -258,6 +258,11 @@ enum Schema {
                 CREATE INDEX serverTask_due ON serverTask(nextAttemptAt);
                 """)
         }
+        migrator.registerMigration("v14: clear-text generic passwords found at once") { db in
+            // Imported in clear text before they were hashed on the way in: found at start
+            // without reading the device table, and hashed (`clearTextGenericPasswords`).
+            try db.execute(sql: "CREATE INDEX device_clear_text ON device(id) WHERE kind = 'generic' AND genericHash LIKE '{PLAIN}%'")
+        }
         return migrator
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import PosternAuth
 import PosternCore
 import Testing
@@ -48,12 +49,30 @@ import Testing
         #expect(throws: PosternError.self) { try GenericPassword(parsing: text) }
     }
 
-    @Test func plainIsImportedWithAWarningAndKeepsItsForm() throws {
+    @Test func plainIsParsedInItsOwnForm() throws {
         let plain = try GenericPassword(parsing: "{plain}correct horse")
-        #expect(plain.warning != nil)
         #expect(plain.stored == "{PLAIN}correct horse")
+        #expect(try GenericPassword(parsing: "{CLEARTEXT}correct horse").scheme == .plain)
         #expect(try GenericPassword(parsing: "{SHA256.HEX}4104d36f8da2c254349f85836793ebe029e0c957063a34c91c2e9203187b5631").stored.hasPrefix("{SHA256.HEX}"))
-        #expect(try GenericPassword(parsing: Self.vectors[0]).warning == nil)
+    }
+
+    @Test func clearTextIsStoredAsSHA512CryptSaltedByTheKeyAndTheAddress() throws {
+        let key = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 1, count: 32)))
+        let other = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 2, count: 32)))
+        let plain = try GenericPassword(parsing: "{PLAIN}correct horse")
+        let hashed = try PlainImport.hashed(plain, address: "a@example.org", key: key)
+        #expect(hashed.scheme == .sha512Crypt && hashed.stored.hasPrefix("{SHA512-CRYPT}$6$"))
+        #expect(!hashed.stored.contains("correct horse"))
+        #expect(LegacyHash.verify(password: Array("correct horse".utf8), against: hashed))
+        #expect(!LegacyHash.verify(password: Array("correct horsf".utf8), against: hashed))
+        // The same line imported again gives the same value (found unchanged); another mailbox or key, another salt.
+        #expect(try PlainImport.hashed(plain, address: "A@Example.org", key: key) == hashed)
+        #expect(try PlainImport.hashed(plain, address: "b@example.org", key: key) != hashed)
+        #expect(try PlainImport.hashed(plain, address: "a@example.org", key: other) != hashed)
+        // Dovecot reads it back: the value parses as the {SHA512-CRYPT} it says it is.
+        #expect(try GenericPassword(parsing: hashed.stored) == hashed)
+        let crypt = try GenericPassword(parsing: Self.vectors[0])
+        #expect(try PlainImport.hashed(crypt, address: "a@example.org", key: key) == crypt)
     }
 
     @Test func aHashCryptCannotReadNeverVerifies() throws {

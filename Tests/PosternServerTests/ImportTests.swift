@@ -10,9 +10,12 @@ import Testing
 
 /// The passwd-file import as it streams: batches, stops, bounded reports.
 @Suite struct ImportTests {
-    static func lines(_ range: ClosedRange<Int>, prefix: String = "u") -> String {
-        range.map { "\(prefix)\($0)@example.org:{PLAIN}pw\($0)\n" }.joined()
+    /// Lines of a fast scheme (a {PLAIN} line costs a SHA512-CRYPT on the way in).
+    static func lines(_ range: ClosedRange<Int>, prefix: String = "u", password: String = sha256) -> String {
+        range.map { "\(prefix)\($0)@example.org:\(password)\n" }.joined()
     }
+
+    static let sha256 = "{SHA256.HEX}4104d36f8da2c254349f85836793ebe029e0c957063a34c91c2e9203187b5631"
 
     @Test func aStopEndsTheImportBetweenBatchesAndTheRunAgainFinishesIt() async throws {
         let plane = try await makePlane()
@@ -54,8 +57,8 @@ import Testing
     @Test func duplicatesAcrossBatchesAndTheErrorCap() async throws {
         let plane = try await makePlane()
         let batch = ImportPlane.importBatchLines
-        var text = Self.lines(1...batch)
-        text += "u1@example.org:{PLAIN}pw1\n"  // the same line again, in the next batch
+        var text = Self.lines(1...150, password: "{PLAIN}pw") + Self.lines(151...batch)
+        text += "u1@example.org:{PLAIN}pw1\n"  // the same user again, in the next batch
         text += (1...250).map { "garbage \($0)\n" }.joined()
         text += "u7@EXAMPLE.org:{PLAIN}other\n"
         let report = try await plane.imports.importPasswdFile(text, actor: .op)
@@ -66,7 +69,49 @@ import Testing
                                              message: "line \(batch + 1): u1@example.org already appears on line 1"))
         #expect(report.errors.dropFirst().allSatisfy { $0.code == "invalid_line" })
         #expect(report.lines == batch + 252)
-        #expect(report.warningCount == batch && report.warnings.count == ImportReport.maxListed, "{PLAIN} is a warning each")
+        #expect(report.warningCount == 150 && report.warnings.count == ImportReport.maxListed, "{PLAIN} is a warning each")
+    }
+
+    @Test func aClearTextPasswordIsStoredAsSHA512CryptAndLogsIn() async throws {
+        let plane = try await makePlane()
+        let report = try await plane.imports.importPasswdFile("c@example.org:{CLEARTEXT}clear secret\n", actor: .op)
+        #expect(report.imported == 1 && report.warnings.first?.code == "plain_password")
+        #expect(report.warnings.first?.message.contains("{SHA512-CRYPT}") == true)
+        let box = try #require(try await plane.store.read { try await $0.mailbox(try MailAddress("c@example.org")) })
+        let stored = try #require(try await plane.store.read { try await $0.genericPassword(mailboxID: box.id!) })
+        #expect(stored.scheme == .sha512Crypt && !stored.stored.contains("clear secret"))
+        #expect(plane.index.generic(for: "c@example.org")?.password == stored)
+        #expect(LegacyHash.verify(password: Array("clear secret".utf8), against: stored))
+        #expect(try await plane.store.read { try await $0.changes(containing: "clear secret") }.isEmpty)
+        let again = try await plane.imports.importPasswdFile("c@example.org:{PLAIN}clear secret\n", actor: .op)
+        #expect(again.unchanged == 1 && again.errorCount == 0, "the same line again is the same hash")
+    }
+
+    @Test func clearTextStoredByAnEarlierVersionIsHashedAtStartInTheTableAndTheLog() async throws {
+        let plane = try await makePlane()
+        let plain = try GenericPassword(parsing: "{PLAIN}old secret")
+        let box = try await plane.store.write { db in try await db.createMailbox(try MailAddress("old@example.org")) }
+        let device = try await plane.store.write { db in try await db.setGenericPassword(mailboxID: box.id!, plain) }
+        // What an earlier version logged for the other nodes, beside another change that stays as it was.
+        let logged = NodeChange.credentials([.setGeneric(GenericCredential(deviceID: device, address: "old@example.org", password: plain))])
+        let other = NodeChange.routing([.addMailbox("old@example.org")])
+        try await plane.store.write { db in
+            for change in [logged, other] {
+                _ = try await db.appendChange(String(decoding: try ChangeFeed.encoder.encode(change), as: UTF8.self), node: "old")
+            }
+        }
+        _ = try await plane.node.loadIndex()
+        #expect(try await plane.imports.hashStoredClearText() == 1)
+        let stored = try #require(try await plane.store.read { try await $0.genericPassword(mailboxID: box.id!) })
+        #expect(stored.scheme == .sha512Crypt && LegacyHash.verify(password: Array("old secret".utf8), against: stored))
+        #expect(stored == (try PlainImport.hashed(plain, address: "old@example.org", key: plane.serverKey)), "as an import now stores it")
+        #expect(plane.index.generic(for: "old@example.org")?.password == stored)
+        let log = try await plane.store.read { try await $0.changes(after: 0) }
+        #expect(!log.contains { $0.change.contains("old secret") || $0.change.contains("{PLAIN}") })
+        let rewritten = try log.map { try JSONDecoder().decode(NodeChange.self, from: Data($0.change.utf8)) }
+        #expect(rewritten.contains(.credentials([.setGeneric(GenericCredential(deviceID: device, address: "old@example.org", password: stored))])))
+        #expect(rewritten.contains(other))
+        #expect(try await plane.imports.hashStoredClearText() == 0, "once")
     }
 
     @Test func theProgressStreamEndsWithTheReport() async throws {

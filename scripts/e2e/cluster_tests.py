@@ -297,6 +297,46 @@ class ClusterTests:
             assert "while silent" not in {dev["name"] for dev in n1.ok("device", "list", ALICE)["devices"]}
             self.silent_figures = (first_refusal, len(answers))
 
+    def test_cluster_a_clear_text_generic_password_is_stored_hashed_and_found_nowhere_in_clear(self):
+        """An imported {PLAIN} password is stored as {SHA512-CRYPT}: no byte of it in PostgreSQL's files
+        (tables and WAL), in the change log the nodes read, in either node's directory, or in a backup."""
+        secret = "plain-" + os.urandom(9).hex()
+        with self.cluster("cluster-plain") as (pg, (n1, n2)):
+            path = os.path.join(n1.tmp, "plain.passwd")
+            with open(path, "w") as f:
+                f.write(f"plain@example.org:{{PLAIN}}{secret}\nclear@example.org:{{CLEARTEXT}}{secret}-2\n")
+            rc, report = n1.cli("import", "passwd-file", path)
+            assert rc == 0 and report["imported"] == 2, report
+            assert [w["code"] for w in report["warnings"]] == ["plain_password"] * 2, report
+            assert "SHA512-CRYPT" in report["warnings"][0]["message"], report
+            os.unlink(path)
+            wait_for("node 2 to take the imported password", lambda: answer(n2, secret, user="plain@example.org") == "OK", 10)
+            assert answer(n1, secret, user="plain@example.org") == "OK"
+            assert answer(n2, secret + "-2", user="clear@example.org") == "OK"
+            assert answer(n2, secret + "x", user="plain@example.org") == "FAIL"
+            # The same file again: found unchanged (the salt is the same for the same mailbox).
+            with open(path, "w") as f:
+                f.write(f"plain@example.org:{{PLAIN}}{secret}\n")
+            rc, again = n1.cli("import", "passwd-file", path)
+            assert rc == 0 and again["unchanged"] == 1 and again["imported"] == 0, again
+            os.unlink(path)
+            log = pg.psql("SELECT change FROM changelog", database="postern")
+            assert "SHA512-CRYPT" in log and secret not in log, log[-400:]
+            stored = pg.psql("SELECT genericHash FROM device WHERE kind = 'generic'", database="postern")
+            assert stored.count("{SHA512-CRYPT}$6$") == 2, stored
+            pg.psql("CHECKPOINT")
+            found = []
+            for root in (pg.dir, n1.tmp, n2.tmp):
+                for folder, _, files in os.walk(root):
+                    for name in files:
+                        try:
+                            with open(os.path.join(folder, name), "rb") as f:
+                                if secret.encode() in f.read():
+                                    found.append(os.path.join(folder, name))
+                        except OSError:
+                            pass
+            assert not found, f"the clear text is in {found}"
+
     def test_cluster_last_use_shows_the_latest_use_on_both_nodes(self):
         with self.cluster("cluster-last-use", POSTERN_LAST_USE_FLUSH_SECONDS="1") as (pg, (n1, n2)):
             password = n1.ok("device", "add", ALICE, "--name", "phone")["password"]

@@ -65,6 +65,34 @@ class ImportTests:
         cmd = [os.path.join(d.bin_dir, "postern"), "import", "passwd-file", path, "--json", "--socket", d.control_socket, *extra]
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=d.env), err
 
+    def test_a_clear_text_password_is_stored_hashed_and_found_nowhere_in_clear_on_sqlite(self):
+        """{PLAIN} in, {SHA512-CRYPT} stored: no byte of the clear text in the database, its WAL, the
+        daemon's log, a backup, or anything else posternd's directory holds; the password logs in."""
+        from cluster_tests import answer
+        d = self.import_daemon("import-plain")
+        try:
+            secret = "plain-" + os.urandom(9).hex()
+            path = os.path.join(self.tmp, "import-plain.passwd")
+            with open(path, "w") as f:
+                f.write(f"plain@example.org:{{PLAIN}}{secret}\n")
+            rc, report = d.cli("import", "passwd-file", path)
+            os.unlink(path)
+            assert rc == 0 and report["imported"] == 1 and report["warnings"][0]["code"] == "plain_password", report
+            assert answer(d, secret, user="plain@example.org") == "OK"
+            d.ok("backup", os.path.join(d.tmp, "backup"))
+            found = []
+            for folder, _, files in os.walk(d.tmp):
+                for name in files:
+                    try:
+                        with open(os.path.join(folder, name), "rb") as f:
+                            if secret.encode() in f.read():
+                                found.append(os.path.join(folder, name))
+                    except OSError:
+                        pass
+            assert not found, f"the clear text is in {found}"
+        finally:
+            d.stop()
+
     def test_an_import_of_garbage_stays_small_and_lists_the_first_100_errors(self):
         """Used to take posternd to 1.7 GB for 4 MB of garbage. Now: 100,000 lines without a ':',
         20,000 lines of random address and hash characters, a 4 MB line with no line break until its

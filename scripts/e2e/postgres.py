@@ -44,7 +44,7 @@ class PrivatePostgres:
 
     def start(self):
         options = (f"-c listen_addresses='' -c unix_socket_directories={self.socket_dir} -c max_connections=100 "
-                   f"-c synchronous_commit={self.synchronous_commit}")
+                   f"-c synchronous_commit={self.synchronous_commit} {os.environ.get('POSTERN_TEST_POSTGRES_OPTIONS', '')}")
         self._as_postgres([f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "server.log"), "-w", "-t", "60",
                            "start", "-o", options])
 
@@ -75,8 +75,11 @@ class PrivatePostgres:
 
 if __name__ == "__main__":
     # For scripts/bench: `postgres.py start DIR [SYNCHRONOUS_COMMIT]` prints the database URL;
-    # `postgres.py stop DIR`.
+    # `postgres.py psql DIR SQL` runs SQL in the postern database; `postgres.py stop DIR`.
     import sys
+    if sys.argv[1] == "psql":
+        print(PrivatePostgres(sys.argv[2]).psql(sys.argv[3], database="postern"))
+        sys.exit(0)
     server = PrivatePostgres(sys.argv[2], *(sys.argv[3:4]))
     if sys.argv[1] == "start":
         server.__enter__()

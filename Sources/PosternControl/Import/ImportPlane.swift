@@ -8,12 +8,15 @@ import PosternStore
 /// (created if needed) with its generic password. Operator only.
 public struct ImportPlane: Sendable {
     let node: Node
+    /// The key clear-text passwords are salted under (`PlainImport`).
+    let key: ServerKey
     let logger: Logger
-    /// Where each batch's transaction runs (it blocks on fsync).
+    /// Where clear-text passwords are hashed (SHA512-CRYPT takes milliseconds each).
     let blocking: any BlockingRunner
 
-    init(node: Node, blocking: any BlockingRunner, logger: Logger) {
+    init(node: Node, key: ServerKey, blocking: any BlockingRunner, logger: Logger) {
         self.node = node
+        self.key = key
         self.blocking = blocking
         self.logger = logger
     }
@@ -23,6 +26,9 @@ public struct ImportPlane: Sendable {
     /// Lines written per transaction: big enough to amortize the commit, small enough that other
     /// writes wait little and a stop comes soon.
     public static let importBatchLines = 2_000
+
+    /// Clear-text passwords hashed at once (each a thread of the pool for a few milliseconds).
+    static let hashingWidth = 8
 
     /// Imports a Dovecot passwd-file as it streams in: each good line becomes a mailbox (created if
     /// needed, in the mail service that holds its domain) with a generic password. Lines are written
@@ -100,15 +106,16 @@ public struct ImportPlane: Sendable {
     /// Writes one batch in one transaction, then puts its generic passwords in the index. The batch
     /// is read, decided line by line, then written in a few multi-row statements (one round trip
     /// each on PostgreSQL, whatever the batch's size).
-    func importBatch(_ batch: [ImportLine], actor: Actor) async throws -> ImportReport {
-        try await node.commit({ db in
+    func importBatch(_ lines: [ImportLine], actor: Actor) async throws -> ImportReport {
+        let batch = try await hashingClearText(lines)
+        return try await node.commit({ db in
             try await Access.authorize(actor, .importPasswdFile, in: db)
             var report = ImportReport()
             var services: [String: ImportService?] = [:]
             let now = Date()
             var targets = try await db.importTargets(batch.map(\.entry.address))
             // What this batch writes: lines that get a generic password, and the mailboxes to create for them.
-            var accepted: [(entry: PasswdFile.Entry, mailboxID: Int64?, policy: GenericPolicy?, organizationID: Int64)] = []
+            var accepted: [(entry: PasswdFile.Entry, mailboxID: Int64?, policy: GenericPolicy?, organizationID: Int64, clearText: Bool)] = []
             var newMailboxes: [(address: String, serviceID: Int64)] = []
             var creating: Set<String> = []
             for line in batch {
@@ -128,7 +135,7 @@ public struct ImportPlane: Sendable {
                         }
                         continue
                     }
-                    accepted.append((entry, target.mailboxID, target.policy, target.organizationID))
+                    accepted.append((entry, target.mailboxID, target.policy, target.organizationID, line.clearText))
                 } else {
                     let domain = entry.address.domain
                     if services[domain] == nil { services[domain] = await .some(try db.importService(domain: domain)) }
@@ -147,7 +154,7 @@ public struct ImportPlane: Sendable {
                     }
                     creating.insert(address.lowercased())
                     newMailboxes.append((address, service.id))
-                    accepted.append((entry, nil, service.policy, service.organizationID))
+                    accepted.append((entry, nil, service.policy, service.organizationID, line.clearText))
                 }
                 // A later line of this batch for the same user finds it as if already written.
                 targets[address] = ImportTarget(mailboxID: 0, genericHash: entry.password.stored, policy: nil, organizationID: 0)
@@ -164,12 +171,97 @@ public struct ImportPlane: Sendable {
                 let address = line.entry.address.description
                 changes.append(.setGeneric(GenericCredential(deviceID: devices[mailboxID]!, address: address, password: line.entry.password, policy: line.policy)))
                 report.imported += 1
-                if let warning = line.entry.password.warning {
-                    report.add(warning: .init(line: line.entry.line, code: .plainPassword, message: "line \(line.entry.line): \(address): \(warning)"))
+                if line.clearText {
+                    report.add(warning: .init(line: line.entry.line, code: .plainPassword,
+                                              message: "line \(line.entry.line): \(address): \(ImportRules.clearTextWarning)"))
                 }
             }
             report.mailboxesCreated += newMailboxes.count
             return (report, NodeChange(credentials: changes, routing: newMailboxes.map { RoutingTable.Change.addMailbox($0.address) }))
         })
+    }
+
+    /// The batch with each clear-text password replaced by its hash (`PlainImport`), on the
+    /// thread pool, several at once, before the batch's transaction.
+    func hashingClearText(_ batch: [ImportLine]) async throws -> [ImportLine] {
+        guard batch.contains(where: { $0.entry.password.scheme == .plain }) else { return batch }
+        let key = key, blocking = blocking
+        var hashed = batch
+        try await withThrowingTaskGroup(of: (Int, GenericPassword).self) { group in
+            var next = batch.indices.makeIterator()
+            func start() {
+                while let i = next.next() {
+                    let entry = batch[i].entry
+                    guard entry.password.scheme == .plain else { continue }
+                    group.addTask { (i, try await blocking.run { try PlainImport.hashed(entry.password, address: entry.address.description, key: key) }) }
+                    return
+                }
+            }
+            for _ in 0..<Self.hashingWidth { start() }
+            while let (i, password) = try await group.next() {
+                let line = batch[i]
+                hashed[i] = ImportLine(entry: .init(line: line.entry.line, address: line.entry.address, password: password),
+                                       earlierLine: line.earlierLine, clearText: true)
+                start()
+            }
+        }
+        return hashed
+    }
+
+    /// At start: generic passwords an earlier version stored in clear text are hashed as an import
+    /// now hashes them, in the device table and in the change log the nodes read (the same value,
+    /// so that a node catching up from the log gets what the table holds). Returns how many stored
+    /// passwords were hashed; none found costs one look at a partial index.
+    public func hashStoredClearText() async throws -> Int {
+        let (stored, logged) = try await store.read { db in
+            let stored = try await db.clearTextGenericPasswords()
+            var logged: [(address: String, password: GenericPassword)] = []
+            // The log is read only when the table held some (once: an upgrade).
+            for entry in stored.isEmpty ? [] : try await db.changes(containing: "{PLAIN}") {
+                for case let .setGeneric(credential) in Self.decoded(entry.change)?.credentials ?? [] where credential.password.scheme == .plain {
+                    logged.append((credential.address, credential.password))
+                }
+            }
+            return (stored, logged)
+        }
+        guard !stored.isEmpty else { return 0 }
+        let key = key, blocking = blocking, index = node.index
+        var hashes: [ClearText: GenericPassword] = [:]
+        for (address, password) in stored.map({ ($0.address, $0.password) }) + logged where hashes[ClearText(address, password)] == nil {
+            hashes[ClearText(address, password)] = try await blocking.run { try PlainImport.hashed(password, address: address, key: key) }
+        }
+        let hashed = hashes
+        let count = try await node.commit({ db in
+            var changes: [CredentialIndex.Change] = []
+            for row in stored {
+                guard let new = hashed[ClearText(row.address, row.password)],
+                      try await db.replaceGenericPassword(deviceID: row.deviceID, row.password, with: new) else { continue }
+                changes.append(.setGeneric(GenericCredential(deviceID: row.deviceID, address: row.address, password: new,
+                                                             policy: index.generic(for: row.address)?.policy)))
+            }
+            try await db.rewriteChanges(containing: "{PLAIN}") { text in
+                guard var change = Self.decoded(text) else { return text }
+                change.credentials = change.credentials.map { item in
+                    guard case let .setGeneric(credential) = item, let new = hashed[ClearText(credential.address, credential.password)] else { return item }
+                    return .setGeneric(GenericCredential(deviceID: credential.deviceID, address: credential.address, password: new, policy: credential.policy))
+                }
+                return (try? ChangeFeed.encoder.encode(change)).map { String(decoding: $0, as: UTF8.self) } ?? text
+            }
+            return (changes.count, NodeChange.credentials(changes))
+        })
+        logger.notice("clear-text generic passwords hashed", metadata: ["stored": "\(count)", "logged": "\(logged.count)",
+                                                                         "scheme": "\(PlainImport.scheme.rawValue)"])
+        return count
+    }
+
+    static func decoded(_ text: String) -> NodeChange? { try? JSONDecoder().decode(NodeChange.self, from: Data(text.utf8)) }
+
+    /// A clear-text password of a mailbox, as the key of its hash.
+    struct ClearText: Hashable {
+        let address: String, password: String
+        init(_ address: String, _ password: GenericPassword) {
+            self.address = address.lowercased()
+            self.password = password.hash
+        }
     }
 }

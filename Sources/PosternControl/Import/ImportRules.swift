@@ -7,6 +7,8 @@ struct ImportLine: Sendable {
     /// A hash of the address matched an earlier line: a duplicate if the mailbox has its generic
     /// password by the time this line is written (which it has, unless two addresses collide).
     let earlierLine: Int?
+    /// The file gave it in clear text ({PLAIN}); `entry.password` is now its hash.
+    var clearText = false
 }
 
 /// The reading side of one import: bytes in, lines parsed as they complete, entries out in batches.
@@ -64,6 +66,12 @@ struct PasswdImportReader {
 
 /// Why an import stopped, for the log.
 enum ImportRules {
+    /// Said of each line whose password was given in clear text.
+    static let clearTextWarning = """
+        the file gives this password in clear text ({PLAIN}); it was stored as {SHA512-CRYPT}, and the clear text is kept \
+        nowhere, but remove it from the file and move this mailbox to device passwords
+        """
+
     static func stopReason(_ error: any Error) -> String {
         if let error = error as? PosternError { return error.code }
         return "client_gone"  // the body broke off, or the progress could not be written

@@ -34,7 +34,7 @@ public struct Planes: Sendable {
         directory = DirectoryPlane(node: node)
         self.routing = RoutingPlane(node: node, outbox: outbox)
         mailSettings = MailSettingsPlane(node: node, outbox: outbox, folderCommand: mailServers.folders, blocking: blocking, logger: logger)
-        imports = ImportPlane(node: node, blocking: blocking, logger: logger)
+        imports = ImportPlane(node: node, key: key, blocking: blocking, logger: logger)
         backups = BackupPlane(store: store, blocking: blocking, logger: logger)
     }
 

@@ -74,6 +74,11 @@ public enum Daemon {
             try await Seeds.load(directory: seeds, into: plane, logger: logger)
         }
         let loaded = try await plane.node.loadIndex()
+        // An earlier version kept imported {PLAIN} passwords in clear text: hashed once, here.
+        do { try await plane.imports.hashStoredClearText() } catch {
+            logger.warning("clear-text generic passwords could not be hashed at start; they still log in, and the next start tries again",
+                           metadata: ["why": "\(error)"])
+        }
         let routes = try await plane.node.loadRouting()
         // What other nodes changed while the indexes loaded, before any login is answered.
         if store.kind == .postgres { try await plane.node.catchUp() }

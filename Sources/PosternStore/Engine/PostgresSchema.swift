@@ -8,6 +8,7 @@ enum PostgresSchema {
         ("v1: the schema of SQLite's v1 to v11", v1),
         ("v2: keyset pages", v2),
         ("v3: mail-server tasks", v3),
+        ("v4: clear-text generic passwords found at once", v4),
     ]
 
     /// Applies what is missing, under the write lock (two nodes starting at once do not race);
@@ -166,5 +167,11 @@ enum PostgresSchema {
         """,
         "CREATE UNIQUE INDEX serverTask_one_script ON serverTask (mailboxId) WHERE kind = 'sieve'",
         "CREATE INDEX serverTask_due ON serverTask (nextAttemptAt)",
+    ]
+
+    /// Generic passwords imported in clear text before they were hashed on the way in: found at
+    /// start without reading the device table (SQLite's v14).
+    static let v4: [String] = [
+        "CREATE INDEX device_clear_text ON device (id) WHERE kind = 'generic' AND genericHash LIKE '{PLAIN}%'",
     ]
 }
