@@ -25,6 +25,7 @@ public final class RoutingIndex: Sendable {
     }
 
     public func isOurs(_ address: String) -> Bool { table.read { $0.isOurs(address) } }
+    public func serves(domain: String) -> Bool { table.read { $0.serves(domain: domain) } }
 
     public var delimiter: Character? { table.read { $0.delimiter } }
 

@@ -57,8 +57,8 @@ import Testing
     }
 
     @Test func clearTextIsStoredAsSHA512CryptSaltedByTheKeyAndTheAddress() throws {
-        let key = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 1, count: 32)))
-        let other = ServerKey(key: SymmetricKey(data: [UInt8](repeating: 2, count: 32)))
+        let key = ServerKey(key: SymmetricKey(size: .bits256))
+        let other = ServerKey(key: SymmetricKey(size: .bits256))
         let plain = try GenericPassword(parsing: "{PLAIN}correct horse")
         let hashed = try PlainImport.hashed(plain, address: "a@example.org", key: key)
         #expect(hashed.scheme == .sha512Crypt && hashed.stored.hasPrefix("{SHA512-CRYPT}$6$"))

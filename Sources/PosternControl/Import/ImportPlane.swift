@@ -121,6 +121,14 @@ public struct ImportPlane: Sendable {
             for line in batch {
                 let entry = line.entry
                 let address = entry.address.description
+                // Clear text left unhashed (its domain was not served when the batch was hashed) is never stored.
+                if entry.password.scheme == .plain {
+                    report.add(error: .init(line: entry.line, code: .domainNotServed, message: """
+                        line \(entry.line): no mail service holds domain \(entry.address.domain); add one with \
+                        `postern service add NAME --organization ORG --domain \(entry.address.domain)`
+                        """))
+                    continue
+                }
                 if let target = targets[address] {
                     if let hash = target.genericHash {
                         if let earlier = line.earlierLine {
@@ -182,9 +190,15 @@ public struct ImportPlane: Sendable {
     }
 
     /// The batch with each clear-text password replaced by its hash (`PlainImport`), on the
-    /// thread pool, several at once, before the batch's transaction.
+    /// thread pool, several at once, before the batch's transaction. A line of a domain no mail
+    /// service holds is refused in the transaction anyway: it is not hashed (a file of such lines
+    /// costs no hashing).
     func hashingClearText(_ batch: [ImportLine]) async throws -> [ImportLine] {
-        guard batch.contains(where: { $0.entry.password.scheme == .plain }) else { return batch }
+        let routing = node.routing
+        func needsHash(_ line: ImportLine) -> Bool {
+            line.entry.password.scheme == .plain && routing.serves(domain: line.entry.address.domain)
+        }
+        guard batch.contains(where: needsHash) else { return batch }
         let key = key, blocking = blocking
         var hashed = batch
         try await withThrowingTaskGroup(of: (Int, GenericPassword).self) { group in
@@ -192,7 +206,7 @@ public struct ImportPlane: Sendable {
             func start() {
                 while let i = next.next() {
                     let entry = batch[i].entry
-                    guard entry.password.scheme == .plain else { continue }
+                    guard needsHash(batch[i]) else { continue }
                     group.addTask { (i, try await blocking.run { try PlainImport.hashed(entry.password, address: entry.address.description, key: key) }) }
                     return
                 }

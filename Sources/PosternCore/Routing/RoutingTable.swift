@@ -153,6 +153,9 @@ public struct RoutingTable: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Whether a mail service holds this domain.
+    public func serves(domain: String) -> Bool { domains.contains(Self.fold(domain)) }
+
     /// Whether Postern answers for this address (a mailbox or an alias, exactly).
     public func isOurs(_ address: String) -> Bool {
         let key = Self.fold(address)

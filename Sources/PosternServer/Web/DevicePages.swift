@@ -14,8 +14,10 @@ extension Pages {
         await run(context) {
             let actor = try signedIn(context)
             let request = Pager.request(query)
-            let boxes = try await plane.directory.mailboxesWithPermissions(page: request, actor: actor)
-            let orgs = try await plane.directory.organizationsWithRights(page: .first(PageRequest.maxLimit), actor: actor).items
+            // Two reads at once: on PostgreSQL each is its own round trips, on a connection of the pool.
+            async let mailboxes = plane.directory.mailboxesWithPermissions(page: request, actor: actor)
+            async let organizations = plane.directory.organizationsWithRights(page: .first(PageRequest.maxLimit), actor: actor)
+            let (boxes, orgs) = try await (mailboxes, organizations.items)
             return page("home", HomeView(title: "Your mailboxes", organizations: orgs.map { org in
                 HomeView.Organization(name: org.organization.name, path: Self.segment(org.organization.name), role: org.role?.label ?? "operator",
                                       members: org.seesMembers, services: org.managedServices.map { Link(name: $0, path: Self.segment($0)) })
