@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import doveadm_auth_test, dovecot_auth
+from harness import doveadm_auth_test, dovecot_auth, files_holding
 from import_tests import wait_for as wait_for_every
 from postgres import PrivatePostgres
 
@@ -325,16 +325,7 @@ class ClusterTests:
             stored = pg.psql("SELECT genericHash FROM device WHERE kind = 'generic'", database="postern")
             assert stored.count("{SHA512-CRYPT}$6$") == 2, stored
             pg.psql("CHECKPOINT")
-            found = []
-            for root in (pg.dir, n1.tmp, n2.tmp):
-                for folder, _, files in os.walk(root):
-                    for name in files:
-                        try:
-                            with open(os.path.join(folder, name), "rb") as f:
-                                if secret.encode() in f.read():
-                                    found.append(os.path.join(folder, name))
-                        except OSError:
-                            pass
+            found = files_holding(secret, pg.dir, n1.tmp, n2.tmp)
             assert not found, f"the clear text is in {found}"
 
     def test_cluster_last_use_shows_the_latest_use_on_both_nodes(self):

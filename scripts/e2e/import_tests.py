@@ -69,6 +69,7 @@ class ImportTests:
         """{PLAIN} in, {SHA512-CRYPT} stored: no byte of the clear text in the database, its WAL, the
         daemon's log, a backup, or anything else posternd's directory holds; the password logs in."""
         from cluster_tests import answer
+        from harness import files_holding
         d = self.import_daemon("import-plain")
         try:
             secret = "plain-" + os.urandom(9).hex()
@@ -80,15 +81,7 @@ class ImportTests:
             assert rc == 0 and report["imported"] == 1 and report["warnings"][0]["code"] == "plain_password", report
             assert answer(d, secret, user="plain@example.org") == "OK"
             d.ok("backup", os.path.join(d.tmp, "backup"))
-            found = []
-            for folder, _, files in os.walk(d.tmp):
-                for name in files:
-                    try:
-                        with open(os.path.join(folder, name), "rb") as f:
-                            if secret.encode() in f.read():
-                                found.append(os.path.join(folder, name))
-                    except OSError:
-                        pass
+            found = files_holding(secret, d.tmp)
             assert not found, f"the clear text is in {found}"
         finally:
             d.stop()

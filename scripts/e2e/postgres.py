@@ -44,7 +44,7 @@ class PrivatePostgres:
 
     def start(self):
         options = (f"-c listen_addresses='' -c unix_socket_directories={self.socket_dir} -c max_connections=100 "
-                   f"-c synchronous_commit={self.synchronous_commit} {os.environ.get('POSTERN_TEST_POSTGRES_OPTIONS', '')}")
+                   f"-c synchronous_commit={self.synchronous_commit}")
         self._as_postgres([f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "server.log"), "-w", "-t", "60",
                            "start", "-o", options])
 
