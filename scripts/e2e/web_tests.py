@@ -61,6 +61,25 @@ class WebTests:
         WebDriverWait(driver, 10).until(lambda d: (text in d.page_source) == present)
 
     @staticmethod
+    def wait_for_texts(driver, selector, expected):
+        """Waits (10 s at most) until the elements matching selector hold exactly the expected texts.
+        A click's old page may still be shown, or be replaced while it is read: both are waited out."""
+        from selenium.webdriver.common.by import By
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+        seen = []
+        def holds(d):
+            try:
+                seen[:] = [e.text for e in d.find_elements(By.CSS_SELECTOR, selector)]
+            except StaleElementReferenceException:
+                return False
+            return seen == expected
+        try:
+            WebDriverWait(driver, 10).until(holds)
+        except TimeoutException:
+            raise AssertionError(f"{selector} shows {seen}, not {expected}")
+
+    @staticmethod
     def wait_for_url(driver, suffix):
         from selenium.webdriver.support.ui import WebDriverWait
         WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(suffix))
@@ -133,8 +152,8 @@ class WebTests:
                 search = driver.find_element(By.CSS_SELECTOR, "form.search input[name=q]")
                 search.send_keys("BOX11")
                 driver.find_element(By.CSS_SELECTOR, "form.search button").click()
-                self.wait_for_text(driver, "box110@paging.test")
-                assert shown() == [f"box{n:03d}@paging.test" for n in range(110, 119)], shown()
+                self.wait_for_url(driver, "?q=BOX11")
+                self.wait_for_texts(driver, "ul.list span.address", [f"box{n:03d}@paging.test" for n in range(110, 119)])
                 self.shoot(driver, "32-mailboxes-search")
                 driver.get(base + "/?q=nobody")
                 self.wait_for_text(driver, "No mailbox of yours begins with")
@@ -149,8 +168,7 @@ class WebTests:
                 search.send_keys("pi")
                 driver.find_element(By.CSS_SELECTOR, "form.search button").click()
                 self.wait_for_url(driver, "members?q=pi")
-                logins = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table td span.muted")]
-                assert logins == ["pia@corp.test"], logins
+                self.wait_for_texts(driver, "table td span.muted", ["pia@corp.test"])
                 self.shoot(driver, "33-members-search")
             finally:
                 driver.quit()
