@@ -14,28 +14,40 @@ import PostgresNIO
 /// connection is closed, so the caller gets an error instead of waiting for ever.
 enum PostgresConnector {
     static func connect(_ settings: PostgresSettings) async throws -> PostgresConnection {
+        let tls: PostgresConnection.Configuration.TLS
         do {
-            return try await connection(settings).get()
+            tls = try settings.connectionTLS()
+        } catch let error as StoreOpenError {
+            throw error
         } catch {
-            throw StoreError.unavailable("cannot connect to \(settings.display): \(PostgresConnectionAdapter.describe(error))")
+            throw StoreOpenError.badURL("TLS cannot be set up: \(error)")
+        }
+        do {
+            return try await connection(settings, tls: tls).get()
+        } catch {
+            let why = PostgresTLS.describe(error, settings) ?? PostgresConnectionAdapter.describe(error)
+            throw StoreError.unavailable("cannot connect to \(settings.display): \(why)")
         }
     }
 
-    private static func connection(_ settings: PostgresSettings) -> EventLoopFuture<PostgresConnection> {
+    private static func connection(_ settings: PostgresSettings, tls: PostgresConnection.Configuration.TLS) -> EventLoopFuture<PostgresConnection> {
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         let id = Int.random(in: 1...Int(Int32.max))
         guard settings.socketDirectory == nil else {
-            var configuration = settings.configuration
+            var configuration = PostgresConnection.Configuration(unixSocketPath: "\(settings.socketDirectory!)/.s.PGSQL.\(settings.port)",
+                                                                 username: settings.user, password: settings.password, database: settings.database)
             configuration.options.connectTimeout = TimeAmount(settings.timeout)
             return PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: PostgresSettings.quiet)
         }
         // TCP: the channel is made here, with its keepalive options, then handed to postgres-nio.
         return tcpChannel(settings, on: loop).flatMap { channel in
-            var configuration = PostgresConnection.Configuration(establishedChannel: channel, username: settings.user,
+            var configuration = PostgresConnection.Configuration(establishedChannel: channel, tls: tls, username: settings.user,
                                                                  password: settings.password, database: settings.database)
             configuration.options.connectTimeout = TimeAmount(settings.timeout)
+            configuration.options.tlsServerName = settings.tlsServerName
             return PostgresConnection.connect(on: channel.eventLoop, configuration: configuration, id: id, logger: PostgresSettings.quiet)
-                .flatMapError { error in channel.close().flatMapThrowing { throw error } }
+                // The cause, not the close's own failure (a channel the server already closed).
+                .flatMapError { error in channel.close().recover { _ in }.flatMapThrowing { throw error } }
         }
     }
 
@@ -51,7 +63,7 @@ enum PostgresConnector {
             .channelOption(.socket(tcp, SocketOptionName(TCP_KEEPINTVL)), value: 1)
             .channelOption(.socket(tcp, SocketOptionName(TCP_KEEPCNT)), value: keepaliveProbes(settings.timeout))
             .channelOption(.socket(tcp, SocketOptionName(TCP_USER_TIMEOUT)), value: userTimeoutMilliseconds(settings.timeout))
-            .connect(host: settings.host ?? "localhost", port: settings.port)
+            .connect(host: settings.connectHost, port: settings.port)
     }
 
     static func keepaliveProbes(_ timeout: Duration) -> Int { Int(max(1, timeout.components.seconds - 1)) }

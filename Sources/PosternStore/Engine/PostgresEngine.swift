@@ -25,10 +25,10 @@ final class PostgresEngine: Sendable {
     /// The lock every write transaction takes (an arbitrary constant: "post" in ASCII).
     static let writeLock: Int64 = 0x706f_7374
 
-    private init(settings: PostgresSettings, isNew: Bool) {
+    private init(settings: PostgresSettings, isNew: Bool) throws {
         self.settings = settings
         self.isNew = isNew
-        var configuration = settings.clientConfiguration
+        var configuration = try settings.clientConfiguration()
         configuration.options.maximumConnections = max(1, settings.poolSize)
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = settings.timeout
@@ -53,7 +53,7 @@ final class PostgresEngine: Sendable {
         } catch let error as StoreError {
             throw StoreOpenError.cannotConnect("\(settings.display): \(error)")
         }
-        return PostgresEngine(settings: settings, isNew: isNew)
+        return try PostgresEngine(settings: settings, isNew: isNew)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T,
@@ -395,78 +395,5 @@ struct PostgresConnectionAdapter: SQLConnection {
             return "\(psql.code)"
         }
         return "\(error)"
-    }
-}
-
-/// What `database.url` names for PostgreSQL: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`, or a
-/// unix socket directory as libpq spells it, `postgres://USER@/DATABASE?host=/run/postgresql`.
-public struct PostgresSettings: Sendable {
-    public var host: String?
-    public var port: Int
-    public var socketDirectory: String?
-    public var user: String
-    public var password: String?
-    public var database: String
-    /// How long a connection attempt or a statement may wait for the server (`database.timeoutSeconds`).
-    public var timeout: Duration = .seconds(10)
-    /// Connections of this node's pool (`database.pool.size`), shared by its reads and its writes.
-    public var poolSize: Int = PostgresSettings.defaultPoolSize
-
-    /// Two per core, four at least.
-    public static var defaultPoolSize: Int { max(4, 2 * ProcessInfo.processInfo.activeProcessorCount) }
-
-    /// The URL without its password, for logs and errors.
-    public var display: String {
-        "postgres://\(user)@\(host ?? "")\(host != nil ? ":\(port)" : "")/\(database)\(socketDirectory.map { "?host=\($0)" } ?? "")"
-    }
-
-    var configuration: PostgresConnection.Configuration {
-        if let socketDirectory {
-            return .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
-        }
-        return .init(host: host ?? "localhost", port: port, username: user, password: password, database: database, tls: .disable)
-    }
-
-    var clientConfiguration: PostgresClient.Configuration {
-        if let socketDirectory {
-            return .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
-        }
-        return .init(host: host ?? "localhost", port: port, username: user, password: password, database: database, tls: .disable)
-    }
-
-    static let quiet: Logger = {
-        var logger = Logger(label: "postern.store.postgres")
-        logger.logLevel = .critical
-        return logger
-    }()
-}
-
-/// `database.url`, parsed.
-public enum DatabaseURL: Sendable {
-    case sqlite(path: String)
-    case postgres(PostgresSettings)
-
-    public init(_ text: String) throws {
-        if text.hasPrefix("sqlite:") {
-            var path = String(text.dropFirst("sqlite:".count))
-            if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
-            guard !path.isEmpty else { throw StoreOpenError.badURL("sqlite: needs a file path, as in sqlite:./var/postern.sqlite") }
-            self = .sqlite(path: path)
-            return
-        }
-        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"), let url = URLComponents(string: text) else {
-            // The URL itself is not repeated: it may hold a password.
-            throw StoreOpenError.badURL("it is neither sqlite:PATH nor postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
-        }
-        let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
-        guard !database.isEmpty else { throw StoreOpenError.badURL("the PostgreSQL URL names no database (postgres://USER@HOST/DATABASE)") }
-        guard let user = url.user, !user.isEmpty else { throw StoreOpenError.badURL("the PostgreSQL URL names no user (postgres://USER@HOST/DATABASE)") }
-        let socket = url.queryItems?.first { $0.name == "host" }?.value
-        if let socket, !socket.hasPrefix("/") { throw StoreOpenError.badURL("host= takes a unix socket directory, as in ?host=/run/postgresql") }
-        let host = url.host.flatMap { $0.isEmpty ? nil : $0 }
-        guard host != nil || socket != nil else { throw StoreOpenError.badURL("the PostgreSQL URL names no host and no ?host=SOCKET_DIRECTORY") }
-        self = .postgres(PostgresSettings(host: socket == nil ? host : nil, port: url.port ?? 5432, socketDirectory: socket,
-                                          user: user.removingPercentEncoding ?? user, password: url.password?.removingPercentEncoding,
-                                          database: database))
     }
 }
