@@ -106,11 +106,26 @@ public struct PosternError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The code as programs read it: `mailbox_not_found` (always a `Code`'s raw value).
     public let code: String
     public let message: String
+    /// When a refused request may be tried again (throttled): the API and the web manager send it
+    /// as `Retry-After`.
+    public var retryAfter: Duration?
 
     public var errorCode: Code { Code(rawValue: code) ?? .internal }
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil) {
         self.init(code, kind: code.kind, message)
+        self.retryAfter = retryAfter
+    }
+
+    /// `Retry-After`'s value: whole seconds, one at least.
+    public var retryAfterSeconds: Int? {
+        retryAfter.map { max(1, Int($0.components.seconds) + ($0.components.attoseconds > 0 ? 1 : 0)) }
+    }
+
+    /// "1 minute", "15 minutes": how long a wait is, rounded up.
+    public static func minutes(_ wait: Duration) -> String {
+        let minutes = max(1, Int((Double(wait.components.seconds) / 60).rounded(.up)))
+        return minutes == 1 ? "1 minute" : "\(minutes) minutes"
     }
 
     /// A code whose kind depends on what was refused (doveadm's answer: exists, not found, invalid).

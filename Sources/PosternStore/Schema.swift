@@ -263,6 +263,11 @@ enum Schema {
             // without reading the device table, and hashed (`clearTextGenericPasswords`).
             try db.execute(sql: "CREATE INDEX device_clear_text ON device(id) WHERE kind = 'generic' AND genericHash LIKE '{PLAIN}%'")
         }
+        migrator.registerMigration("v15: failed account passwords counted for every node") { db in
+            // PostgreSQL's v5; on one node the counts stay in memory, the table is there for the same schema.
+            try db.execute(sql: "CREATE TABLE failureCount (subject TEXT PRIMARY KEY, failures INTEGER NOT NULL, lastAt INTEGER NOT NULL)")
+            try db.execute(sql: "CREATE INDEX failureCount_lastAt ON failureCount (lastAt)")
+        }
         return migrator
     }
 }

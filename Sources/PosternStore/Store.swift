@@ -85,6 +85,21 @@ public final class Store: Sendable {
         }
     }
 
+    /// Statements outside the change log, for counters every node shares (failed account
+    /// passwords): on PostgreSQL on a connection of the pool, each statement its own transaction,
+    /// with no write turn and no write lock, so that counting never waits behind the writes; on
+    /// SQLite in a write transaction.
+    public func tally<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
+        do {
+            switch engine {
+            case let .sqlite(e): return try await e.write(body, afterCommit: { _ in })
+            case let .postgres(e): return try await e.direct(body)
+            }
+        } catch let StoreError.unavailable(detail) {
+            throw PosternError(.storeUnavailable, "the database cannot be written (\(detail)); nothing was changed")
+        }
+    }
+
     /// A read for the change feed's catch-up: on PostgreSQL on a connection of its own, outside
     /// the pool (`PostgresEngine.readOnFeedConnection`); on SQLite an ordinary read.
     public func readChangeLog<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {

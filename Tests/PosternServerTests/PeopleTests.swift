@@ -102,7 +102,7 @@ import Testing
         }
         let before = try await world.snapshot()
         await #expect(demote(nil) == "password_required")
-        for _ in 0..<ConfirmationThrottle.allowed { await #expect(demote("not my password") == "wrong_password") }
+        for _ in 0..<Lockouts.confirmationPolicy.refuseAfter { await #expect(demote("not my password") == "wrong_password") }
         await #expect(demote("password of adam@corp.test") == "confirmation_throttled", "even the right one, until the window passes")
         #expect(try await world.snapshot() == before)
         let fresh = try await World()

@@ -5,12 +5,12 @@ import Glibc
 /// Where failed logins come from, as the throttle counts them: an IPv4 address, or an IPv6 /64
 /// (one subscriber's prefix: an attacker holding a /64 has 2^64 addresses, not 2^64 chances).
 /// Sixteen bytes whatever the client sent, so the throttle's memory does not grow with its input.
-struct ClientKey: Hashable, Sendable, CustomStringConvertible {
+public struct ClientKey: Hashable, Sendable, CustomStringConvertible {
     let high: UInt64
     let low: UInt64
 
     /// nil when `text` is not an IP address (a client may send anything in `rip=`).
-    init?(_ text: String) {
+    public init?(_ text: String) {
         guard text.utf8.count <= 45 else { return nil }
         var v6 = in6_addr()
         var v4 = in_addr()

@@ -12,16 +12,16 @@ public struct PeoplePlane: Sendable {
     let key: ServerKey
     /// The sender of mail to members (role changes); nil: no mail.
     let mailFrom: String?
-    /// Wrong account passwords given to re-confirm a sensitive change, per user.
-    let confirmations: ConfirmationThrottle
+    /// Wrong account passwords given to re-confirm a sensitive change, per user and source.
+    let confirmations: any Lockout
     /// Where the account-password hash of a sign-in runs.
     let blocking: any BlockingRunner
 
-    public init(store: Store, key: ServerKey, mailFrom: String?, blocking: any BlockingRunner) {
+    public init(store: Store, key: ServerKey, mailFrom: String?, blocking: any BlockingRunner, confirmations: (any Lockout)? = nil) {
         self.store = store
         self.key = key
         self.mailFrom = mailFrom
-        self.confirmations = ConfirmationThrottle()
+        self.confirmations = confirmations ?? Throttle(policy: Lockouts.confirmationPolicy)
         self.blocking = blocking
     }
 
@@ -154,27 +154,34 @@ public struct PeoplePlane: Sendable {
 
     /// A user making a sensitive change gives their own account password; the operator needs none.
     /// Verifies the actor's own account password before a change's transaction, so that Argon2id
-    /// never runs while the change holds the writer. Throws nothing: whether the change needs the
-    /// password, and what a wrong one costs, is decided inside the transaction (`reconfirm`).
+    /// never runs while the change holds the writer, and counts a wrong one there (per user and
+    /// source: `Lockouts.confirmationKey`), outside the transaction that the refusal rolls back.
+    /// Whether the change needs the password at all is decided inside the transaction (`reconfirm`).
     func ownPassword(_ actor: Actor, _ password: String?) async throws -> Reconfirmation {
-        guard let user = actor.user, let password, !password.isEmpty else { return .missing }
+        guard let user = actor.user, let password, !password.isEmpty, let key = Lockouts.confirmationKey(actor) else { return .missing }
+        if case let .refuse(retryAfter) = try await confirmations.verdict(login: key, ip: nil) { return .throttled(retryAfter: retryAfter) }
         let hash = try await store.read { db in try await db.passwordHash(userID: user.id) }
-        guard let hash, (try? confirmations.check(user.id)) != nil else { return .wrong }
-        return try await blocking.run { AccountPassword.verify(password, against: hash) } ? .verified(hash: hash) : .wrong
+        if let hash, try await blocking.run({ AccountPassword.verify(password, against: hash) }) {
+            try await confirmations.recordSuccess(login: key, ip: nil)
+            return .verified(hash: hash)
+        }
+        try await confirmations.recordFailure(login: key, ip: nil)
+        return .wrong
     }
 
     /// Refuses the change unless the actor may skip re-confirmation or `proof` verified their
     /// current account password (the hash it was verified against is still theirs).
     func reconfirm(_ actor: Actor, _ proof: Reconfirmation, in db: StoreTransaction) async throws {
         guard try await Access.decide(actor, .skipReconfirmation, in: db) != .allowed, let user = actor.user else { return }
-        try confirmations.check(user.id)
         switch proof {
         case .missing:
             throw PosternError(.passwordRequired, "this change needs your own account password (password) to confirm it; nothing was changed")
+        case let .throttled(retryAfter):
+            throw PosternError(.confirmationThrottled, "too many wrong account passwords from here; try again in \(PosternError.minutes(retryAfter)); nothing was changed",
+                               retryAfter: retryAfter)
         case let .verified(hash) where try await db.passwordHash(userID: user.id) == hash:
-            confirmations.succeeded(user.id)
+            return
         case .verified, .wrong:
-            confirmations.failed(user.id)
             throw PosternError(.wrongPassword, "that is not your account password; nothing was changed")
         }
     }
@@ -184,5 +191,7 @@ public struct PeoplePlane: Sendable {
 enum Reconfirmation: Sendable {
     case missing
     case wrong
+    /// Too many wrong ones from this source: not even tried.
+    case throttled(retryAfter: Duration)
     case verified(hash: String)
 }

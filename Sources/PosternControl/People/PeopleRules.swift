@@ -28,32 +28,3 @@ enum PeopleRules {
         return false
     }
 }
-
-/// Wrong re-confirmation passwords per user: five in 15 minutes, then every try is refused until
-/// the window passes (the account password is not guessed through the control API).
-final class ConfirmationThrottle: Sendable {
-    static let allowed = 5
-    static let window: Duration = .seconds(15 * 60)
-    private let failures = Mutex<[Int64: (count: Int, since: ContinuousClock.Instant)]>([:])
-
-    func check(_ user: Int64) throws(PosternError) {
-        let blocked = failures.withLock { table -> Bool in
-            guard let entry = table[user] else { return false }
-            if ContinuousClock.now - entry.since > Self.window { table[user] = nil; return false }
-            return entry.count >= Self.allowed
-        }
-        if blocked {
-            throw PosternError(.confirmationThrottled, "too many wrong account passwords; try again in 15 minutes")
-        }
-    }
-
-    func failed(_ user: Int64) {
-        failures.withLock { table in
-            let entry = table[user] ?? (0, .now)
-            table[user] = (entry.count + 1, entry.since)
-            if table.count > 100_000 { table.removeAll() }  // bounded: a flood forgets, it never grows
-        }
-    }
-
-    func succeeded(_ user: Int64) { failures.withLock { $0[user] = nil } }
-}

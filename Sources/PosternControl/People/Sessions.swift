@@ -66,13 +66,14 @@ extension PeoplePlane {
 
     /// Signs a user in with their account password: a session for `sessionLife`. Failures are
     /// throttled per client IP and login as failed mail logins are.
-    public func signIn(login: String, password: String, ip: String?, throttle: Throttle) async throws -> NewToken {
+    public func signIn(login: String, password: String, ip: String?, throttle: any Lockout) async throws -> NewToken {
         let key = (try? User.login(login)) ?? login
-        switch throttle.verdict(login: "signin:" + key, ip: ip) {
+        switch try await throttle.verdict(login: "signin:" + key, ip: ip) {
         case .allow: break
         case let .delay(hold): try await Task.sleep(for: hold)
-        case .refuse:
-            throw PosternError(.signInThrottled, "too many failed sign-ins from here for this login; try again later")
+        case let .refuse(retryAfter):
+            throw PosternError(.signInThrottled, "too many failed sign-ins from here for this login; try again in \(PosternError.minutes(retryAfter))",
+                               retryAfter: retryAfter)
         }
         let secret = APIToken.secret(.session)
         let digest = tokenDigest(secret)
@@ -94,10 +95,10 @@ extension PeoplePlane {
             }
         } else { nil }
         guard let session else {
-            throttle.recordFailure(login: "signin:" + key, ip: ip)
+            try await throttle.recordFailure(login: "signin:" + key, ip: ip)
             throw PosternError(.wrongLogin, "wrong login or account password")
         }
-        throttle.recordSuccess(login: "signin:" + key, ip: ip)
+        try await throttle.recordSuccess(login: "signin:" + key, ip: ip)
         return NewToken(token: session, secret: secret)
     }
 

@@ -22,7 +22,7 @@ public struct Planes: Sendable {
 
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, mailServers: MailServers,
                 maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), feed: ChangeFeed = ChangeFeed(),
-                blocking: any BlockingRunner = InlineRunner(), logger: Logger) {
+                blocking: any BlockingRunner = InlineRunner(), confirmations: (any Lockout)? = nil, logger: Logger) {
         let node = Node(store: store, index: index, routing: routing, lastUse: lastUse, feed: feed, revocations: mailServers.revocations)
         let scripts = MailboxScripts(writer: mailServers.sieve)
         let outbox = ServerOutbox(node: node, scripts: scripts, folders: mailServers.folders, blocking: blocking, logger: logger, state: OutboxState())
@@ -30,7 +30,7 @@ public struct Planes: Sendable {
         self.node = node
         self.serverKey = key
         devices = DevicesPlane(node: node, key: key, maxPerMailbox: maxDevicesPerMailbox, logger: logger)
-        people = PeoplePlane(store: store, key: key, mailFrom: mailFrom, blocking: blocking)
+        people = PeoplePlane(store: store, key: key, mailFrom: mailFrom, blocking: blocking, confirmations: confirmations)
         directory = DirectoryPlane(node: node)
         self.routing = RoutingPlane(node: node, outbox: outbox)
         mailSettings = MailSettingsPlane(node: node, outbox: outbox, folderCommand: mailServers.folders, blocking: blocking, logger: logger)

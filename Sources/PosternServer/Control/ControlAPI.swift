@@ -55,7 +55,7 @@ public enum ControlAPI {
     public static func router(_ plane: Planes, metrics: PrometheusCollectorRegistry? = nil,
                               failedLogins: FailedLogins? = nil, serverKeyPath: String? = nil,
                               imports: ImportGate = ImportGate(), authenticator: any ControlAuthenticator,
-                              signIns: Throttle = Throttle()) -> Router<ControlContext> {
+                              signIns: any Lockout = Throttle()) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: ErrorEnvelope())  // before the routes: it wraps only routes added after it
         router.add(middleware: Authenticate(authenticator: authenticator))  // every route has an actor, or 401

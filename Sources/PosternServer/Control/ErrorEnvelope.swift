@@ -43,9 +43,12 @@ struct APIError: HTTPResponseError {
     let status: HTTPResponse.Status
     let code: String
     let message: String
+    /// Seconds, sent as `Retry-After` (a throttled request).
+    var retryAfter: Int?
 
     init(_ error: PosternError) {
         self.init(status: .init(code: error.kind.httpStatus), code: error.code, message: error.message)
+        retryAfter = error.retryAfterSeconds
     }
 
     init(status: HTTPResponse.Status, code: String, message: String) {
@@ -60,6 +63,7 @@ struct APIError: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try context.responseEncoder.encode(Body(error: .init(code: code, message: message)), from: request, context: context)
         response.status = status
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
     }
 }

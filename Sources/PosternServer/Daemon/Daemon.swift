@@ -64,12 +64,14 @@ public enum Daemon {
         let hooks = RevocationHooks(settings: config.revocation, store: store, logger: logger)
         let freshness = Freshness()
         let feed = ChangeFeed(node: config.nodeName, freshness: freshness, maxLag: config.maxLag)
+        // Failed sign-ins and re-confirmations: in memory on SQLite, shared by every node on PostgreSQL.
+        let lockouts = Lockouts.on(store, signInPolicy: config.throttle)
         let plane = Planes(store: store, key: key, index: index, lastUse: lastUse, hooks: hooks,
                                  maxDevicesPerMailbox: config.maxDevicesPerMailbox,
                                  mailFrom: config.notify.command.isEmpty && config.notify.smtp == nil ? nil : config.notify.from,
                                  routing: RoutingIndex(RoutingTable(mailboxPath: config.mailboxPath, delimiter: config.recipientDelimiter)),
                                  sieve: try sieveWriter(config.sieve), folderCommand: config.folderCommand,
-                                 feed: feed, logger: logger)
+                                 feed: feed, confirmations: lockouts.confirmations, logger: logger)
         if store.isNew, let seeds = config.seedsDirectory {
             try await Seeds.load(directory: seeds, into: plane, logger: logger)
         }
@@ -137,7 +139,7 @@ public enum Daemon {
         var appLogger = Logger(label: "posternd.control")
         appLogger.logLevel = config.logLevel > .info ? config.logLevel : .notice
         let imports = ImportGate()
-        let signIns = Throttle(policy: config.throttle)
+        let signIns = lockouts.signIns
         let app = Application(
             router: ControlAPI.router(plane, metrics: metrics, failedLogins: check.failedLogins, serverKeyPath: config.serverKeyPath,
                                       imports: imports,

@@ -13,11 +13,11 @@ import ServiceLifecycle
 extension Planes {
     public init(store: Store, key: ServerKey, index: CredentialIndex, lastUse: LastUseRecorder, hooks: RevocationHooks? = nil,
                 maxDevicesPerMailbox: Int = 250, mailFrom: String? = nil, routing: RoutingIndex = RoutingIndex(), sieve: SieveWriter? = nil,
-                folderCommand: [String]? = nil, feed: ChangeFeed = ChangeFeed(), logger: Logger) {
+                folderCommand: [String]? = nil, feed: ChangeFeed = ChangeFeed(), confirmations: (any Lockout)? = nil, logger: Logger) {
         self.init(store: store, key: key, index: index, lastUse: lastUse,
                   mailServers: MailServers(revocations: hooks, sieve: sieve, folders: folderCommand.flatMap(DoveadmFolders.init)),
                   maxDevicesPerMailbox: maxDevicesPerMailbox, mailFrom: mailFrom, routing: routing, feed: feed,
-                  blocking: ThreadPoolRunner(), logger: logger)
+                  blocking: ThreadPoolRunner(), confirmations: confirmations, logger: logger)
     }
 }
 

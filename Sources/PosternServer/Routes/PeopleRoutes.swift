@@ -6,7 +6,7 @@ import PosternCore
 /// The people plane over HTTP: users, members and roles, mailbox access, mail services given to
 /// collaborators, default permissions, API tokens and sessions.
 enum PeopleRoutes {
-    static func collection(_ people: PeoplePlane, signIns: Throttle) -> RouteCollection<ControlContext> {
+    static func collection(_ people: PeoplePlane, signIns: any Lockout) -> RouteCollection<ControlContext> {
         let routes = RouteCollection(context: ControlContext.self)
         routes.on(.get, "/v1/users") { call in try await UserList(people.users(page: call.page, actor: call.actor)) }
         routes.on(.post, "/v1/users", body: UserInput.self, status: .created) { call, input in

@@ -14,7 +14,7 @@ struct Pages: Sendable {
     let plane: Planes
     let library: MustacheLibrary
     let settings: WebSettings
-    let signIns: Throttle
+    let signIns: any Lockout
 
     // MARK: rendering
 
@@ -37,7 +37,9 @@ struct Pages: Sendable {
         }
         let status = Self.status(error)
         let heading = status == .forbidden ? "Not allowed" : status == .notFound ? "Not found" : "That did not work"
-        return page("problem", ProblemView(title: heading, heading: heading, message: error.message), context, status: status)
+        var response = page("problem", ProblemView(title: heading, heading: heading, message: error.message), context, status: status)
+        if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+        return response
     }
 
     /// The same status the control API gives for the same refusal.
@@ -139,7 +141,10 @@ struct Pages: Sendable {
             return Self.redirect("/", cookie: cookie)
         } catch let error as PosternError {
             let message = error.errorCode == .signInThrottled ? error.message : "Wrong login or password."
-            return signInPage(request, context, problem: message, login: form.login, status: Self.status(error))
+            var response = signInPage(request, context, problem: message, login: form.login, status: Self.status(error))
+            // The same answer the API gives a throttled sign-in: 429 with Retry-After.
+            if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+            return response
         }
     }
 

@@ -16,7 +16,7 @@ public enum WebManager {
     /// Set with the sign-in form, for its CSRF token (there is no session yet).
     static let signInCookie = "postern_signin"
 
-    public static func router(_ plane: Planes, settings: WebSettings, signIns: Throttle) async throws -> Router<WebContext> {
+    public static func router(_ plane: Planes, settings: WebSettings, signIns: any Lockout) async throws -> Router<WebContext> {
         let pages = try await MustacheLibrary(directory: settings.directory + "/templates")
         let assets = try Dictionary(uniqueKeysWithValues: [("style.css", "text/css"), ("copy.js", "text/javascript")].map { name, type in
             (name, (type, try Data(contentsOf: URL(fileURLWithPath: settings.directory + "/static/" + name))))

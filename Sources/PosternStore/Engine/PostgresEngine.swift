@@ -80,6 +80,11 @@ final class PostgresEngine: Sendable {
         try await leased { connection in try await Self.snapshot(connection, body) }
     }
 
+    /// Statements on a connection of the pool, each committed on its own: no write turn, no lock.
+    func direct<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) async throws -> T) async throws -> T {
+        try await leased { connection in try await body(StoreTransaction(connection)) }
+    }
+
     /// One snapshot for the whole read, as SQLite's readers have.
     private static func snapshot<T: Sendable>(_ connection: PostgresConnectionAdapter,
                                               _ body: @Sendable (StoreTransaction) async throws -> T) async throws -> T {

@@ -9,6 +9,7 @@ enum PostgresSchema {
         ("v2: keyset pages", v2),
         ("v3: mail-server tasks", v3),
         ("v4: clear-text generic passwords found at once", v4),
+        ("v5: failed account passwords counted for every node", v5),
     ]
 
     /// Applies what is missing, under the write lock (two nodes starting at once do not race);
@@ -173,5 +174,12 @@ enum PostgresSchema {
     /// start without reading the device table (SQLite's v14).
     static let v4: [String] = [
         "CREATE INDEX device_clear_text ON device (id) WHERE kind = 'generic' AND genericHash LIKE '{PLAIN}%'",
+    ]
+
+    /// Failed sign-ins and re-confirmations, counted where every node reads them (SQLite's v15):
+    /// written outside the change log, with no write lock (`Store.tally`).
+    static let v5: [String] = [
+        "CREATE TABLE failureCount (subject TEXT PRIMARY KEY, failures INTEGER NOT NULL, lastAt BIGINT NOT NULL)",
+        "CREATE INDEX failureCount_lastAt ON failureCount (lastAt)",
     ]
 }
