@@ -363,6 +363,28 @@ class ClusterTests:
             assert answer(n1, password, rip="192.0.2.66") == answer(n2, password, rip="192.0.2.66") == "TEMPFAIL"
             assert answer(n1, password, rip="198.51.100.7") == answer(n2, password, rip="198.51.100.7") == "OK", "the owner elsewhere is not locked out"
 
+    def test_cluster_sign_ins_spread_over_two_nodes_get_one_nodes_allowance(self):
+        # Sign-ins are counted in the shared database: two nodes together allow what one does.
+        with self.cluster("cluster-signin", POSTERN_THROTTLE_FREE_FAILURES="0", POSTERN_THROTTLE_FIRST_DELAY_SECONDS="0",
+                          POSTERN_THROTTLE_MAX_DELAY_SECONDS="0", POSTERN_THROTTLE_REFUSE_AFTER="10") as (pg, (n1, n2)):
+            password_file = os.path.join(self.tmp, "cluster-signin.password")
+            with open(password_file, "w") as f:
+                f.write("the account password of tess\n")
+            n1.ok("user", "add", "tess@example.org", "--name", "Tess", "--password-file", password_file)
+            self.secrets.append("the account password of tess")
+            codes = []
+            for i in range(30):
+                status, body = http((n1, n2)[i % 2], "POST", "/v1/session", {"login": "tess@example.org", "password": f"guess {i}"})
+                codes.append((status, body["error"]["code"]))
+            tried = codes.count((401, "wrong_login"))
+            refused = codes.count((429, "sign_in_throttled"))
+            assert tried == 10 and refused == 20, f"{tried} guesses tried, {refused} refused: {codes}"
+            for node in (n1, n2):
+                status, body = http(node, "POST", "/v1/session", {"login": "tess@example.org", "password": "the account password of tess"})
+                assert status == 429, (status, body)
+            counted = pg.psql("SELECT count(*) FROM failurecount WHERE subject LIKE 'signin %'", database="postern").strip()
+            assert counted == "2", f"one pair and one login key: {counted}"
+
     def test_cluster_postern_database_copy_moves_an_sqlite_database_to_postgresql(self):
         from test_postern import Posternd  # noqa: E402
         one = self.import_daemon("copy-sqlite")  # one node on SQLite, with an organization serving example.org
