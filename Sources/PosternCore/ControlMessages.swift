@@ -343,6 +343,8 @@ public struct BackupInput: Codable, Sendable { public let directory: String; pub
 /// What a backup directory holds: `postern restore` checks every file against it.
 public struct BackupManifest: Codable, Sendable, Equatable {
     public static let databaseFile = "postern.sqlite"
+    /// A PostgreSQL store's backup: `pg_dump --format=custom`, for `pg_restore`.
+    public static let postgresDumpFile = "postern.pgdump"
     public static let keyFile = "server.key"
     public static let manifestFile = "backup.json"
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import PosternCore
+import PosternStore
 
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,13 +27,17 @@ struct RestoreCommand: AsyncParsableCommand {
         discussion: """
             Checks every file against the backup's manifest, refuses while posternd answers on its control socket, \
             and moves the files it replaces aside (NAME.before-restore-TIMESTAMP). The paths are posternd's \
-            database.path and serverKey.path (POSTERN_DATABASE_PATH, POSTERN_SERVER_KEY_PATH).
+            database.path and serverKey.path (POSTERN_DATABASE_PATH, POSTERN_SERVER_KEY_PATH). \
+            A backup of PostgreSQL (postern.pgdump) is restored with pg_restore into the new, empty database \
+            --database-url names (POSTERN_DATABASE_URL); stop every node first.
             """)
     @OptionGroup var options: GlobalOptions
     @Argument(help: "A directory written by `postern backup`.") var directory: String
     @Option(name: .long, help: "posternd's database.path.") var database = ProcessInfoShim.environment("POSTERN_DATABASE_PATH") ?? "./var/postern.sqlite"
     @Option(name: .customLong("server-key"), help: "posternd's serverKey.path.")
     var serverKey = ProcessInfoShim.environment("POSTERN_SERVER_KEY_PATH") ?? "./var/server.key"
+    @Option(name: .customLong("database-url"), help: "For a backup of PostgreSQL: the new, empty database to restore into (postgres://…).")
+    var databaseURL = ProcessInfoShim.environment("POSTERN_DATABASE_URL")
 
     func run() async throws {
         do {
@@ -55,13 +60,32 @@ struct RestoreCommand: AsyncParsableCommand {
               let manifest = try? decoder.decode(BackupManifest.self, from: data) else {
             throw CLIError(code: "not_a_backup", message: "\(directory) holds no readable \(BackupManifest.manifestFile): not a backup written by `postern backup`")
         }
-        for name in [BackupManifest.databaseFile, BackupManifest.keyFile] {
+        let postgres = manifest.files[BackupManifest.postgresDumpFile] != nil
+        for name in [postgres ? BackupManifest.postgresDumpFile : BackupManifest.databaseFile, BackupManifest.keyFile] {
             guard let expected = manifest.files[name], let actual = Self.sha256(directory + "/" + name), actual == expected else {
                 throw CLIError(code: "backup_damaged", message: "\(directory)/\(name) is missing or does not match the manifest; nothing was changed")
             }
         }
+        if postgres {
+            let settings: PostgresSettings
+            do {
+                guard let databaseURL, case let .postgres(parsed) = try DatabaseURL(databaseURL) else {
+                    throw CLIError(code: "database_url_required",
+                                   message: "this is a backup of PostgreSQL: name the new, empty database to restore into with --database-url postgres://…")
+                }
+                settings = parsed
+            } catch let error as StoreOpenError {
+                throw CLIError(code: "bad_request", message: "\(error)")
+            }
+            do {
+                try PostgresDump.restore(directory + "/" + BackupManifest.postgresDumpFile, into: settings)
+            } catch let error as PostgresDumpError {
+                throw CLIError(code: "restore_failed", message: "\(error)")
+            }
+        }
         let stamp = Int(Date().timeIntervalSince1970)
-        for (from, to) in [(BackupManifest.databaseFile, database), (BackupManifest.keyFile, serverKey)] {
+        let files = postgres ? [(BackupManifest.keyFile, serverKey)] : [(BackupManifest.databaseFile, database), (BackupManifest.keyFile, serverKey)]
+        for (from, to) in files {
             try fm.createDirectory(atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let staged = to + ".restoring"
             try? fm.removeItem(atPath: staged)

@@ -385,6 +385,52 @@ class ClusterTests:
             counted = pg.psql("SELECT count(*) FROM failurecount WHERE subject LIKE 'signin %'", database="postern").strip()
             assert counted == "2", f"one pair and one login key: {counted}"
 
+    def test_cluster_backup_of_postgresql_while_nodes_write_and_restore_into_an_empty_database(self):
+        from test_postern import Posternd  # noqa: E402
+        with self.cluster("cluster-backup") as (pg, (n1, n2)):
+            passwords = [n1.ok("device", "add", ALICE, "--name", f"phone {i}")["password"] for i in range(5)]
+            self.secrets.extend(passwords)
+            wait_for("node 2 to accept", lambda: answer(n2, passwords[-1]) == "OK", 5)
+            backup = os.path.join(self.tmp, "cluster-backup-dir")
+            # Node 2 goes on writing while node 1 backs up: pg_dump takes one snapshot, blocks no one.
+            stop, written = threading.Event(), []
+            def writes():
+                while not stop.is_set():
+                    written.append(n2.ok("alias", "add", ALICE, f"w{len(written)}"))
+            writer = threading.Thread(target=writes)
+            writer.start()
+            try:
+                wait_for("writes under way", lambda: len(written) >= 2, 20)
+                manifest = n1.ok("backup", backup)
+                wait_for("writes after the backup", lambda: len(written) >= 4, 20)
+            finally:
+                stop.set()
+                writer.join(30)
+            assert set(manifest["files"]) == {"postern.pgdump", "server.key"} and manifest["devices"] == 5, manifest
+            for name in os.listdir(backup):
+                assert os.stat(os.path.join(backup, name)).st_mode & 0o077 == 0, f"{name} is readable by others"
+            assert not files_holding(passwords[0], backup), "no device password in clear in the backup"
+            pg.psql("CREATE DATABASE restored")
+            restored_key = os.path.join(self.tmp, "cluster-restored.key")
+            restore = [os.path.join(self.d.bin_dir, "postern"), "restore", backup, "--json", "--socket", os.path.join(self.tmp, "no-such.sock"),
+                       "--server-key", restored_key]
+            r = subprocess.run(restore, capture_output=True, text=True, timeout=60)
+            assert r.returncode != 0 and json.loads(r.stdout)["error"]["code"] == "database_url_required", r
+            r = subprocess.run(restore + ["--database-url", pg.url("restored")], capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0 and json.loads(r.stdout)["devices"] == 5, r
+            d = Posternd(self.d.bin_dir, os.path.join(self.tmp, "cluster-restored-node"), self.imap_port)
+            os.makedirs(d.tmp)
+            d.env.update(POSTERN_DATABASE_URL=pg.url("restored"), POSTERN_NODE_NAME="restored", POSTERN_SERVER_KEY_PATH=restored_key,
+                         POSTERN_SASLAUTHD_SOCKET="", POSTERN_AUTH_HTTP_LISTEN="")
+            d.start = self._starter(d)
+            d.start()
+            try:
+                assert all(answer(d, p) == "OK" for p in passwords), "every device logs in on the restored database"
+            finally:
+                d.stop()
+            r = subprocess.run(restore + ["--database-url", pg.url("restored")], capture_output=True, text=True, timeout=120)
+            assert r.returncode != 0 and "already holds tables" in json.loads(r.stdout)["error"]["message"], r
+
     def test_cluster_postern_database_copy_moves_an_sqlite_database_to_postgresql(self):
         from test_postern import Posternd  # noqa: E402
         one = self.import_daemon("copy-sqlite")  # one node on SQLite, with an organization serving example.org

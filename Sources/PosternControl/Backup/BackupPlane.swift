@@ -34,16 +34,20 @@ public struct BackupPlane: Sendable {
             }
         }
         chmod(directory, 0o700)
-        let database = directory + "/" + BackupManifest.databaseFile
+        let file = store.kind == .sqlite ? BackupManifest.databaseFile : BackupManifest.postgresDumpFile
+        let database = directory + "/" + file
         let key = directory + "/" + BackupManifest.keyFile
         let store = store
-        let devices = try await blocking.run { try store.backup(to: database) }
+        // PostgreSQL: the devices as they were when pg_dump began (it dumps one snapshot of its own).
+        let counted = store.kind == .postgres ? try await store.read { try await $0.deviceCount() } : nil
+        let copied = try await blocking.run { try store.backup(to: database) }
+        let devices = counted ?? copied
         guard let keyBytes = fm.contents(atPath: serverKeyPath) else {
             throw PosternError(.noServerKey, "cannot read the server key \(serverKeyPath)")
         }
         try BackupRules.writePrivate(keyBytes, to: key)
         let manifest = BackupManifest(createdAt: Date(), devices: devices, files: [
-            BackupManifest.databaseFile: try BackupRules.sha256(of: database), BackupManifest.keyFile: Hex.encode(SHA256.hash(data: keyBytes)),
+            file: try BackupRules.sha256(of: database), BackupManifest.keyFile: Hex.encode(SHA256.hash(data: keyBytes)),
         ])
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
