@@ -7,7 +7,7 @@ import PosternAuth
 @testable import PosternControl
 import PosternCore
 @testable import PosternServer
-import PosternStore
+@testable import PosternStore
 import Testing
 
 /// Failed account passwords: the shared lockout decides as the in-memory throttle does; the
@@ -56,6 +56,10 @@ import Testing
         for _ in 0..<4 { try await lockout.recordFailure(login: "erin", ip: "198.51.100.7") }
         guard case let .refuse(retryAfter) = try await lockout.verdict(login: "erin", ip: "198.51.100.7") else { Issue.record("not refused"); return }
         #expect(retryAfter <= Self.policy.window && retryAfter > Self.policy.window - .seconds(30), "\(retryAfter)")
+        // A login of any length is kept bounded (its digest past 320 bytes), whatever a client sends.
+        try await lockout.recordFailure(login: String(repeating: "x", count: 100_000), ip: "198.51.100.8")
+        let longest: Int = try await plane.store.tally { try await StoreRow.fetchOne($0, sql: "SELECT max(length(subject)) AS n FROM failureCount").map { $0["n"] } } ?? 0
+        #expect(longest > 0 && longest < 420, "\(longest)")
     }
 
     /// The re-confirmation lockout on both kinds of lockout: five wrong passwords from one source

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PosternAuth
 import PosternCore
@@ -81,6 +82,8 @@ public struct SharedLockout: Lockout {
 
     func keys(login: String, ip: String?) -> Keys {
         let source = ip.flatMap(ClientKey.init)?.description
+        // What a client typed is stored bounded: a login longer than an address can be is kept as its digest.
+        let login = login.utf8.count <= 320 ? login : "sha256:" + Hex.encode(SHA256.hash(data: Data(login.utf8)))
         return Keys(source: source.map { "\(scope) source \($0)" }, pair: "\(scope) pair \(login) \(source ?? "-")", login: "\(scope) login \(login)")
     }
 
