@@ -14,8 +14,10 @@ extension Store {
             throw StoreFileError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
         }
         Glibc.close(fd)
-        guard case let .sqlite(sqlite) = engine else {
-            guard case let .postgres(postgres) = engine else { return 0 }
+        let sqlite: SQLiteEngine
+        switch engine {
+        case let .sqlite(engine): sqlite = engine
+        case let .postgres(postgres):
             do {
                 try PostgresDump.dump(postgres.settings, to: path)
             } catch {

@@ -99,6 +99,33 @@ import Testing
         #expect(await demote(.user(ref, via: .token(id: 3, name: "laptop", ip: "2001:db8:6::1")), "adam's own password", to: .collaborator) == nil)
     }
 
+    /// Tries sent at once: each is counted before Argon2id runs, so they cannot all be verified
+    /// (with the count taken after, all twenty would be). Two threads can each pass the verdict
+    /// at the boundary: six at most.
+    @Test func reConfirmationsSentAtOnceAreCountedBeforeTheyAreVerified() async throws {
+        let plane = try await makePlane()
+        let adam = try await plane.people.addUser(login: "adam@corp.test", displayName: "", password: "adam's own password", actor: .op)
+        _ = try await plane.people.setMember(organization: "Example Ltd", login: "adam@corp.test", role: .administrator, displayName: nil, password: nil, actor: .op)
+        _ = try await plane.people.addUser(login: "cole@corp.test", displayName: "", password: "cole's password", actor: .op)
+        _ = try await plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .collaborator, displayName: nil, password: nil, actor: .op)
+        let thief = Actor.user(Actor.UserRef(id: adam.id, login: adam.login), via: .session(id: 1, ip: "203.0.113.66"))
+        let codes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    do {
+                        _ = try await plane.people.setMember(organization: "Example Ltd", login: "cole@corp.test", role: .external, displayName: nil,
+                                                             password: "a guess", actor: thief)
+                        return "changed"
+                    } catch { return (error as? PosternError)?.code ?? "\(error)" }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        let tried = codes.filter { $0 == "wrong_password" }.count
+        #expect(tried >= Lockouts.confirmationPolicy.refuseAfter && tried <= Lockouts.confirmationPolicy.refuseAfter + 1, "\(codes)")
+        #expect(codes.filter { $0 == "confirmation_throttled" }.count == 20 - tried, "\(codes)")
+    }
+
     @Test func aThrottledSignInGetsRetryAfterFromTheAPIAndTheWeb() async throws {
         let plane = try await makePlane()
         _ = try await plane.people.addUser(login: "tess@example.org", displayName: "", password: "the right password", actor: .op)

@@ -154,19 +154,19 @@ public struct PeoplePlane: Sendable {
 
     /// A user making a sensitive change gives their own account password; the operator needs none.
     /// Verifies the actor's own account password before a change's transaction, so that Argon2id
-    /// never runs while the change holds the writer, and counts a wrong one there (per user and
-    /// source: `Lockouts.confirmationKey`), outside the transaction that the refusal rolls back.
+    /// never runs while the change holds the writer. Each try is counted as a failure before
+    /// Argon2id runs (per user and source: `Lockouts.confirmationKey`), and taken back when it
+    /// verifies, so that tries sent at once cannot all be verified before the first one counts;
+    /// outside the transaction, which a refusal rolls back.
     /// Whether the change needs the password at all is decided inside the transaction (`reconfirm`).
     func ownPassword(_ actor: Actor, _ password: String?) async throws -> Reconfirmation {
         guard let user = actor.user, let password, !password.isEmpty, let key = Lockouts.confirmationKey(actor) else { return .missing }
         if case let .refuse(retryAfter) = try await confirmations.verdict(login: key, ip: nil) { return .throttled(retryAfter: retryAfter) }
-        let hash = try await store.read { db in try await db.passwordHash(userID: user.id) }
-        if let hash, try await blocking.run({ AccountPassword.verify(password, against: hash) }) {
-            try await confirmations.recordSuccess(login: key, ip: nil)
-            return .verified(hash: hash)
-        }
         try await confirmations.recordFailure(login: key, ip: nil)
-        return .wrong
+        let hash = try await store.read { db in try await db.passwordHash(userID: user.id) }
+        guard let hash, try await blocking.run({ AccountPassword.verify(password, against: hash) }) else { return .wrong }
+        try await confirmations.recordSuccess(login: key, ip: nil)
+        return .verified(hash: hash)
     }
 
     /// Refuses the change unless the actor may skip re-confirmation or `proof` verified their

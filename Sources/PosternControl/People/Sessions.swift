@@ -77,6 +77,9 @@ extension PeoplePlane {
         }
         let secret = APIToken.secret(.session)
         let digest = tokenDigest(secret)
+        // Counted before Argon2id runs and taken back if it verifies: sign-ins sent at once cannot
+        // all be tried before the first failure counts.
+        try await throttle.recordFailure(login: "signin:" + key, ip: ip)
         let store = self.store
         let (user, hash) = try await store.read { db -> (User?, String?) in
             guard let user = try await db.user(login: key) else { return (nil, nil) }
@@ -94,10 +97,7 @@ extension PeoplePlane {
                 return session
             }
         } else { nil }
-        guard let session else {
-            try await throttle.recordFailure(login: "signin:" + key, ip: ip)
-            throw PosternError(.wrongLogin, "wrong login or account password")
-        }
+        guard let session else { throw PosternError(.wrongLogin, "wrong login or account password") }
         try await throttle.recordSuccess(login: "signin:" + key, ip: ip)
         return NewToken(token: session, secret: secret)
     }
